@@ -1,0 +1,21 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+// y = gelu(x) elementwise; each invocation handles 4 consecutive elements (vec4 when aligned).
+#include "common.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const uint TANH_APPROX = 0;
+
+layout(set = 0, binding = 0) readonly buffer X { float x[]; };
+layout(set = 0, binding = 1) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Push { uint n; } pc;
+
+float act(float v) { return TANH_APPROX != 0 ? gelu_tanh(v) : gelu_erf(v); }
+
+void main()
+{
+    uint i = gl_GlobalInvocationID.x * 4u;
+    for (uint k = 0; k < 4u; k++)
+        if (i + k < pc.n)
+            y[i + k] = act(x[i + k]);
+}

@@ -1,0 +1,26 @@
+/* Plain-C references of every op and (later) of the whole forward pass. Straightforward loops,
+ * double accumulation, fp32 in and out. Used by the tests and by --verify. Same layouts and
+ * semantics as the GPU ops in src/ops/ops.h (strides there are 0 = packed; here always packed). */
+#ifndef VKVIT_REF_H
+#define VKVIT_REF_H
+
+#include <stdint.h>
+
+double ref_gelu_erf(double x);   /* 0.5 x (1 + erf(x / sqrt 2)), via erfc */
+double ref_gelu_tanh(double x);  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+
+void ref_gelu(const float *x, float *y, uint64_t n, int tanh_approx);
+
+/* epilogue: 0 none, 1 gelu, 2 gelu_tanh, 3 residual (as matmul_epilogue). bias, r may be NULL.
+ * x: [batch][M][K], w: [N][K] shared across batch (w_batched = 0) or [batch][N][K]. */
+void ref_matmul(const float *x, const float *w, int w_batched, const float *bias, const float *r,
+                float *y, uint32_t batch, uint32_t M, uint32_t N, uint32_t K, int epilogue);
+
+/* qkv: [B][T][3][H][dh] -> out [B][T][H*dh]; cls_probs [B][T] or NULL; scale 0 = 1/sqrt(dh). */
+void ref_attention(const float *qkv, float *out, float *cls_probs, uint32_t B, uint32_t T, uint32_t H,
+                   uint32_t dh, float scale);
+
+void ref_layernorm(const float *x, const float *gamma, const float *beta, float *y, uint32_t rows,
+                   uint32_t D, float eps);
+
+#endif

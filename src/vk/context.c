@@ -1,0 +1,611 @@
+/* Instance and device: creation or adoption, device choice, feature queries, debug messages. */
+#include "vk.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
+
+void vk_message(vkvit_context *ctx, vkvit_message_severity sev, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (ctx && ctx->on_message)
+        ctx->on_message(ctx->user, sev, buf);
+    else if (sev != VKVIT_MESSAGE_INFO)
+        fprintf(stderr, "vkvit: %s\n", buf);
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
+                                                     VkDebugUtilsMessageTypeFlagsEXT types,
+                                                     const VkDebugUtilsMessengerCallbackDataEXT *data,
+                                                     void *user)
+{
+    (void)types;
+    vkvit_context *ctx = user;
+    vkvit_message_severity sev = VKVIT_MESSAGE_INFO;
+    if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)
+        sev = VKVIT_MESSAGE_ERROR;
+    else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
+        sev = VKVIT_MESSAGE_WARNING;
+    vk_message(ctx, sev, "validation: %s", data->pMessage ? data->pMessage : "(no message)");
+    return VK_FALSE;
+}
+
+/* ---- loader --------------------------------------------------------------------------------------- */
+
+static once_flag volk_once = ONCE_FLAG_INIT;
+static VkResult volk_result = VK_ERROR_INITIALIZATION_FAILED;
+static void volk_init(void) { volk_result = volkInitialize(); }
+
+/* volk keeps the loader's global entry points process-wide (they are the same for every instance);
+ * everything device-level goes through per-context tables. */
+static vkvit_status load_vulkan(PFN_vkGetInstanceProcAddr gipa)
+{
+    if (gipa) {
+        volkInitializeCustom(gipa);
+        return VKVIT_OK;
+    }
+    call_once(&volk_once, volk_init);
+    if (volk_result != VK_SUCCESS)
+        return fail(VKVIT_ERROR_NO_VULKAN, "the Vulkan loader (libvulkan.so.1) could not be loaded: "
+                                           "install libvulkan1 and a driver (e.g. mesa-vulkan-drivers)");
+    return VKVIT_OK;
+}
+
+static bool has_layer(const char *name)
+{
+    uint32_t n = 0;
+    if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0)
+        return false;
+    VkLayerProperties *props = calloc(n, sizeof *props);
+    bool found = false;
+    if (props && vkEnumerateInstanceLayerProperties(&n, props) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = strcmp(props[i].layerName, name) == 0;
+    free(props);
+    return found;
+}
+
+static bool has_instance_extension(const char *name)
+{
+    uint32_t n = 0;
+    if (vkEnumerateInstanceExtensionProperties(NULL, &n, NULL) != VK_SUCCESS || n == 0)
+        return false;
+    VkExtensionProperties *props = calloc(n, sizeof *props);
+    bool found = false;
+    if (props && vkEnumerateInstanceExtensionProperties(NULL, &n, props) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = strcmp(props[i].extensionName, name) == 0;
+    free(props);
+    return found;
+}
+
+static bool has_device_extension(VkPhysicalDevice phys, const char *name)
+{
+    uint32_t n = 0;
+    if (vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL) != VK_SUCCESS || n == 0)
+        return false;
+    VkExtensionProperties *props = calloc(n, sizeof *props);
+    bool found = false;
+    if (props && vkEnumerateDeviceExtensionProperties(phys, NULL, &n, props) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n && !found; i++)
+            found = strcmp(props[i].extensionName, name) == 0;
+    free(props);
+    return found;
+}
+
+static vkvit_status create_instance(vkvit_context *ctx, bool validation)
+{
+    if (validation && !has_layer(VALIDATION_LAYER))
+        return fail(VKVIT_ERROR_UNSUPPORTED, "validation requested but %s is not installed "
+                                             "(Debian: vulkan-validationlayers)", VALIDATION_LAYER);
+    uint32_t version = VK_API_VERSION_1_0;
+    if (vkEnumerateInstanceVersion)
+        vkEnumerateInstanceVersion(&version);
+    if (version < VK_API_VERSION_1_1)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "the Vulkan loader is 1.0; vkvit needs Vulkan 1.1");
+
+    const char *exts[2];
+    uint32_t n_exts = 0;
+    VkInstanceCreateFlags flags = 0;
+    if (validation)
+        exts[n_exts++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    if (has_instance_extension(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+        exts[n_exts++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
+        flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+    }
+    const char *layers[] = {VALIDATION_LAYER};
+    VkApplicationInfo app = {
+        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+        .pApplicationName = "vkvit",
+        .pEngineName = "vkvit",
+        .engineVersion = VK_MAKE_API_VERSION(0, VKVIT_VERSION_MAJOR, VKVIT_VERSION_MINOR, VKVIT_VERSION_PATCH),
+        .apiVersion = version >= VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : version,
+    };
+    VkDebugUtilsMessengerCreateInfoEXT dbg = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+        .pfnUserCallback = debug_callback,
+        .pUserData = ctx,
+    };
+    VkInstanceCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = validation ? &dbg : NULL,
+        .flags = flags,
+        .pApplicationInfo = &app,
+        .enabledLayerCount = validation ? 1 : 0,
+        .ppEnabledLayerNames = layers,
+        .enabledExtensionCount = n_exts,
+        .ppEnabledExtensionNames = exts,
+    };
+    VK_CHECK(vkCreateInstance(&ci, NULL, &ctx->instance));
+    ctx->owns_instance = true;
+    volkLoadInstanceOnly(ctx->instance);
+    if (validation)
+        VK_CHECK(vkCreateDebugUtilsMessengerEXT(ctx->instance, &dbg, NULL, &ctx->messenger));
+    return VKVIT_OK;
+}
+
+/* ---- device info ------------------------------------------------------------------------------------ */
+
+static const char *vendor_name(uint32_t id, const char *device_name)
+{
+    switch (id) {
+    case 0x10DE: return "NVIDIA";
+    case 0x1002: return "AMD";
+    case 0x8086: return "Intel";
+    case 0x13B5: return "ARM";
+    case 0x5143: return "Qualcomm";
+    case 0x106B: return "Apple";
+    case 0x1010: return "Imagination";
+    case 0x10005: return strstr(device_name, "llvmpipe") ? "Mesa (llvmpipe)" : "Mesa";
+    default: return "unknown";
+    }
+}
+
+static vkvit_device_type map_type(VkPhysicalDeviceType t)
+{
+    switch (t) {
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return VKVIT_DEVICE_INTEGRATED_GPU;
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return VKVIT_DEVICE_DISCRETE_GPU;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return VKVIT_DEVICE_VIRTUAL_GPU;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return VKVIT_DEVICE_CPU;
+    default: return VKVIT_DEVICE_OTHER;
+    }
+}
+
+static void query_coopmat(VkPhysicalDevice phys, vkvit_device_info *info)
+{
+    info->cooperative_matrix_nv = 0;
+    info->coopmat_shape_count = 0;
+    if (!has_device_extension(phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) ||
+        !vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
+        return;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &cm};
+    vkGetPhysicalDeviceFeatures2(phys, &f2);
+    info->cooperative_matrix_nv = cm.cooperativeMatrix ? 1 : 0;
+    uint32_t n = 0;
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(phys, &n, NULL) != VK_SUCCESS || n == 0)
+        return;
+    VkCooperativeMatrixPropertiesNV *p = calloc(n, sizeof *p);
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(phys, &n, p) == VK_SUCCESS) {
+        for (uint32_t i = 0; i < n && info->coopmat_shape_count < VKVIT_MAX_COOPMAT_SHAPES; i++) {
+            if (p[i].scope != VK_SCOPE_SUBGROUP_NV)
+                continue;
+            info->coopmat_shapes[info->coopmat_shape_count++] = (vkvit_coopmat_shape){
+                p[i].MSize, p[i].NSize, p[i].KSize, p[i].AType, p[i].BType, p[i].CType, p[i].DType};
+        }
+    }
+    free(p);
+}
+
+static void query_info(VkPhysicalDevice phys, uint32_t index, vkvit_device_info *info)
+{
+    memset(info, 0, sizeof *info);
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(phys, &props);
+    bool v12 = props.apiVersion >= VK_API_VERSION_1_2;
+
+    VkPhysicalDeviceDriverProperties drv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+    VkPhysicalDeviceSubgroupProperties sg = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    bool has_drv = v12 || has_device_extension(phys, VK_KHR_DRIVER_PROPERTIES_EXTENSION_NAME);
+    sg.pNext = has_drv ? &drv : NULL;
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &sg};
+    vkGetPhysicalDeviceProperties2(phys, &p2);
+
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
+    VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    bool has_f16 = v12 || has_device_extension(phys, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+    s16.pNext = has_f16 ? &f16 : NULL;
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
+    vkGetPhysicalDeviceFeatures2(phys, &f2);
+
+    info->index = index;
+    snprintf(info->name, sizeof info->name, "%s", props.deviceName);
+    info->vendor_id = props.vendorID;
+    info->device_id = props.deviceID;
+    info->vendor = vendor_name(props.vendorID, props.deviceName);
+    info->type = map_type(props.deviceType);
+    info->api_version = props.apiVersion;
+    info->driver_version = props.driverVersion;
+    if (has_drv) {
+        snprintf(info->driver_name, sizeof info->driver_name, "%s", drv.driverName);
+        snprintf(info->driver_info, sizeof info->driver_info, "%s", drv.driverInfo);
+    }
+    info->subgroup_size = sg.subgroupSize;
+    info->subgroup_ops = (sg.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) ? sg.supportedOperations : 0;
+    info->shader_float16 = has_f16 && f16.shaderFloat16;
+    info->storage_buffer_16bit = s16.storageBuffer16BitAccess ? 1 : 0;
+    info->max_shared_memory = props.limits.maxComputeSharedMemorySize;
+    info->max_storage_buffer_range = props.limits.maxStorageBufferRange;
+    query_coopmat(phys, info);
+
+    uint32_t nq = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(phys, &nq, NULL);
+    VkQueueFamilyProperties *q = calloc(nq ? nq : 1, sizeof *q);
+    if (q) {
+        vkGetPhysicalDeviceQueueFamilyProperties(phys, &nq, q);
+        for (uint32_t i = 0; i < nq; i++)
+            if ((q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && q[i].timestampValidBits > 0)
+                info->timestamp_period = props.limits.timestampPeriod;
+        free(q);
+    }
+    VkPhysicalDeviceMemoryProperties mem;
+    vkGetPhysicalDeviceMemoryProperties(phys, &mem);
+    for (uint32_t i = 0; i < mem.memoryHeapCount; i++)
+        if ((mem.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+            mem.memoryHeaps[i].size > info->device_local_bytes)
+            info->device_local_bytes = mem.memoryHeaps[i].size;
+}
+
+/* ---- device choice -------------------------------------------------------------------------------- */
+
+static int type_rank(vkvit_device_type t)
+{
+    switch (t) {
+    case VKVIT_DEVICE_DISCRETE_GPU: return 4;
+    case VKVIT_DEVICE_INTEGRATED_GPU: return 3;
+    case VKVIT_DEVICE_VIRTUAL_GPU: return 2;
+    case VKVIT_DEVICE_CPU: return 1;
+    default: return 0;
+    }
+}
+
+static bool contains_ci(const char *hay, const char *needle)
+{
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n)
+            return true;
+    }
+    return n == 0;
+}
+
+static bool all_digits(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return false;
+    return true;
+}
+
+static vkvit_status pick_device(vkvit_context *ctx, const char *want)
+{
+    uint32_t n = 0;
+    VK_CHECK(vkEnumeratePhysicalDevices(ctx->instance, &n, NULL));
+    if (n == 0)
+        return fail(VKVIT_ERROR_NO_DEVICE, "no Vulkan device found (for a CPU device install "
+                                           "mesa-vulkan-drivers, which provides lavapipe)");
+    VkPhysicalDevice *devs = calloc(n, sizeof *devs);
+    if (!devs)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "device list");
+    VkResult r = vkEnumeratePhysicalDevices(ctx->instance, &n, devs);
+    if (r < 0) {
+        free(devs);
+        return vk_fail(r, "vkEnumeratePhysicalDevices");
+    }
+    int best = -1, best_rank = -1;
+    vkvit_device_info info;
+    for (uint32_t i = 0; i < n; i++) {
+        query_info(devs[i], i, &info);
+        if (info.api_version < VK_API_VERSION_1_1)
+            continue;
+        int rank;
+        if (want && all_digits(want))
+            rank = (strtoul(want, NULL, 10) == i) ? 1 : -1;
+        else if (want)
+            rank = contains_ci(info.name, want) ? type_rank(info.type) : -1;
+        else
+            rank = type_rank(info.type);
+        if (rank > best_rank) {
+            best_rank = rank;
+            best = (int)i;
+        }
+    }
+    if (best < 0) {
+        free(devs);
+        if (want)
+            return fail(VKVIT_ERROR_NO_DEVICE, "no Vulkan 1.1 device matches '%s' (%u device(s) found; "
+                                               "vkvit-info lists them)", want, n);
+        return fail(VKVIT_ERROR_NO_DEVICE, "no Vulkan 1.1 device among the %u found", n);
+    }
+    ctx->phys = devs[best];
+    free(devs);
+    query_info(ctx->phys, (uint32_t)best, &ctx->info);
+    return VKVIT_OK;
+}
+
+static vkvit_status find_queue_family(vkvit_context *ctx)
+{
+    uint32_t n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &n, NULL);
+    VkQueueFamilyProperties *q = calloc(n ? n : 1, sizeof *q);
+    if (!q)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "queue families");
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &n, q);
+    int best = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (!(q[i].queueFlags & VK_QUEUE_COMPUTE_BIT))
+            continue;
+        /* Prefer a family with timestamps; among those the first (usually the universal queue). */
+        if (best < 0 || (q[best].timestampValidBits == 0 && q[i].timestampValidBits > 0))
+            best = (int)i;
+    }
+    free(q);
+    if (best < 0)
+        return fail(VKVIT_ERROR_NO_DEVICE, "device '%s' has no compute queue", ctx->info.name);
+    ctx->queue_family = (uint32_t)best;
+    return VKVIT_OK;
+}
+
+static vkvit_status create_device(vkvit_context *ctx)
+{
+    const vkvit_device_info *info = &ctx->info;
+    const char *exts[4];
+    uint32_t n_exts = 0;
+    bool v12 = info->api_version >= VK_API_VERSION_1_2;
+    bool fp16 = info->shader_float16 && info->storage_buffer_16bit;
+    if (fp16 && !v12)
+        exts[n_exts++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+    if (info->cooperative_matrix_nv)
+        exts[n_exts++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+    /* Required by the spec wherever it is exposed (portability implementations such as MoltenVK). */
+    if (has_device_extension(ctx->phys, "VK_KHR_portability_subset"))
+        exts[n_exts++] = "VK_KHR_portability_subset";
+
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+        .cooperativeMatrix = VK_TRUE};
+    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+        .pNext = info->cooperative_matrix_nv ? &cm : NULL,
+        .shaderFloat16 = VK_TRUE};
+    VkPhysicalDevice16BitStorageFeatures s16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .pNext = fp16 ? (void *)&f16 : (info->cooperative_matrix_nv ? (void *)&cm : NULL),
+        .storageBuffer16BitAccess = fp16 ? VK_TRUE : VK_FALSE};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
+
+    float prio = 1.0f;
+    VkDeviceQueueCreateInfo qci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = ctx->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &prio,
+    };
+    VkDeviceCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = &f2,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &qci,
+        .enabledExtensionCount = n_exts,
+        .ppEnabledExtensionNames = exts,
+    };
+    VK_CHECK(vkCreateDevice(ctx->phys, &ci, NULL, &ctx->device));
+    ctx->owns_device = true;
+    ctx->fp16 = fp16;
+    return VKVIT_OK;
+}
+
+/* ---- shared setup once instance + device exist ------------------------------------------------------ */
+
+static vkvit_status finish_setup(vkvit_context *ctx, const vkvit_context_options *opt)
+{
+    volkLoadDeviceTable(&ctx->vk, ctx->device);
+    if (!ctx->queue)
+        ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(ctx->phys, &props);
+    vkGetPhysicalDeviceMemoryProperties(ctx->phys, &ctx->mem_props);
+    ctx->min_storage_align = (uint32_t)props.limits.minStorageBufferOffsetAlignment;
+    ctx->max_workgroup_invocations = props.limits.maxComputeWorkGroupInvocations;
+    for (int i = 0; i < 3; i++)
+        ctx->max_workgroup_count[i] = props.limits.maxComputeWorkGroupCount[i];
+    const uint32_t need_sg = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+    ctx->subgroup_arith = (ctx->info.subgroup_ops & need_sg) == need_sg;
+
+    uint32_t nq = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &nq, NULL);
+    VkQueueFamilyProperties *q = calloc(nq ? nq : 1, sizeof *q);
+    if (!q)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "queue families");
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &nq, q);
+    ctx->timestamps = ctx->queue_family < nq && q[ctx->queue_family].timestampValidBits > 0 &&
+                      props.limits.timestampPeriod > 0;
+    free(q);
+    if (!ctx->timestamps)
+        ctx->info.timestamp_period = 0;
+
+    VkCommandPoolCreateInfo pci = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT | VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .queueFamilyIndex = ctx->queue_family,
+    };
+    VK_CHECK(ctx->vk.vkCreateCommandPool(ctx->device, &pci, NULL, &ctx->transfer_pool));
+    return vk_pipeline_cache_open(ctx, opt ? opt->pipeline_cache_dir : NULL);
+}
+
+static vkvit_status context_alloc(const vkvit_context_options *opt, vkvit_context **out)
+{
+    vkvit_context *ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "context");
+    if (mtx_init(&ctx->lock, mtx_plain) != thrd_success) {
+        free(ctx);
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "context mutex");
+    }
+    if (opt) {
+        ctx->on_message = opt->on_message;
+        ctx->user = opt->user;
+    }
+    *out = ctx;
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_context_create(const vkvit_context_options *opt, vkvit_context **out)
+{
+    if (!out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_context_create: out is NULL");
+    *out = NULL;
+    vkvit_context_options defaults = {0};
+    if (!opt)
+        opt = &defaults;
+    vkvit_status s = load_vulkan(NULL);
+    if (s)
+        return s;
+    vkvit_context *ctx;
+    if ((s = context_alloc(opt, &ctx)))
+        return s;
+    const char *env_val = getenv("VKVIT_VALIDATION");
+    bool validation = opt->validation || (env_val && env_val[0] && strcmp(env_val, "0") != 0);
+    const char *want = opt->device;
+    if (!want || !*want)
+        want = getenv("VKVIT_DEVICE");
+    if (want && !*want)
+        want = NULL;
+    if ((s = create_instance(ctx, validation)) || (s = pick_device(ctx, want)) ||
+        (s = find_queue_family(ctx)) || (s = create_device(ctx)) || (s = finish_setup(ctx, opt))) {
+        vkvit_context_destroy(ctx);
+        return s;
+    }
+    *out = ctx;
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_context_adopt(const vkvit_adopt_info *adopt, const vkvit_context_options *opt,
+                                           vkvit_context **out)
+{
+    if (!out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_context_adopt: out is NULL");
+    *out = NULL;
+    if (!adopt || !adopt->instance || !adopt->physical_device || !adopt->device || !adopt->queue)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT,
+                    "vkvit_context_adopt: instance, physical_device, device and queue are required");
+    vkvit_status s = load_vulkan(adopt->get_instance_proc_addr);
+    if (s)
+        return s;
+    vkvit_context *ctx;
+    if ((s = context_alloc(opt, &ctx)))
+        return s;
+    ctx->instance = adopt->instance;
+    ctx->phys = adopt->physical_device;
+    ctx->device = adopt->device;
+    ctx->queue = adopt->queue;
+    ctx->queue_family = adopt->queue_family;
+    volkLoadInstanceOnly(ctx->instance);
+    query_info(ctx->phys, 0, &ctx->info);
+    /* The application created the device: vkvit cannot see which optional features it enabled, so
+     * it uses only core Vulkan 1.1 on an adopted device (fp16 and cooperative matrices stay off). */
+    ctx->fp16 = false;
+    ctx->info.cooperative_matrix_nv = 0;
+    if ((s = finish_setup(ctx, opt))) {
+        vkvit_context_destroy(ctx);
+        return s;
+    }
+    *out = ctx;
+    return VKVIT_OK;
+}
+
+VKVIT_API void vkvit_context_destroy(vkvit_context *ctx)
+{
+    if (!ctx)
+        return;
+    if (ctx->device) {
+        ctx->vk.vkDeviceWaitIdle(ctx->device);
+        vk_pipelines_destroy(ctx);
+        vk_pipeline_cache_close(ctx);
+        if (ctx->transfer_pool)
+            ctx->vk.vkDestroyCommandPool(ctx->device, ctx->transfer_pool, NULL);
+        if (ctx->owns_device)
+            ctx->vk.vkDestroyDevice(ctx->device, NULL);
+    }
+    if (ctx->messenger)
+        vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
+    if (ctx->owns_instance && ctx->instance)
+        vkDestroyInstance(ctx->instance, NULL);
+    mtx_destroy(&ctx->lock);
+    free(ctx);
+}
+
+VKVIT_API vkvit_status vkvit_context_device_info(const vkvit_context *ctx, vkvit_device_info *out)
+{
+    if (!ctx || !out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_context_device_info: NULL argument");
+    *out = ctx->info;
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_enumerate_devices(vkvit_device_info *infos, uint32_t *count)
+{
+    if (!count)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_enumerate_devices: count is NULL");
+    uint32_t cap = infos ? *count : 0;
+    *count = 0;
+    vkvit_status s = load_vulkan(NULL);
+    if (s)
+        return s;
+    vkvit_context tmp = {0};
+    if ((s = create_instance(&tmp, false)))
+        return s;
+    uint32_t n = 0;
+    VkResult r = vkEnumeratePhysicalDevices(tmp.instance, &n, NULL);
+    VkPhysicalDevice *devs = n ? calloc(n, sizeof *devs) : NULL;
+    if (r >= 0 && n && !devs)
+        s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "device list");
+    else if (r >= 0 && n)
+        r = vkEnumeratePhysicalDevices(tmp.instance, &n, devs);
+    if (!s && r < 0)
+        s = vk_fail(r, "vkEnumeratePhysicalDevices");
+    if (!s) {
+        for (uint32_t i = 0; i < n && i < cap; i++)
+            query_info(devs[i], i, &infos[i]);
+        *count = n;
+    }
+    free(devs);
+    vkDestroyInstance(tmp.instance, NULL);
+    return s;
+}

@@ -1,0 +1,256 @@
+/* Compute pipelines from embedded SPIR-V, cached per context; the VkPipelineCache on disk. */
+#include "vk.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void pipeline_free(vkvit_context *ctx, vk_pipeline *p)
+{
+    if (p->pipe)
+        ctx->vk.vkDestroyPipeline(ctx->device, p->pipe, NULL);
+    if (p->layout)
+        ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, NULL);
+    if (p->dsl)
+        ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->dsl, NULL);
+    free(p);
+}
+
+static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_pipeline *p)
+{
+    VkDescriptorSetLayoutBinding b[VK_MAX_BINDINGS];
+    for (uint32_t i = 0; i < sh->n_buffers; i++)
+        b[i] = (VkDescriptorSetLayoutBinding){
+            .binding = i,
+            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorCount = 1,
+            .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+        };
+    VkDescriptorSetLayoutCreateInfo dci = {
+        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+        .bindingCount = sh->n_buffers,
+        .pBindings = b,
+    };
+    VK_CHECK(ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &dci, NULL, &p->dsl));
+    VkPushConstantRange pr = {VK_SHADER_STAGE_COMPUTE_BIT, 0, sh->push_size};
+    VkPipelineLayoutCreateInfo lci = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+        .setLayoutCount = 1,
+        .pSetLayouts = &p->dsl,
+        .pushConstantRangeCount = sh->push_size ? 1 : 0,
+        .pPushConstantRanges = &pr,
+    };
+    VK_CHECK(ctx->vk.vkCreatePipelineLayout(ctx->device, &lci, NULL, &p->layout));
+
+    VkShaderModuleCreateInfo mci = {
+        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+        .codeSize = sh->code_size,
+        .pCode = sh->code,
+    };
+    VkShaderModule module;
+    VK_CHECK(ctx->vk.vkCreateShaderModule(ctx->device, &mci, NULL, &module));
+    VkSpecializationMapEntry map[VK_MAX_SPEC];
+    for (uint32_t i = 0; i < p->n_spec; i++)
+        map[i] = (VkSpecializationMapEntry){i, i * 4, 4};
+    VkSpecializationInfo spec = {p->n_spec, map, p->n_spec * 4u, p->spec};
+    VkComputePipelineCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .stage =
+            {
+                .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+                .module = module,
+                .pName = "main",
+                .pSpecializationInfo = p->n_spec ? &spec : NULL,
+            },
+        .layout = p->layout,
+    };
+    VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pcache, 1, &ci, NULL, &p->pipe);
+    ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
+    if (r != VK_SUCCESS) {
+        vkvit_status s = vk_fail(r, "vkCreateComputePipelines");
+        return fail(s, "creating the '%s' pipeline failed: %s", sh->name, vk_result_string(r));
+    }
+    return VKVIT_OK;
+}
+
+vkvit_status vk_pipeline_get(vkvit_context *ctx, const vk_shader *sh, const uint32_t *spec, uint32_t n_spec,
+                             vk_pipeline **out)
+{
+    if (n_spec > VK_MAX_SPEC || sh->n_buffers > VK_MAX_BINDINGS)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "pipeline '%s': too many specialization constants or "
+                                                  "bindings", sh->name);
+    mtx_lock(&ctx->lock);
+    for (vk_pipeline *p = ctx->pipelines; p; p = p->next) {
+        if (p->code == sh->code && p->n_spec == n_spec &&
+            (n_spec == 0 || memcmp(p->spec, spec, n_spec * sizeof *spec) == 0)) {
+            mtx_unlock(&ctx->lock);
+            *out = p;
+            return VKVIT_OK;
+        }
+    }
+    vk_pipeline *p = calloc(1, sizeof *p);
+    vkvit_status s = VKVIT_OK;
+    if (!p) {
+        s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "pipeline '%s'", sh->name);
+        goto done;
+    }
+    p->code = sh->code;
+    p->name = sh->name;
+    p->n_spec = n_spec;
+    if (n_spec)
+        memcpy(p->spec, spec, n_spec * sizeof *spec);
+    p->n_buffers = sh->n_buffers;
+    p->push_size = sh->push_size;
+    if ((s = pipeline_build(ctx, sh, p))) {
+        pipeline_free(ctx, p);
+        goto done;
+    }
+    p->next = ctx->pipelines;
+    ctx->pipelines = p;
+    *out = p;
+done:
+    mtx_unlock(&ctx->lock);
+    return s;
+}
+
+void vk_pipelines_destroy(vkvit_context *ctx)
+{
+    while (ctx->pipelines) {
+        vk_pipeline *next = ctx->pipelines->next;
+        pipeline_free(ctx, ctx->pipelines);
+        ctx->pipelines = next;
+    }
+}
+
+/* ---- the on-disk pipeline cache ------------------------------------------------------------------ */
+
+static int mkdir_p(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        int r = mkdir(path, 0755);
+        *p = '/';
+        if (r != 0 && errno != EEXIST)
+            return -1;
+    }
+    return (mkdir(path, 0755) == 0 || errno == EEXIST) ? 0 : -1;
+}
+
+static char *cache_path(const vkvit_context *ctx, const char *dir)
+{
+    char base[1024];
+    if (dir) {
+        snprintf(base, sizeof base, "%s", dir);
+    } else {
+        const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+        if (xdg && *xdg)
+            snprintf(base, sizeof base, "%s/vkvit", xdg);
+        else if (home && *home)
+            snprintf(base, sizeof base, "%s/.cache/vkvit", home);
+        else
+            return NULL;
+    }
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(ctx->phys, &props);
+    char uuid[2 * VK_UUID_SIZE + 1];
+    for (unsigned i = 0; i < VK_UUID_SIZE; i++)
+        snprintf(uuid + 2 * i, 3, "%02x", props.pipelineCacheUUID[i]);
+    size_t n = strlen(base) + strlen(uuid) + 32;
+    char *path = malloc(n);
+    if (path)
+        snprintf(path, n, "%s/pipelines-%s.bin", base, uuid);
+    return path;
+}
+
+/* Only feed the driver data whose header says it was made by this very device and driver. */
+static bool cache_header_ok(const vkvit_context *ctx, const unsigned char *data, size_t size)
+{
+    if (size < 16 + VK_UUID_SIZE)
+        return false;
+    uint32_t len, version, vendor, device;
+    memcpy(&len, data, 4);
+    memcpy(&version, data + 4, 4);
+    memcpy(&vendor, data + 8, 4);
+    memcpy(&device, data + 12, 4);
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(ctx->phys, &props);
+    return len >= 16 + VK_UUID_SIZE && version == VK_PIPELINE_CACHE_HEADER_VERSION_ONE &&
+           vendor == props.vendorID && device == props.deviceID &&
+           memcmp(data + 16, props.pipelineCacheUUID, VK_UUID_SIZE) == 0;
+}
+
+vkvit_status vk_pipeline_cache_open(vkvit_context *ctx, const char *dir)
+{
+    unsigned char *data = NULL;
+    size_t size = 0;
+    if (!dir || *dir)
+        ctx->pcache_path = cache_path(ctx, dir);
+    FILE *f = ctx->pcache_path ? fopen(ctx->pcache_path, "rb") : NULL;
+    if (f) {
+        if (fseek(f, 0, SEEK_END) == 0) {
+            long n = ftell(f);
+            if (n > 0 && n < (1L << 30) && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n)) &&
+                fread(data, 1, (size_t)n, f) == (size_t)n)
+                size = (size_t)n;
+        }
+        fclose(f);
+        if (size && !cache_header_ok(ctx, data, size))
+            size = 0;
+    }
+    VkPipelineCacheCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+        .initialDataSize = size,
+        .pInitialData = size ? data : NULL,
+    };
+    VkResult r = ctx->vk.vkCreatePipelineCache(ctx->device, &ci, NULL, &ctx->pcache);
+    if (r != VK_SUCCESS && size) { /* a stale or corrupt file: start empty */
+        ci.initialDataSize = 0;
+        ci.pInitialData = NULL;
+        r = ctx->vk.vkCreatePipelineCache(ctx->device, &ci, NULL, &ctx->pcache);
+    }
+    free(data);
+    return vk_fail(r, "vkCreatePipelineCache");
+}
+
+void vk_pipeline_cache_close(vkvit_context *ctx)
+{
+    if (!ctx->pcache)
+        return;
+    size_t size = 0;
+    void *data = NULL;
+    if (ctx->pcache_path && ctx->vk.vkGetPipelineCacheData(ctx->device, ctx->pcache, &size, NULL) == VK_SUCCESS &&
+        size > 0 && (data = malloc(size)) &&
+        ctx->vk.vkGetPipelineCacheData(ctx->device, ctx->pcache, &size, data) == VK_SUCCESS) {
+        char *dir = strdup(ctx->pcache_path);
+        char *slash = dir ? strrchr(dir, '/') : NULL;
+        if (slash) {
+            *slash = '\0';
+            mkdir_p(dir);
+        }
+        free(dir);
+        /* Write a temporary file and rename it, so concurrent processes never read half a cache. */
+        size_t n = strlen(ctx->pcache_path) + 32;
+        char *tmp = malloc(n);
+        if (tmp) {
+            snprintf(tmp, n, "%s.%lx.tmp", ctx->pcache_path, (unsigned long)(uintptr_t)ctx);
+            FILE *f = fopen(tmp, "wb");
+            if (f) {
+                bool ok = fwrite(data, 1, size, f) == size;
+                ok = (fclose(f) == 0) && ok;
+                if (!ok || rename(tmp, ctx->pcache_path) != 0)
+                    remove(tmp);
+            }
+            free(tmp);
+        }
+    }
+    free(data);
+    ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pcache, NULL);
+    ctx->pcache = VK_NULL_HANDLE;
+    free(ctx->pcache_path);
+    ctx->pcache_path = NULL;
+}

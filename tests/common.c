@@ -1,0 +1,178 @@
+#include "common.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int passed, failed, validation_messages;
+
+static void on_message(void *user, vkvit_message_severity sev, const char *msg)
+{
+    (void)user;
+    if (sev == VKVIT_MESSAGE_INFO)
+        return;
+    validation_messages++;
+    fprintf(stderr, "%s: %s\n", sev == VKVIT_MESSAGE_ERROR ? "VALIDATION ERROR" : "VALIDATION WARNING", msg);
+}
+
+vkvit_context *test_context(void)
+{
+    vkvit_context_options opt = {0};
+    opt.validation = 1;
+    opt.on_message = on_message;
+    vkvit_context *ctx = NULL;
+    vkvit_status s = vkvit_context_create(&opt, &ctx);
+    if (s != VKVIT_OK) {
+        fprintf(stderr,
+                "FATAL: cannot create a Vulkan context with the validation layer: %s: %s\n"
+                "       (tests need a Vulkan device, e.g. lavapipe from mesa-vulkan-drivers, and\n"
+                "        vulkan-validationlayers; they never skip)\n",
+                vkvit_status_string(s), vkvit_last_error());
+        exit(1);
+    }
+    printf("device: %s (%s, driver %s %s), validation on\n", ctx->info.name, ctx->info.vendor,
+           ctx->info.driver_name, ctx->info.driver_info);
+    return ctx;
+}
+
+int test_validation_messages(void) { return validation_messages; }
+
+int test_finish(vkvit_context *ctx)
+{
+    vkvit_context_destroy(ctx);
+    if (validation_messages) {
+        printf("FAIL %d validation message(s)\n", validation_messages);
+        failed++;
+    }
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
+
+uint64_t test_seed(void)
+{
+    static uint64_t seed;
+    if (!seed) {
+        const char *env = getenv("VKVIT_TEST_SEED");
+        seed = env ? strtoull(env, NULL, 0) : (uint64_t)time(NULL) * 2654435761u;
+        if (!seed)
+            seed = 1;
+        printf("seed: VKVIT_TEST_SEED=%llu\n", (unsigned long long)seed);
+    }
+    return seed;
+}
+
+float test_uniform(uint64_t *state, float lo, float hi)
+{
+    uint64_t x = *state; /* xorshift64* */
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *state = x;
+    double u = (double)((x * 2685821657736338717ull) >> 11) / 9007199254740992.0;
+    return (float)(lo + (hi - lo) * u);
+}
+
+void test_fill(float *x, size_t n, uint64_t *state, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = test_uniform(state, lo, hi);
+}
+
+float *test_alloc(size_t n)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    if (!p) {
+        fprintf(stderr, "FATAL: out of memory (%zu floats)\n", n);
+        exit(1);
+    }
+    return p;
+}
+
+test_cmp test_compare(const float *out, const float *ref, size_t n)
+{
+    test_cmp c = {0, 0, true};
+    double num = 0, den = 0, norm_out = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(out[i]))
+            c.finite = false;
+        double d = (double)out[i] - (double)ref[i];
+        num += d * d;
+        den += (double)ref[i] * ref[i];
+        norm_out += (double)out[i] * out[i];
+        if (fabs(d) > c.max_abs || isnan(d))
+            c.max_abs = isnan(d) ? INFINITY : fmax(c.max_abs, fabs(d));
+    }
+    c.rel = den > 0 ? sqrt(num / den) : sqrt(norm_out);
+    if (!c.finite)
+        c.rel = INFINITY;
+    return c;
+}
+
+bool test_check(const char *name, const float *out, const float *ref, size_t n, double bound)
+{
+    test_cmp c = test_compare(out, ref, n);
+    bool ok = c.finite && c.rel <= bound;
+    printf("%s %s: rel=%.3e max_abs=%.3e (bound %.0e)%s\n", ok ? "ok  " : "FAIL", name, c.rel, c.max_abs, bound,
+           c.finite ? "" : " NON-FINITE OUTPUT");
+    if (ok)
+        passed++;
+    else
+        failed++;
+    return ok;
+}
+
+bool test_expect(bool cond, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    printf("%s ", cond ? "ok  " : "FAIL");
+    vprintf(fmt, ap);
+    printf("\n");
+    va_end(ap);
+    if (cond)
+        passed++;
+    else
+        failed++;
+    return cond;
+}
+
+void test_ok(vkvit_status s, const char *what)
+{
+    if (s == VKVIT_OK)
+        return;
+    fprintf(stderr, "FATAL: %s: %s: %s\n", what, vkvit_status_string(s), vkvit_last_error());
+    exit(1);
+}
+
+vk_buffer test_upload(vkvit_context *ctx, const float *data, size_t n)
+{
+    vk_buffer b;
+    test_ok(vk_buffer_create(ctx, (n ? n : 1) * sizeof(float), VK_MEM_DEVICE, &b), "buffer create");
+    if (data)
+        test_ok(vk_buffer_write(ctx, &b, 0, data, n * sizeof(float)), "buffer upload");
+    return b;
+}
+
+void test_poison(vkvit_context *ctx, vk_buffer *b)
+{
+    test_ok(vk_buffer_fill(ctx, b, 0, b->size & ~(VkDeviceSize)3, 0x7fc00000u /* quiet NaN */), "poison");
+}
+
+void test_download(vkvit_context *ctx, vk_buffer *b, float *out, size_t n)
+{
+    test_ok(vk_buffer_read(ctx, b, 0, out, n * sizeof(float)), "buffer download");
+}
+
+void test_run(vkvit_context *ctx, test_record_fn record, const void *arg)
+{
+    vk_cmd *cmd;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+    test_ok(vk_cmd_begin(cmd), "begin");
+    test_ok(record(cmd, ctx, arg), "record");
+    test_ok(vk_cmd_end(cmd), "end");
+    test_ok(vk_cmd_submit_wait(cmd), "submit");
+    vk_cmd_destroy(cmd);
+}

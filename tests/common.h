@@ -1,0 +1,60 @@
+/* Test helpers shared by every test: a validated context, random tensors, comparison against the
+ * reference, poisoned GPU buffers, and the pass/fail tally.
+ *
+ * Every test program:
+ *     vkvit_context *ctx = test_context();          // validation layer ON, exits 1 if no device
+ *     ... test_check("matmul 197x768x2304", out, ref, n, 1e-5); ...
+ *     return test_finish(ctx);                       // fails on any validation message, prints tally
+ */
+#ifndef VKVIT_TEST_COMMON_H
+#define VKVIT_TEST_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vk/vk.h"
+
+#define TOL_F32 1e-5
+#define TOL_F16 3e-3
+
+/* Context on VKVIT_DEVICE (or the best device) with the Khronos validation layer on and a callback
+ * that counts and prints every warning/error message. No device / no layer: prints why, exits 1. */
+vkvit_context *test_context(void);
+/* Number of validation warnings/errors seen so far. */
+int test_validation_messages(void);
+/* Destroys ctx (may be NULL), counts any validation message as a failure, prints
+ * "N passed, N failed" and returns the process exit code (0 only if nothing failed). */
+int test_finish(vkvit_context *ctx);
+
+/* Seeded xorshift; the seed is VKVIT_TEST_SEED if set, else time-based, printed once. */
+uint64_t test_seed(void);
+float test_uniform(uint64_t *state, float lo, float hi);
+void test_fill(float *x, size_t n, uint64_t *state, float lo, float hi);
+float *test_alloc(size_t n);   /* malloc or exit; free() it */
+
+/* ||out - ref|| / ||ref|| (ref == 0 everywhere: ||out||), max |out - ref|, and whether every out is finite. */
+typedef struct test_cmp {
+    double rel, max_abs;
+    bool finite;
+} test_cmp;
+test_cmp test_compare(const float *out, const float *ref, size_t n);
+/* Compares, prints "ok   name rel=... max=..." or "FAIL name ...", tallies, returns pass. A
+ * non-finite output never passes. */
+bool test_check(const char *name, const float *out, const float *ref, size_t n, double bound);
+/* Records a pass/fail of a non-numeric check. */
+bool test_expect(bool cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/* Aborts the program with a message when a vkvit status is not OK (setup failures). */
+void test_ok(vkvit_status s, const char *what);
+
+/* Device buffer holding `n` floats copied from `data` (data NULL: uninitialised). Exits on error. */
+vk_buffer test_upload(vkvit_context *ctx, const float *data, size_t n);
+/* Fills the buffer with NaN bit patterns so an element the GPU never writes fails the check. */
+void test_poison(vkvit_context *ctx, vk_buffer *b);
+void test_download(vkvit_context *ctx, vk_buffer *b, float *out, size_t n);
+
+/* Records `record(cmd, ctx, arg)` into a fresh command buffer, submits, waits. Exits on error. */
+typedef vkvit_status (*test_record_fn)(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+void test_run(vkvit_context *ctx, test_record_fn record, const void *arg);
+
+#endif
