@@ -1,0 +1,175 @@
+/* op_layernorm against ref_layernorm: real ViT shapes, awkward D, strided rows (the final LN on the
+ * class tokens only), tiny eps, rows with a large mean, and both reduction variants (shared memory
+ * and subgroup). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "ops/ops.h"
+#include "ref/ref.h"
+
+typedef struct ln_case {
+    const char *what;
+    uint32_t rows, D;
+    uint32_t x_stride, y_stride;   /* 0 = D */
+    uint32_t x_offset;             /* elements into the x buffer where row 0 starts */
+    float eps;
+    float mean, half_range;        /* x ~ U(mean - half_range, mean + half_range) */
+    int constant_rows;             /* every row holds one value (variance 0): y = beta */
+    int gpu_shape;                 /* also run with the GPU-shaped dispatch (see main) */
+} ln_case;
+
+static const ln_case cases[] = {
+    /* ViT-Ti/S/B/L at T = 197, batch 1 and 3; eps as timm and as Google's checkpoints */
+    {"vit-ti", 197, 192, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"vit-s", 197, 384, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"vit-b", 197, 768, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 1},
+    {"vit-l", 197, 1024, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"vit-b b3", 197 * 3, 768, 0, 0, 0, 1e-6f, 0.5f, 3.0f, 0, 0},
+    {"vit-l b3", 197 * 3, 1024, 0, 0, 0, 1e-12f, 0.0f, 1.0f, 0, 0},
+    {"vit-h", 13, 1280, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    /* awkward widths: scalar path (D % 4 != 0), one element, more chunks than the workgroup */
+    {"D=1", 13, 1, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"D=1 eps=1e-12", 2, 1, 0, 0, 0, 1e-12f, 5.0f, 2.0f, 0, 0},
+    {"D=7", 13, 7, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"D=31", 2, 31, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
+    {"D=65", 13, 65, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"D=1000", 1, 1000, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"D=4097", 2, 4097, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"D=4096", 13, 4096, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
+    {"D=8", 1, 8, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    /* strided rows: final LN over the class tokens of x [B=3, T=197, D] only, into y [B, D]; the
+     * distillation token (DeiT) through an offset span; odd strides force the scalar path */
+    {"cls tokens", 3, 768, 197 * 768, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"dist tokens", 3, 384, 197 * 384, 0, 384, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"odd strides", 13, 768, 769, 771, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"strided y", 7, 192, 0, 200, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
+    /* large means: naive E[x^2] - E[x]^2 in fp32 loses every digit here */
+    {"mean 1e4", 197, 768, 0, 0, 0, 1e-6f, 1e4f, 1.7f, 0, 1},
+    {"mean -1e4 eps=1e-12", 13, 1000, 0, 0, 0, 1e-12f, -1e4f, 1.7f, 0, 0},
+    {"mean 1e4 D=65", 13, 65, 0, 0, 0, 1e-6f, 1e4f, 1.7f, 0, 0},
+    {"mean 1e5 std 0.1", 13, 384, 0, 0, 0, 1e-6f, 1e5f, 0.17f, 0, 0},
+    {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0},
+};
+
+static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
+{
+    return op_layernorm(cmd, ctx, arg);
+}
+
+static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, uint64_t *rng)
+{
+    const uint32_t xs = c->x_stride ? c->x_stride : c->D, ys = c->y_stride ? c->y_stride : c->D;
+    const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset, ny = (size_t)(c->rows - 1) * ys + c->D;
+    const size_t n = (size_t)c->rows * c->D;
+    float *x = test_alloc(nx), *gamma = test_alloc(c->D), *beta = test_alloc(c->D), *y = test_alloc(ny);
+    float *xp = test_alloc(n), *out = test_alloc(n), *ref = test_alloc(n);
+
+    test_fill(x, nx, rng, c->mean - c->half_range, c->mean + c->half_range);
+    if (c->constant_rows)
+        for (uint32_t r = 0; r < c->rows; r++)
+            for (uint32_t i = 0; i < c->D; i++)
+                x[c->x_offset + (size_t)r * xs + i] = c->mean + (float)r;
+    test_fill(gamma, c->D, rng, -1.5f, 1.5f);
+    test_fill(beta, c->D, rng, -0.5f, 0.5f);
+    for (uint32_t r = 0; r < c->rows; r++)
+        memcpy(xp + (size_t)r * c->D, x + c->x_offset + (size_t)r * xs, c->D * sizeof(float));
+    ref_layernorm(xp, gamma, beta, ref, c->rows, c->D, c->eps);
+
+    vk_buffer bx = test_upload(ctx, x, nx), bg = test_upload(ctx, gamma, c->D),
+              bb = test_upload(ctx, beta, c->D), by = test_upload(ctx, NULL, ny);
+    test_poison(ctx, &by);
+    const VkDeviceSize xoff = (VkDeviceSize)c->x_offset * sizeof(float);
+    layernorm_args a = {
+        .rows = c->rows, .D = c->D, .x_stride = c->x_stride, .y_stride = c->y_stride, .eps = c->eps,
+        .x = vk_span_of(&bx, xoff, bx.size - xoff), .gamma = vk_whole(&bg), .beta = vk_whole(&bb),
+        .y = vk_whole(&by), .dtype = OP_F32,
+    };
+    test_run(ctx, record, &a);
+    test_download(ctx, &by, y, ny);
+
+    /* Rows packed for the comparison; the gaps between strided rows must still hold the poison. */
+    size_t gaps_written = 0;
+    for (uint32_t r = 0; r < c->rows; r++) {
+        memcpy(out + (size_t)r * c->D, y + (size_t)r * ys, c->D * sizeof(float));
+        for (uint32_t i = c->D; i < ys && (size_t)r * ys + i < ny; i++)
+            gaps_written += !isnan(y[(size_t)r * ys + i]);
+    }
+    char name[128];
+    snprintf(name, sizeof name, "layernorm %-10s %-20s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
+    test_check(name, out, ref, n, TOL_F32);
+    if (ys > c->D)
+        test_expect(gaps_written == 0, "%s: %zu elements between rows of y were overwritten", name,
+                    gaps_written);
+
+    vk_buffer_destroy(ctx, &bx);
+    vk_buffer_destroy(ctx, &bg);
+    vk_buffer_destroy(ctx, &bb);
+    vk_buffer_destroy(ctx, &by);
+    free(x), free(gamma), free(beta), free(y), free(xp), free(out), free(ref);
+}
+
+/* Bad arguments: refused with INVALID_ARGUMENT before anything is recorded. */
+static void check_invalid(vkvit_context *ctx)
+{
+    vk_buffer b = test_upload(ctx, NULL, 64);
+    vk_cmd *cmd = NULL;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "vk_cmd_create");
+    test_ok(vk_cmd_begin(cmd), "vk_cmd_begin");
+    const layernorm_args good = {
+        .rows = 4, .D = 16, .eps = 1e-6f, .x = vk_whole(&b), .gamma = vk_whole(&b), .beta = vk_whole(&b),
+        .y = vk_whole(&b),
+    };
+    struct {
+        const char *what;
+        layernorm_args a;
+    } bad[] = {{"rows 0", good}, {"D 0", good}, {"x stride < D", good}, {"rows past the buffers", good},
+               {"gamma too small", good}, {"eps NaN", good}, {"eps < 0", good}};
+    bad[0].a.rows = 0;
+    bad[1].a.D = 0;
+    bad[2].a.x_stride = 15;
+    bad[3].a.rows = 5;
+    bad[4].a.gamma.size = 60;
+    bad[5].a.eps = NAN;
+    bad[6].a.eps = -1.0f;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        vkvit_status s = op_layernorm(cmd, ctx, &bad[i].a);
+        test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT && strstr(vkvit_last_error(), "layernorm:"),
+                    "layernorm refuses %s (%s: %s)", bad[i].what, vkvit_status_string(s), vkvit_last_error());
+    }
+    test_expect(op_layernorm(cmd, ctx, &good) == VKVIT_OK, "layernorm accepts the valid arguments");
+    test_ok(vk_cmd_end(cmd), "vk_cmd_end");
+    vk_cmd_destroy(cmd);
+    vk_buffer_destroy(ctx, &b);
+}
+
+int main(void)
+{
+    vkvit_context *ctx = test_context();
+    uint64_t rng = test_seed();
+
+    /* op_layernorm follows the context: the subgroup variant when ctx->subgroup_arith is set, and
+     * a lavapipe-shaped dispatch (one subgroup per workgroup, many rows each) on CPU devices, a
+     * GPU-shaped one (up to 256 invocations, barriers, the re-read path for D > 8 vec4s per
+     * invocation) elsewhere. Flipping the two fields runs all four combinations on one device
+     * (the GPU shape on a subset of the cases: each new shape is a pipeline to compile). */
+    const bool has_sg = ctx->subgroup_arith;
+    const vkvit_device_type type = ctx->info.type;
+    if (!has_sg)
+        printf("note: device lacks subgroup arithmetic; testing the shared-memory variant only\n");
+    for (int v = 0; v < (has_sg ? 4 : 2); v++) {
+        ctx->subgroup_arith = v & 2;
+        ctx->info.type = v & 1 ? VKVIT_DEVICE_DISCRETE_GPU : VKVIT_DEVICE_CPU;
+        char variant[16];
+        snprintf(variant, sizeof variant, "%s/%s", v & 2 ? "sg" : "shared", v & 1 ? "gpu" : "cpu");
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            if (!(v & 1) || cases[i].gpu_shape)
+                run_case(ctx, &cases[i], variant, &rng);
+    }
+    ctx->subgroup_arith = has_sg;
+    ctx->info.type = type;
+    check_invalid(ctx);
+    return test_finish(ctx);
+}
