@@ -1,0 +1,153 @@
+/* Model configuration: a ViT's dimensions and labels from a Hugging Face or timm config.json, and
+ * labels from a labels.txt. No tensors here: the model loader fills what a file leaves out.
+ *
+ * Usage (the model loader):
+ *     vit_config c;
+ *     vkvit_status s = config_load("model/config.json", &c);   // or config_init(&c) if none
+ *     ... fill the fields c.present lacks from tensor shapes (hidden, layers, mlp, patch, image,
+ *         channels, num_labels, distilled) ...
+ *     config_apply_defaults(&c);                 // what shapes cannot tell: heads, eps, GELU, ...
+ *     s = config_validate(&c, "model/config.json");
+ *     config_free(&c);
+ *
+ * Hugging Face (ViTConfig / DeiTConfig) keys read: architectures[0], model_type, hidden_size,
+ *   num_hidden_layers, num_attention_heads, intermediate_size, image_size, patch_size (an integer
+ *   or a square [h, w]), num_channels, layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...}
+ *   with keys exactly 0..n-1), num_labels (checked against id2label). Note: HF saves a backbone's
+ *   config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the classifier's shape
+ *   decides.
+ * timm keys read: architecture (e.g. "deit_tiny_patch16_224", "vit_base_patch16_224.augreg_in21k":
+ *   the size word tiny/small/base/large/huge gives hidden, layers, heads, mlp; "patchN" the patch;
+ *   a trailing number the image size; "distilled" the distillation token), num_classes,
+ *   num_features (= hidden), label_names, global_pool ("token" only), model_args (embed_dim,
+ *   depth, num_heads, mlp_ratio, img_size, patch_size, in_chans, qkv_bias, num_classes; and
+ *   class_token / reg_tokens / no_embed_class, rejected when they ask for another model), and
+ *   pretrained_cfg (input_size [C, H, W], mean, std, interpolation, crop_pct, num_classes).
+ * Unknown keys are ignored. A key present with the wrong type or an impossible value is
+ * VKVIT_ERROR_BAD_CONFIG naming the file, the key and the value.
+ *
+ * Defaults: config_init sets exact (erf) GELU and qkv_bias = true (a file may say otherwise);
+ *   config_apply_defaults fills the numbers absent from the file and still 0: heads = hidden / 64
+ *   (when hidden is a multiple of 64), mlp = 4 x hidden, channels = 3, layer_norm_eps = 1e-12 for
+ *   HF-style configs and for no config / 1e-6 for timm. The preprocessing hints (mean, std,
+ *   crop_pct, interpolation) get no defaults here: the image path decides what absence means.
+ */
+#ifndef VKVIT_CONFIG_H
+#define VKVIT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vkvit.h"
+
+/* Caps enforced by config_validate. */
+#define CONFIG_MAX_HIDDEN 16384
+#define CONFIG_MAX_LAYERS 256
+#define CONFIG_MAX_MLP 65536
+#define CONFIG_MAX_IMAGE 4096
+#define CONFIG_MAX_CHANNELS 4
+#define CONFIG_MAX_LABELS 100000
+
+typedef enum config_format {
+    CONFIG_FORMAT_NONE = 0,    /* no config file: everything from tensors and defaults      */
+    CONFIG_FORMAT_HF,
+    CONFIG_FORMAT_TIMM
+} config_format;
+
+typedef enum vit_gelu {
+    VIT_GELU_ERF = 0,          /* x/2 (1 + erf(x/sqrt 2)): "gelu", "gelu_python"           */
+    VIT_GELU_TANH              /* x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))): "gelu_new",
+                                * "gelu_pytorch_tanh", "gelu_fast"                           */
+} vit_gelu;
+
+/* Bits of vit_config.present: the fields the file gave, directly or through the timm
+ * architecture name. */
+enum config_field {
+    CONFIG_HIDDEN = 1u << 0,
+    CONFIG_LAYERS = 1u << 1,
+    CONFIG_HEADS = 1u << 2,
+    CONFIG_MLP = 1u << 3,
+    CONFIG_IMAGE = 1u << 4,
+    CONFIG_PATCH = 1u << 5,
+    CONFIG_CHANNELS = 1u << 6,
+    CONFIG_EPS = 1u << 7,
+    CONFIG_GELU = 1u << 8,
+    CONFIG_QKV_BIAS = 1u << 9,
+    CONFIG_NUM_LABELS = 1u << 10,
+    CONFIG_LABELS = 1u << 11,
+    CONFIG_DISTILLED = 1u << 12,
+    CONFIG_MEAN = 1u << 13,
+    CONFIG_STD = 1u << 14,
+    CONFIG_CROP_PCT = 1u << 15,
+    CONFIG_INTERPOLATION = 1u << 16,
+};
+
+/* Class names, index = class. names and the strings are one allocation; labels_free() it. */
+typedef struct vit_labels {
+    char **names;
+    uint32_t count;
+} vit_labels;
+
+typedef struct vit_config {
+    config_format format;
+    uint32_t present;          /* config_field bits                                          */
+    char architecture[128];    /* HF architectures[0] or timm "architecture"; "" if none    */
+    char model_type[32];       /* HF model_type ("vit", "deit"); "" for timm                 */
+
+    uint32_t hidden;           /* D, the embedding width                                     */
+    uint32_t layers;           /* encoder blocks                                             */
+    uint32_t heads;            /* attention heads; head dim = hidden / heads                 */
+    uint32_t mlp;              /* hidden width of the MLP (intermediate_size)                */
+    uint32_t image;            /* input height = width, pixels                               */
+    uint32_t patch;            /* patch height = width, pixels                               */
+    uint32_t channels;         /* input channels                                             */
+    uint32_t num_labels;       /* classifier outputs; 0 = no classifier (a backbone)         */
+    double eps;                /* LayerNorm epsilon                                          */
+    vit_gelu gelu;
+    bool qkv_bias;
+    bool distilled;            /* DeiT distillation token + second head (logits = mean)      */
+    vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */
+
+    /* Preprocessing hints (timm pretrained_cfg); normalised = (pixel/255 - mean) / std. */
+    float mean[CONFIG_MAX_CHANNELS], std[CONFIG_MAX_CHANNELS];
+    uint32_t mean_count, std_count;
+    float crop_pct;            /* centre crop = image / crop_pct before resizing             */
+    char interpolation[16];    /* "bicubic", "bilinear", ...                                 */
+} vit_config;
+
+/* Nothing present, format NONE, every number 0, GELU erf, qkv_bias true. */
+void config_init(vit_config *c);
+
+/* Parses a config.json held in memory (need not be NUL-terminated). `name` stands for the file in
+ * messages. *c is initialised first; on error it holds nothing to free.
+ * Errors: VKVIT_ERROR_BAD_CONFIG (not JSON, not an object, neither HF nor timm, a key with the
+ * wrong type or value, an unsupported activation or pooling, id2label keys not exactly 0..n-1),
+ * VKVIT_ERROR_OUT_OF_HOST_MEMORY. */
+vkvit_status config_parse(const char *json, size_t len, const char *name, vit_config *c);
+
+/* Reads and parses a file: config_parse's errors, and VKVIT_ERROR_IO. */
+vkvit_status config_load(const char *path, vit_config *c);
+
+/* Fills the fields absent from the file (c->present) and still 0 with the documented defaults
+ * above. Call after the loader has inferred what tensor shapes tell. Does not change c->present;
+ * a value the file gave, even 0, is kept (and config_validate rejects it). */
+void config_apply_defaults(vit_config *c);
+
+/* Checks a completed config: every dimension > 0 and within the caps above, heads divide hidden,
+ * patch divides image, eps in (0, 1), labels count == num_labels, mean/std one per channel and
+ * std > 0, crop_pct in (0, 1]. VKVIT_ERROR_BAD_CONFIG naming `name`, the field and its value. */
+vkvit_status config_validate(const vit_config *c, const char *name);
+
+/* Frees the labels; c is left initialised (config_init). NULL is fine. */
+void config_free(vit_config *c);
+
+/* One label per line ("\n" or "\r\n"; a final newline is optional; empty lines are labels too).
+ * At most CONFIG_MAX_LABELS. `name` stands for the file in messages. On error *out is empty.
+ * Errors: VKVIT_ERROR_BAD_CONFIG (empty, too many lines, a NUL byte), VKVIT_ERROR_IO (labels_load),
+ * VKVIT_ERROR_OUT_OF_HOST_MEMORY. */
+vkvit_status labels_parse(const char *text, size_t len, const char *name, vit_labels *out);
+vkvit_status labels_load(const char *path, vit_labels *out);
+void labels_free(vit_labels *l);
+
+#endif

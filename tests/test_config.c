@@ -1,0 +1,458 @@
+/* Model configuration: the real HF and timm configs, the committed fixtures, timm architecture
+ * names, defaults, labels files, and a table of malformed or inconsistent configs, each with its
+ * status and a message naming the field. No GPU. */
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "config.h"
+#include "status.h"
+
+/* The repository root, ending in '/'. Meson compiles with __FILE__ relative to the build directory,
+ * which holds this program in tests/: resolve it from there, so any working directory works. */
+static const char *source_root(void)
+{
+    static char root[1024];
+    const char *file = __FILE__, *end = strstr(file, "tests/test_config.c");
+    char dir[520] = "";
+    if (file[0] != '/') { /* <build>/tests/<this program> -> "<build>/tests/../" */
+        ssize_t k = readlink("/proc/self/exe", dir, 511);
+        dir[k > 0 ? k : 0] = '\0';
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            strcpy(slash, "/../");
+        else
+            dir[0] = '\0';
+    }
+    snprintf(root, sizeof root, "%s%.*s", dir, end ? (int)(end - file) : 0, file);
+    return root;
+}
+
+static void check_status(const char *what, vkvit_status got, vkvit_status want, const char *says)
+{
+    const char *detail = vkvit_last_error();
+    test_expect(got == want && strstr(detail, says) != NULL, "%s: %s \"%s\" (want %s \"...%s...\")", what,
+                vkvit_status_string(got), detail, vkvit_status_string(want), says);
+}
+
+/* JSON written with ' for ". Returns a malloc'd copy with ". */
+static char *quote(const char *text)
+{
+    char *t = strdup(text);
+    for (char *p = t; *p; p++)
+        if (*p == '\'')
+            *p = '"';
+    return t;
+}
+
+static vkvit_status parse_text(const char *text, vit_config *c)
+{
+    char *t = quote(text);
+    vkvit_status s = config_parse(t, strlen(t), "config.json", c);
+    free(t);
+    return s;
+}
+
+/* ---- the real DeiT-Tiny configs --------------------------------------------------------------- */
+
+static void test_real(void)
+{
+    char model[600], path[700];
+    struct stat st;
+    snprintf(model, sizeof model, "%s../shared/models/deit-tiny-imagenet", source_root());
+    if (stat(model, &st) != 0) {
+        printf("note: %s not found: the real DeiT-Tiny checks are skipped (CI has it)\n", model);
+        return;
+    }
+    vit_config c;
+    snprintf(path, sizeof path, "%s/config.json", model);
+    vkvit_status s = config_load(path, &c);
+    test_expect(s == VKVIT_OK, "HF DeiT-Tiny config.json parses (%s)", s ? vkvit_last_error() : "");
+    test_expect(c.format == CONFIG_FORMAT_HF && c.hidden == 192 && c.layers == 12 && c.heads == 3 &&
+                    c.mlp == 768 && c.image == 224 && c.patch == 16 && c.channels == 3 && c.eps == 1e-6 &&
+                    c.gelu == VIT_GELU_ERF && c.qkv_bias && !c.distilled && c.num_labels == 1000,
+                "HF: D=192 L=12 H=3 mlp=768 224/16 3ch eps=1e-6 erf qkv_bias, 1000 labels");
+    test_expect(strcmp(c.architecture, "ViTForImageClassification") == 0 && strcmp(c.model_type, "vit") == 0,
+                "HF: architecture '%s', model_type '%s'", c.architecture, c.model_type);
+    test_expect(c.labels.count == 1000 && strcmp(c.labels.names[0], "tench, Tinca tinca") == 0 &&
+                    strcmp(c.labels.names[999], "toilet tissue, toilet paper, bathroom tissue") == 0,
+                "HF: id2label in index order");
+    uint32_t hf_fields = CONFIG_HIDDEN | CONFIG_LAYERS | CONFIG_HEADS | CONFIG_MLP | CONFIG_IMAGE |
+                         CONFIG_PATCH | CONFIG_CHANNELS | CONFIG_EPS | CONFIG_GELU | CONFIG_QKV_BIAS |
+                         CONFIG_NUM_LABELS | CONFIG_LABELS;
+    test_expect(c.present == hf_fields, "HF: present = 0x%x (want 0x%x)", c.present, hf_fields);
+    config_apply_defaults(&c);
+    s = config_validate(&c, path);
+    test_expect(s == VKVIT_OK, "HF: validates (%s)", s ? vkvit_last_error() : "");
+    config_free(&c);
+
+    snprintf(path, sizeof path, "%s/timm/config.json", model);
+    s = config_load(path, &c);
+    test_expect(s == VKVIT_OK, "timm DeiT-Tiny config.json parses (%s)", s ? vkvit_last_error() : "");
+    test_expect(c.format == CONFIG_FORMAT_TIMM && c.hidden == 192 && c.layers == 12 && c.heads == 3 &&
+                    c.mlp == 768 && c.image == 224 && c.patch == 16 && c.channels == 3 &&
+                    c.num_labels == 1000 && !c.distilled && strcmp(c.architecture, "deit_tiny_patch16_224") == 0,
+                "timm: the architecture name gives D=192 L=12 H=3 mlp=768 224/16; 1000 classes");
+    test_expect(c.labels.count == 1000 && strcmp(c.labels.names[0], "tench") == 0 &&
+                    strcmp(c.labels.names[999], "toilet tissue") == 0, "timm: label_names");
+    test_expect(c.mean_count == 3 && c.mean[0] == 0.485f && c.mean[2] == 0.406f && c.std_count == 3 &&
+                    c.std[1] == 0.224f && c.crop_pct == 0.875f && strcmp(c.interpolation, "bicubic") == 0 &&
+                    (c.present & (CONFIG_MEAN | CONFIG_STD | CONFIG_CROP_PCT | CONFIG_INTERPOLATION)) ==
+                        (CONFIG_MEAN | CONFIG_STD | CONFIG_CROP_PCT | CONFIG_INTERPOLATION),
+                "timm: pretrained_cfg mean/std/crop_pct/interpolation");
+    test_expect(!(c.present & (CONFIG_EPS | CONFIG_GELU | CONFIG_QKV_BIAS)), "timm: eps, GELU, qkv_bias not present");
+    config_apply_defaults(&c);
+    test_expect(c.eps == 1e-6 && c.gelu == VIT_GELU_ERF && c.qkv_bias, "timm defaults: eps 1e-6, erf GELU, qkv_bias");
+    s = config_validate(&c, path);
+    test_expect(s == VKVIT_OK, "timm: validates (%s)", s ? vkvit_last_error() : "");
+    config_free(&c);
+
+    vit_labels l;
+    snprintf(path, sizeof path, "%s/labels.txt", model);
+    s = labels_load(path, &l);
+    test_expect(s == VKVIT_OK && l.count == 1000 && strcmp(l.names[0], "tench") == 0 &&
+                    strcmp(l.names[999], "toilet tissue") == 0, "labels.txt: 1000 labels (%s)",
+                s ? vkvit_last_error() : "");
+    labels_free(&l);
+}
+
+/* Every committed fixture's config parses and validates as it stands. */
+static void test_fixtures(void)
+{
+    static const struct {
+        const char *dir;
+        config_format format;
+        uint32_t hidden, layers, heads, mlp, image, patch, labels;
+        vit_gelu gelu;
+        bool distilled;
+    } fx[] = {
+        {"hf-vit", CONFIG_FORMAT_HF, 64, 3, 4, 256, 32, 8, 10, VIT_GELU_ERF, false},
+        {"hf-deit-distilled", CONFIG_FORMAT_HF, 64, 0, 0, 0, 32, 0, 10, VIT_GELU_ERF, true},
+        {"timm-vit", CONFIG_FORMAT_TIMM, 64, 2, 4, 128, 32, 4, 10, VIT_GELU_ERF, false},
+        {"backbone", CONFIG_FORMAT_TIMM, 64, 2, 1, 128, 32, 8, 0, VIT_GELU_ERF, false},
+        {"gelu-tanh", CONFIG_FORMAT_HF, 32, 0, 2, 128, 32, 0, 5, VIT_GELU_TANH, false},
+        {"odd-tokens", CONFIG_FORMAT_HF, 48, 2, 3, 96, 36, 6, 7, VIT_GELU_ERF, false},
+        {"dh32", CONFIG_FORMAT_HF, 64, 2, 2, 128, 32, 8, 10, VIT_GELU_ERF, false},
+        {"f16", CONFIG_FORMAT_HF, 64, 2, 4, 128, 32, 8, 10, VIT_GELU_ERF, false},
+        {"bf16", CONFIG_FORMAT_HF, 64, 2, 4, 128, 32, 8, 10, VIT_GELU_ERF, false},
+    };
+    for (size_t i = 0; i < sizeof fx / sizeof fx[0]; i++) {
+        char path[700];
+        vit_config c;
+        snprintf(path, sizeof path, "%stests/data/%s/config.json", source_root(), fx[i].dir);
+        vkvit_status s = config_load(path, &c);
+        if (s == VKVIT_OK) {
+            config_apply_defaults(&c);
+            s = config_validate(&c, path);
+        }
+        /* 0 in the table: not checked */
+        bool ok = s == VKVIT_OK && c.format == fx[i].format && c.hidden == fx[i].hidden &&
+                  (!fx[i].layers || c.layers == fx[i].layers) && (!fx[i].heads || c.heads == fx[i].heads) &&
+                  (!fx[i].mlp || c.mlp == fx[i].mlp) && c.image == fx[i].image &&
+                  (!fx[i].patch || c.patch == fx[i].patch) && c.num_labels == fx[i].labels &&
+                  c.labels.count == fx[i].labels && c.gelu == fx[i].gelu && c.distilled == fx[i].distilled;
+        test_expect(ok, "fixture %s: D=%u L=%u H=%u mlp=%u %u/%u labels=%u gelu=%d distilled=%d (%s)", fx[i].dir,
+                    c.hidden, c.layers, c.heads, c.mlp, c.image, c.patch, c.num_labels, (int)c.gelu,
+                    (int)c.distilled, s ? vkvit_last_error() : "");
+        config_free(&c);
+    }
+}
+
+/* ---- timm architecture names, defaults, the loader's path ------------------------------------- */
+
+static void test_timm_names(void)
+{
+    static const struct {
+        const char *arch;
+        uint32_t hidden, layers, heads, mlp, patch, image;
+        bool distilled;
+    } names[] = {
+        {"vit_base_patch16_224.augreg_in21k_ft_in1k", 768, 12, 12, 3072, 16, 224, false},
+        {"deit_small_distilled_patch16_224.fb_in1k", 384, 12, 6, 1536, 16, 224, true},
+        {"vit_large_patch32_384", 1024, 24, 16, 4096, 32, 384, false},
+        {"vit_huge_patch14_224_in21k", 1280, 32, 16, 5120, 14, 224, false},
+        {"vit_tiny_patch16_384.augreg_in21k_ft_in1k", 192, 12, 3, 768, 16, 384, false},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char json[200];
+        vit_config c;
+        snprintf(json, sizeof json, "{'architecture': '%s'}", names[i].arch);
+        vkvit_status s = parse_text(json, &c);
+        test_expect(s == VKVIT_OK && c.format == CONFIG_FORMAT_TIMM && c.hidden == names[i].hidden &&
+                        c.layers == names[i].layers && c.heads == names[i].heads && c.mlp == names[i].mlp &&
+                        c.patch == names[i].patch && c.image == names[i].image &&
+                        c.distilled == names[i].distilled,
+                    "timm name %s -> D=%u L=%u H=%u mlp=%u %u/%u distilled=%d", names[i].arch, c.hidden, c.layers,
+                    c.heads, c.mlp, c.image, c.patch, (int)c.distilled);
+        config_free(&c);
+    }
+
+    /* An HF config with only the width: the loader fills the rest from shapes, defaults the others. */
+    vit_config c;
+    vkvit_status s = parse_text("{'hidden_size': 128, 'model_type': 'vit'}", &c);
+    test_expect(s == VKVIT_OK && c.present == CONFIG_HIDDEN && c.format == CONFIG_FORMAT_HF,
+                "minimal HF config: only hidden_size present");
+    config_apply_defaults(&c);
+    test_expect(c.heads == 2 && c.mlp == 512 && c.channels == 3 && c.eps == 1e-12 && c.qkv_bias &&
+                    c.gelu == VIT_GELU_ERF, "HF defaults: heads = 128/64, mlp 4D, 3 channels, eps 1e-12");
+    check_status("minimal HF config, nothing inferred", config_validate(&c, "config.json"), VKVIT_ERROR_BAD_CONFIG,
+                 "config.json: num_hidden_layers unknown (not in the config, not inferred)");
+    c.layers = 4, c.image = 64, c.patch = 16; /* as the loader would from tensor shapes */
+    s = config_validate(&c, "config.json");
+    test_expect(s == VKVIT_OK, "minimal HF config + inferred fields validates (%s)", s ? vkvit_last_error() : "");
+    config_free(&c);
+
+    /* No config at all. */
+    config_init(&c);
+    c.hidden = 96, c.layers = 2, c.image = 32, c.patch = 8, c.num_labels = 0;
+    config_apply_defaults(&c);
+    check_status("no config, hidden 96: heads cannot default", config_validate(&c, "model"),
+                 VKVIT_ERROR_BAD_CONFIG, "model: num_attention_heads unknown");
+    c.heads = 3;
+    s = config_validate(&c, "model");
+    test_expect(s == VKVIT_OK && c.eps == 1e-12 && c.mlp == 384, "no config: defaults and validation (%s)",
+                s ? vkvit_last_error() : "");
+    config_free(&c);
+    config_free(NULL);
+
+    static const struct {
+        const char *act;
+        vit_gelu gelu;
+    } acts[] = {{"gelu", VIT_GELU_ERF}, {"gelu_new", VIT_GELU_TANH}, {"gelu_pytorch_tanh", VIT_GELU_TANH},
+                {"gelu_fast", VIT_GELU_TANH}};
+    for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
+        char json[100];
+        snprintf(json, sizeof json, "{'hidden_size': 64, 'hidden_act': '%s'}", acts[i].act);
+        s = parse_text(json, &c);
+        test_expect(s == VKVIT_OK && c.gelu == acts[i].gelu && (c.present & CONFIG_GELU), "hidden_act %s",
+                    acts[i].act);
+        config_free(&c);
+    }
+    s = parse_text("{'hidden_size': 64, 'image_size': [48, 48], 'patch_size': [8, 8], 'qkv_bias': false}", &c);
+    test_expect(s == VKVIT_OK && c.image == 48 && c.patch == 8 && !c.qkv_bias, "square [h, w] sizes, qkv_bias false");
+    config_free(&c);
+}
+
+/* ---- the bad-input table ---------------------------------------------------------------------- */
+
+enum base { RAW, HF, TIMM };
+
+static const char *const base_json[] = {
+    [HF] = "{'architectures': ['ViTForImageClassification'], 'model_type': 'vit', 'hidden_size': 192, "
+           "'num_hidden_layers': 12, 'num_attention_heads': 3, 'intermediate_size': 768, 'image_size': 224, "
+           "'patch_size': 16, 'num_channels': 3, 'layer_norm_eps': 1e-12, 'hidden_act': 'gelu', 'qkv_bias': true, "
+           "'id2label': {'0': 'cat', '1': 'dog'}}",
+    [TIMM] = "{'architecture': 'deit_tiny_patch16_224', 'num_classes': 2, 'num_features': 192, 'global_pool': "
+             "'token', 'label_names': ['cat', 'dog'], 'model_args': {'embed_dim': 192}, 'pretrained_cfg': "
+             "{'input_size': [3, 224, 224], 'mean': [0.5, 0.5, 0.5], 'std': [0.5, 0.5, 0.5], 'crop_pct': 0.9, "
+             "'interpolation': 'bicubic', 'num_classes': 2}}",
+};
+
+typedef struct bad_case {
+    const char *what;
+    enum base base;
+    const char *text;   /* RAW: the whole file; else keys that replace the base's ("a.b": nested; null deletes) */
+    vkvit_status want;  /* from config_parse, or else from config_apply_defaults + config_validate */
+    const char *says;
+} bad_case;
+
+#define BAD VKVIT_ERROR_BAD_CONFIG
+static const bad_case bad[] = {
+    {"empty file", RAW, "", BAD, "config.json: not valid JSON (error near byte 0)"},
+    {"bad JSON", RAW, "{'hidden_size': 192,, }", BAD, "config.json: not valid JSON (error near byte"},
+    {"truncated JSON", RAW, "{'hidden_size': 19", BAD, "not valid JSON"},
+    {"JSON not an object", RAW, "[192, 12]", BAD, "config.json: JSON but not an object"},
+    {"neither HF nor timm", RAW, "{'width': 192}", BAD, "neither a Hugging Face nor a timm model config"},
+    {"hidden_size a string", HF, "{'hidden_size': '192'}", BAD, "hidden_size is \"192\", not a non-negative integer"},
+    {"hidden_size negative", HF, "{'hidden_size': -192}", BAD, "hidden_size is -192, not a non-negative"},
+    {"hidden_size fractional", HF, "{'hidden_size': 192.5}", BAD, "hidden_size is 192.5, not"},
+    {"hidden_size absurd (1e20)", HF, "{'hidden_size': 1e20}", BAD, "hidden_size is 1e+20, not a non-negative integer below 2^31"},
+    {"hidden_size zero", HF, "{'hidden_size': 0}", BAD, "config.json: hidden_size = 0 is outside 1..16384"},
+    {"hidden_size absurd (100000)", HF, "{'hidden_size': 100000, 'num_attention_heads': 1}", BAD,
+     "hidden_size = 100000 is outside 1..16384"},
+    {"heads not dividing hidden", HF, "{'num_attention_heads': 5}", BAD,
+     "num_attention_heads = 5 does not divide hidden_size = 192"},
+    {"heads zero", HF, "{'num_attention_heads': 0}", BAD, "num_attention_heads = 0 is outside"},
+    {"layers zero", HF, "{'num_hidden_layers': 0}", BAD, "num_hidden_layers = 0 is outside 1..256"},
+    {"layers absurd", HF, "{'num_hidden_layers': 100000}", BAD, "num_hidden_layers = 100000 is outside 1..256"},
+    {"mlp absurd", HF, "{'intermediate_size': 1000000}", BAD, "intermediate_size = 1000000 is outside 1..65536"},
+    {"image absurd", HF, "{'image_size': 100000}", BAD, "image_size = 100000 is outside 1..4096"},
+    {"image not square", HF, "{'image_size': [224, 192]}", BAD, "image_size = [224, 192]: only square sizes"},
+    {"patch zero", HF, "{'patch_size': 0}", BAD, "patch_size = 0 is outside"},
+    {"patch not dividing image", HF, "{'patch_size': 15}", BAD, "patch_size = 15 does not divide image_size = 224"},
+    {"channels absurd", HF, "{'num_channels': 7}", BAD, "num_channels = 7 is outside 1..4"},
+    {"eps zero", HF, "{'layer_norm_eps': 0}", BAD, "layer_norm_eps = 0 is outside (0, 1)"},
+    {"eps negative", HF, "{'layer_norm_eps': -1e-6}", BAD, "layer_norm_eps = -1e-06 is outside"},
+    {"eps a string", HF, "{'layer_norm_eps': '1e-6'}", BAD, "layer_norm_eps is \"1e-6\", not a finite number"},
+    {"eps infinite", RAW, "{'hidden_size': 192, 'layer_norm_eps': 1e999}", BAD, "layer_norm_eps is inf, not a finite number"},
+    {"qkv_bias not a boolean", HF, "{'qkv_bias': 1}", BAD, "qkv_bias is 1, not true or false"},
+    {"unsupported activation", HF, "{'hidden_act': 'relu'}", BAD, "hidden_act 'relu' is an unsupported activation"},
+    {"activation not a string", HF, "{'hidden_act': 3}", BAD, "hidden_act is 3, not a string"},
+    {"architectures a string", HF, "{'architectures': 'ViT'}", BAD, "architectures is not a list of strings"},
+    {"id2label a list", HF, "{'id2label': ['cat', 'dog']}", BAD, "id2label is not an object"},
+    {"id2label key a word", HF, "{'id2label': {'0': 'cat', 'one': 'dog'}}", BAD,
+     "id2label key 'one' is not a class index 0..1"},
+    {"id2label key negative", HF, "{'id2label': {'0': 'cat', '-1': 'dog'}}", BAD, "id2label key '-1' is not"},
+    {"id2label key leading zero", HF, "{'id2label': {'0': 'cat', '01': 'dog'}}", BAD, "id2label key '01' is not"},
+    {"id2label key with a space", HF, "{'id2label': {'0': 'cat', ' 1': 'dog'}}", BAD, "id2label key ' 1' is not"},
+    {"id2label key fractional", HF, "{'id2label': {'0': 'cat', '1.0': 'dog'}}", BAD, "id2label key '1.0' is not"},
+    {"id2label with a gap", HF, "{'id2label': {'0': 'cat', '2': 'dog'}}", BAD, "id2label key '2' is not a class index 0..1"},
+    {"id2label key twice", HF, "{'id2label': {'1': 'cat', '1': 'dog'}}", BAD, "id2label key '1' appears twice"},
+    {"id2label value not a string", HF, "{'id2label': {'0': 'cat', '1': 2}}", BAD, "id2label['1'] is not a string"},
+    {"num_labels disagrees", HF, "{'num_labels': 3}", BAD, "num_labels = 3 but id2label has 2 entries"},
+    {"num_labels absurd", HF, "{'id2label': null, 'num_labels': 200000}", BAD, "num_labels = 200000 is above 100000"},
+    {"num_features zero", TIMM, "{'num_features': 0, 'model_args': null}", BAD, "config.json: num_features = 0 is outside 1..16384"},
+    {"timm heads not dividing", TIMM, "{'model_args': {'num_heads': 5}}", BAD, "num_heads = 5 does not divide num_features = 192"},
+    {"timm mlp_ratio bad", TIMM, "{'model_args': {'embed_dim': 192, 'mlp_ratio': 'four'}}", BAD,
+     "model_args.mlp_ratio \"four\" x embed_dim 192 is not a valid MLP width"},
+    {"timm model_args a list", TIMM, "{'model_args': [1]}", BAD, "model_args is not an object"},
+    {"timm label_names not a list", TIMM, "{'label_names': 'cat'}", BAD, "label_names is not a list"},
+    {"timm label_names element", TIMM, "{'label_names': ['cat', 7]}", BAD, "label_names[1] is not a string"},
+    {"timm labels vs classes", TIMM, "{'num_classes': 3, 'pretrained_cfg.num_classes': 3}", BAD,
+     "2 labels (label_names) for num_classes = 3"},
+    {"timm global_pool avg", TIMM, "{'global_pool': 'avg'}", BAD, "global_pool \"avg\" is unsupported (only \"token\")"},
+    {"timm no class token", TIMM, "{'model_args': {'class_token': false}}", BAD, "model_args.class_token false is unsupported"},
+    {"timm register tokens", TIMM, "{'model_args': {'reg_tokens': 4}}", BAD, "reg_tokens 4 is unsupported"},
+    {"timm no_embed_class", TIMM, "{'model_args': {'no_embed_class': true}}", BAD, "no_embed_class true is unsupported"},
+    {"timm input_size not square", TIMM, "{'pretrained_cfg.input_size': [3, 224, 192]}", BAD,
+     "pretrained_cfg.input_size [3, 224, 192]: only square images are supported"},
+    {"timm input_size malformed", TIMM, "{'pretrained_cfg.input_size': [224, 224]}", BAD,
+     "pretrained_cfg.input_size is not [C, H, W]"},
+    {"timm input_size absurd", TIMM, "{'pretrained_cfg.input_size': [3, 8192, 8192]}", BAD, "input_size = 8192 is outside 1..4096"},
+    {"timm pretrained_cfg a string", TIMM, "{'pretrained_cfg': 'imagenet'}", BAD, "pretrained_cfg is not an object"},
+    {"timm mean of 5", TIMM, "{'pretrained_cfg.mean': [1, 2, 3, 4, 5]}", BAD, "mean is not a list of 1 to 4 numbers"},
+    {"timm mean not numbers", TIMM, "{'pretrained_cfg.mean': [0.5, 'x', 0.5]}", BAD, "mean[1] is not a (sane) number"},
+    {"timm mean vs channels", TIMM, "{'pretrained_cfg.mean': [0.5, 0.5]}", BAD, "mean has 2 values for 3 channels"},
+    {"timm std zero", TIMM, "{'pretrained_cfg.std': [0.5, 0, 0.5]}", BAD, "std[1] = 0 is not positive"},
+    {"timm crop_pct above 1", TIMM, "{'pretrained_cfg.crop_pct': 1.5}", BAD, "crop_pct = 1.5 is outside (0, 1]"},
+    {"timm interpolation a number", TIMM, "{'pretrained_cfg.interpolation': 3}", BAD, "interpolation is 3, not a string"},
+};
+
+/* Replaces (or, with null, deletes) the keys of `patch` in `base`; "a.b" reaches into object a. */
+static char *patched(const bad_case *c)
+{
+    if (c->base == RAW)
+        return quote(c->text);
+    char *b = quote(base_json[c->base]), *p = quote(c->text);
+    cJSON *root = cJSON_Parse(b), *patch = cJSON_Parse(p);
+    if (!root || !patch) {
+        fprintf(stderr, "FATAL: test table JSON broken in '%s'\n", c->what);
+        exit(1);
+    }
+    for (cJSON *e = patch->child; e; e = e->next) {
+        cJSON *obj = root;
+        char key[64];
+        snprintf(key, sizeof key, "%s", e->string);
+        char *dot = strchr(key, '.');
+        if (dot) {
+            *dot = '\0';
+            obj = cJSON_GetObjectItemCaseSensitive(root, key);
+            memmove(key, dot + 1, strlen(dot + 1) + 1);
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(obj, key);
+        if (!cJSON_IsNull(e))
+            cJSON_AddItemToObject(obj, key, cJSON_Duplicate(e, 1));
+    }
+    char *out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    cJSON_Delete(patch);
+    free(b);
+    free(p);
+    return out;
+}
+
+static void test_bad_table(void)
+{
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const bad_case *c = &bad[i];
+        char *text = patched(c);
+        vit_config cfg;
+        clear_error();
+        vkvit_status s = config_parse(text, strlen(text), "config.json", &cfg);
+        if (s == VKVIT_OK) {
+            config_apply_defaults(&cfg);
+            s = config_validate(&cfg, "config.json");
+        } else {
+            test_expect(cfg.labels.names == NULL && cfg.present == 0, "%s: nothing left to free after a parse error",
+                        c->what);
+        }
+        check_status(c->what, s, c->want, c->says);
+        config_free(&cfg);
+        free(text);
+    }
+
+    /* The bases themselves are good. */
+    for (int b = HF; b <= TIMM; b++) {
+        bad_case good = {"base", (enum base)b, "{}", VKVIT_OK, ""};
+        char *text = patched(&good);
+        vit_config cfg;
+        vkvit_status s = config_parse(text, strlen(text), "config.json", &cfg);
+        if (s == VKVIT_OK) {
+            config_apply_defaults(&cfg);
+            s = config_validate(&cfg, "config.json");
+        }
+        test_expect(s == VKVIT_OK && cfg.num_labels == 2 && strcmp(cfg.labels.names[1], "dog") == 0,
+                    "the %s base config is valid (%s)", b == HF ? "HF" : "timm", s ? vkvit_last_error() : "");
+        config_free(&cfg);
+        free(text);
+    }
+
+    vit_config cfg;
+    check_status("nonexistent config", config_load("/nonexistent/config.json", &cfg), VKVIT_ERROR_IO,
+                 "/nonexistent/config.json: cannot open: No such file or directory");
+}
+
+/* ---- labels files ----------------------------------------------------------------------------- */
+
+static void test_labels(void)
+{
+    static const struct {
+        const char *what, *text;
+        size_t len; /* 0: strlen */
+        uint32_t count;
+        const char *first, *last;
+    } good[] = {
+        {"LF, final newline", "cat\ndog\n", 0, 2, "cat", "dog"},
+        {"no final newline", "cat\ndog", 0, 2, "cat", "dog"},
+        {"CRLF", "cat\r\ngreat white shark\r\n", 0, 2, "cat", "great white shark"},
+        {"empty line is a label", "cat\n\ndog\n", 0, 3, "cat", "dog"},
+        {"one blank line", "\n", 0, 1, "", ""},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        vit_labels l;
+        size_t len = good[i].len ? good[i].len : strlen(good[i].text);
+        vkvit_status s = labels_parse(good[i].text, len, "labels.txt", &l);
+        test_expect(s == VKVIT_OK && l.count == good[i].count && strcmp(l.names[0], good[i].first) == 0 &&
+                        strcmp(l.names[l.count - 1], good[i].last) == 0,
+                    "labels: %s (%u)", good[i].what, l.count);
+        labels_free(&l);
+    }
+    vit_labels l;
+    check_status("labels: empty", labels_parse("", 0, "labels.txt", &l), BAD, "labels.txt: empty labels file");
+    check_status("labels: NUL byte", labels_parse("cat\ndo\0g\n", 9, "labels.txt", &l), BAD,
+                 "labels.txt: NUL byte at byte 6");
+    size_t n = CONFIG_MAX_LABELS + 1;
+    char *many = malloc(n);
+    memset(many, '\n', n);
+    check_status("labels: too many", labels_parse(many, n, "labels.txt", &l), BAD, "100001 lines, more than 100000");
+    free(many);
+    test_expect(l.names == NULL && l.count == 0, "labels: empty after an error");
+    check_status("labels: nonexistent", labels_load("/nonexistent/labels.txt", &l), VKVIT_ERROR_IO,
+                 "/nonexistent/labels.txt: cannot open");
+    labels_free(NULL);
+}
+
+int main(void)
+{
+    test_real();
+    test_fixtures();
+    test_timm_names();
+    test_bad_table();
+    test_labels();
+    return test_finish(NULL);
+}
