@@ -1,0 +1,303 @@
+/* matmul (both kernels: tiled and direct) against the double-precision reference: ViT-B shapes,
+ * awkward shapes, every epilogue, in-place residual, batches with shared and per-batch weights,
+ * padded batch strides and offset spans; plus argument validation.
+ *
+ * VKVIT_MATMUL_BENCH=1 instead times the ViT-B shapes on both kernels and prints GFLOP/s. */
+#include "common.h"
+#include "ops/ops.h"
+#include "ref/ref.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct mm_case {
+    uint32_t batch, M, N, K;
+    matmul_epilogue epi;
+    bool bias;
+    bool in_place;       /* RESIDUAL with the residual span == the y span */
+    bool w_batched;      /* per-batch weights (w_stride != 0) */
+    uint32_t x_pad, w_pad, y_pad;   /* extra elements between batches */
+    uint32_t offset;     /* byte offset of every span in its buffer */
+} mm_case;
+
+/* Table rows: MM(batch, M, N, K, epilogue) then the designated options. */
+#define MM(b, m, n, k, e) .batch = (b), .M = (m), .N = (n), .K = (k), .epi = (e)
+
+static const char *const epi_names[] = {"none", "gelu", "gelu_tanh", "residual"};
+
+static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
+{
+    return op_matmul(cmd, ctx, arg);
+}
+
+static void set_path(const char *path) { setenv("VKVIT_MATMUL", path, 1); }
+
+/* A device buffer of `offset` bytes + n floats, NaN-poisoned, with `data` (if any) at `offset`. */
+static vk_buffer upload_at(vkvit_context *ctx, const float *data, size_t n, uint32_t offset)
+{
+    vk_buffer b = test_upload(ctx, NULL, offset / sizeof(float) + n);
+    test_poison(ctx, &b);
+    if (data)
+        test_ok(vk_buffer_write(ctx, &b, offset, data, n * sizeof(float)), "upload");
+    return b;
+}
+
+static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uint64_t *rng)
+{
+    const uint32_t B = c->batch, M = c->M, N = c->N, K = c->K;
+    const size_t xs = (size_t)M * K + c->x_pad, ys = (size_t)M * N + c->y_pad;
+    const size_t ws = c->w_batched ? (size_t)N * K + c->w_pad : 0;
+    const size_t nx = (B - 1) * xs + (size_t)M * K, nw = (B - 1) * ws + (size_t)N * K;
+    const size_t ny = (B - 1) * ys + (size_t)M * N;
+    const bool residual = c->epi == MATMUL_EPI_RESIDUAL;
+
+    float *x = test_alloc(nx), *w = test_alloc(nw), *bias = test_alloc(N), *r = test_alloc(ny);
+    float *ref = test_alloc(ny), *out = test_alloc(ny);
+    test_fill(x, nx, rng, -1.0f, 1.0f);
+    test_fill(w, nw, rng, -1.0f, 1.0f);
+    test_fill(bias, N, rng, -1.0f, 1.0f);
+    test_fill(r, ny, rng, -4.0f, 4.0f);
+
+    /* The reference batch by batch, so padded strides need no repacking. Padding in y keeps
+     * whatever the GPU buffer starts with (NaN, or r when in place): checked below. */
+    memcpy(ref, r, ny * sizeof(float));
+    for (uint32_t b = 0; b < B; b++)
+        ref_matmul(x + b * xs, w + b * ws, 0, c->bias ? bias : NULL, residual ? r + b * ys : NULL,
+                   ref + b * ys, 1, M, N, K, c->epi);
+
+    uint32_t off = c->offset;
+    vk_buffer bx = upload_at(ctx, x, nx, off), bw = upload_at(ctx, w, nw, off);
+    vk_buffer bb = upload_at(ctx, bias, N, off);
+    vk_buffer by = upload_at(ctx, c->in_place ? r : NULL, ny, off);
+    vk_buffer br = upload_at(ctx, residual && !c->in_place ? r : NULL, ny, off);
+    matmul_args a = {
+        .batch = B, .M = M, .N = N, .K = K,
+        .x_stride = c->x_pad ? (uint32_t)xs : 0,
+        .w_stride = (uint32_t)ws,
+        .y_stride = c->y_pad ? (uint32_t)ys : 0,
+        .x = vk_span_of(&bx, off, nx * 4), .w = vk_span_of(&bw, off, nw * 4),
+        .bias = c->bias ? vk_span_of(&bb, off, (VkDeviceSize)N * 4) : (vk_span){0},
+        .y = vk_span_of(&by, off, ny * 4),
+        .epilogue = c->epi,
+    };
+    if (residual)
+        a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * 4);
+    set_path(path);
+    test_run(ctx, record, &a);
+    test_ok(vk_buffer_read(ctx, &by, off, out, ny * sizeof(float)), "download");
+
+    /* Compare the M x N blocks; the padding between them must be untouched (bitwise). */
+    size_t n_valid = (size_t)B * M * N, pad_bad = 0;
+    float *got = test_alloc(n_valid), *want = test_alloc(n_valid);
+    for (uint32_t b = 0; b < B; b++) {
+        memcpy(got + (size_t)b * M * N, out + b * ys, (size_t)M * N * sizeof(float));
+        memcpy(want + (size_t)b * M * N, ref + b * ys, (size_t)M * N * sizeof(float));
+        for (size_t i = (size_t)M * N; b + 1 < B && i < ys; i++) {
+            uint32_t u, v = 0x7fc00000u;
+            memcpy(&u, out + b * ys + i, 4);
+            if (c->in_place)
+                memcpy(&v, r + b * ys + i, 4);
+            pad_bad += u != v;
+        }
+    }
+    char name[160];
+    snprintf(name, sizeof name, "%-6s b=%u %ux%ux%u (MxNxK) %s%s%s%s%s%s", path, B, M, N, K, epi_names[c->epi],
+             c->in_place ? " in-place" : "", c->bias ? " +bias" : "", c->w_batched ? " per-batch-W" : "",
+             c->x_pad || c->y_pad || c->w_pad ? " padded" : "", off ? " offset" : "");
+    test_check(name, got, want, n_valid, TOL_F32);
+    if (B > 1 && c->y_pad)
+        test_expect(pad_bad == 0, "%s: padding between output batches untouched (%zu changed)", name, pad_bad);
+
+    vk_buffer_destroy(ctx, &bx);
+    vk_buffer_destroy(ctx, &bw);
+    vk_buffer_destroy(ctx, &bb);
+    vk_buffer_destroy(ctx, &by);
+    vk_buffer_destroy(ctx, &br);
+    free(x), free(w), free(bias), free(r), free(ref), free(out), free(got), free(want);
+}
+
+/* Bad arguments fail before anything is recorded, with INVALID_ARGUMENT and a "matmul: " detail. */
+static void check_errors(vkvit_context *ctx)
+{
+    vk_buffer b = test_upload(ctx, NULL, 64);
+    vk_span s = vk_whole(&b);
+    vk_cmd *cmd;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+    test_ok(vk_cmd_begin(cmd), "begin");
+    const matmul_args good = {.batch = 1, .M = 4, .N = 4, .K = 4, .x = s, .w = s, .y = s};
+    struct {
+        const char *what;
+        matmul_args a;
+        const char *path;
+    } bad[] = {
+        {"M = 0", good, "auto"},
+        {"x span too small", good, "auto"},
+        {"bias span too small", good, "auto"},
+        {"residual epilogue without residual", good, "auto"},
+        {"residual span without residual epilogue", good, "auto"},
+        {"unknown epilogue", good, "auto"},
+        {"overlapping output batches", good, "auto"},
+        {"VKVIT_MATMUL=bogus", good, "bogus"},
+    };
+    bad[0].a.M = 0;
+    bad[1].a.K = 17;
+    bad[2].a.bias = vk_span_of(&b, 0, 12);
+    bad[3].a.epilogue = MATMUL_EPI_RESIDUAL;
+    bad[4].a.residual = s;
+    bad[5].a.epilogue = (matmul_epilogue)7;
+    bad[6].a.batch = 2, bad[6].a.M = 2, bad[6].a.y_stride = 3;
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        set_path(bad[i].path);
+        vkvit_status st = op_matmul(cmd, ctx, &bad[i].a);
+        const char *msg = vkvit_last_error();
+        test_expect(st == VKVIT_ERROR_INVALID_ARGUMENT && strncmp(msg, "matmul: ", 8) == 0,
+                    "matmul rejects %s: %s \"%s\"", bad[i].what, vkvit_status_string(st), msg);
+    }
+    set_path("auto");
+    test_ok(vk_cmd_end(cmd), "end");
+    vk_cmd_destroy(cmd);
+    vk_buffer_destroy(ctx, &b);
+}
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/* Times one matmul per ViT-B shape and kernel: best and median wall time of `reps` submits after a
+ * warm-up, and the best process CPU time (all driver threads; on lavapipe it is robust to other
+ * load on the machine, so GFLOP/s per core is also printed). */
+static void bench(vkvit_context *ctx)
+{
+    static const uint32_t shapes[][3] = {{197, 2304, 768}, {197, 768, 768}, {197, 3072, 768},
+                                         {197, 768, 3072}, {591, 2304, 768}, {591, 3072, 768}};
+    const char *paths[] = {"direct", "tiled"};
+    int reps = getenv("VKVIT_MATMUL_BENCH_REPS") ? atoi(getenv("VKVIT_MATMUL_BENCH_REPS")) : 10;
+    if (reps < 1)
+        reps = 1;
+    uint64_t rng = 1;
+    printf("%-7s %-16s %10s %10s %9s %12s\n", "kernel", "MxNxK", "best ms", "median ms", "GFLOP/s",
+           "GFLOP/s/core");
+    for (size_t p = 0; p < 2; p++) {
+        for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+            uint32_t M = shapes[i][0], N = shapes[i][1], K = shapes[i][2];
+            float *x = test_alloc((size_t)M * K), *w = test_alloc((size_t)N * K), *bias = test_alloc(N);
+            test_fill(x, (size_t)M * K, &rng, -1, 1);
+            test_fill(w, (size_t)N * K, &rng, -1, 1);
+            test_fill(bias, N, &rng, -1, 1);
+            vk_buffer bx = test_upload(ctx, x, (size_t)M * K), bw = test_upload(ctx, w, (size_t)N * K);
+            vk_buffer bb = test_upload(ctx, bias, N), by = test_upload(ctx, NULL, (size_t)M * N);
+            matmul_args a = {.batch = 1, .M = M, .N = N, .K = K, .x = vk_whole(&bx), .w = vk_whole(&bw),
+                             .bias = vk_whole(&bb), .y = vk_whole(&by), .epilogue = MATMUL_EPI_GELU};
+            set_path(paths[p]);
+            vk_cmd *cmd;
+            test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+            test_ok(vk_cmd_begin(cmd), "begin");
+            test_ok(op_matmul(cmd, ctx, &a), "record");
+            test_ok(vk_cmd_end(cmd), "end");
+            test_ok(vk_cmd_submit_wait(cmd), "warm-up");
+            double *t = calloc((size_t)reps, sizeof *t), cpu_best = 1e30;
+            for (int r = 0; r < reps; r++) {
+                double t0 = now_s(), c0 = cpu_s();
+                test_ok(vk_cmd_submit_wait(cmd), "submit");
+                t[r] = now_s() - t0;
+                double c = cpu_s() - c0;
+                cpu_best = c < cpu_best ? c : cpu_best;
+            }
+            for (int r = 1; r < reps; r++)   /* insertion sort: reps is small */
+                for (int q = r; q > 0 && t[q] < t[q - 1]; q--) {
+                    double tmp = t[q];
+                    t[q] = t[q - 1], t[q - 1] = tmp;
+                }
+            double flop = 2.0 * M * N * K;
+            char shape[32];
+            snprintf(shape, sizeof shape, "%ux%ux%u", M, N, K);
+            printf("%-7s %-16s %10.2f %10.2f %9.2f %12.2f\n", paths[p], shape, t[0] * 1e3, t[reps / 2] * 1e3,
+                   flop / t[0] * 1e-9, flop / cpu_best * 1e-9);
+            fflush(stdout);
+            free(t);
+            vk_cmd_destroy(cmd);
+            vk_buffer_destroy(ctx, &bx), vk_buffer_destroy(ctx, &bw);
+            vk_buffer_destroy(ctx, &bb), vk_buffer_destroy(ctx, &by);
+            free(x), free(w), free(bias);
+        }
+    }
+    set_path("auto");
+}
+
+int main(void)
+{
+    vkvit_context *ctx = test_context();
+    if (getenv("VKVIT_MATMUL_BENCH")) {
+        bench(ctx);
+        return test_finish(ctx);
+    }
+    uint64_t rng = test_seed();
+    const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
+                          RES = MATMUL_EPI_RESIDUAL;
+
+    /* ViT-B/16 (T = 197, D = 768, MLP 3072) on the path the device picks: QKV, attention output
+     * (+= x in place), MLP up (GELU), MLP down (+= x in place); batch 3 on QKV only (the reference
+     * is the slow part). */
+    const mm_case vit[] = {
+        {MM(1, 197, 2304, 768, NONE), .bias = true},
+        {MM(1, 197, 768, 768, RES), .bias = true, .in_place = true},
+        {MM(1, 197, 3072, 768, GELU), .bias = true},
+        {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
+        {MM(3, 197, 2304, 768, NONE), .bias = true},
+    };
+    for (size_t i = 0; i < sizeof vit / sizeof *vit; i++)
+        run_case(ctx, &vit[i], "auto", &rng);
+    /* One big shape through each kernel explicitly. */
+    const mm_case big = {MM(1, 197, 3072, 768, TANH), .bias = true};
+    run_case(ctx, &big, "tiled", &rng);
+    run_case(ctx, &big, "direct", &rng);
+
+    /* Awkward shapes: non-multiples of every tile (direct 16 x 8*16, k by 4; tiled 64 x 64, k by 16),
+     * K below 4 and not a multiple of 4 (scalar loads), M = 1 (a classifier head), tiny N. */
+    const mm_case odd[] = {
+        {MM(1, 1, 1, 1, NONE)},
+        {MM(1, 7, 13, 5, GELU), .bias = true},
+        {MM(1, 33, 65, 17, TANH), .bias = true},
+        {MM(1, 65, 63, 31, RES), .bias = true},
+        {MM(1, 9, 10, 1, NONE), .bias = true},
+        {MM(1, 9, 10, 2, GELU)},
+        {MM(1, 9, 10, 3, RES), .bias = true, .in_place = true},
+        {MM(1, 9, 10, 5, NONE)},
+        {MM(1, 17, 200, 4, TANH), .bias = true},
+        {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
+        {MM(1, 1, 1000, 768, NONE), .bias = true},
+        {MM(1, 197, 3, 64, GELU), .bias = true},
+        {MM(1, 64, 128, 64, NONE)},
+        {MM(1, 64, 128, 64, GELU), .bias = true},
+        {MM(1, 64, 128, 64, TANH), .bias = true},
+        {MM(1, 64, 128, 64, RES), .bias = true},
+        {MM(1, 64, 128, 64, RES), .in_place = true},
+        /* batched: shared W (w_stride 0), per-batch W, odd K per batch, padded strides and offset
+         * spans (vec4 loads kept: pads multiple of 4), padding that forces scalar loads */
+        {MM(3, 17, 33, 20, GELU), .bias = true},
+        {MM(2, 31, 45, 12, RES), .bias = true, .in_place = true, .w_batched = true},
+        {MM(3, 5, 7, 9, NONE), .w_batched = true},
+        {MM(2, 19, 21, 16, TANH), .bias = true, .w_batched = true, .x_pad = 4, .w_pad = 8, .y_pad = 3, .offset = 256},
+        {MM(2, 19, 21, 16, RES), .bias = true, .w_batched = true, .x_pad = 1, .w_pad = 1, .y_pad = 5},
+        {MM(4, 3, 130, 8, RES), .in_place = true, .y_pad = 2, .offset = 256},
+    };
+    const char *paths[] = {"direct", "tiled"};
+    for (size_t p = 0; p < 2; p++)
+        for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
+            run_case(ctx, &odd[i], paths[p], &rng);
+
+    check_errors(ctx);
+    return test_finish(ctx);
+}
