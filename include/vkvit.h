@@ -183,6 +183,114 @@ VKVIT_API void vkvit_context_destroy(vkvit_context *ctx);
 /* The device the context runs on. */
 VKVIT_API vkvit_status vkvit_context_device_info(const vkvit_context *ctx, vkvit_device_info *out);
 
+
+/* ---- models ------------------------------------------------------------------------------------ */
+
+typedef struct vkvit_model vkvit_model;
+
+typedef struct vkvit_model_options {
+    /* Non-zero: keep an fp32 copy of the weights in host memory so vkvit_verify() can run the CPU
+     * reference forward pass. Default: host copies are released after the upload. */
+    int keep_host_weights;
+} vkvit_model_options;
+
+/* Loads a checkpoint as downloaded from Hugging Face or timm: `path` is a directory holding
+ * model.safetensors (or a sharded model.safetensors.index.json) and usually config.json, or the
+ * .safetensors / .index.json file itself (config.json and labels.txt are then looked for beside it).
+ * Recognised layouts: Hugging Face ViTForImageClassification / ViTModel, DeiTForImageClassification
+ * (WithTeacher: distillation token, logits = mean of both heads), timm VisionTransformer / DeiT.
+ * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
+ * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
+ * A checkpoint without a classifier loads as a backbone (embeddings only).
+ * The weights are uploaded to device memory once; the file mapping is released before return.
+ * Errors: VKVIT_ERROR_IO, FILE_TRUNCATED, BAD_HEADER, BAD_TENSOR_RANGE, UNKNOWN_DTYPE, MISSING_TENSOR,
+ * UNEXPECTED_TENSOR, SHAPE_MISMATCH, BAD_CONFIG, OUT_OF_*_MEMORY; the detail names the file, the
+ * tensor and the byte offset. */
+VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, const vkvit_model_options *options,
+                                        vkvit_model **out);
+
+typedef struct vkvit_model_info {
+    const char *family;          /* "hf-vit", "hf-deit", "timm" or "synthetic"                  */
+    uint32_t hidden, layers, heads, mlp;
+    uint32_t image_size, patch_size, channels;
+    uint32_t tokens;             /* 1 (+1 distillation) + (image/patch)^2                        */
+    uint32_t num_classes;        /* 0 for a backbone                                             */
+    int distilled, gelu_tanh;
+    float layer_norm_eps;
+    uint64_t parameters;         /* as stored in the checkpoint                                 */
+    uint64_t weight_bytes;       /* device memory holding the weights                           */
+} vkvit_model_info;
+
+VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *model, vkvit_model_info *out);
+/* The label of class `index` (from id2label, label_names or labels.txt); NULL if none. Valid for
+ * the model's lifetime. */
+VKVIT_API const char *vkvit_model_label(const vkvit_model *model, uint32_t index);
+/* Frees the model. Plans made from it must be destroyed first. Accepts NULL. */
+VKVIT_API void vkvit_model_free(vkvit_model *model);
+
+/* ---- plans: one recorded forward pass for a batch size -------------------------------------------- */
+
+typedef struct vkvit_plan vkvit_plan;
+
+typedef struct vkvit_plan_options {
+    uint32_t batch;              /* images per run; 0 = 1                                        */
+    int attention_maps;          /* non-zero: also record the class token's attention per layer */
+} vkvit_plan_options;
+
+/* Allocates the activation arena and records the whole forward pass (patch embedding, tokens,
+ * every encoder block, final LayerNorm, head) into one command buffer, once. One thread at a time
+ * may use a plan; several plans may share a model and a context. */
+VKVIT_API vkvit_status vkvit_plan_create(vkvit_model *model, const vkvit_plan_options *options, vkvit_plan **out);
+
+typedef struct vkvit_plan_info {
+    uint32_t batch, tokens, hidden, num_classes, layers;
+    uint64_t weight_bytes;       /* device memory of the model's weights                        */
+    uint64_t arena_bytes;        /* device memory of this plan's activations                    */
+    uint64_t io_bytes;           /* host-visible memory for input upload and output readback    */
+} vkvit_plan_info;
+
+VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *plan, vkvit_plan_info *out);
+VKVIT_API void vkvit_plan_destroy(vkvit_plan *plan);
+
+/* Already-normalised pixels, NCHW: data[((n * channels + c) * height + y) * width + x]. */
+typedef struct vkvit_tensor {
+    const float *data;
+    uint32_t n, channels, height, width;
+} vkvit_tensor;
+
+/* Runs the recorded forward pass on input->n <= batch images: copies the input, submits once,
+ * waits. Errors: VKVIT_ERROR_INPUT_SIZE (channels/height/width differ from the model's),
+ * VKVIT_ERROR_BATCH_TOO_LARGE, VKVIT_ERROR_DEVICE_LOST. */
+VKVIT_API vkvit_status vkvit_run(vkvit_plan *plan, const vkvit_tensor *input);
+
+/* Results of the last run, for its n images. Each copies into `out`, which holds `capacity`
+ * floats; VKVIT_ERROR_INVALID_ARGUMENT if that is too small or nothing has run yet.
+ *   logits         [n][num_classes]          (VKVIT_ERROR_UNSUPPORTED for a backbone)
+ *   probabilities  [n][num_classes]          softmax of the logits
+ *   embeddings     [n][hidden]               the final-LayerNorm class token (before the head)
+ *   attention      [n][layers][tokens]       the class token's attention over all tokens (query row 0),
+ *                                            averaged over heads; token 0 is the class token itself,
+ *                                            patches start at token 1 (2 for distilled models), in
+ *                                            raster order. Needs plan option attention_maps. */
+VKVIT_API vkvit_status vkvit_get_logits(const vkvit_plan *plan, float *out, size_t capacity);
+VKVIT_API vkvit_status vkvit_get_probabilities(const vkvit_plan *plan, float *out, size_t capacity);
+VKVIT_API vkvit_status vkvit_get_embeddings(const vkvit_plan *plan, float *out, size_t capacity);
+VKVIT_API vkvit_status vkvit_get_attention(const vkvit_plan *plan, float *out, size_t capacity);
+
+typedef struct vkvit_prediction {
+    uint32_t index;
+    float probability;
+    const char *label;           /* NULL when the model has no labels                          */
+} vkvit_prediction;
+
+/* The k most probable classes of image `image` of the last run, most probable first. */
+VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *plan, uint32_t image, uint32_t k, vkvit_prediction *out);
+
+/* Runs the CPU reference forward pass (double accumulation; slow) on the last run's input and
+ * compares: *rel_err = ||gpu - ref|| / ||ref|| over the logits (embeddings for a backbone).
+ * Needs a model loaded with keep_host_weights. */
+VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *plan, double *rel_err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -554,10 +554,20 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args is not an object", name);
         if ((s = timm_unsupported(name, args)) != VKVIT_OK)
             return s;
+        /* num_features / num_classes at the top and model_args' embed_dim / num_classes say the
+         * same thing twice: a file where they differ is contradictory, not a choice. */
+        uint32_t top_hidden = (c->present & CONFIG_HIDDEN) ? c->hidden : 0;
+        uint32_t top_classes = (c->present & CONFIG_NUM_LABELS) ? c->num_labels : UINT32_MAX;
         for (size_t i = 0; i < sizeof timm_args / sizeof timm_args[0]; i++)
             if ((s = get_uint(name, args, timm_args[i].key, timm_args[i].square,
                               field(c, timm_args[i].offset), c, timm_args[i].bit)) != VKVIT_OK)
                 return s;
+        if (top_hidden && c->hidden != top_hidden)
+            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.embed_dim = %u contradicts num_features = %u", name,
+                        c->hidden, top_hidden);
+        if (top_classes != UINT32_MAX && c->num_labels != top_classes)
+            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.num_classes = %u contradicts num_classes = %u",
+                        name, c->num_labels, top_classes);
         if ((s = get_bool(name, args, "qkv_bias", &c->qkv_bias, c, CONFIG_QKV_BIAS)) != VKVIT_OK)
             return s;
         const cJSON *ratio = cJSON_GetObjectItemCaseSensitive(args, "mlp_ratio");

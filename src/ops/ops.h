@@ -45,12 +45,21 @@ vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a);
  * out: [B][T][H*dh]:  out[b,t,h,:] = softmax(q[b,t,h] . k[b,:,h]^T * scale) . v[b,:,h]
  * scale: 0 = 1/sqrt(dh). Any T >= 1, 1 <= dh <= 128.
  * cls_probs (optional): [B][T], the attention probabilities of query row 0 (the class token),
- *   averaged over heads. The T x T score matrix is never written to memory.                    */
+ *   averaged over heads. The T x T score matrix is never written to memory.
+ * kernel: 0 = chosen by device (subgroup shuffles on CPU devices, shared memory elsewhere); tests
+ *   force each one so both run on every device.                                               */
+typedef enum attention_kernel {
+    ATTENTION_AUTO = 0,
+    ATTENTION_SHARED = 1,     /* K/V blocks staged in shared memory: the GPU path */
+    ATTENTION_SUBGROUP = 2,   /* K/V rows exchanged by subgroupShuffle: the CPU path */
+} attention_kernel;
+
 typedef struct attention_args {
     uint32_t batch, T, H, dh;
     float scale;
     vk_span qkv, out, cls_probs;
     op_dtype dtype;
+    attention_kernel kernel;
 } attention_args;
 
 vkvit_status op_attention(vk_cmd *cmd, vkvit_context *ctx, const attention_args *a);
@@ -77,5 +86,34 @@ typedef struct gelu_args {
 } gelu_args;
 
 vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
+
+/* ---- embed.c: patch embedding input and the token sequence ----------------------------------------
+ * patchify: image [B][C][S][S] -> patches [B*G*G][C*P*P] (G = S/P), rows in raster order of the
+ *   patch grid, columns in the order of a conv weight [D][C][P][P]; then patches . W^T + b is the
+ *   patch embedding.
+ * tokens: x[b][t] = (t == 0 ? cls : t < prefix ? dist : emb[b*N + t - prefix]) + pos[t],
+ *   emb [B*N][D], cls/dist [D] (dist absent when prefix == 1), pos [T][D], x [B][T][D].          */
+typedef struct patchify_args {
+    uint32_t batch, C, S, P;
+    vk_span image, patches;
+} patchify_args;
+
+typedef struct tokens_args {
+    uint32_t batch, T, D, prefix;
+    vk_span emb, cls, dist, pos, x;
+} tokens_args;
+
+vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a);
+vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a);
+
+/* Workgroup counts for `n_groups` 1-D workgroups folded into x (<= 65535, the portable minimum of
+ * maxComputeWorkGroupCount) and y; shaders rebuild the index as x + y * gl_NumWorkGroups.x * WG. */
+static inline void groups_1d(uint64_t n_groups, uint32_t g[3])
+{
+    uint64_t x = n_groups < 65535 ? n_groups : 65535;
+    g[0] = (uint32_t)x;
+    g[1] = (uint32_t)((n_groups + x - 1) / (x ? x : 1));
+    g[2] = 1;
+}
 
 #endif

@@ -61,11 +61,21 @@ vkvit_status vk_buffer_create(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind
                     kind == VK_MEM_DEVICE ? "device" : "host", vk_result_string(r));
     }
     out->size = size;
+    mtx_lock(&ctx->lock);
+    ctx->bytes_allocated += size;
+    ctx->allocations++;
+    mtx_unlock(&ctx->lock);
     return VKVIT_OK;
 }
 
 void vk_buffer_destroy(vkvit_context *ctx, vk_buffer *b)
 {
+    if (b->size) { /* set only once vk_buffer_create succeeded */
+        mtx_lock(&ctx->lock);
+        ctx->bytes_allocated -= b->size;
+        ctx->allocations--;
+        mtx_unlock(&ctx->lock);
+    }
     if (b->buf)
         ctx->vk.vkDestroyBuffer(ctx->device, b->buf, NULL);
     if (b->mem)

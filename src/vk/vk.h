@@ -48,6 +48,8 @@ struct vkvit_context {
     mtx_t lock;                            /* guards the queue, the pipeline list, transfer pool */
     vk_pipeline *pipelines;                /* created lazily, owned by the context */
     VkCommandPool transfer_pool;           /* one-shot uploads/readbacks, under lock */
+    uint64_t bytes_allocated;              /* live vk_buffer_create bytes (requested sizes), under lock */
+    uint32_t allocations;                  /* live vk_buffer_create buffers, under lock */
 };
 
 /* ---- context.c --------------------------------------------------------------------------------- */

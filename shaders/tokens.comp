@@ -1,0 +1,28 @@
+#version 450
+// Token sequence: x[b][t] = (t < prefix ? token[t] : emb[b*N + t - prefix]) + pos[t], where token 0
+// is the class token and token 1 (distilled models) the distillation token.
+layout(local_size_x = 64) in;
+
+layout(set = 0, binding = 0) readonly buffer Emb { float emb[]; };   // [B*N][D]
+layout(set = 0, binding = 1) readonly buffer Cls { float cls[]; };   // [D]
+layout(set = 0, binding = 2) readonly buffer Dist { float dist[]; }; // [D] (bound to cls if absent)
+layout(set = 0, binding = 3) readonly buffer Pos { float pos[]; };   // [T][D]
+layout(set = 0, binding = 4) writeonly buffer X { float x[]; };      // [B][T][D]
+layout(push_constant) uniform Push { uint batch, T, D, prefix; } pc;
+
+void main()
+{
+    uint total = pc.batch * pc.T * pc.D;
+    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * 64u;
+    if (i >= total)
+        return;
+    uint d = i % pc.D, t = (i / pc.D) % pc.T, b = i / (pc.D * pc.T);
+    float v;
+    if (t == 0u)
+        v = cls[d];
+    else if (t < pc.prefix)
+        v = dist[d];
+    else
+        v = emb[(b * (pc.T - pc.prefix) + t - pc.prefix) * pc.D + d];
+    x[i] = v + pos[t * pc.D + d];
+}

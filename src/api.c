@@ -1,0 +1,217 @@
+/* The public model/plan API: argument checks, then the layers below. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan.h"
+#include "ref/vit.h"
+
+VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, const vkvit_model_options *options,
+                                        vkvit_model **out)
+{
+    if (!out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_load: out is NULL");
+    *out = NULL;
+    if (!ctx || !path)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_load: NULL %s", ctx ? "path" : "context");
+    return model_load(ctx, path, options && options->keep_host_weights, out);
+}
+
+VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_info *out)
+{
+    if (!m || !out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_get_info: NULL argument");
+    const vit_dims *d = &m->dims;
+    *out = (vkvit_model_info){
+        .family = m->family, .hidden = d->D, .layers = d->L, .heads = d->H, .mlp = d->mlp,
+        .image_size = d->image, .patch_size = d->P, .channels = d->C, .tokens = d->T, .num_classes = d->K,
+        .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
+        .parameters = m->parameters, .weight_bytes = m->weights.size,
+    };
+    return VKVIT_OK;
+}
+
+VKVIT_API const char *vkvit_model_label(const vkvit_model *m, uint32_t index)
+{
+    if (!m || index >= m->cfg.labels.count)
+        return NULL;
+    return m->cfg.labels.names[index];
+}
+
+VKVIT_API void vkvit_model_free(vkvit_model *m) { model_free(m); }
+
+VKVIT_API vkvit_status vkvit_plan_create(vkvit_model *m, const vkvit_plan_options *options, vkvit_plan **out)
+{
+    if (!out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_plan_create: out is NULL");
+    *out = NULL;
+    if (!m)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_plan_create: model is NULL");
+    vkvit_plan_options o = options ? *options : (vkvit_plan_options){0};
+    return plan_create(m, o.batch ? o.batch : 1, o.attention_maps != 0, out);
+}
+
+VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info *out)
+{
+    if (!p || !out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_plan_get_info: NULL argument");
+    const vit_dims *d = &p->model->dims;
+    *out = (vkvit_plan_info){.batch = p->batch, .tokens = d->T, .hidden = d->D, .num_classes = d->K,
+                             .layers = d->L, .weight_bytes = p->model->weights.size, .arena_bytes = p->arena.size,
+                             .io_bytes = p->io.size};
+    return VKVIT_OK;
+}
+
+VKVIT_API void vkvit_plan_destroy(vkvit_plan *p) { plan_destroy(p); }
+
+VKVIT_API vkvit_status vkvit_run(vkvit_plan *p, const vkvit_tensor *in)
+{
+    if (!p || !in || !in->data)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run: NULL %s", !p ? "plan" : "input");
+    const vit_dims *d = &p->model->dims;
+    if (in->channels != d->C || in->height != d->image || in->width != d->image)
+        return fail(VKVIT_ERROR_INPUT_SIZE, "vkvit_run: input is %ux%ux%u (channels x height x width), the model "
+                    "takes %ux%ux%u", in->channels, in->height, in->width, d->C, d->image, d->image);
+    if (in->n == 0)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run: no images (n = 0)");
+    if (in->n > p->batch)
+        return fail(VKVIT_ERROR_BATCH_TOO_LARGE, "vkvit_run: %u images, but the plan was made for batch %u", in->n,
+                    p->batch);
+    return plan_run(p, in->data, in->n);
+}
+
+static vkvit_status check_output(const vkvit_plan *p, const float *out, size_t capacity, size_t per_image,
+                                 const char *what)
+{
+    if (!p || !out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: NULL argument", what);
+    if (!p->last_n)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: no successful vkvit_run on this plan yet", what);
+    if (capacity < p->last_n * per_image)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: capacity %zu floats, the last run needs %zu", what, capacity,
+                    p->last_n * per_image);
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_get_logits(const vkvit_plan *p, float *out, size_t capacity)
+{
+    if (p && !p->model->dims.K)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_get_logits: the model is a backbone (no classifier)");
+    vkvit_status s = check_output(p, out, capacity, p ? p->model->dims.K : 0, "vkvit_get_logits");
+    if (!s)
+        memcpy(out, plan_logits(p), (size_t)p->last_n * p->model->dims.K * sizeof *out);
+    return s;
+}
+
+static void softmax(const float *z, float *out, uint32_t n)
+{
+    double mx = -INFINITY, sum = 0;
+    for (uint32_t i = 0; i < n; i++)
+        mx = z[i] > mx ? z[i] : mx;
+    for (uint32_t i = 0; i < n; i++)
+        sum += exp((double)z[i] - mx);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = (float)(exp((double)z[i] - mx) / sum);
+}
+
+VKVIT_API vkvit_status vkvit_get_probabilities(const vkvit_plan *p, float *out, size_t capacity)
+{
+    if (p && !p->model->dims.K)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_get_probabilities: the model is a backbone (no classifier)");
+    vkvit_status s = check_output(p, out, capacity, p ? p->model->dims.K : 0, "vkvit_get_probabilities");
+    if (s)
+        return s;
+    memcpy(out, plan_logits(p), (size_t)p->last_n * p->model->dims.K * sizeof *out);
+    uint32_t K = p->model->dims.K;
+    for (uint32_t i = 0; i < p->last_n; i++)
+        softmax(out + (size_t)i * K, out + (size_t)i * K, K);
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_get_embeddings(const vkvit_plan *p, float *out, size_t capacity)
+{
+    vkvit_status s = check_output(p, out, capacity, p ? p->model->dims.D : 0, "vkvit_get_embeddings");
+    if (s)
+        return s;
+    const vit_dims *d = &p->model->dims;
+    for (uint32_t i = 0; i < p->last_n; i++)
+        memcpy(out + (size_t)i * d->D, plan_pooled(p) + (size_t)i * d->prefix * d->D, d->D * sizeof *out);
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_get_attention(const vkvit_plan *p, float *out, size_t capacity)
+{
+    if (p && !p->maps)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_get_attention: the plan was made without attention_maps");
+    const vit_dims *d = p ? &p->model->dims : NULL;
+    vkvit_status s = check_output(p, out, capacity, d ? (size_t)d->L * d->T : 0, "vkvit_get_attention");
+    if (s)
+        return s;
+    for (uint32_t i = 0; i < p->last_n; i++)
+        for (uint32_t l = 0; l < d->L; l++)
+            memcpy(out + ((size_t)i * d->L + l) * d->T, plan_attention(p, l, i), d->T * sizeof *out);
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *p, uint32_t image, uint32_t k, vkvit_prediction *out)
+{
+    if (!p || !out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: NULL argument");
+    uint32_t K = p->model->dims.K;
+    if (!K)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_top_k: the model is a backbone (no classifier)");
+    if (!p->last_n)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: no successful vkvit_run on this plan yet");
+    if (image >= p->last_n)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: image %u, the last run had %u", image, p->last_n);
+    if (k == 0 || k > K)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: k = %u, the model has %u classes", k, K);
+    float *prob = malloc(K * sizeof *prob);
+    if (!prob)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "vkvit_top_k");
+    softmax(plan_logits(p) + (size_t)image * K, prob, K);
+    for (uint32_t j = 0; j < k; j++) { /* k is small: selection, ties to the lower index */
+        uint32_t best = UINT32_MAX;
+        for (uint32_t i = 0; i < K; i++) {
+            bool taken = false;
+            for (uint32_t q = 0; q < j && !taken; q++)
+                taken = out[q].index == i;
+            if (!taken && (best == UINT32_MAX || prob[i] > prob[best]))
+                best = i;
+        }
+        out[j] = (vkvit_prediction){best, prob[best], vkvit_model_label(p->model, best)};
+    }
+    free(prob);
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
+{
+    if (!p || !rel_err)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_verify: NULL argument");
+    if (!p->model->host)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_verify: load the model with keep_host_weights");
+    if (!p->last_n)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_verify: nothing has run on this plan yet");
+    const vit_dims *d = &p->model->dims;
+    uint32_t n = p->last_n;
+    size_t per = d->K ? d->K : (size_t)d->prefix * d->D;
+    float *ref = malloc((size_t)n * per * sizeof *ref), *pooled = malloc((size_t)n * d->prefix * d->D * sizeof *pooled);
+    vkvit_status s = VKVIT_OK;
+    if (!ref || !pooled || ref_vit_forward(p->model, plan_input(p), n, d->K ? ref : NULL, pooled, NULL) != 0) {
+        s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "vkvit_verify: reference forward");
+    } else {
+        const float *gpu = d->K ? plan_logits(p) : plan_pooled(p);
+        const float *cpu = d->K ? ref : pooled;
+        double num = 0, den = 0;
+        for (size_t i = 0; i < n * per; i++) {
+            double e = (double)gpu[i] - cpu[i];
+            num += e * e;
+            den += (double)cpu[i] * cpu[i];
+        }
+        *rel_err = isfinite(num) ? sqrt(num / (den > 0 ? den : 1)) : INFINITY;
+    }
+    free(ref);
+    free(pooled);
+    return s;
+}

@@ -1,0 +1,225 @@
+/* The ViT forward pass, recorded once. Reads like the diagram in docs/architecture.md:
+ *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos)                        x [B,T,D]
+ *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
+ *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
+ *   pooled = LN(x[:, :prefix]) -> logits = pooled.Whead^T + b                                    */
+#include "plan.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/ops.h"
+
+#define ALIGN 256
+
+static VkDeviceSize align_up(VkDeviceSize v) { return (v + ALIGN - 1) / ALIGN * ALIGN; }
+
+/* Hands out aligned regions of one buffer. */
+typedef struct carver {
+    VkDeviceSize at;
+} carver;
+
+static VkDeviceSize carve(carver *c, uint64_t floats)
+{
+    VkDeviceSize o = c->at;
+    c->at += align_up(floats * 4);
+    return o;
+}
+
+static uint64_t max3(uint64_t a, uint64_t b, uint64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
+
+static vkvit_status record_layer(struct vkvit_plan *p, uint32_t l)
+{
+    const struct vkvit_model *m = p->model;
+    const vit_dims *d = &m->dims;
+    vkvit_context *ctx = p->ctx;
+    vk_cmd *cmd = p->cmd;
+    uint32_t rows = p->batch * d->T;
+    float eps = (float)m->cfg.eps;
+    vkvit_status s;
+    int li = (int)l;
+
+    layernorm_args ln1 = {.rows = rows, .D = d->D, .eps = eps, .x = p->x, .y = p->ha,
+                          .gamma = model_span(m, li, L_LN1_W, d->D), .beta = model_span(m, li, L_LN1_B, d->D)};
+    matmul_args qkv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = p->ha, .y = p->big,
+                       .w = model_span(m, li, L_QKV_W, 3ull * d->D * d->D),
+                       .bias = model_span(m, li, L_QKV_B, 3ull * d->D)};
+    attention_args att = {.batch = p->batch, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha};
+    if (p->maps)
+        att.cls_probs = vk_span_of(&p->arena, p->attn.offset + (VkDeviceSize)l * p->attn_layer_stride * 4,
+                                   (VkDeviceSize)p->batch * d->T * 4);
+    matmul_args proj = {.batch = 1, .M = rows, .N = d->D, .K = d->D, .x = p->ha, .y = p->x, .residual = p->x,
+                        .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_PROJ_W, (uint64_t)d->D * d->D),
+                        .bias = model_span(m, li, L_PROJ_B, d->D)};
+    layernorm_args ln2 = ln1;
+    ln2.gamma = model_span(m, li, L_LN2_W, d->D);
+    ln2.beta = model_span(m, li, L_LN2_B, d->D);
+    matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = p->ha, .y = p->big,
+                       .epilogue = m->cfg.gelu == VIT_GELU_TANH ? MATMUL_EPI_GELU_TANH : MATMUL_EPI_GELU,
+                       .w = model_span(m, li, L_FC1_W, (uint64_t)d->mlp * d->D),
+                       .bias = model_span(m, li, L_FC1_B, d->mlp)};
+    matmul_args fc2 = {.batch = 1, .M = rows, .N = d->D, .K = d->mlp, .x = p->big, .y = p->x, .residual = p->x,
+                       .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_FC2_W, (uint64_t)d->D * d->mlp),
+                       .bias = model_span(m, li, L_FC2_B, d->D)};
+
+    if ((s = op_layernorm(cmd, ctx, &ln1)) || (s = op_matmul(cmd, ctx, &qkv)) || (s = op_attention(cmd, ctx, &att)) ||
+        (s = op_matmul(cmd, ctx, &proj)) || (s = op_layernorm(cmd, ctx, &ln2)) || (s = op_matmul(cmd, ctx, &fc1)) ||
+        (s = op_matmul(cmd, ctx, &fc2)))
+        return fail(s, "layer %u: %s", l, vkvit_last_error());
+    return VKVIT_OK;
+}
+
+static vkvit_status record(struct vkvit_plan *p)
+{
+    const struct vkvit_model *m = p->model;
+    const vit_dims *d = &m->dims;
+    vkvit_context *ctx = p->ctx;
+    vk_cmd *cmd = p->cmd;
+    vkvit_status s;
+    uint32_t B = p->batch;
+
+    if ((s = vk_cmd_begin(cmd)))
+        return s;
+    vk_cmd_copy(cmd, vk_span_of(&p->io, p->io_input, p->input.size), p->input);
+    vk_cmd_barrier(cmd);
+
+    /* Patch embedding: im2col into `big`, one GEMM into `ha`, then the token sequence into x. */
+    patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = p->input, .patches = p->big};
+    matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
+                      .w = model_span(m, -1, W_PATCH_W, (uint64_t)d->D * d->cpp),
+                      .bias = model_span(m, -1, W_PATCH_B, d->D)};
+    tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
+                      .cls = model_span(m, -1, W_CLS, d->D), .pos = model_span(m, -1, W_POS, (uint64_t)d->T * d->D)};
+    if (d->prefix == 2)
+        tk.dist = model_span(m, -1, W_DIST, d->D);
+    if ((s = op_patchify(cmd, ctx, &pa)) || (s = op_matmul(cmd, ctx, &pe)) || (s = op_tokens(cmd, ctx, &tk)))
+        return s;
+
+    for (uint32_t l = 0; l < d->L; l++)
+        if ((s = record_layer(p, l)))
+            return s;
+
+    /* Final LayerNorm on the class (and distillation) token only: rows = B, stride T*D, written
+     * side by side into pooled [B][prefix*D]. */
+    for (uint32_t t = 0; t < d->prefix; t++) {
+        layernorm_args ln = {.rows = B, .D = d->D, .x_stride = d->T * d->D, .y_stride = d->prefix * d->D,
+                             .eps = (float)m->cfg.eps,
+                             .x = vk_span_of(&p->arena, p->x.offset + (VkDeviceSize)t * d->D * 4,
+                                             ((VkDeviceSize)(B - 1) * d->T * d->D + d->D) * 4),
+                             .y = vk_span_of(&p->arena, p->pooled.offset + (VkDeviceSize)t * d->D * 4,
+                                             ((VkDeviceSize)(B - 1) * d->prefix * d->D + d->D) * 4),
+                             .gamma = model_span(m, -1, W_NORM_W, d->D), .beta = model_span(m, -1, W_NORM_B, d->D)};
+        if ((s = op_layernorm(cmd, ctx, &ln)))
+            return fail(s, "final LayerNorm: %s", vkvit_last_error());
+    }
+    if (d->K) { /* distilled: the folded head [K][2D] over [cls | dist] gives the mean of both heads */
+        matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->prefix * d->D, .x = p->pooled, .y = p->logits,
+                            .w = model_span(m, -1, W_HEAD_W, (uint64_t)d->K * d->prefix * d->D),
+                            .bias = model_span(m, -1, W_HEAD_B, d->K)};
+        if ((s = op_matmul(cmd, ctx, &head)))
+            return fail(s, "classifier: %s", vkvit_last_error());
+        vk_cmd_copy(cmd, p->logits, vk_span_of(&p->io, p->io_logits, p->logits.size));
+    }
+    vk_cmd_copy(cmd, p->pooled, vk_span_of(&p->io, p->io_pooled, p->pooled.size));
+    if (p->maps)
+        vk_cmd_copy(cmd, p->attn, vk_span_of(&p->io, p->io_attn, p->attn.size));
+    return vk_cmd_end(cmd);
+}
+
+static vkvit_status check_range(const struct vkvit_plan *p, vk_span s, const char *what)
+{
+    uint32_t limit = p->ctx->info.max_storage_buffer_range;
+    if (s.size > limit)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "batch %u: the %s activation needs %llu bytes in one binding, more than "
+                    "this device's maxStorageBufferRange (%u); use a smaller batch", p->batch, what,
+                    (unsigned long long)s.size, limit);
+    return VKVIT_OK;
+}
+
+vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struct vkvit_plan **out)
+{
+    *out = NULL;
+    const vit_dims *d = &m->dims;
+    if (batch == 0 || batch > 65536)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "plan: batch %u (must be 1..65536)", batch);
+    struct vkvit_plan *p = calloc(1, sizeof *p);
+    if (!p)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "plan");
+    p->model = m;
+    p->ctx = m->ctx;
+    p->batch = batch;
+    p->maps = maps;
+    uint64_t B = batch, rows = B * d->T;
+    uint64_t n_in = B * d->C * d->image * d->image;
+    uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, B * d->patches * d->cpp);
+    p->attn_layer_stride = (uint32_t)((rows + 63) / 64 * 64);
+
+    carver a = {0};
+    VkDeviceSize o_in = carve(&a, n_in), o_x = carve(&a, rows * d->D), o_ha = carve(&a, rows * d->D),
+                 o_big = carve(&a, n_big), o_pooled = carve(&a, B * d->prefix * d->D),
+                 o_logits = carve(&a, d->K ? B * d->K : 1),
+                 o_attn = carve(&a, maps ? (uint64_t)d->L * p->attn_layer_stride : 1);
+    carver io = {0};
+    p->io_input = carve(&io, n_in);
+    p->io_logits = carve(&io, d->K ? B * d->K : 1);
+    p->io_pooled = carve(&io, B * d->prefix * d->D);
+    p->io_attn = carve(&io, maps ? (uint64_t)d->L * p->attn_layer_stride : 1);
+
+    vkvit_status s;
+    if ((s = vk_buffer_create(p->ctx, a.at, VK_MEM_DEVICE, &p->arena)) ||
+        (s = vk_buffer_create(p->ctx, io.at, VK_MEM_HOST, &p->io)))
+        goto fail;
+    p->input = vk_span_of(&p->arena, o_in, n_in * 4);
+    p->x = vk_span_of(&p->arena, o_x, rows * d->D * 4);
+    p->ha = vk_span_of(&p->arena, o_ha, rows * d->D * 4);
+    p->big = vk_span_of(&p->arena, o_big, n_big * 4);
+    p->pooled = vk_span_of(&p->arena, o_pooled, B * d->prefix * d->D * 4);
+    p->logits = vk_span_of(&p->arena, o_logits, (d->K ? B * d->K : 1) * 4);
+    p->attn = vk_span_of(&p->arena, o_attn, (maps ? (uint64_t)d->L * p->attn_layer_stride : 1) * 4);
+    if ((s = check_range(p, p->input, "input")) || (s = check_range(p, p->big, "QKV/MLP")) ||
+        (s = check_range(p, p->x, "residual")))
+        goto fail;
+    if ((s = vk_cmd_create(p->ctx, 0, &p->cmd)) || (s = record(p)))
+        goto fail;
+    *out = p;
+    return VKVIT_OK;
+fail:
+    plan_destroy(p);
+    return s;
+}
+
+vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n)
+{
+    const vit_dims *d = &p->model->dims;
+    size_t per_image = (size_t)d->C * d->image * d->image;
+    float *dst = (float *)((char *)p->io.map + p->io_input);
+    memcpy(dst, input, (size_t)n * per_image * sizeof *dst);
+    if (n < p->batch) /* unused slots: zeros, so nothing undefined flows through the batch */
+        memset(dst + (size_t)n * per_image, 0, (size_t)(p->batch - n) * per_image * sizeof *dst);
+    p->last_n = 0;
+    vkvit_status s = vk_cmd_submit_wait(p->cmd);
+    if (s)
+        return s;
+    p->last_n = n;
+    return VKVIT_OK;
+}
+
+void plan_destroy(struct vkvit_plan *p)
+{
+    if (!p)
+        return;
+    vk_cmd_destroy(p->cmd);
+    vk_buffer_destroy(p->ctx, &p->arena);
+    vk_buffer_destroy(p->ctx, &p->io);
+    free(p);
+}
+
+const float *plan_logits(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_logits); }
+const float *plan_pooled(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_pooled); }
+const float *plan_input(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_input); }
+
+const float *plan_attention(const struct vkvit_plan *p, uint32_t layer, uint32_t image)
+{
+    const float *base = (const float *)((char *)p->io.map + p->io_attn);
+    return base + (size_t)layer * p->attn_layer_stride + (size_t)image * p->model->dims.T;
+}

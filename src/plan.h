@@ -1,0 +1,34 @@
+/* A plan: the forward pass of one model at one batch size, recorded once into one command buffer. */
+#ifndef VKVIT_PLAN_H
+#define VKVIT_PLAN_H
+
+#include "model.h"
+
+struct vkvit_plan {
+    struct vkvit_model *model;
+    vkvit_context *ctx;
+    uint32_t batch;
+    bool maps;
+    vk_buffer arena;              /* device-local activations, regions reused by liveness */
+    vk_buffer io;                 /* host-visible: input staging + output readback        */
+    /* arena regions */
+    vk_span input, x, ha, big, pooled, logits, attn;
+    /* io byte offsets */
+    VkDeviceSize io_input, io_logits, io_pooled, io_attn;
+    uint32_t attn_layer_stride;   /* floats between layers in the attention-map region (aligned) */
+    vk_cmd *cmd;
+    uint32_t last_n;              /* images in the last run; 0 = nothing ran yet */
+};
+
+vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struct vkvit_plan **out);
+vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n);
+void plan_destroy(struct vkvit_plan *p);
+
+/* Host views of the last run's outputs inside the io buffer. */
+const float *plan_logits(const struct vkvit_plan *p);   /* [batch][K]           */
+const float *plan_pooled(const struct vkvit_plan *p);   /* [batch][prefix*D]    */
+const float *plan_input(const struct vkvit_plan *p);    /* [batch][C][S][S]     */
+/* Attention map of (layer, image): T floats. */
+const float *plan_attention(const struct vkvit_plan *p, uint32_t layer, uint32_t image);
+
+#endif

@@ -1,0 +1,28 @@
+#include "ref.h"
+
+void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t S, uint32_t P)
+{
+    uint32_t G = S / P;
+    uint64_t cpp = (uint64_t)C * P * P;
+    for (uint32_t b = 0; b < B; b++)
+        for (uint32_t gy = 0; gy < G; gy++)
+            for (uint32_t gx = 0; gx < G; gx++) {
+                float *row = patches + ((uint64_t)b * G * G + gy * G + gx) * cpp;
+                for (uint32_t c = 0; c < C; c++)
+                    for (uint32_t py = 0; py < P; py++)
+                        for (uint32_t px = 0; px < P; px++)
+                            row[(c * P + py) * P + px] =
+                                img[(((uint64_t)b * C + c) * S + gy * P + py) * S + gx * P + px];
+            }
+}
+
+void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
+                uint32_t T, uint32_t D, uint32_t prefix)
+{
+    for (uint32_t b = 0; b < B; b++)
+        for (uint32_t t = 0; t < T; t++)
+            for (uint32_t d = 0; d < D; d++) {
+                float v = t == 0 ? cls[d] : t < prefix ? dist[d] : emb[((uint64_t)b * (T - prefix) + t - prefix) * D + d];
+                x[((uint64_t)b * T + t) * D + d] = v + pos[(uint64_t)t * D + d];
+            }
+}

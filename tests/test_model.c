@@ -1,0 +1,166 @@
+/* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py): every
+ * supported checkpoint family, batch 2 and batch 1, GPU and the C reference, logits, embeddings and
+ * class-token attention. Usage: test_model <tests/data dir> */
+#include "common.h"
+#include "plan.h"
+#include "ref/vit.h"
+#include "safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL_FORWARD 1e-4 /* TESTING.md: fp32 whole forward vs PyTorch */
+
+typedef struct expected {
+    st_file *file;
+    float *input, *logits, *embedding, *attention; /* attention [L][B][T] */
+    uint32_t B;
+} expected;
+
+static float *read_tensor(st_file *f, const char *name, uint64_t *count)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t)
+        return NULL;
+    float *v = test_alloc((size_t)t->count);
+    test_ok(st_read_f32(t, v, (size_t)t->count), name);
+    if (count)
+        *count = t->count;
+    return v;
+}
+
+static void load_expected(const char *path, expected *e)
+{
+    memset(e, 0, sizeof *e);
+    test_ok(st_open(path, &e->file), path);
+    e->input = read_tensor(e->file, "input", NULL);
+    e->logits = read_tensor(e->file, "logits", NULL);
+    e->embedding = read_tensor(e->file, "embedding", NULL);
+    e->attention = read_tensor(e->file, "cls_attention", NULL);
+    e->B = (uint32_t)st_find(e->file, "input")->shape[0];
+}
+
+static void free_expected(expected *e)
+{
+    free(e->input);
+    free(e->logits);
+    free(e->embedding);
+    free(e->attention);
+    st_close(e->file);
+}
+
+/* [n][L][T] (API order) -> [L][n][T] (fixture order) */
+static void to_layer_major(const float *in, float *out, uint32_t n, uint32_t L, uint32_t T)
+{
+    for (uint32_t i = 0; i < n; i++)
+        for (uint32_t l = 0; l < L; l++)
+            memcpy(out + ((size_t)l * n + i) * T, in + ((size_t)i * L + l) * T, T * sizeof *out);
+}
+
+static void check_fixture(vkvit_context *ctx, const char *dir, const char *name)
+{
+    char path[1024], label[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    vkvit_model *m = NULL;
+    vkvit_model_options mo = {.keep_host_weights = 1};
+    vkvit_status s = vkvit_model_load(ctx, path, &mo, &m);
+    if (!test_expect(s == VKVIT_OK, "%s: load (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
+                     s ? vkvit_last_error() : ""))
+        return;
+    snprintf(path, sizeof path, "%s/%s/expected.safetensors", dir, name);
+    expected e;
+    load_expected(path, &e);
+    const vit_dims *d = &m->dims;
+    uint32_t B = e.B, K = d->K, D = d->D, L = d->L, T = d->T;
+    size_t per_image = (size_t)d->C * d->image * d->image;
+
+    vkvit_plan *p = NULL;
+    vkvit_plan_options po = {.batch = B, .attention_maps = 1};
+    test_ok(vkvit_plan_create(m, &po, &p), "plan");
+    vkvit_tensor in = {e.input, B, d->C, d->image, d->image};
+    test_ok(vkvit_run(p, &in), "run");
+
+    float *logits = test_alloc((size_t)B * (K ? K : 1)), *emb = test_alloc((size_t)B * D);
+    float *att = test_alloc((size_t)B * L * T), *att_lm = test_alloc((size_t)B * L * T);
+    if (K) {
+        test_ok(vkvit_get_logits(p, logits, (size_t)B * K), "logits");
+        snprintf(label, sizeof label, "%s: GPU logits [%u x %u] vs torchvision", name, B, K);
+        test_check(label, logits, e.logits, (size_t)B * K, TOL_FORWARD);
+    } else {
+        test_expect(vkvit_get_logits(p, logits, 1) == VKVIT_ERROR_UNSUPPORTED, "%s: backbone has no logits", name);
+    }
+    test_ok(vkvit_get_embeddings(p, emb, (size_t)B * D), "embeddings");
+    snprintf(label, sizeof label, "%s: GPU embedding [%u x %u] vs torchvision", name, B, D);
+    test_check(label, emb, e.embedding, (size_t)B * D, TOL_FORWARD);
+    test_ok(vkvit_get_attention(p, att, (size_t)B * L * T), "attention");
+    to_layer_major(att, att_lm, B, L, T);
+    snprintf(label, sizeof label, "%s: GPU class-token attention [%u x %u x %u] vs torchvision", name, L, B, T);
+    test_check(label, att_lm, e.attention, (size_t)B * L * T, TOL_FORWARD);
+
+    /* The C reference on the same weights. */
+    float *rl = test_alloc((size_t)B * (K ? K : 1)), *rp = test_alloc((size_t)B * d->prefix * D);
+    float *rm = test_alloc((size_t)L * B * T), *re = test_alloc((size_t)B * D);
+    test_expect(ref_vit_forward(m, e.input, B, K ? rl : NULL, rp, rm) == 0, "%s: reference forward ran", name);
+    for (uint32_t b = 0; b < B; b++)
+        memcpy(re + (size_t)b * D, rp + (size_t)b * d->prefix * D, D * sizeof *re);
+    snprintf(label, sizeof label, "%s: C reference embedding vs torchvision", name);
+    test_check(label, re, e.embedding, (size_t)B * D, TOL_FORWARD);
+    snprintf(label, sizeof label, "%s: C reference attention vs torchvision", name);
+    test_check(label, rm, e.attention, (size_t)L * B * T, TOL_FORWARD);
+    if (K) {
+        snprintf(label, sizeof label, "%s: C reference logits vs torchvision", name);
+        test_check(label, rl, e.logits, (size_t)B * K, TOL_FORWARD);
+        double rel = -1;
+        test_ok(vkvit_verify(p, &rel), "verify");
+        test_expect(rel <= TOL_F32 * 10, "%s: vkvit_verify GPU vs C reference rel=%.3e", name, rel);
+    }
+
+    /* Each image alone through a batch-1 plan must give its row of the batch run: no bleeding. */
+    vkvit_plan *p1 = NULL;
+    vkvit_plan_options po1 = {.batch = 1};
+    test_ok(vkvit_plan_create(m, &po1, &p1), "plan batch 1");
+    for (uint32_t b = 0; b < B; b++) {
+        vkvit_tensor one = {e.input + b * per_image, 1, d->C, d->image, d->image};
+        test_ok(vkvit_run(p1, &one), "run batch 1");
+        float *o = test_alloc(K ? K : D);
+        if (K) {
+            test_ok(vkvit_get_logits(p1, o, K), "logits b1");
+            snprintf(label, sizeof label, "%s: image %u alone == its row of the batch", name, b);
+            test_check(label, o, logits + (size_t)b * K, K, 1e-6);
+        } else {
+            test_ok(vkvit_get_embeddings(p1, o, D), "emb b1");
+            snprintf(label, sizeof label, "%s: image %u alone == its row of the batch", name, b);
+            test_check(label, o, emb + (size_t)b * D, D, 1e-6);
+        }
+        free(o);
+    }
+    /* A partial batch: 1 image through the batch-B plan. */
+    vkvit_tensor first = {e.input, 1, d->C, d->image, d->image};
+    test_ok(vkvit_run(p, &first), "run partial");
+    if (K) {
+        float one[4096];
+        test_ok(vkvit_get_logits(p, one, K), "partial logits");
+        snprintf(label, sizeof label, "%s: partial batch (1 of %u)", name, B);
+        test_check(label, one, logits, K, 1e-6);
+    }
+    vkvit_plan_destroy(p1);
+    vkvit_plan_destroy(p);
+    vkvit_model_free(m);
+    free(logits), free(emb), free(att), free(att_lm), free(rl), free(rp), free(rm), free(re);
+    free_expected(&e);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s <tests/data>\n", argv[0]);
+        return 2;
+    }
+    vkvit_context *ctx = test_context();
+    const char *fixtures[] = {"hf-vit", "hf-deit-distilled", "timm-vit", "odd-tokens", "dh32",
+                              "f16",    "bf16",              "backbone", "gelu-tanh"};
+    for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
+        check_fixture(ctx, argv[1], fixtures[i]);
+    return test_finish(ctx);
+}
