@@ -9,6 +9,7 @@
 #ifndef VKVIT_OPS_H
 #define VKVIT_OPS_H
 
+#include "../preprocess.h"
 #include "../vk/vk.h"
 
 typedef enum op_dtype { OP_F32 = 0, OP_F16 = 1 } op_dtype;
@@ -105,6 +106,41 @@ typedef struct tokens_args {
 
 vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a);
 vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a);
+
+/* ---- preprocess.c: RGBA8 images of any size -> normalised [batch][C][S][S] -----------------------
+ * The spec's resize (PIL-exact, src/preprocess.h), centre crop, rescale and normalisation, for up to
+ * `batch` images per run, in three dispatches recorded once. What changes from run to run (image
+ * sizes, resampling coefficients, dispatch sizes) is written by the host into `staging_meta` with
+ * preprocess_pack() before each submit:
+ *   upload      staging_meta + staging_pixels (host-visible) -> meta + pixels (device), exactly the
+ *               words this run uses (indirect dispatch; vkCmdCopyBuffer sizes are fixed at record)
+ *   horizontal  per image, the crop's columns x the source rows they need -> scratch, 8-bit packed
+ *               (indirect: sized by the largest image of the run)
+ *   vertical    per slot: the crop's pixels, x rescale, (x - mean) / std -> out; zeros for slots
+ *               past the run's images
+ * Word counts: preprocess_measure(); meta holds a 16-word header (indirect arguments at words 0 and
+ * 3), 16 words per batch slot, then the coefficient tables; pixels the images back to back. */
+typedef struct preprocess_sizes {
+    uint64_t meta, pixels, scratch;    /* 32-bit words */
+} preprocess_sizes;
+
+/* Sizes the run of images im[0..n) in a plan of `batch` slots. Errors: pre_geometry's, naming the
+ * image index. */
+vkvit_status preprocess_measure(const preprocess_spec *spec, const vkvit_image *im, uint32_t n, uint32_t batch,
+                                preprocess_sizes *out);
+/* Writes the run into host memory of at least the measured sizes (call preprocess_measure first). */
+void preprocess_pack(const preprocess_spec *spec, const vkvit_image *im, uint32_t n, uint32_t batch, uint32_t *meta,
+                     uint32_t *pixels);
+
+typedef struct preprocess_args {
+    const preprocess_spec *spec;       /* channels, size, rescale, mean, std                       */
+    uint32_t batch;
+    vk_span staging_meta, staging_pixels;    /* host-visible, written by preprocess_pack          */
+    vk_span meta, pixels, scratch;           /* device; meta/pixels at least the staging sizes    */
+    vk_span out;                             /* [batch][C][S][S] floats                            */
+} preprocess_args;
+
+vkvit_status op_preprocess(vk_cmd *cmd, vkvit_context *ctx, const preprocess_args *a);
 
 /* Workgroup counts for `n_groups` 1-D workgroups folded into x (<= 65535, the portable minimum of
  * maxComputeWorkGroupCount) and y; shaders rebuild the index as x + y * gl_NumWorkGroups.x * WG. */

@@ -155,18 +155,11 @@ static vkvit_status alloc_set(vk_cmd *cmd, VkDescriptorSetLayout dsl, VkDescript
     }
 }
 
-vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d)
+/* Allocates and writes the dispatch's descriptor set, binds pipeline, set and push constants. */
+static vkvit_status bind(vk_cmd *cmd, const vk_dispatch *d)
 {
     vkvit_context *ctx = cmd->ctx;
     const vk_pipeline *p = d->pipe;
-    uint32_t g[3] = {d->groups[0], d->groups[1] ? d->groups[1] : 1, d->groups[2] ? d->groups[2] : 1};
-    for (int i = 0; i < 3; i++)
-        if (g[i] > ctx->max_workgroup_count[i])
-            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: %u workgroups in dimension %d exceed the device limit %u",
-                        p->name, g[i], i, ctx->max_workgroup_count[i]);
-    if (g[0] == 0)
-        return VKVIT_OK; /* nothing to do */
-
     VkDescriptorSet set;
     vkvit_status s = alloc_set(cmd, p->dsl, &set);
     if (s)
@@ -197,7 +190,35 @@ vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d)
     ctx->vk.vkCmdBindDescriptorSets(cmd->cb, VK_PIPELINE_BIND_POINT_COMPUTE, p->layout, 0, 1, &set, 0, NULL);
     if (p->push_size)
         ctx->vk.vkCmdPushConstants(cmd->cb, p->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, p->push_size, d->push);
+    return VKVIT_OK;
+}
+
+vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d)
+{
+    vkvit_context *ctx = cmd->ctx;
+    uint32_t g[3] = {d->groups[0], d->groups[1] ? d->groups[1] : 1, d->groups[2] ? d->groups[2] : 1};
+    for (int i = 0; i < 3; i++)
+        if (g[i] > ctx->max_workgroup_count[i])
+            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: %u workgroups in dimension %d exceed the device limit %u",
+                        d->pipe->name, g[i], i, ctx->max_workgroup_count[i]);
+    if (g[0] == 0)
+        return VKVIT_OK; /* nothing to do */
+    vkvit_status s = bind(cmd, d);
+    if (s)
+        return s;
     ctx->vk.vkCmdDispatch(cmd->cb, g[0], g[1], g[2]);
+    return VKVIT_OK;
+}
+
+vkvit_status vk_cmd_dispatch_indirect(vk_cmd *cmd, const vk_dispatch *d, vk_span args)
+{
+    if (args.offset % 4 || args.size < sizeof(VkDispatchIndirectCommand))
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: indirect arguments at offset %llu (%llu bytes)", d->pipe->name,
+                    (unsigned long long)args.offset, (unsigned long long)args.size);
+    vkvit_status s = bind(cmd, d);
+    if (s)
+        return s;
+    cmd->ctx->vk.vkCmdDispatchIndirect(cmd->cb, args.buf, args.offset);
     return VKVIT_OK;
 }
 
@@ -207,10 +228,11 @@ void vk_cmd_barrier(vk_cmd *cmd)
         .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
         .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
         .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
-                         VK_ACCESS_TRANSFER_WRITE_BIT,
+                         VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_INDIRECT_COMMAND_READ_BIT,
     };
-    const VkPipelineStageFlags stages = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
-    cmd->ctx->vk.vkCmdPipelineBarrier(cmd->cb, stages, stages, 0, 1, &mb, 0, NULL, 0, NULL);
+    const VkPipelineStageFlags src = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
+    const VkPipelineStageFlags dst = src | VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT;
+    cmd->ctx->vk.vkCmdPipelineBarrier(cmd->cb, src, dst, 0, 1, &mb, 0, NULL, 0, NULL);
 }
 
 void vk_cmd_fill(vk_cmd *cmd, vk_span dst, uint32_t pattern)

@@ -146,6 +146,11 @@ void vk_cmd_destroy(vk_cmd *cmd);
 VkCommandBuffer vk_cmd_handle(const vk_cmd *cmd);
 vkvit_status vk_cmd_begin(vk_cmd *cmd);                            /* resets; starts recording */
 vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d);  /* binds, pushes, dispatches */
+/* As vk_cmd_dispatch, but the workgroup counts are read at execution time from a
+ * VkDispatchIndirectCommand at `args` (offset multiple of 4): a command buffer recorded once can
+ * still size its dispatch per submit (the host writes the counts before each submit). The buffer
+ * needs VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, which vk_buffer_create always sets. */
+vkvit_status vk_cmd_dispatch_indirect(vk_cmd *cmd, const vk_dispatch *d, vk_span args);
 void vk_cmd_barrier(vk_cmd *cmd);               /* compute/transfer writes -> compute/transfer reads+writes */
 void vk_cmd_fill(vk_cmd *cmd, vk_span dst, uint32_t pattern);
 void vk_cmd_copy(vk_cmd *cmd, vk_span src, vk_span dst);           /* dst.size ignored */

@@ -1,0 +1,216 @@
+/* Fused attention (both kernels: shared-memory and subgroup) and the class-token probabilities
+ * against the double-precision reference, on fresh random data per case. */
+#include "common.h"
+#include "ops/ops.h"
+#include "ref/ref.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
+{
+    return op_attention(cmd, ctx, arg);
+}
+
+static const char *kernel_name(attention_kernel k)
+{
+    return k == ATTENTION_SHARED ? "shared" : k == ATTENTION_SUBGROUP ? "subgroup" : "auto";
+}
+
+/* How q, k, v are drawn. */
+typedef enum fill_kind {
+    FILL_UNIFORM,   /* uniform in [-1, 1] */
+    FILL_INT4,      /* integers in [-4, 4]: with scale 1 the scores are exact in fp32 and ~50-150 */
+    FILL_INT8,      /* integers in [-8, 8]: scores in the hundreds, softmax all but one-hot */
+} fill_kind;
+
+static void fill_qkv(float *x, size_t n, uint64_t *rng, fill_kind kind)
+{
+    if (kind == FILL_UNIFORM) {
+        test_fill(x, n, rng, -1.0f, 1.0f);
+        return;
+    }
+    const float r = kind == FILL_INT4 ? 4.0f : 8.0f;
+    for (size_t i = 0; i < n; i++)
+        x[i] = floorf(test_uniform(rng, -r, r + 1.0f));
+}
+
+typedef struct attn_case {
+    uint32_t B, T, H, dh;
+    float scale;      /* 0 = 1/sqrt(dh) */
+    bool probs;
+    fill_kind fill;
+} attn_case;
+
+/* Runs one case on the GPU with the given kernel; out [B][T][H*dh] and, if c->probs, probs [B][T]
+ * come back in the caller's arrays. */
+static void gpu_attention(vkvit_context *ctx, attention_kernel kernel, const attn_case *c, const float *qkv,
+                          float *out, float *probs)
+{
+    const size_t nq = (size_t)c->B * c->T * 3 * c->H * c->dh, no = (size_t)c->B * c->T * c->H * c->dh;
+    const size_t np = (size_t)c->B * c->T;
+    vk_buffer bq = test_upload(ctx, qkv, nq), bo = test_upload(ctx, NULL, no), bp = {0};
+    test_poison(ctx, &bo);
+    if (c->probs) {
+        bp = test_upload(ctx, NULL, np);
+        test_poison(ctx, &bp);
+    }
+    attention_args a = {.batch = c->B, .T = c->T, .H = c->H, .dh = c->dh, .scale = c->scale,
+                        .qkv = vk_whole(&bq), .out = vk_whole(&bo), .kernel = kernel};
+    if (c->probs)
+        a.cls_probs = vk_whole(&bp);
+    test_run(ctx, record, &a);
+    test_download(ctx, &bo, out, no);
+    if (c->probs)
+        test_download(ctx, &bp, probs, np);
+    vk_buffer_destroy(ctx, &bq);
+    vk_buffer_destroy(ctx, &bo);
+    vk_buffer_destroy(ctx, &bp);
+}
+
+static void check_case(vkvit_context *ctx, attention_kernel kernel, const attn_case *c, uint64_t *rng)
+{
+    const size_t nq = (size_t)c->B * c->T * 3 * c->H * c->dh, no = (size_t)c->B * c->T * c->H * c->dh;
+    const size_t np = (size_t)c->B * c->T;
+    float *qkv = test_alloc(nq), *out = test_alloc(no), *ref = test_alloc(no);
+    float *probs = test_alloc(np), *ref_probs = test_alloc(np);
+    fill_qkv(qkv, nq, rng, c->fill);
+    ref_attention(qkv, ref, c->probs ? ref_probs : NULL, c->B, c->T, c->H, c->dh, c->scale);
+    gpu_attention(ctx, kernel, c, qkv, out, probs);
+
+    char name[160];
+    snprintf(name, sizeof name, "attention %-8s B=%u T=%u H=%u dh=%u%s%s%s", kernel_name(kernel), c->B, c->T,
+             c->H, c->dh, c->scale != 0.0f ? " scale=1" : "",
+             c->fill == FILL_INT4 ? " scores~1e2" : c->fill == FILL_INT8 ? " scores~1e3" : "",
+             c->probs ? " +probs" : "");
+    test_check(name, out, ref, no, TOL_F32);
+    if (c->probs) {
+        char pname[200];
+        snprintf(pname, sizeof pname, "%s: cls_probs", name);
+        test_check(pname, probs, ref_probs, np, TOL_F32);
+        double worst = 0;
+        for (uint32_t b = 0; b < c->B; b++) {
+            double sum = 0;
+            for (uint32_t j = 0; j < c->T; j++)
+                sum += probs[(size_t)b * c->T + j];
+            if (!(fabs(sum - 1.0) <= worst))
+                worst = fabs(sum - 1.0);
+        }
+        test_expect(worst < 1e-5, "%s: cls_probs rows sum to 1 (worst |sum - 1| = %.2e)", name, worst);
+    }
+    free(qkv);
+    free(out);
+    free(ref);
+    free(probs);
+    free(ref_probs);
+}
+
+/* Each batch element alone gives bit-for-bit what it gives inside a batch of 3 whose other
+ * elements are scaled up 8x (they would dominate any score they leaked into). */
+static void check_batch_isolation(vkvit_context *ctx, attention_kernel kernel, uint64_t *rng)
+{
+    const attn_case c3 = {3, 65, 4, 64, 0.0f, true, FILL_UNIFORM}, c1 = {1, 65, 4, 64, 0.0f, true, FILL_UNIFORM};
+    const size_t nq1 = (size_t)65 * 3 * 4 * 64, no1 = (size_t)65 * 4 * 64;
+    float *qkv = test_alloc(3 * nq1), *out = test_alloc(3 * no1), *probs = test_alloc(3 * 65);
+    float *out1 = test_alloc(no1), *probs1 = test_alloc(65);
+    fill_qkv(qkv, 3 * nq1, rng, FILL_UNIFORM);
+    for (size_t i = 0; i < nq1; i++) {
+        qkv[i] *= 8.0f;
+        qkv[2 * nq1 + i] *= 8.0f;
+    }
+    gpu_attention(ctx, kernel, &c3, qkv, out, probs);
+    gpu_attention(ctx, kernel, &c1, qkv + nq1, out1, probs1);
+    test_expect(memcmp(out + no1, out1, no1 * sizeof(float)) == 0 &&
+                    memcmp(probs + 65, probs1, 65 * sizeof(float)) == 0,
+                "attention %s: batch element 1 of 3 matches the same element run alone, bit for bit",
+                kernel_name(kernel));
+    free(qkv);
+    free(out);
+    free(probs);
+    free(out1);
+    free(probs1);
+}
+
+static void check_bad_arguments(vkvit_context *ctx)
+{
+    vk_buffer b = test_upload(ctx, NULL, 3 * 7 * 2 * 16);
+    const attention_args good = {.batch = 1, .T = 7, .H = 2, .dh = 16, .qkv = vk_whole(&b), .out = vk_whole(&b)};
+    struct {
+        const char *what;
+        attention_args a;
+    } bad[] = {
+        {"T = 0", good}, {"H = 0", good}, {"dh = 0", good}, {"dh = 129", good}, {"batch = 0", good},
+        {"qkv span too small", good}, {"out span too small", good}, {"cls_probs span too small", good},
+        {"scale NaN", good}, {"fp16", good}, {"unknown kernel", good},
+    };
+    bad[0].a.T = 0;
+    bad[1].a.H = 0;
+    bad[2].a.dh = 0;
+    bad[3].a.dh = 129;
+    bad[4].a.batch = 0;
+    bad[5].a.qkv.size -= 4;
+    bad[6].a.out = vk_span_of(&b, 0, 7 * 2 * 16 * 4 - 4);
+    bad[7].a.cls_probs = vk_span_of(&b, 0, 6 * 4);
+    bad[8].a.scale = NAN;
+    bad[9].a.dtype = OP_F16;
+    bad[10].a.kernel = (attention_kernel)7;
+    vk_cmd *cmd;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+    test_ok(vk_cmd_begin(cmd), "begin");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        vkvit_status s = op_attention(cmd, ctx, &bad[i].a);
+        vkvit_status want = bad[i].a.dtype == OP_F16 ? VKVIT_ERROR_UNSUPPORTED : VKVIT_ERROR_INVALID_ARGUMENT;
+        test_expect(s == want, "attention rejects %s (%s)", bad[i].what, vkvit_status_string(s));
+    }
+    test_ok(op_attention(cmd, ctx, &good), "attention with good arguments");
+    test_ok(vk_cmd_end(cmd), "end");
+    vk_cmd_destroy(cmd);
+    vk_buffer_destroy(ctx, &b);
+}
+
+int main(void)
+{
+    vkvit_context *ctx = test_context();
+    uint64_t rng = test_seed();
+    check_bad_arguments(ctx);
+
+    /* Shapes for both kernels: the ViT-B block, tiny and long sequences, every supported kind of
+     * head dim (dh % 4 != 0 takes the scalar path), few and many heads, large scores. */
+    const attn_case cases[] = {
+        {1, 197, 12, 64, 0.0f, true, FILL_UNIFORM},    /* ViT-B/16 at 224 px */
+        {3, 197, 12, 64, 0.0f, false, FILL_UNIFORM},
+        {1, 1, 12, 64, 0.0f, true, FILL_UNIFORM},
+        {2, 2, 12, 64, 0.0f, true, FILL_UNIFORM},
+        {1, 7, 3, 64, 0.0f, false, FILL_UNIFORM},
+        {1, 257, 12, 64, 0.0f, true, FILL_UNIFORM},
+        {1, 577, 2, 64, 0.0f, true, FILL_UNIFORM},     /* ViT at 384 px */
+        {1, 65, 6, 32, 0.0f, false, FILL_UNIFORM},
+        {2, 50, 4, 80, 0.0f, true, FILL_UNIFORM},
+        {1, 130, 3, 128, 0.0f, true, FILL_UNIFORM},
+        {2, 31, 3, 17, 0.0f, true, FILL_UNIFORM},
+        {1, 13, 2, 1, 0.0f, true, FILL_UNIFORM},
+        {1, 33, 1, 64, 0.0f, true, FILL_UNIFORM},
+        {1, 100, 16, 64, 0.0f, false, FILL_UNIFORM},
+        {2, 197, 3, 64, 1.0f, true, FILL_INT4},        /* scores of magnitude ~50-150 */
+        {1, 64, 2, 64, 1.0f, true, FILL_INT8},         /* hundreds: exp() would overflow unshifted */
+        {1, 1, 1, 64, 1.0f, true, FILL_INT8},
+    };
+    const attention_kernel kernels[] = {ATTENTION_SUBGROUP, ATTENTION_SHARED};
+    const uint32_t shuffle = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+    for (size_t k = 0; k < 2; k++) {
+        if (kernels[k] == ATTENTION_SUBGROUP &&
+            (ctx->info.subgroup_size < 8 || (ctx->info.subgroup_ops & shuffle) != shuffle)) {
+            printf("note attention subgroup kernel not supported here (subgroup size %u, ops 0x%x)\n",
+                   ctx->info.subgroup_size, ctx->info.subgroup_ops);
+            continue;
+        }
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            check_case(ctx, kernels[k], &cases[i], &rng);
+        check_batch_isolation(ctx, kernels[k], &rng);
+    }
+    const attn_case vitb = {1, 197, 12, 64, 0.0f, true, FILL_UNIFORM};
+    check_case(ctx, ATTENTION_AUTO, &vitb, &rng);
+    return test_finish(ctx);
+}
