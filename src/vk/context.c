@@ -216,6 +216,19 @@ static void query_coopmat(VkPhysicalDevice phys, vkvit_device_info *info)
     free(p);
 }
 
+/* The device's queue families (malloc'd, *n entries; NULL when out of memory). */
+static VkQueueFamilyProperties *queue_families(VkPhysicalDevice phys, uint32_t *n)
+{
+    *n = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(phys, n, NULL);
+    VkQueueFamilyProperties *q = calloc(*n ? *n : 1, sizeof *q);
+    if (q)
+        vkGetPhysicalDeviceQueueFamilyProperties(phys, n, q);
+    else
+        *n = 0;
+    return q;
+}
+
 static void query_info(VkPhysicalDevice phys, uint32_t index, vkvit_device_info *info)
 {
     memset(info, 0, sizeof *info);
@@ -258,16 +271,12 @@ static void query_info(VkPhysicalDevice phys, uint32_t index, vkvit_device_info 
     info->max_storage_buffer_range = props.limits.maxStorageBufferRange;
     query_coopmat(phys, info);
 
-    uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(phys, &nq, NULL);
-    VkQueueFamilyProperties *q = calloc(nq ? nq : 1, sizeof *q);
-    if (q) {
-        vkGetPhysicalDeviceQueueFamilyProperties(phys, &nq, q);
-        for (uint32_t i = 0; i < nq; i++)
-            if ((q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && q[i].timestampValidBits > 0)
-                info->timestamp_period = props.limits.timestampPeriod;
-        free(q);
-    }
+    uint32_t nq;
+    VkQueueFamilyProperties *q = queue_families(phys, &nq);
+    for (uint32_t i = 0; i < nq; i++)
+        if ((q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && q[i].timestampValidBits > 0)
+            info->timestamp_period = props.limits.timestampPeriod;
+    free(q);
     VkPhysicalDeviceMemoryProperties mem;
     vkGetPhysicalDeviceMemoryProperties(phys, &mem);
     for (uint32_t i = 0; i < mem.memoryHeapCount; i++)
@@ -360,12 +369,10 @@ static vkvit_status pick_device(vkvit_context *ctx, const char *want)
 
 static vkvit_status find_queue_family(vkvit_context *ctx)
 {
-    uint32_t n = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &n, NULL);
-    VkQueueFamilyProperties *q = calloc(n ? n : 1, sizeof *q);
+    uint32_t n;
+    VkQueueFamilyProperties *q = queue_families(ctx->phys, &n);
     if (!q)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "queue families");
-    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &n, q);
     int best = -1;
     for (uint32_t i = 0; i < n; i++) {
         if (!(q[i].queueFlags & VK_QUEUE_COMPUTE_BIT))
@@ -448,12 +455,10 @@ static vkvit_status finish_setup(vkvit_context *ctx, const vkvit_context_options
     const uint32_t need_sg = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
     ctx->subgroup_arith = (ctx->info.subgroup_ops & need_sg) == need_sg;
 
-    uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &nq, NULL);
-    VkQueueFamilyProperties *q = calloc(nq ? nq : 1, sizeof *q);
+    uint32_t nq;
+    VkQueueFamilyProperties *q = queue_families(ctx->phys, &nq);
     if (!q)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "queue families");
-    vkGetPhysicalDeviceQueueFamilyProperties(ctx->phys, &nq, q);
     ctx->timestamps = ctx->queue_family < nq && q[ctx->queue_family].timestampValidBits > 0 &&
                       props.limits.timestampPeriod > 0;
     free(q);
