@@ -2,15 +2,20 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char detail[2048];
 
 vkvit_status fail(vkvit_status status, const char *fmt, ...)
 {
+    /* Formatted aside first: callers prefix the previous detail, fail(s, "layer %u: %s", l,
+     * vkvit_last_error()), and vsnprintf must not read the buffer it writes. */
+    char tmp[sizeof detail];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(detail, sizeof detail, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(detail, tmp, sizeof detail);
     return status;
 }
 
