@@ -219,6 +219,11 @@ typedef struct vkvit_model_info {
     float layer_norm_eps;
     uint64_t parameters;         /* as stored in the checkpoint                                 */
     uint64_t weight_bytes;       /* device memory holding the weights                           */
+    /* What vkvit_run_images does to an image, in one line, and where that came from, e.g.
+     * ".../preprocessor_config.json: resize shorter side to 256 (bicubic), centre crop 224x224,
+     * x 0.003921569, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)". Valid for the
+     * model's lifetime. */
+    const char *preprocessing;
 } vkvit_model_info;
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *model, vkvit_model_info *out);
@@ -247,6 +252,8 @@ typedef struct vkvit_plan_info {
     uint64_t weight_bytes;       /* device memory of the model's weights                        */
     uint64_t arena_bytes;        /* device memory of this plan's activations                    */
     uint64_t io_bytes;           /* host-visible memory for input upload and output readback    */
+    uint64_t image_bytes;        /* device + host-visible memory of the image path: 0 until the
+                                  * first vkvit_run_images, then as large as the largest run needed */
 } vkvit_plan_info;
 
 VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *plan, vkvit_plan_info *out);
@@ -262,6 +269,52 @@ typedef struct vkvit_tensor {
  * waits. Errors: VKVIT_ERROR_INPUT_SIZE (channels/height/width differ from the model's),
  * VKVIT_ERROR_BATCH_TOO_LARGE, VKVIT_ERROR_DEVICE_LOST. */
 VKVIT_API vkvit_status vkvit_run(vkvit_plan *plan, const vkvit_tensor *input);
+
+/* ---- images ------------------------------------------------------------------------------------ */
+
+/* RGBA8 pixels, row-major, 4 bytes per pixel (R, G, B, A), no row padding. */
+typedef struct vkvit_image {
+    uint8_t *rgba;
+    uint32_t width, height;
+} vkvit_image;
+
+/* Largest accepted image side, in pixels. */
+#define VKVIT_MAX_IMAGE_SIDE 16384
+
+/* Decodes an image file with stb_image into RGBA8: JPEG (baseline and progressive), PNG (8- and
+ * 16-bit; 16-bit is reduced to 8), BMP, TGA, GIF (first frame), PNM, PSD; grey, grey+alpha, RGB and
+ * RGBA sources. EXIF orientation is ignored (the pixels as stored, like PIL's Image.open).
+ * Errors: VKVIT_ERROR_IO (cannot open or read), VKVIT_ERROR_BAD_IMAGE (empty, truncated, corrupt,
+ * not an image, or a side of 0 or above VKVIT_MAX_IMAGE_SIDE: rejected before decoding). */
+VKVIT_API vkvit_status vkvit_image_load(const char *path, vkvit_image *out);
+/* The same from an encoded file in memory. `name` is used in messages (may be NULL). */
+VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const char *name, vkvit_image *out);
+/* Frees what vkvit_image_load/decode allocated and zeroes *image. Accepts NULL. */
+VKVIT_API void vkvit_image_free(vkvit_image *image);
+
+/* Runs the plan on n <= batch RGBA8 images of any size (each side 1..VKVIT_MAX_IMAGE_SIDE). The
+ * preprocessing the checkpoint was trained with runs on the GPU in the same command buffer as the
+ * forward pass (vkvit_model_info.preprocessing says what it is):
+ *   - from preprocessor_config.json beside the model (Hugging Face image processors: do_resize,
+ *     size {height, width} or {shortest_edge}, resample, do_center_crop, crop_size, do_rescale,
+ *     rescale_factor, do_normalize, image_mean, image_std), else from a timm config.json's
+ *     pretrained_cfg (shorter side to floor(size / crop_pct), centre crop, interpolation, mean,
+ *     std), else Hugging Face ViT's defaults (resize to size x size bilinear, x/255, mean = std =
+ *     0.5);
+ *   - resizing is PIL's, to the bit: what Pillow's Image.resize gives for the 8-bit image
+ *     (bicubic, bilinear or nearest; antialiased when shrinking), so the model sees the pixels it
+ *     was trained on; alpha is ignored (as PIL's convert("RGB")); 1-channel models take ITU-R
+ *     601-2 luma as PIL's convert("L"); a crop larger than the resized image shows zeros.
+ * The batch's images travel through a host-visible staging buffer that grows to the largest run
+ * (the image variant of the command buffer is then recorded again); vkvit_plan_info.image_bytes.
+ * Outputs as after vkvit_run (and vkvit_verify checks the preprocessed input).
+ * Errors: VKVIT_ERROR_INVALID_ARGUMENT (NULL, n = 0, an image without pixels),
+ * VKVIT_ERROR_BATCH_TOO_LARGE, VKVIT_ERROR_BAD_IMAGE (a side of 0 or above the maximum),
+ * VKVIT_ERROR_INPUT_SIZE (a spec without resize or crop and an image not of the model's size),
+ * VKVIT_ERROR_UNSUPPORTED (a model of other than 1 or 3 channels; images needing more bytes in one
+ * binding than the device's maxStorageBufferRange: 128 MiB on lavapipe, 33 megapixels in all),
+ * VKVIT_ERROR_OUT_OF_*_MEMORY, VKVIT_ERROR_DEVICE_LOST. The detail names the image's index. */
+VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *plan, const vkvit_image *images, uint32_t n);
 
 /* Results of the last run, for its n images. Each copies into `out`, which holds `capacity`
  * floats; VKVIT_ERROR_INVALID_ARGUMENT if that is too small or nothing has run yet.

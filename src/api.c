@@ -26,7 +26,7 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .family = m->family, .hidden = d->D, .layers = d->L, .heads = d->H, .mlp = d->mlp,
         .image_size = d->image, .patch_size = d->P, .channels = d->C, .tokens = d->T, .num_classes = d->K,
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
-        .parameters = m->parameters, .weight_bytes = m->weights.size,
+        .parameters = m->parameters, .weight_bytes = m->weights.size, .preprocessing = m->pre.summary,
     };
     return VKVIT_OK;
 }
@@ -58,7 +58,9 @@ VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info 
     const vit_dims *d = &p->model->dims;
     *out = (vkvit_plan_info){.batch = p->batch, .tokens = d->T, .hidden = d->D, .num_classes = d->K,
                              .layers = d->L, .weight_bytes = p->model->weights.size, .arena_bytes = p->arena.size,
-                             .io_bytes = p->io.size};
+                             .io_bytes = p->io.size,
+                             .image_bytes = p->img.staging_meta.size + p->img.staging_pixels.size + p->img.meta.size +
+                                            p->img.pixels.size + p->img.scratch.size};
     return VKVIT_OK;
 }
 
@@ -78,6 +80,26 @@ VKVIT_API vkvit_status vkvit_run(vkvit_plan *p, const vkvit_tensor *in)
         return fail(VKVIT_ERROR_BATCH_TOO_LARGE, "vkvit_run: %u images, but the plan was made for batch %u", in->n,
                     p->batch);
     return plan_run(p, in->data, in->n);
+}
+
+VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *p, const vkvit_image *images, uint32_t n)
+{
+    if (!p || !images)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run_images: NULL %s", !p ? "plan" : "images");
+    if (n == 0)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run_images: no images (n = 0)");
+    if (n > p->batch)
+        return fail(VKVIT_ERROR_BATCH_TOO_LARGE, "vkvit_run_images: %u images, but the plan was made for batch %u", n,
+                    p->batch);
+    for (uint32_t i = 0; i < n; i++) {
+        const vkvit_image *im = &images[i];
+        if (!im->rgba)
+            return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run_images: image %u has no pixels (rgba is NULL)", i);
+        if (im->width == 0 || im->height == 0 || im->width > VKVIT_MAX_IMAGE_SIDE || im->height > VKVIT_MAX_IMAGE_SIDE)
+            return fail(VKVIT_ERROR_BAD_IMAGE, "vkvit_run_images: image %u is %ux%u; each side must be 1..%d", i,
+                        im->width, im->height, VKVIT_MAX_IMAGE_SIDE);
+    }
+    return plan_run_images(p, images, n);
 }
 
 static vkvit_status check_output(const vkvit_plan *p, const float *out, size_t capacity, size_t per_image,

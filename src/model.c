@@ -594,7 +594,8 @@ vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, st
             }
         }
     }
-    if ((s = config_validate(&m->cfg, file_exists(cfg_path) ? cfg_path : path)))
+    if ((s = config_validate(&m->cfg, file_exists(cfg_path) ? cfg_path : path)) ||
+        (s = preprocess_spec_load(dir, &m->cfg, &m->pre)))
         goto fail;
     m->dims = vit_dims_of(&m->cfg);
     bool split = fam->names == hf_names;
@@ -654,7 +655,7 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
     m->cfg.present &= ~(uint32_t)CONFIG_LABELS;
     snprintf(m->family, sizeof m->family, "synthetic");
     snprintf(m->path, sizeof m->path, "(synthetic, seed %llu)", (unsigned long long)seed);
-    if ((s = config_validate(&m->cfg, "synthetic config")))
+    if ((s = config_validate(&m->cfg, "synthetic config")) || (s = preprocess_spec_default(&m->cfg, &m->pre)))
         goto fail;
     m->dims = vit_dims_of(&m->cfg);
     if ((s = make_layout(&m->dims, m->dims.K > 0, &m->layout)))

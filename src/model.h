@@ -14,6 +14,7 @@
 #define VKVIT_MODEL_H
 
 #include "config.h"
+#include "preprocess.h"
 #include "vk/vk.h"
 
 enum vit_global_slot {
@@ -43,6 +44,7 @@ struct vkvit_model {
     vkvit_context *ctx;
     vit_config cfg;
     vit_dims dims;
+    preprocess_spec pre;      /* how an image becomes its input (preprocessor_config.json, timm, defaults) */
     char family[32];          /* "hf-vit", "hf-deit", "timm" */
     char path[1024];
     vit_layout layout;

@@ -2,7 +2,9 @@
  *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos)                        x [B,T,D]
  *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
  *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
- *   pooled = LN(x[:, :prefix]) -> logits = pooled.Whead^T + b                                    */
+ *   pooled = LN(x[:, :prefix]) -> logits = pooled.Whead^T + b
+ * Two command buffers share that recording: p->cmd takes normalised floats from the host (vkvit_run),
+ * p->img.cmd uploads RGBA8 images and preprocesses them on the GPU first (vkvit_run_images). */
 #include "plan.h"
 
 #include <stdlib.h>
@@ -28,12 +30,11 @@ static VkDeviceSize carve(carver *c, uint64_t floats)
 
 static uint64_t max3(uint64_t a, uint64_t b, uint64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
 
-static vkvit_status record_layer(struct vkvit_plan *p, uint32_t l)
+static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, uint32_t l)
 {
     const struct vkvit_model *m = p->model;
     const vit_dims *d = &m->dims;
     vkvit_context *ctx = p->ctx;
-    vk_cmd *cmd = p->cmd;
     uint32_t rows = p->batch * d->T;
     float eps = (float)m->cfg.eps;
     vkvit_status s;
@@ -69,19 +70,14 @@ static vkvit_status record_layer(struct vkvit_plan *p, uint32_t l)
     return VKVIT_OK;
 }
 
-static vkvit_status record(struct vkvit_plan *p)
+/* Everything after the input is in p->input: shared by the float-tensor and the image variants. */
+static vkvit_status record_forward(struct vkvit_plan *p, vk_cmd *cmd)
 {
     const struct vkvit_model *m = p->model;
     const vit_dims *d = &m->dims;
     vkvit_context *ctx = p->ctx;
-    vk_cmd *cmd = p->cmd;
     vkvit_status s;
     uint32_t B = p->batch;
-
-    if ((s = vk_cmd_begin(cmd)))
-        return s;
-    vk_cmd_copy(cmd, vk_span_of(&p->io, p->io_input, p->input.size), p->input);
-    vk_cmd_barrier(cmd);
 
     /* Patch embedding: im2col into `big`, one GEMM into `ha`, then the token sequence into x. */
     patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = p->input, .patches = p->big};
@@ -96,7 +92,7 @@ static vkvit_status record(struct vkvit_plan *p)
         return s;
 
     for (uint32_t l = 0; l < d->L; l++)
-        if ((s = record_layer(p, l)))
+        if ((s = record_layer(p, cmd, l)))
             return s;
 
     /* Final LayerNorm on the class (and distillation) token only: rows = B, stride T*D, written
@@ -123,7 +119,40 @@ static vkvit_status record(struct vkvit_plan *p)
     vk_cmd_copy(cmd, p->pooled, vk_span_of(&p->io, p->io_pooled, p->pooled.size));
     if (p->maps)
         vk_cmd_copy(cmd, p->attn, vk_span_of(&p->io, p->io_attn, p->attn.size));
-    return vk_cmd_end(cmd);
+    return VKVIT_OK;
+}
+
+/* vkvit_run: the host writes normalised floats into io; copied to the input region. */
+static vkvit_status record(struct vkvit_plan *p)
+{
+    vkvit_status s;
+    if ((s = vk_cmd_begin(p->cmd)))
+        return s;
+    vk_cmd_copy(p->cmd, vk_span_of(&p->io, p->io_input, p->input.size), p->input);
+    vk_cmd_barrier(p->cmd);
+    if ((s = record_forward(p, p->cmd)))
+        return s;
+    return vk_cmd_end(p->cmd);
+}
+
+/* vkvit_run_images: upload + preprocessing write the input region (and a copy of it into io, for
+ * vkvit_verify), then the same forward pass. */
+static vkvit_status record_images(struct vkvit_plan *p)
+{
+    struct plan_images *im = &p->img;
+    vkvit_status s;
+    if ((s = vk_cmd_begin(im->cmd)))
+        return s;
+    preprocess_args pa = {.spec = &p->model->pre, .batch = p->batch,
+                          .staging_meta = vk_whole(&im->staging_meta), .staging_pixels = vk_whole(&im->staging_pixels),
+                          .meta = vk_whole(&im->meta), .pixels = vk_whole(&im->pixels),
+                          .scratch = vk_whole(&im->scratch), .out = p->input};
+    if ((s = op_preprocess(im->cmd, p->ctx, &pa)))
+        return fail(s, "preprocessing: %s", vkvit_last_error());
+    vk_cmd_copy(im->cmd, p->input, vk_span_of(&p->io, p->io_input, p->input.size));
+    if ((s = record_forward(p, im->cmd)))
+        return s;
+    return vk_cmd_end(im->cmd);
 }
 
 static vkvit_status check_range(const struct vkvit_plan *p, vk_span s, const char *what)
@@ -204,10 +233,84 @@ vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n)
     return VKVIT_OK;
 }
 
+/* Makes `b` hold at least `words` 32-bit words: grows by at least half its size (a run of slightly
+ * bigger images should not re-record every time), in 64 KiB steps, up to the binding limit. */
+static vkvit_status reserve(struct vkvit_plan *p, vk_buffer *b, uint64_t words, vk_mem_kind kind, const char *what,
+                            bool *grown)
+{
+    const uint64_t need = words * 4, limit = p->ctx->info.max_storage_buffer_range / 16 * 16, step = 65536;
+    if (b->buf && b->size >= need)
+        return VKVIT_OK;
+    if (need > limit)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_run_images: these images need %llu bytes of %s in one binding, "
+                    "more than this device's maxStorageBufferRange (%llu); pass fewer or smaller images per run",
+                    (unsigned long long)need, what, (unsigned long long)limit);
+    uint64_t cap = b->size + b->size / 2;
+    cap = (cap > need ? cap : need) + step - 1;
+    cap = cap / step * step;
+    if (cap > limit)
+        cap = limit;
+    vk_buffer_destroy(p->ctx, b);
+    *grown = true;
+    return vk_buffer_create(p->ctx, cap, kind, b);
+}
+
+/* Pixel, coefficient and scratch capacity for a run; on growth the image variant is re-recorded
+ * (rare: capacities only grow). Until it is recorded again img.cmd is NULL. */
+static vkvit_status images_reserve(struct vkvit_plan *p, const preprocess_sizes *need)
+{
+    struct plan_images *im = &p->img;
+    bool grown = false;
+    vkvit_status s;
+    if ((s = reserve(p, &im->staging_meta, need->meta, VK_MEM_HOST, "resampling coefficients", &grown)) ||
+        (s = reserve(p, &im->meta, im->staging_meta.size / 4, VK_MEM_DEVICE, "resampling coefficients", &grown)) ||
+        (s = reserve(p, &im->staging_pixels, need->pixels, VK_MEM_HOST, "RGBA pixels", &grown)) ||
+        (s = reserve(p, &im->pixels, im->staging_pixels.size / 4, VK_MEM_DEVICE, "RGBA pixels", &grown)) ||
+        (s = reserve(p, &im->scratch, need->scratch, VK_MEM_DEVICE, "resampled rows", &grown)))
+        goto fail;
+    if (im->cmd && !grown)
+        return VKVIT_OK;
+    if (!im->cmd && (s = vk_cmd_create(p->ctx, 0, &im->cmd)))
+        goto fail;
+    if ((s = record_images(p)))
+        goto fail;
+    return VKVIT_OK;
+fail:
+    vk_cmd_destroy(im->cmd); /* never submit a recording that refers to freed or missing buffers */
+    im->cmd = NULL;
+    return s;
+}
+
+vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n)
+{
+    const preprocess_spec *spec = &p->model->pre;
+    if (spec->channels != 1 && spec->channels != 3)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_run_images: the model takes %u channels; images can feed "
+                    "1-channel (luma) and 3-channel (RGB) models", spec->channels);
+    preprocess_sizes need;
+    vkvit_status s = preprocess_measure(spec, images, n, p->batch, &need);
+    if (s)
+        return fail(s, "vkvit_run_images: %s", vkvit_last_error());
+    if ((s = images_reserve(p, &need)))
+        return s;
+    preprocess_pack(spec, images, n, p->batch, p->img.staging_meta.map, p->img.staging_pixels.map);
+    p->last_n = 0;
+    if ((s = vk_cmd_submit_wait(p->img.cmd)))
+        return s;
+    p->last_n = n;
+    return VKVIT_OK;
+}
+
 void plan_destroy(struct vkvit_plan *p)
 {
     if (!p)
         return;
+    vk_cmd_destroy(p->img.cmd);
+    vk_buffer_destroy(p->ctx, &p->img.staging_meta);
+    vk_buffer_destroy(p->ctx, &p->img.staging_pixels);
+    vk_buffer_destroy(p->ctx, &p->img.meta);
+    vk_buffer_destroy(p->ctx, &p->img.pixels);
+    vk_buffer_destroy(p->ctx, &p->img.scratch);
     vk_cmd_destroy(p->cmd);
     vk_buffer_destroy(p->ctx, &p->arena);
     vk_buffer_destroy(p->ctx, &p->io);

@@ -16,18 +16,27 @@ struct vkvit_plan {
     /* io byte offsets */
     VkDeviceSize io_input, io_logits, io_pooled, io_attn;
     uint32_t attn_layer_stride;   /* floats between layers in the attention-map region (aligned) */
-    vk_cmd *cmd;
+    vk_cmd *cmd;                  /* float input: io -> input, forward                    */
     uint32_t last_n;              /* images in the last run; 0 = nothing ran yet */
+    /* vkvit_run_images: a second command buffer, recorded on first use and again whenever a run
+     * needs bigger buffers (capacities only grow): upload + preprocess -> input, the same forward. */
+    struct plan_images {
+        vk_cmd *cmd;
+        vk_buffer staging_meta, staging_pixels;  /* host-visible, written before each submit */
+        vk_buffer meta, pixels, scratch;         /* device */
+    } img;
 };
 
 vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struct vkvit_plan **out);
 vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n);
+/* RGBA8 images of any size, preprocessed on the GPU as the model's spec says (p->model->pre). */
+vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n);
 void plan_destroy(struct vkvit_plan *p);
 
 /* Host views of the last run's outputs inside the io buffer. */
 const float *plan_logits(const struct vkvit_plan *p);   /* [batch][K]           */
 const float *plan_pooled(const struct vkvit_plan *p);   /* [batch][prefix*D]    */
-const float *plan_input(const struct vkvit_plan *p);    /* [batch][C][S][S]     */
+const float *plan_input(const struct vkvit_plan *p);    /* [batch][C][S][S]; after images: preprocessed */
 /* Attention map of (layer, image): T floats. */
 const float *plan_attention(const struct vkvit_plan *p, uint32_t layer, uint32_t image);
 

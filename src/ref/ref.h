@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "../preprocess.h"
+
 double ref_gelu_erf(double x);   /* 0.5 x (1 + erf(x / sqrt 2)), via erfc */
 double ref_gelu_tanh(double x);  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 
@@ -27,5 +29,12 @@ void ref_layernorm(const float *x, const float *gamma, const float *beta, float 
 void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t S, uint32_t P);
 void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
                 uint32_t T, uint32_t D, uint32_t prefix);
+
+/* Preprocessing of one RGBA8 image under `spec` (src/preprocess.h): levels [C][S][S] gets the 8-bit
+ * pixels after resize and crop (0 where the crop overhangs the image), out [C][S][S] (may be NULL)
+ * (level * rescale - mean) / std in double. Plain loops over whole planes: luma or R, G, B
+ * planes -> horizontal pass of the rows the crop needs -> vertical pass. Errors: pre_geometry's,
+ * VKVIT_ERROR_OUT_OF_HOST_MEMORY. */
+vkvit_status ref_preprocess(const preprocess_spec *spec, const vkvit_image *image, uint8_t *levels, float *out);
 
 #endif

@@ -1,0 +1,222 @@
+/* Image files -> RGBA8 with stb_image (Debian's libstb). See vkvit_image_load in include/vkvit.h.
+ *
+ * The size is read from the header (our own look at PNG, GIF, BMP, JPEG and PNM headers, then
+ * stbi_info) and checked before anything is decoded, so a 20000 x 20000 PNG is refused without
+ * allocating its 1.6 GB. Decoding goes through stb's
+ * callback reader so that truncation is seen: stb's BMP, TGA, GIF and PNM decoders quietly fill
+ * what is missing with zeros, but they have to ask the reader for those bytes first. A file is
+ * truncated when the decoder asks to read at the end of the data, skips past it, or asks for a
+ * block (other than a refill of stb's 128-byte buffer, which may legitimately come up short at
+ * the end) that the file cannot fill. Complete files never do that (checked on every format). */
+#include <errno.h>
+#include <limits.h>
+#include <stb_image.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "status.h"
+
+typedef struct reader {
+    const unsigned char *data;
+    size_t size, at;
+    int past_end;
+} reader;
+
+enum { STB_REFILL = 128 }; /* sizeof stbi__context.buffer_start: stb's buffered reads ask for this */
+
+static int read_cb(void *user, char *dst, int size)
+{
+    reader *r = user;
+    size_t left = r->size - r->at, n = size > 0 ? (size_t)size : 0;
+    if (left == 0 || (n > left && size != STB_REFILL))
+        r->past_end = 1;
+    if (n > left)
+        n = left;
+    memcpy(dst, r->data + r->at, n);
+    r->at += n;
+    return (int)n;
+}
+
+static void skip_cb(void *user, int n)
+{
+    reader *r = user;
+    if (n < 0) { /* stb rewinds only within its buffer, but be exact */
+        r->at = (size_t)-(long long)n > r->at ? 0 : r->at - (size_t)-(long long)n;
+        return;
+    }
+    if ((size_t)n > r->size - r->at) {
+        r->past_end = 1;
+        r->at = r->size;
+    } else {
+        r->at += (size_t)n;
+    }
+}
+
+static int eof_cb(void *user)
+{
+    const reader *r = user;
+    return r->at >= r->size;
+}
+
+/* The size a header announces, for the formats with a fixed place for it (PNG, GIF, BMP, JPEG, PNM):
+ * stb's own header scan refuses images over 2^30 bytes without saying their size. */
+static uint32_t be16(const unsigned char *p) { return (uint32_t)p[0] << 8 | p[1]; }
+static uint32_t be32(const unsigned char *p) { return be16(p) << 16 | be16(p + 2); }
+static uint32_t le16(const unsigned char *p) { return (uint32_t)p[1] << 8 | p[0]; }
+static int64_t le32s(const unsigned char *p) { return (int32_t)(le16(p + 2) << 16 | le16(p)); }
+
+static int pnm_int(const unsigned char *p, size_t n, size_t *at, int64_t *v)
+{
+    while (*at < n && (p[*at] == ' ' || p[*at] == '\t' || p[*at] == '\n' || p[*at] == '\r' || p[*at] == '#')) {
+        if (p[*at] == '#')
+            while (*at < n && p[*at] != '\n')
+                (*at)++;
+        else
+            (*at)++;
+    }
+    if (*at >= n || p[*at] < '0' || p[*at] > '9')
+        return 0;
+    for (*v = 0; *at < n && p[*at] >= '0' && p[*at] <= '9' && *v < INT32_MAX; (*at)++)
+        *v = *v * 10 + (p[*at] - '0');
+    return 1;
+}
+
+static int sniff_size(const unsigned char *p, size_t n, int64_t *w, int64_t *h)
+{
+    if (n >= 24 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8) && !memcmp(p + 12, "IHDR", 4)) {
+        *w = be32(p + 16), *h = be32(p + 20);
+        return 1;
+    }
+    if (n >= 10 && (!memcmp(p, "GIF87a", 6) || !memcmp(p, "GIF89a", 6))) {
+        *w = le16(p + 6), *h = le16(p + 8);
+        return 1;
+    }
+    if (n >= 26 && p[0] == 'B' && p[1] == 'M') {
+        *w = le32s(p + 18), *h = le32s(p + 22);
+        *h = *h < 0 ? -*h : *h;
+        return 1;
+    }
+    if (n >= 2 && p[0] == 'P' && p[1] >= '1' && p[1] <= '6') {
+        size_t at = 2;
+        return pnm_int(p, n, &at, w) && pnm_int(p, n, &at, h);
+    }
+    if (n >= 4 && p[0] == 0xFF && p[1] == 0xD8) { /* JPEG: walk the segments to the frame header */
+        for (size_t at = 2; at + 9 <= n;) {
+            if (p[at] != 0xFF)
+                return 0;
+            unsigned m = p[at + 1];
+            if (m == 0xFF) {
+                at++;
+                continue;
+            }
+            if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+                *h = be16(p + at + 5), *w = be16(p + at + 7);
+                return 1;
+            }
+            at += 2 + be16(p + at + 2);
+        }
+    }
+    return 0;
+}
+
+VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const char *name, vkvit_image *out)
+{
+    if (!out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_image_decode: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!name)
+        name = "(image in memory)";
+    if (!data && size)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: data is NULL", name);
+    if (size == 0)
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: empty (0 bytes)", name);
+    if (size > INT_MAX)
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: %zu bytes, more than stb_image reads (%d)", name, size, INT_MAX);
+    int w = 0, h = 0, comp = 0;
+    int64_t hw = 0, hh = 0;
+    int sniffed = sniff_size(data, size, &hw, &hh);
+    if (sniffed && (hw <= 0 || hh <= 0 || hw > VKVIT_MAX_IMAGE_SIDE || hh > VKVIT_MAX_IMAGE_SIDE))
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: %lldx%lld pixels; each side must be 1..%d", name, (long long)hw,
+                    (long long)hh, VKVIT_MAX_IMAGE_SIDE);
+    if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
+        if (sniffed)
+            return fail(VKVIT_ERROR_BAD_IMAGE, "%s: a %lldx%lld image stb_image cannot read (%s)", name, (long long)hw,
+                        (long long)hh, stbi_failure_reason());
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: not an image stb_image can read (%s)", name, stbi_failure_reason());
+    }
+    if (w <= 0 || h <= 0 || w > VKVIT_MAX_IMAGE_SIDE || h > VKVIT_MAX_IMAGE_SIDE)
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: %dx%d pixels; each side must be 1..%d", name, w, h,
+                    VKVIT_MAX_IMAGE_SIDE);
+    stbi_set_flip_vertically_on_load_thread(0); /* whatever the application set for itself */
+    reader r = {data, size, 0, 0};
+    const stbi_io_callbacks cb = {read_cb, skip_cb, eof_cb};
+    int dw = 0, dh = 0;
+    unsigned char *px = stbi_load_from_callbacks(&cb, &r, &dw, &dh, &comp, 4);
+    /* Truncation first: a decoder that ran out of data may report a stale reason from a format probe. */
+    if (r.past_end) {
+        stbi_image_free(px);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: truncated: the file (%zu bytes) ends before the %dx%d image's data "
+                    "does", name, size, w, h);
+    }
+    if (!px) {
+        const char *why = stbi_failure_reason();
+        if (why && !strcmp(why, "outofmem"))
+            return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory decoding %dx%d pixels", name, w, h);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: cannot decode the %dx%d image (stb_image: %s): corrupt or truncated",
+                    name, w, h, why ? why : "?");
+    }
+    if (dw != w || dh != h) {
+        stbi_image_free(px);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: the header says %dx%d, the data %dx%d", name, w, h, dw, dh);
+    }
+    out->rgba = px; /* stb allocates with malloc (STBI_MALLOC default); vkvit_image_free uses stbi_image_free */
+    out->width = (uint32_t)w;
+    out->height = (uint32_t)h;
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_image_load(const char *path, vkvit_image *out)
+{
+    if (!out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_image_load: out is NULL");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_image_load: path is NULL");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(VKVIT_ERROR_IO, "%s: cannot open (%s)", path, strerror(errno));
+    vkvit_status s = VKVIT_OK;
+    unsigned char *buf = NULL;
+    long size = -1;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        return fail(VKVIT_ERROR_IO, "%s: not a regular file", path);
+    }
+    if (fseek(f, 0, SEEK_END) == 0)
+        size = ftell(f);
+    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        s = fail(VKVIT_ERROR_IO, "%s: cannot read (%s)", path, strerror(errno));
+    } else if ((unsigned long)size > INT_MAX) {
+        s = fail(VKVIT_ERROR_BAD_IMAGE, "%s: %ld bytes, more than stb_image reads (%d)", path, size, INT_MAX);
+    } else if (size > 0 && !(buf = malloc((size_t)size))) {
+        s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: %ld bytes", path, size);
+    } else if (size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size) {
+        s = fail(VKVIT_ERROR_IO, "%s: cannot read %ld bytes (%s)", path, size, ferror(f) ? strerror(errno) : "short read");
+    }
+    fclose(f);
+    if (!s)
+        s = vkvit_image_decode(buf, (size_t)size, path, out);
+    free(buf);
+    return s;
+}
+
+VKVIT_API void vkvit_image_free(vkvit_image *image)
+{
+    if (!image)
+        return;
+    stbi_image_free(image->rgba);
+    memset(image, 0, sizeof *image);
+}
