@@ -1,0 +1,356 @@
+/* vkvit-classify: label images with a ViT on the GPU.
+ *
+ *   vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--fp16|--fp32] [--device I|NAME]
+ *                  [--json] [--verify] IMAGE|DIR...
+ *
+ * Prints each image's top-K labels, then a summary (device, model, batch, images/s, latency).
+ * Images that cannot be read are reported on stderr with the reason; the others still get their
+ * answers, and the exit status is 1. Uses only the public API. */
+#include <dirent.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vkvit.h"
+
+#ifndef VKVIT_DEFAULT_MODEL
+#define VKVIT_DEFAULT_MODEL "models/fashion-vit"
+#endif
+
+typedef struct options {
+    const char *model, *device;
+    uint32_t top, batch;
+    bool json, verify, fp16, fp32;
+    char **paths;
+    size_t n_paths;
+} options;
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--fp16|--fp32]\n"
+               "                      [--device I|NAME] [--json] [--verify] IMAGE|DIR...\n"
+               "  --model   a Hugging Face or timm checkpoint (default: the bundled %s)\n"
+               "  --top     labels per image (default 5)\n"
+               "  --batch   images per GPU run (default 8)\n"
+               "  --device  device index or name substring (see vkvit-info); default: the best\n"
+               "  --json    machine-readable output on stdout\n"
+               "  --verify  also run the CPU reference forward pass and report the difference\n",
+            VKVIT_DEFAULT_MODEL);
+}
+
+static bool is_image_name(const char *name)
+{
+    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".gif",
+                                      ".pnm", ".ppm", ".pgm", ".psd"};
+    const char *dot = strrchr(name, '.');
+    for (size_t i = 0; dot && i < sizeof ext / sizeof *ext; i++)
+        if (strcasecmp(dot, ext[i]) == 0)
+            return true;
+    return false;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Appends path, or the image files of a directory (sorted), to the list. */
+static bool add_path(options *o, size_t *cap, const char *path)
+{
+    struct stat st;
+    char **names = NULL;
+    size_t n = 0, ncap = 0;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (e->d_name[0] == '.' || !is_image_name(e->d_name))
+                continue;
+            if (n == ncap) {
+                ncap = ncap ? 2 * ncap : 16;
+                char **g = realloc(names, ncap * sizeof *g);
+                if (!g)
+                    break;
+                names = g;
+            }
+            size_t len = strlen(path) + strlen(e->d_name) + 2;
+            if (!(names[n] = malloc(len)))
+                break;
+            snprintf(names[n++], len, "%s/%s", path, e->d_name);
+        }
+        if (d)
+            closedir(d);
+        qsort(names, n, sizeof *names, cmp_str);
+    } else {
+        names = malloc(sizeof *names);
+        if (names && (names[0] = strdup(path)))
+            n = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (o->n_paths == *cap) {
+            *cap = *cap ? 2 * *cap : 16;
+            char **g = realloc(o->paths, *cap * sizeof *g);
+            if (!g)
+                return false;
+            o->paths = g;
+        }
+        o->paths[o->n_paths++] = names[i];
+    }
+    free(names);
+    return true;
+}
+
+static bool parse_uint(const char *s, uint32_t *out, uint32_t lo, uint32_t hi)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+static int parse_args(int argc, char **argv, options *o)
+{
+    size_t cap = 0;
+    *o = (options){.top = 5, .batch = 8};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        } else if (!strcmp(a, "--model") && has_value) {
+            o->model = argv[++i];
+        } else if (!strcmp(a, "--device") && has_value) {
+            o->device = argv[++i];
+        } else if (!strcmp(a, "--top") && has_value) {
+            if (!parse_uint(argv[++i], &o->top, 1, 1000000))
+                return fprintf(stderr, "vkvit-classify: --top wants a positive number, not '%s'\n", argv[i]), 2;
+        } else if (!strcmp(a, "--batch") && has_value) {
+            if (!parse_uint(argv[++i], &o->batch, 1, 4096))
+                return fprintf(stderr, "vkvit-classify: --batch wants 1..4096, not '%s'\n", argv[i]), 2;
+        } else if (!strcmp(a, "--json")) {
+            o->json = true;
+        } else if (!strcmp(a, "--verify")) {
+            o->verify = true;
+        } else if (!strcmp(a, "--fp16")) {
+            o->fp16 = true;
+        } else if (!strcmp(a, "--fp32")) {
+            o->fp32 = true;
+        } else if (a[0] == '-' && a[1]) {
+            fprintf(stderr, "vkvit-classify: unknown option or missing value: %s\n", a);
+            usage(stderr);
+            return 2;
+        } else if (!add_path(o, &cap, a)) {
+            return fprintf(stderr, "vkvit-classify: out of memory\n"), 2;
+        }
+    }
+    if (o->n_paths == 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (o->fp16 && o->fp32)
+        return fprintf(stderr, "vkvit-classify: --fp16 and --fp32 exclude each other\n"), 2;
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void json_string(const char *s)
+{
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void progress(size_t done, size_t total)
+{
+    int width = 40, filled = (int)(width * done / (total ? total : 1));
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled, "========================================", width - filled, "", done,
+            total);
+    if (done == total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void print_result(const options *o, const char *path, const vkvit_prediction *top, uint32_t k, bool first)
+{
+    if (o->json) {
+        printf("%s\n    {\"image\": ", first ? "" : ",");
+        json_string(path);
+        printf(", \"top\": [");
+        for (uint32_t j = 0; j < k; j++) {
+            printf("%s{\"index\": %u, \"probability\": %.6f, \"label\": ", j ? ", " : "", top[j].index,
+                   (double)top[j].probability);
+            if (top[j].label)
+                json_string(top[j].label);
+            else
+                printf("null");
+            printf("}");
+        }
+        printf("]}");
+        return;
+    }
+    printf("%s\n", path);
+    for (uint32_t j = 0; j < k; j++)
+        if (top[j].label)
+            printf("  %6.2f%%  %s\n", 100.0 * top[j].probability, top[j].label);
+        else
+            printf("  %6.2f%%  class %u\n", 100.0 * top[j].probability, top[j].index);
+}
+
+int main(int argc, char **argv)
+{
+    options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc)
+        return rc;
+    if (!o.model)
+        o.model = getenv("VKVIT_MODEL") ? getenv("VKVIT_MODEL") : VKVIT_DEFAULT_MODEL;
+
+    vkvit_context *ctx = NULL;
+    vkvit_model *model = NULL;
+    vkvit_plan *plan = NULL;
+    vkvit_image *images = NULL;
+    const char **names = NULL;
+    vkvit_prediction *top = NULL;
+    int failures = 0;
+    vkvit_status s;
+    vkvit_context_options copt = {.device = o.device};
+    if ((s = vkvit_context_create(&copt, &ctx)) != VKVIT_OK) {
+        fprintf(stderr, "vkvit-classify: no Vulkan device: %s\n", vkvit_last_error());
+        return 1;
+    }
+    vkvit_device_info dev;
+    vkvit_context_device_info(ctx, &dev);
+    if (o.fp16) {
+        fprintf(stderr, "vkvit-classify: --fp16: the fp16 path is not implemented yet; this build computes in fp32\n");
+        rc = 1;
+        goto done;
+    }
+    vkvit_model_options mopt = {.keep_host_weights = o.verify};
+    if ((s = vkvit_model_load(ctx, o.model, &mopt, &model)) != VKVIT_OK) {
+        fprintf(stderr, "vkvit-classify: %s: %s\n", vkvit_status_string(s), vkvit_last_error());
+        rc = 1;
+        goto done;
+    }
+    vkvit_model_info info;
+    vkvit_model_get_info(model, &info);
+    if (info.num_classes == 0) {
+        fprintf(stderr, "vkvit-classify: %s is a backbone without a classifier: nothing to label\n", o.model);
+        rc = 1;
+        goto done;
+    }
+    uint32_t k = o.top < info.num_classes ? o.top : info.num_classes;
+    uint32_t batch = o.batch < o.n_paths ? o.batch : (uint32_t)o.n_paths;
+    vkvit_plan_options popt = {.batch = batch};
+    if ((s = vkvit_plan_create(model, &popt, &plan)) != VKVIT_OK) {
+        fprintf(stderr, "vkvit-classify: %s: %s\n", vkvit_status_string(s), vkvit_last_error());
+        rc = 1;
+        goto done;
+    }
+    images = calloc(batch, sizeof *images);
+    names = calloc(batch, sizeof *names);
+    top = calloc(k, sizeof *top);
+    if (!images || !names || !top) {
+        fprintf(stderr, "vkvit-classify: out of memory\n");
+        rc = 1;
+        goto done;
+    }
+    bool show_progress = !o.json && isatty(2) && o.n_paths > batch;
+    double gpu_time = 0, worst_verify = 0;
+    size_t done_images = 0, next = 0;
+    bool first = true;
+    if (o.json)
+        printf("{\n  \"results\": [");
+    while (next < o.n_paths) {
+        uint32_t n = 0;
+        for (; next < o.n_paths && n < batch; next++) {
+            if ((s = vkvit_image_load(o.paths[next], &images[n])) != VKVIT_OK) {
+                fprintf(stderr, "vkvit-classify: %s\n", vkvit_last_error()); /* names the file */
+                failures++;
+                continue;
+            }
+            names[n++] = o.paths[next];
+        }
+        if (n) {
+            double t0 = now();
+            s = vkvit_run_images(plan, images, n);
+            gpu_time += now() - t0;
+            if (s != VKVIT_OK) {
+                fprintf(stderr, "vkvit-classify: %s: %s\n", vkvit_status_string(s), vkvit_last_error());
+                failures += (int)n;
+            } else {
+                for (uint32_t i = 0; i < n; i++) {
+                    vkvit_top_k(plan, i, k, top);
+                    print_result(&o, names[i], top, k, first);
+                    first = false;
+                }
+                done_images += n;
+                double rel = 0;
+                if (o.verify && (s = vkvit_verify(plan, &rel)) == VKVIT_OK) {
+                    worst_verify = rel > worst_verify ? rel : worst_verify;
+                } else if (o.verify) {
+                    fprintf(stderr, "vkvit-classify: --verify: %s\n", vkvit_last_error());
+                    failures++;
+                }
+            }
+        }
+        for (uint32_t i = 0; i < n; i++)
+            vkvit_image_free(&images[i]);
+        if (show_progress)
+            progress(next, o.n_paths);
+    }
+    double ips = gpu_time > 0 ? (double)done_images / gpu_time : 0;
+    double latency_ms = done_images ? 1000.0 * gpu_time / (double)done_images : 0;
+    if (o.json) {
+        printf("\n  ],\n  \"device\": ");
+        json_string(dev.name);
+        printf(",\n  \"model\": ");
+        json_string(o.model);
+        printf(",\n  \"family\": \"%s\", \"parameters\": %llu, \"batch\": %u, \"images\": %zu, \"failed\": %d,\n"
+               "  \"images_per_second\": %.3f, \"ms_per_image\": %.3f",
+               info.family, (unsigned long long)info.parameters, batch, done_images, failures, ips, latency_ms);
+        if (o.verify)
+            printf(",\n  \"verify_rel_err\": %.3e", worst_verify);
+        printf("\n}\n");
+    } else {
+        printf("\ndevice %s | model %s (%s, %.2fM params, %ux%u, %u classes) | batch %u | %zu images in %.3f s: "
+               "%.1f images/s, %.2f ms per image (decode excluded, preprocessing on the GPU included)\n",
+               dev.name, o.model, info.family, (double)info.parameters / 1e6, info.image_size, info.image_size,
+               info.num_classes, batch, done_images, gpu_time, ips, latency_ms);
+        if (o.verify)
+            printf("verify: GPU vs CPU reference logits, worst relative difference %.3e (%s)\n", worst_verify,
+                   worst_verify <= 1e-4 ? "ok" : "TOO LARGE");
+    }
+    if (o.verify && worst_verify > 1e-4)
+        failures++;
+    rc = failures ? 1 : 0;
+done:
+    free(images);
+    free(names);
+    free(top);
+    for (size_t i = 0; i < o.n_paths; i++)
+        free(o.paths[i]);
+    free(o.paths);
+    vkvit_plan_destroy(plan);
+    vkvit_model_free(model);
+    vkvit_context_destroy(ctx);
+    return rc;
+}
