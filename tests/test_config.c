@@ -13,25 +13,6 @@
 #include "config.h"
 #include "status.h"
 
-/* The repository root, ending in '/'. Meson compiles with __FILE__ relative to the build directory,
- * which holds this program in tests/: resolve it from there, so any working directory works. */
-static const char *source_root(void)
-{
-    static char root[1024];
-    const char *file = __FILE__, *end = strstr(file, "tests/test_config.c");
-    char dir[520] = "";
-    if (file[0] != '/') { /* <build>/tests/<this program> -> "<build>/tests/../" */
-        ssize_t k = readlink("/proc/self/exe", dir, 511);
-        dir[k > 0 ? k : 0] = '\0';
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            strcpy(slash, "/../");
-        else
-            dir[0] = '\0';
-    }
-    snprintf(root, sizeof root, "%s%.*s", dir, end ? (int)(end - file) : 0, file);
-    return root;
-}
 
 static void check_status(const char *what, vkvit_status got, vkvit_status want, const char *says)
 {
@@ -64,7 +45,7 @@ static void test_real(void)
 {
     char model[600], path[700];
     struct stat st;
-    snprintf(model, sizeof model, "%s../shared/models/deit-tiny-imagenet", source_root());
+    snprintf(model, sizeof model, "%s../shared/models/deit-tiny-imagenet", VKVIT_SOURCE_ROOT "/");
     if (stat(model, &st) != 0) {
         printf("note: %s not found: the real DeiT-Tiny checks are skipped (CI has it)\n", model);
         return;
@@ -144,7 +125,7 @@ static void test_fixtures(void)
     for (size_t i = 0; i < sizeof fx / sizeof fx[0]; i++) {
         char path[700];
         vit_config c;
-        snprintf(path, sizeof path, "%stests/data/%s/config.json", source_root(), fx[i].dir);
+        snprintf(path, sizeof path, "%stests/data/%s/config.json", VKVIT_SOURCE_ROOT "/", fx[i].dir);
         vkvit_status s = config_load(path, &c);
         if (s == VKVIT_OK) {
             config_apply_defaults(&c);

@@ -28,9 +28,6 @@
 #include "common.h"
 #include "safetensors.h"
 
-#ifndef VKVIT_SOURCE_ROOT
-#define VKVIT_SOURCE_ROOT "."
-#endif
 
 static char tmp_root[64];
 

@@ -11,25 +11,6 @@
 #include "safetensors.h"
 #include "status.h"
 
-/* The repository root, ending in '/'. Meson compiles with __FILE__ relative to the build directory,
- * which holds this program in tests/: resolve it from there, so any working directory works. */
-static const char *source_root(void)
-{
-    static char root[1024];
-    const char *file = __FILE__, *end = strstr(file, "tests/test_safetensors.c");
-    char dir[520] = "";
-    if (file[0] != '/') { /* <build>/tests/<this program> -> "<build>/tests/../" */
-        ssize_t k = readlink("/proc/self/exe", dir, 511);
-        dir[k > 0 ? k : 0] = '\0';
-        char *slash = strrchr(dir, '/');
-        if (slash)
-            strcpy(slash, "/../");
-        else
-            dir[0] = '\0';
-    }
-    snprintf(root, sizeof root, "%s%.*s", dir, end ? (int)(end - file) : 0, file);
-    return root;
-}
 
 /* ---- building files --------------------------------------------------------------------------- */
 
@@ -460,7 +441,7 @@ static void test_real(void)
     static const char *const fixtures[] = {"hf-vit", "timm-vit", "f16", "bf16"};
     for (size_t i = 0; i < sizeof fixtures / sizeof fixtures[0]; i++) {
         char path[600];
-        snprintf(path, sizeof path, "%stests/data/%s", source_root(), fixtures[i]);
+        snprintf(path, sizeof path, "%stests/data/%s", VKVIT_SOURCE_ROOT "/", fixtures[i]);
         st_file *f = NULL;
         vkvit_status s = st_open(path, &f);
         bool ok = s == VKVIT_OK && st_count(f) > 10;
@@ -479,7 +460,7 @@ static void test_real(void)
 
     char model[600], timm[640];
     struct stat st;
-    snprintf(model, sizeof model, "%s../shared/models/deit-tiny-imagenet", source_root());
+    snprintf(model, sizeof model, "%s../shared/models/deit-tiny-imagenet", VKVIT_SOURCE_ROOT "/");
     snprintf(timm, sizeof timm, "%s/timm", model);
     if (stat(model, &st) != 0) {
         printf("note: %s not found: the real DeiT-Tiny checks are skipped (CI has it)\n", model);

@@ -28,9 +28,6 @@
 size_t __sanitizer_get_current_allocated_bytes(void); /* <sanitizer/allocator_interface.h>, not always installed */
 #endif
 
-#ifndef VKVIT_SOURCE_ROOT
-#define VKVIT_SOURCE_ROOT "."
-#endif
 
 #define RUNS 1000
 #define MEASURE_FROM 10 /* the first runs may still create lazily-made objects */
