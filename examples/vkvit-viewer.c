@@ -30,7 +30,6 @@
 #include "viewer_gpu.h"
 #include "viewer_png.h"
 #include "viewer_present.h"
-#include "viewer_view.h"
 
 #ifndef VKVIT_SOURCE_ROOT
 #define VKVIT_SOURCE_ROOT "."
@@ -56,7 +55,6 @@ typedef struct viewer {
     vkvit_model *model;
     vkvit_plan *plan;
     vkvit_model_info info;
-    viewer_view view;
     char model_name[128];
 
     /* The current image and what the model made of it. */
@@ -226,7 +224,6 @@ static int start_vkvit(viewer *v)
         return -1;
     }
     v->layer = v->opt.layer > 0 ? (uint32_t)v->opt.layer - 1 : v->info.layers - 1;
-    v->view = viewer_view_read(v->opt.model, v->info.image_size);
     char trimmed[4096];
     snprintf(trimmed, sizeof trimmed, "%s", v->opt.model);
     for (size_t n = strlen(trimmed); n > 1 && trimmed[n - 1] == '/'; n--)
@@ -259,8 +256,8 @@ static void compose(viewer *v, uint8_t *rgba, uint32_t width, uint32_t height)
                  v->opt.overlay ? "on" : "off", v->run_ms);
     snprintf(footer, sizeof footer, "%s on %s", v->model_name[0] ? v->model_name : "vkvit", v->gpu.name);
     float rect[4] = {0, 0, 0, 0};
-    if (v->image.rgba)
-        viewer_view_rect(&v->view, v->image.width, v->image.height, rect);
+    if (v->image.rgba && vkvit_model_input_rect(v->model, v->image.width, v->image.height, rect) != VKVIT_OK)
+        rect[2] = (float)v->image.width, rect[3] = (float)v->image.height; /* the whole image */
     viewer_scene scene = {
         .image = v->image.rgba ? &v->image : NULL,
         .view_x0 = rect[0], .view_y0 = rect[1], .view_x1 = rect[2], .view_y1 = rect[3],

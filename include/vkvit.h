@@ -157,8 +157,9 @@ typedef struct vkvit_context_options {
 VKVIT_API vkvit_status vkvit_context_create(const vkvit_context_options *options, vkvit_context **out);
 
 /* The application's Vulkan objects, for embedding vkvit in a renderer. vkvit never destroys them.
- * The device must have been created with the features vkvit_required_features() reports (Vulkan
- * 1.1 or later). The queue must support compute; vkvit submits to it from the thread that calls
+ * The device must be Vulkan 1.1 or later; on an adopted device vkvit uses only core Vulkan 1.1
+ * (no optional feature or extension needs enabling; its fp16 and cooperative-matrix paths stay
+ * off). The queue must support compute; vkvit submits to it from the thread that calls
  * vkvit, so the application must not use it concurrently (Vulkan's external synchronisation rule). */
 typedef struct vkvit_adopt_info {
     VkInstance instance;
@@ -227,6 +228,14 @@ typedef struct vkvit_model_info {
 } vkvit_model_info;
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *model, vkvit_model_info *out);
+/* The rectangle [rect[0], rect[2]) x [rect[1], rect[3]) of a width x height image, in image pixels,
+ * that the model's preprocessing (resize, centre crop) turns into its input, so an application can
+ * place the patch grid / attention map over the photo. It may reach past the image where a crop is
+ * larger than the resized image. Errors: VKVIT_ERROR_INVALID_ARGUMENT (NULL, a side of 0 or above
+ * VKVIT_MAX_IMAGE_SIDE), VKVIT_ERROR_INPUT_SIZE (a model that neither resizes nor crops, and an
+ * image that is not its size). */
+VKVIT_API vkvit_status vkvit_model_input_rect(const vkvit_model *model, uint32_t width, uint32_t height,
+                                              float rect[4]);
 /* The label of class `index` (from id2label, label_names or labels.txt); NULL if none. Valid for
  * the model's lifetime. */
 VKVIT_API const char *vkvit_model_label(const vkvit_model *model, uint32_t index);

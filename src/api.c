@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "plan.h"
+#include "preprocess.h"
 #include "ref/vit.h"
 
 VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, const vkvit_model_options *options,
@@ -28,6 +29,26 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
         .parameters = m->parameters, .weight_bytes = m->weights.size, .preprocessing = m->pre.summary,
     };
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_model_input_rect(const vkvit_model *m, uint32_t width, uint32_t height, float rect[4])
+{
+    if (!m || !rect)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_input_rect: NULL argument");
+    if (!width || !height || width > VKVIT_MAX_IMAGE_SIDE || height > VKVIT_MAX_IMAGE_SIDE)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_input_rect: image %ux%u", width, height);
+    pre_geom g;
+    vkvit_status s = pre_geometry(&m->pre, width, height, &g);
+    if (s)
+        return s;
+    /* Output pixel i shows resized position origin + i; resized -> image scales by in / resized. */
+    const pre_axis *ax[2] = {&g.x, &g.y};
+    for (int i = 0; i < 2; i++) {
+        double scale = (double)ax[i]->in / ax[i]->resized;
+        rect[i] = (float)((double)ax[i]->origin * scale);
+        rect[i + 2] = (float)((double)(ax[i]->origin + (int64_t)ax[i]->out) * scale);
+    }
     return VKVIT_OK;
 }
 
