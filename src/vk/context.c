@@ -502,7 +502,7 @@ VKVIT_API vkvit_status vkvit_context_create(const vkvit_context_options *opt, vk
     vkvit_status s = load_vulkan(NULL);
     if (s)
         return s;
-    vkvit_context *ctx;
+    vkvit_context *ctx = NULL;
     if ((s = context_alloc(opt, &ctx)))
         return s;
     const char *env_val = getenv("VKVIT_VALIDATION");
@@ -533,7 +533,7 @@ VKVIT_API vkvit_status vkvit_context_adopt(const vkvit_adopt_info *adopt, const 
     vkvit_status s = load_vulkan(adopt->get_instance_proc_addr);
     if (s)
         return s;
-    vkvit_context *ctx;
+    vkvit_context *ctx = NULL;
     if ((s = context_alloc(opt, &ctx)))
         return s;
     ctx->instance = adopt->instance;
