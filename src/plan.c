@@ -128,10 +128,12 @@ static vkvit_status record(struct vkvit_plan *p)
     vkvit_status s;
     if ((s = vk_cmd_begin(p->cmd)))
         return s;
+    vk_cmd_timestamp(p->cmd, PLAN_TS_START);
     vk_cmd_copy(p->cmd, vk_span_of(&p->io, p->io_input, p->input.size), p->input);
     vk_cmd_barrier(p->cmd);
     if ((s = record_forward(p, p->cmd)))
         return s;
+    vk_cmd_timestamp(p->cmd, PLAN_TS_END);
     return vk_cmd_end(p->cmd);
 }
 
@@ -208,7 +210,7 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     if ((s = check_range(p, p->input, "input")) || (s = check_range(p, p->big, "QKV/MLP")) ||
         (s = check_range(p, p->x, "residual")))
         goto fail;
-    if ((s = vk_cmd_create(p->ctx, 0, &p->cmd)) || (s = record(p)))
+    if ((s = vk_cmd_create(p->ctx, PLAN_TIMESTAMPS, &p->cmd)) || (s = record(p)))
         goto fail;
     *out = p;
     return VKVIT_OK;

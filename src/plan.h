@@ -27,6 +27,10 @@ struct vkvit_plan {
     } img;
 };
 
+/* The float-input command buffer writes GPU timestamps around the whole pass (input copy to
+ * outputs), for benchmarks: vk_cmd_timestamps_ns(p->cmd, PLAN_TIMESTAMPS, ns). */
+enum { PLAN_TS_START = 0, PLAN_TS_END = 1, PLAN_TIMESTAMPS = 2 };
+
 vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struct vkvit_plan **out);
 vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n);
 /* RGBA8 images of any size, preprocessed on the GPU as the model's spec says (p->model->pre). */

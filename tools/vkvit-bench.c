@@ -30,6 +30,7 @@
 #include <cjson/cJSON.h>
 
 #include "ops/ops.h"
+#include "plan.h"
 #include "vk/vk.h"
 
 #include "peak_copy.spv.h"
@@ -93,6 +94,8 @@ typedef struct options {
     bool validate;
     uint64_t seed;
     uint32_t copy_mb;
+    const char *models[MAX_SHAPES];  /* --model: presets or checkpoint paths */
+    uint32_t n_models;
 } options;
 
 static void usage(FILE *f)
@@ -101,6 +104,10 @@ static void usage(FILE *f)
           "       vkvit-bench --peak [options]            (both together: tables gain a %-of-peak column)\n"
           "\n"
           "  --op LIST        ops to time, comma-separated, or 'all'\n"
+          "  --model M        time the whole forward pass (one recorded command buffer, GPU timestamps\n"
+          "                   around it) of a preset with seeded synthetic weights: vit-ti16, vit-s16,\n"
+          "                   vit-b16, vit-l16, vit-h14, vit-b32-384, deit-ti16 (all 224 px but b32-384),\n"
+          "                   or a checkpoint directory; repeatable, comma-separated\n"
           "  --peak           measure this device's FMA throughput (fp32 vec4, fp32 scalar, fp16 vec4 if\n"
           "                   supported) and buffer-copy bandwidth\n"
           "  --batch LIST     images per batch, e.g. 1 or 1,8,32 (default 1): multiplies the token\n"
@@ -237,15 +244,22 @@ static void parse_args(int argc, char **argv, options *o)
                 die("bad --copy-mb '%s'", v);
         } else if (!strcmp(a, "--validate")) {
             o->validate = true;
+        } else if (!strcmp(a, "--model")) {
+            NEED_VALUE();
+            for (char *tok = strtok(argv[i], ","); tok; tok = strtok(NULL, ",")) { /* argv is writable */
+                if (o->n_models == MAX_SHAPES)
+                    die("at most %d models", MAX_SHAPES);
+                o->models[o->n_models++] = tok;
+            }
         } else {
             usage(stderr);
             die("unknown argument '%s'", a);
         }
 #undef NEED_VALUE
     }
-    if (!o->ops && !o->peak) {
+    if (!o->ops && !o->peak && !o->n_models) {
         usage(stderr);
-        die("nothing to do: give --op and/or --peak");
+        die("nothing to do: give --op, --model and/or --peak");
     }
     if (o->n_shapes && o->ops != OP_BIT_MATMUL && o->ops != OP_BIT_ATTENTION && o->ops != OP_BIT_LAYERNORM &&
         o->ops != OP_BIT_GELU)
@@ -1215,6 +1229,76 @@ static void write_json(const bench *b, const char *path, int argc, char **argv, 
 
 /* ---- main --------------------------------------------------------------------------------------------- */
 
+/* ---- whole models ------------------------------------------------------------------------------------ */
+
+typedef struct model_preset {
+    const char *name;
+    uint32_t hidden, layers, heads, patch, image;
+} model_preset;
+
+static const model_preset presets[] = {
+    {"vit-ti16", 192, 12, 3, 16, 224},   {"deit-ti16", 192, 12, 3, 16, 224},   {"vit-s16", 384, 12, 6, 16, 224},
+    {"vit-b16", 768, 12, 12, 16, 224},   {"vit-l16", 1024, 24, 16, 16, 224},   {"vit-h14", 1280, 32, 16, 14, 224},
+    {"vit-b32-384", 768, 12, 12, 32, 384},
+};
+
+/* Floating-point operations of one image's forward pass (multiply-add = 2). */
+static double model_flops(const vit_dims *d)
+{
+    double T = d->T, D = d->D, per_layer = 2 * T * D * 3 * D + 4 * T * T * D + 2 * T * D * D + 4 * T * D * d->mlp;
+    return 2.0 * d->patches * d->cpp * D + d->L * per_layer + 2.0 * d->prefix * D * d->K;
+}
+
+static struct vkvit_model *load_model(bench *b, const char *spec)
+{
+    struct vkvit_model *m = NULL;
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++) {
+        if (strcmp(spec, presets[i].name) != 0)
+            continue;
+        vit_config c;
+        config_init(&c);
+        c.hidden = presets[i].hidden, c.layers = presets[i].layers, c.heads = presets[i].heads;
+        c.mlp = 4 * c.hidden, c.patch = presets[i].patch, c.image = presets[i].image, c.channels = 3;
+        c.num_labels = 1000, c.eps = 1e-6;
+        check(model_synthetic(b->ctx, &c, b->opt.seed, false, &m), spec);
+        return m;
+    }
+    check(model_load(b->ctx, spec, false, &m), spec);
+    return m;
+}
+
+static void run_models(bench *b)
+{
+    printf("\nwhole forward pass: one command buffer (input copy .. outputs), GPU timestamps around it\n");
+    printf("%-14s %5s %10s %10s %10s %10s %10s %9s %9s %9s\n", "model", "batch", "median ms", "p10 ms", "p90 ms",
+           "wall ms", "images/s", "GFLOP/s", "weights", "arena");
+    for (uint32_t i = 0; i < b->opt.n_models; i++) {
+        struct vkvit_model *m = load_model(b, b->opt.models[i]);
+        const char *name = strrchr(b->opt.models[i], '/') ? strrchr(b->opt.models[i], '/') + 1 : b->opt.models[i];
+        for (uint32_t j = 0; j < b->opt.n_batches; j++) {
+            uint32_t batch = b->opt.batches[j];
+            struct vkvit_plan *p = NULL;
+            vkvit_status s = plan_create(m, batch, false, &p);
+            if (s) {
+                printf("%-14s %5u   (%s: %s)\n", name, batch, vkvit_status_string(s), vkvit_last_error());
+                continue;
+            }
+            float *in = (float *)((char *)p->io.map + p->io_input);
+            for (uint64_t k = 0; k < p->input.size / 4; k++)
+                in[k] = rng_uniform(&b->rng, -2.0f, 2.0f);
+            timing t = time_cmd(b, p->cmd);
+            const stats *st = primary(&t);
+            double flops = model_flops(&m->dims) * batch;
+            printf("%-14s %5u %10.2f %10.2f %10.2f %10.2f %10.1f %9.1f %7.1fMB %7.1fMB\n", name, batch, st->median,
+                   st->p10, st->p90, t.wall_ms.median, 1e3 * batch / st->median, flops / (st->median * 1e6),
+                   (double)m->weights.size / 1e6, (double)p->arena.size / 1e6);
+            fflush(stdout);
+            plan_destroy(p);
+        }
+        model_free(m);
+    }
+}
+
 int main(int argc, char **argv)
 {
     bench b = {0};
@@ -1253,6 +1337,8 @@ int main(int argc, char **argv)
     }
     if (n_cases)
         print_cases(cases, n_cases, b.opt.peak);
+    if (b.opt.n_models)
+        run_models(&b);
     if (b.opt.json)
         write_json(&b, b.opt.json, argc, argv, cmdline, &host, &pk, cases, n_cases);
 
