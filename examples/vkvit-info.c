@@ -4,17 +4,6 @@
 
 #include "vkvit.h"
 
-static const char *type_name(vkvit_device_type t)
-{
-    switch (t) {
-    case VKVIT_DEVICE_INTEGRATED_GPU: return "integrated GPU";
-    case VKVIT_DEVICE_DISCRETE_GPU: return "discrete GPU";
-    case VKVIT_DEVICE_VIRTUAL_GPU: return "virtual GPU";
-    case VKVIT_DEVICE_CPU: return "CPU";
-    default: return "other";
-    }
-}
-
 static const char *component_name(uint32_t t)
 {
     static const char *names[] = {"f16", "f32", "f64", "s8", "s16", "s32", "s64", "u8", "u16", "u32", "u64"};
@@ -53,7 +42,7 @@ int main(void)
     for (uint32_t i = 0; i < n; i++) {
         const vkvit_device_info *x = &d[i];
         printf("device %u: %s\n", x->index, x->name);
-        printf("  type               %s\n", type_name(x->type));
+        printf("  type               %s\n", vkvit_device_type_string(x->type));
         printf("  vendor             %s (0x%04x), device 0x%04x\n", x->vendor, x->vendor_id, x->device_id);
         printf("  api                %u.%u.%u\n", VK_API_VERSION_MAJOR(x->api_version),
                VK_API_VERSION_MINOR(x->api_version), VK_API_VERSION_PATCH(x->api_version));

@@ -117,6 +117,9 @@ typedef struct vkvit_device_info {
     uint64_t device_local_bytes;     /* largest device-local heap                                     */
 } vkvit_device_info;
 
+/* "discrete GPU", "integrated GPU", "virtual GPU", "CPU" or "other". Never NULL. */
+VKVIT_API const char *vkvit_device_type_string(vkvit_device_type type);
+
 /* Fills up to *count entries of `infos` with every Vulkan device the loader reports, and sets *count
  * to the number of devices. Pass infos = NULL to only count. Creates and destroys a temporary
  * instance. */

@@ -91,6 +91,15 @@ float *test_alloc(size_t n)
     return p;
 }
 
+uint32_t test_argmax(const float *v, uint32_t n)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
 test_cmp test_compare(const float *out, const float *ref, size_t n)
 {
     test_cmp c = {0, 0, true};

@@ -32,6 +32,7 @@ uint64_t test_seed(void);
 float test_uniform(uint64_t *state, float lo, float hi);
 void test_fill(float *x, size_t n, uint64_t *state, float lo, float hi);
 float *test_alloc(size_t n);   /* malloc or exit; free() it */
+uint32_t test_argmax(const float *v, uint32_t n);   /* first index of the largest value */
 
 /* ||out - ref|| / ||ref|| (ref == 0 everywhere: ||out||), max |out - ref|, and whether every out is finite. */
 typedef struct test_cmp {

@@ -42,15 +42,6 @@ static float *logits_of(vkvit_context *ctx, const char *path, const float *input
     return out;
 }
 
-static uint32_t argmax(const float *v, uint32_t n)
-{
-    uint32_t best = 0;
-    for (uint32_t i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -80,7 +71,7 @@ int main(int argc, char **argv)
     test_check("HF layout vs PyTorch", hf, want, (size_t)B * K, 1e-4);
     test_check("timm layout vs PyTorch", tm, want, (size_t)B * K, 1e-4);
     for (uint32_t b = 0; b < B; b++) {
-        uint32_t g = argmax(hf + (size_t)b * K, K), r = argmax(want + (size_t)b * K, K);
+        uint32_t g = test_argmax(hf + (size_t)b * K, K), r = test_argmax(want + (size_t)b * K, K);
         test_expect(g == r, "image %u: top-1 %u (%s) == PyTorch's %u", b, g, vkvit_model_label(hf_model, g), r);
     }
     const char *cat = vkvit_model_label(hf_model, 285);

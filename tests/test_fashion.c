@@ -131,15 +131,6 @@ static bool read_preprocessing(const char *path, float *rescale, float *mean, fl
     return ok;
 }
 
-static uint32_t argmax(const float *v, uint32_t n)
-{
-    uint32_t best = 0;
-    for (uint32_t i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -230,7 +221,7 @@ int main(int argc, char **argv)
     uint32_t ours_correct = 0, torch_correct = 0, agree = 0, shown = 0;
     uint32_t confusion_ours[CLASSES] = {0}, total[CLASSES] = {0};
     for (uint32_t i = 0; i < N_TEST; i++) {
-        uint32_t g = argmax(logits + (size_t)i * CLASSES, CLASSES);
+        uint32_t g = test_argmax(logits + (size_t)i * CLASSES, CLASSES);
         uint32_t r = (uint32_t)torch_pred[i];
         ours_correct += g == labels[i];
         torch_correct += r == labels[i];
@@ -244,7 +235,7 @@ int main(int argc, char **argv)
     /* torch's stored top-1 must be the argmax of its stored logits (the file is self-consistent) */
     uint32_t torch_self = 0;
     for (uint32_t i = 0; i < N_TEST; i++)
-        torch_self += argmax(torch_logits + (size_t)i * CLASSES, CLASSES) == (uint32_t)torch_pred[i];
+        torch_self += test_argmax(torch_logits + (size_t)i * CLASSES, CLASSES) == (uint32_t)torch_pred[i];
     test_expect(torch_self == N_TEST, "PyTorch's predictions are the argmax of its logits (%u/%u)", torch_self,
                 N_TEST);
 

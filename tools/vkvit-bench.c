@@ -946,17 +946,6 @@ static char *command_line(int argc, char **argv)
     return s;
 }
 
-static const char *type_name(vkvit_device_type t)
-{
-    switch (t) {
-    case VKVIT_DEVICE_INTEGRATED_GPU: return "integrated GPU";
-    case VKVIT_DEVICE_DISCRETE_GPU: return "discrete GPU";
-    case VKVIT_DEVICE_VIRTUAL_GPU: return "virtual GPU";
-    case VKVIT_DEVICE_CPU: return "CPU";
-    default: return "other";
-    }
-}
-
 typedef struct host_info {
     char cpu[128];
     long cpus;
@@ -1008,7 +997,7 @@ static void print_header(const bench *b, const char *cmdline, const host_info *h
     const vkvit_device_info *d = &b->ctx->info;
     printf("vkvit-bench %d.%d.%d\n", VKVIT_VERSION_MAJOR, VKVIT_VERSION_MINOR, VKVIT_VERSION_PATCH);
     printf("command   %s\n", cmdline);
-    printf("device    %u: %s; %s; %s; Vulkan %u.%u.%u\n", d->index, d->name, type_name(d->type), d->vendor,
+    printf("device    %u: %s; %s; %s; Vulkan %u.%u.%u\n", d->index, d->name, vkvit_device_type_string(d->type), d->vendor,
            VK_API_VERSION_MAJOR(d->api_version), VK_API_VERSION_MINOR(d->api_version),
            VK_API_VERSION_PATCH(d->api_version));
     printf("driver    %s %s\n", d->driver_name[0] ? d->driver_name : "?", d->driver_info);
@@ -1110,7 +1099,7 @@ static void write_json(const bench *b, const char *path, int argc, char **argv, 
     cJSON *dev = cJSON_AddObjectToObject(root, "device");
     cJSON_AddNumberToObject(dev, "index", d->index);
     cJSON_AddStringToObject(dev, "name", d->name);
-    cJSON_AddStringToObject(dev, "type", type_name(d->type));
+    cJSON_AddStringToObject(dev, "type", vkvit_device_type_string(d->type));
     cJSON_AddStringToObject(dev, "vendor", d->vendor ? d->vendor : "");
     cJSON_AddNumberToObject(dev, "vendor_id", d->vendor_id);
     cJSON_AddNumberToObject(dev, "device_id", d->device_id);

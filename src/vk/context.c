@@ -287,6 +287,17 @@ static void query_info(VkPhysicalDevice phys, uint32_t index, vkvit_device_info 
 
 /* ---- device choice -------------------------------------------------------------------------------- */
 
+VKVIT_API const char *vkvit_device_type_string(vkvit_device_type t)
+{
+    switch (t) {
+    case VKVIT_DEVICE_INTEGRATED_GPU: return "integrated GPU";
+    case VKVIT_DEVICE_DISCRETE_GPU: return "discrete GPU";
+    case VKVIT_DEVICE_VIRTUAL_GPU: return "virtual GPU";
+    case VKVIT_DEVICE_CPU: return "CPU";
+    default: return "other";
+    }
+}
+
 static int type_rank(vkvit_device_type t)
 {
     switch (t) {
