@@ -754,9 +754,11 @@ def generate(out):
     print(f"total {total} bytes in {out}")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "tests" / "data")
+def cli(description, generate, default_out):
+    """The command line both fixture scripts share: write into --out, or with --check regenerate into
+    a temporary folder and compare every file generate() writes with --out, byte for byte."""
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--out", type=Path, default=default_out)
     ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with --out")
     a = ap.parse_args()
     if not a.check:
@@ -771,6 +773,10 @@ def main():
             return 1
         print("identical:", len(want), "files")
     return 0
+
+
+def main():
+    return cli(__doc__.split("\n")[0], generate, ROOT / "tests" / "data")
 
 
 if __name__ == "__main__":

@@ -17,11 +17,9 @@ Run with Debian's Python:   /usr/bin/python3 tools/make_image_fixtures.py [--out
 Deterministic: numpy PCG64 with fixed seeds, torch on one thread; --check regenerates into a temp folder and
 compares byte for byte.
 """
-import argparse
 import json
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -305,22 +303,7 @@ def generate(out):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", type=Path, default=ROOT / "tests" / "data")
-    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare with --out")
-    a = ap.parse_args()
-    if not a.check:
-        generate(a.out)
-        return 0
-    files = ("preprocess-pil.safetensors", "photos-expected.safetensors", "photos-README.md")
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(Path(tmp))
-        bad = [f for f in files if (a.out / f).read_bytes() != (Path(tmp) / f).read_bytes()]
-        if bad:
-            print("differs from", a.out, ":", ", ".join(bad))
-            return 1
-        print("identical:", len(files), "files")
-    return 0
+    return mf.cli(__doc__.split("\n")[0], generate, ROOT / "tests" / "data")
 
 
 if __name__ == "__main__":
