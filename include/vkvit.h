@@ -171,7 +171,8 @@ typedef struct vkvit_adopt_info {
     uint32_t queue_family;
     VkQueue queue;
     /* Optional: the application's loader entry point (e.g. from volk or SDL). NULL = the system
-     * Vulkan loader. */
+     * Vulkan loader. Passing one re-points vkvit's private loader-level entry points, so make that
+     * vkvit_context_adopt call while no other thread is inside a vkvit call. */
     PFN_vkGetInstanceProcAddr get_instance_proc_addr;
 } vkvit_adopt_info;
 
