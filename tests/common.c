@@ -1,4 +1,5 @@
 #include "common.h"
+#include "safetensors.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -184,4 +185,69 @@ void test_run(vkvit_context *ctx, test_record_fn record, const void *arg)
     test_ok(vk_cmd_end(cmd), "end");
     test_ok(vk_cmd_submit_wait(cmd), "submit");
     vk_cmd_destroy(cmd);
+}
+
+uint16_t test_f32_to_f16(float f)
+{
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000u, exp = (x >> 23) & 0xFFu, man = x & 0x7FFFFFu;
+    if (exp == 0xFF) /* inf / NaN */
+        return (uint16_t)(sign | 0x7C00u | (man ? 0x200u : 0));
+    int e = (int)exp - 127 + 15;
+    if (e >= 31)
+        return (uint16_t)(sign | 0x7C00u); /* overflow -> inf */
+    if (e <= 0) { /* subnormal or zero: shift the implicit bit in, round to nearest even */
+        if (e < -10)
+            return (uint16_t)sign;
+        man |= 0x800000u;
+        uint32_t shift = (uint32_t)(14 - e), half = man >> shift, rest = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rest > mid || (rest == mid && (half & 1)))
+            half++;
+        return (uint16_t)(sign | half);
+    }
+    uint32_t h = sign | ((uint32_t)e << 10) | (man >> 13), rest = man & 0x1FFFu;
+    if (rest > 0x1000u || (rest == 0x1000u && (h & 1)))
+        h++; /* may carry into the exponent, which is still correct (up to inf) */
+    return (uint16_t)h;
+}
+
+float test_f16_to_f32(uint16_t h) { return st_f16_to_f32(h); }
+
+void test_round_f16(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = test_f16_to_f32(test_f32_to_f16(x[i]));
+}
+
+vk_buffer test_upload_f16(vkvit_context *ctx, const float *data, size_t n)
+{
+    vk_buffer b;
+    size_t bytes = ((n ? n : 1) * 2 + 3) & ~(size_t)3;
+    test_ok(vk_buffer_create(ctx, bytes, VK_MEM_DEVICE, &b), "buffer create (fp16)");
+    if (data) {
+        uint16_t *h = calloc(bytes / 2, sizeof *h);
+        if (!h) {
+            fprintf(stderr, "FATAL: out of memory\n");
+            exit(1);
+        }
+        for (size_t i = 0; i < n; i++)
+            h[i] = test_f32_to_f16(data[i]);
+        test_ok(vk_buffer_write(ctx, &b, 0, h, bytes), "buffer upload (fp16)");
+        free(h);
+    }
+    return b;
+}
+
+void test_download_f16(vkvit_context *ctx, vk_buffer *b, float *out, size_t n)
+{
+    uint16_t *h = calloc(n ? n : 1, sizeof *h);
+    if (!h) {
+        fprintf(stderr, "FATAL: out of memory\n");
+        exit(1);
+    }
+    test_ok(vk_buffer_read(ctx, b, 0, h, n * 2), "buffer download (fp16)");
+    for (size_t i = 0; i < n; i++)
+        out[i] = test_f16_to_f32(h[i]);
+    free(h);
 }

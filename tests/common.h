@@ -54,6 +54,15 @@ vk_buffer test_upload(vkvit_context *ctx, const float *data, size_t n);
 void test_poison(vkvit_context *ctx, vk_buffer *b);
 void test_download(vkvit_context *ctx, vk_buffer *b, float *out, size_t n);
 
+/* fp16 (IEEE binary16) helpers for the fp16 kernels: round-to-nearest-even conversion, buffers of
+ * halves made from / read back into floats, and rounding a float array to fp16 precision in place
+ * (so a reference can start from exactly the values the GPU sees). */
+uint16_t test_f32_to_f16(float f);
+float test_f16_to_f32(uint16_t h);
+void test_round_f16(float *x, size_t n);
+vk_buffer test_upload_f16(vkvit_context *ctx, const float *data, size_t n);   /* data NULL: uninitialised */
+void test_download_f16(vkvit_context *ctx, vk_buffer *b, float *out, size_t n);
+
 /* Records `record(cmd, ctx, arg)` into a fresh command buffer, submits, waits. Exits on error. */
 typedef vkvit_status (*test_record_fn)(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
 void test_run(vkvit_context *ctx, test_record_fn record, const void *arg);
