@@ -25,6 +25,13 @@
 //             and R is as large as compile time allows (5 at dh = 64), each shuffled vec4
 //             feeding 4 R FMAs. Chunks are the whole block (j0 = 0): constant shuffle ids.
 #extension GL_GOOGLE_include_directive : require
+#ifdef FP16
+// fp16 variant: qkv and out stored as halves (one rounding, at the store); all math stays fp32.
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define STORE_T float16_t
+#define STORE4_T f16vec4
+#endif
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require

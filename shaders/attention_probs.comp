@@ -13,6 +13,15 @@
 // log2 e would round every score first, which costs up to ~|s| * 1e-7 relative in each probability
 // (1e-5 at scores ~1e3); the difference s - m is small for every probability that matters.
 
+#ifdef FP16
+// fp16 variant: qkv and probs stored as halves. The head average is summed in fp32 registers over
+// chunks of up to HC heads (one chunk, so one rounding, for any ViT), not in the fp16 buffer.
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define STORE_T float16_t
+#define STORE4_T f16vec4
+#endif
+
 layout(constant_id = 0) const uint DH4 = 16;       // vec4s per head row: ceil(dh / 4)
 layout(constant_id = 1) const uint WG = 64;        // invocations per workgroup: a power of two
 layout(constant_id = 2) const bool VEC4 = true;    // dh % 4 == 0
@@ -33,6 +42,10 @@ layout(binding = 0) readonly buffer QKV4 { STORE4_T qkv4[]; };
 layout(binding = 1) buffer Probs { STORE_T probs[]; };
 
 shared float red_m[WG], red_l[WG];
+#ifdef FP16
+const uint HC = 64;                      // heads whose statistics are kept at once
+shared float st_m[HC], st_il[HC];        // per head of the chunk: max, (1/H) / sum
+#endif
 
 const float LOG2E = 1.4426950408889634;
 const float NEG_BIG = -3.0e38;
@@ -58,7 +71,13 @@ void main()
     const float qs = pc.scale;
     const float inv_h = 1.0 / float(H);
 
+#ifdef FP16
+    for (uint h0 = 0; h0 < H; h0 += HC) {
+    const uint hn = min(HC, H - h0);
+    for (uint h = h0; h < h0 + hn; ++h) {
+#else
     for (uint h = 0; h < H; ++h) {
+#endif
         vec4 q[DH4];
         for (uint c = 0; c < DH4; ++c)
             q[c] = load_row4(base + h * dh, c) * qs;    // query row 0
@@ -90,6 +109,29 @@ void main()
         barrier();
         const float mall = red_m[0], inv_l = inv_h / red_l[0];
         barrier();   // red_* are rewritten by the next head
+#ifdef FP16
+        if (lid == 0) {
+            st_m[h - h0] = mall;
+            st_il[h - h0] = inv_l;
+        }
+    }
+    barrier();   // st_* complete
+    // Second pass: each key's probabilities summed over the chunk's heads in fp32, stored once.
+    for (uint j = lid; j < T; j += WG) {
+        const uint o = b * T + j;
+        float acc = h0 == 0 ? 0.0 : float(probs[o]);
+        for (uint hh = 0; hh < hn; ++hh) {
+            const uint h = h0 + hh, kbase = base + (H + h) * dh;
+            float s = 0.0;
+            for (uint c = 0; c < DH4; ++c)
+                s += dot(load_row4(base + h * dh, c) * qs, load_row4(kbase + j * row, c));
+            acc += exp2((s - st_m[hh]) * LOG2E) * st_il[hh];
+        }
+        probs[o] = STORE_T(acc);
+    }
+    barrier();   // st_* are rewritten by the next chunk
+    }
+#else
 
         for (uint j = lid; j < T; j += WG) {
             float s = 0.0;
@@ -100,4 +142,5 @@ void main()
             probs[o] = STORE_T(h == 0 ? p : float(probs[o]) + p);
         }
     }
+#endif
 }

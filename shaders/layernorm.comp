@@ -17,8 +17,8 @@
 // E[x^2] - E[x]^2 loses every digit there).
 //
 // Variants (shaders/meson.build): SUBGROUP=1 reduces with subgroupAdd (needs
-// GL_KHR_shader_subgroup_arithmetic), otherwise a shared-memory tree. Storage type: T / T4 (fp32
-// now; an fp16 variant defines them as float16_t / f16vec4 and enables 16-bit storage).
+// GL_KHR_shader_subgroup_arithmetic), otherwise a shared-memory tree. Storage type: T / T4, fp32,
+// or with FP16=1 float16_t / f16vec4 (16-bit storage; arithmetic stays fp32).
 //
 // Bindings (set 0): 0 x, 1 gamma [D], 2 beta [D], 3 y. Row r of x starts at element r * x_stride.
 // Dispatch: workgroup g = wg.y * num_wg.x + wg.x does rows [g * rows_per_group, ...).
@@ -28,6 +28,15 @@
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
 
+#ifdef FP16
+// fp16 storage (x, gamma, beta, y as float16_t); loads widen to fp32, the statistics and the
+// normalisation run in fp32, and the store rounds once to fp16.
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define T float16_t
+#define T4 f16vec4
+#endif
+
 #ifndef T
 #define T float
 #define T4 vec4
@@ -35,7 +44,8 @@
 
 // constant_id 0: workgroup size, a power of two (the shared-memory tree needs it).
 layout(local_size_x_id = 0) in;
-// constant_id 1: D, both strides and the x/gamma/beta/y offsets are multiples of 4 elements.
+// constant_id 1: D, both strides and the x/gamma/beta/y offsets are multiples of 4 elements
+// (16 bytes in fp32, 8 bytes in fp16).
 layout(constant_id = 1) const bool VEC4 = false;
 // constant_id 2: chunks per invocation kept in registers. The host picks NC <= ceil(chunks / WG), so
 // only the last of them can fall past the row's end; chunks past NC * WG (rows wider than NC was

@@ -26,7 +26,16 @@
 #endif
 #include "common.glsl"
 
-// Element types: fp32 now. An fp16-storage variant redefines these with -D (math stays fp32).
+// Element types. -DFP16=1: X, W, bias, R and Y are fp16 in memory (f16vec4 loads when VEC == 4);
+// loads convert to fp32 at once, so accumulation, shared-memory tiles and the epilogue stay fp32 and
+// the only rounding to fp16 is the store. Needs shaderFloat16 + storageBuffer16BitAccess.
+#if defined(FP16) && FP16
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define IN_T float16_t
+#define IN_VEC4 f16vec4
+#define OUT_T float16_t
+#endif
 #ifndef IN_T
 #define IN_T float
 #define IN_VEC4 vec4

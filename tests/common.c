@@ -171,6 +171,12 @@ void test_poison(vkvit_context *ctx, vk_buffer *b)
     test_ok(vk_buffer_fill(ctx, b, 0, b->size & ~(VkDeviceSize)3, 0x7fc00000u /* quiet NaN */), "poison");
 }
 
+void test_poison_f16(vkvit_context *ctx, vk_buffer *b)
+{
+    test_ok(vk_buffer_fill(ctx, b, 0, b->size & ~(VkDeviceSize)3, 0x7e007e00u /* two fp16 quiet NaNs */),
+            "poison (fp16)");
+}
+
 void test_download(vkvit_context *ctx, vk_buffer *b, float *out, size_t n)
 {
     test_ok(vk_buffer_read(ctx, b, 0, out, n * sizeof(float)), "buffer download");

@@ -62,6 +62,8 @@ float test_f16_to_f32(uint16_t h);
 void test_round_f16(float *x, size_t n);
 vk_buffer test_upload_f16(vkvit_context *ctx, const float *data, size_t n);   /* data NULL: uninitialised */
 void test_download_f16(vkvit_context *ctx, vk_buffer *b, float *out, size_t n);
+/* test_poison for buffers of halves: both halves of every word an fp16 quiet NaN (0x7e00). */
+void test_poison_f16(vkvit_context *ctx, vk_buffer *b);
 
 /* Records `record(cmd, ctx, arg)` into a fresh command buffer, submits, waits. Exits on error. */
 typedef vkvit_status (*test_record_fn)(vk_cmd *cmd, vkvit_context *ctx, const void *arg);

@@ -1,6 +1,6 @@
 /* op_layernorm against ref_layernorm: real ViT shapes, awkward D, strided rows (the final LN on the
  * class tokens only), tiny eps, rows with a large mean, and both reduction variants (shared memory
- * and subgroup). */
+ * and subgroup); then the same kinds of cases in fp16 (dtype OP_F16) at TOL_F16. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,6 +111,107 @@ static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, 
     free(x), free(gamma), free(beta), free(y), free(xp), free(out), free(ref);
 }
 
+/* ---- fp16 (dtype OP_F16): x, gamma, beta, y stored as halves, statistics in fp32 --------------------
+ * Inputs are rounded to fp16 (test_round_f16) before the double reference runs, so it starts from
+ * exactly the values the GPU reads; the only rounding it does not model is the one at the store
+ * (2^-11 relative). Offsets and strides are in halves; the vec4 path needs D and strides % 4 == 0 and
+ * 8-byte-aligned bindings, the others run the scalar path. */
+static const ln_case cases_f16[] = {
+    {"vit-ti", 197, 192, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"vit-b", 197, 768, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"vit-ti b3", 197 * 3, 192, 0, 0, 0, 1e-6f, 0.5f, 3.0f, 0, 0},
+    {"vit-b b3", 197 * 3, 768, 0, 0, 0, 1e-12f, 0.0f, 1.0f, 0, 1},
+    {"D=1", 13, 1, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"D=7", 13, 7, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"D=1000", 3, 1000, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    /* the final LN on the class tokens of x [3, 197, D]; the distillation token through an offset
+     * span (384 halves: 768 bytes, vec4-aligned); odd strides force the scalar path */
+    {"cls tokens", 3, 768, 197 * 768, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"dist tokens", 3, 384, 197 * 384, 0, 384, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"odd strides", 13, 768, 769, 771, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"strided y", 7, 192, 0, 200, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
+    /* Large mean: 1e3, not the 1e4 of the fp32 cases. fp16 cannot hold 1e4 + small deltas (its
+     * spacing there is 8, so a row of std 1 would collapse to one or two values); at 1e3 the spacing
+     * is 0.5, which still leaves a spread for the fp32 statistics to resolve against the mean
+     * (naive E[x^2] - E[x]^2 in fp32 would be off by ~6% of the variance here). */
+    {"mean 1e3", 197, 768, 0, 0, 0, 1e-6f, 1e3f, 1.7f, 0, 1},
+    {"mean -1e3 D=65", 13, 65, 0, 0, 0, 1e-6f, -1e3f, 1.7f, 0, 0},
+    {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0},
+};
+
+static void run_case_f16(vkvit_context *ctx, const ln_case *c, const char *variant, uint64_t *rng)
+{
+    const uint32_t xs = c->x_stride ? c->x_stride : c->D, ys = c->y_stride ? c->y_stride : c->D;
+    const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset, ny = (size_t)(c->rows - 1) * ys + c->D;
+    const size_t n = (size_t)c->rows * c->D;
+    float *x = test_alloc(nx), *gamma = test_alloc(c->D), *beta = test_alloc(c->D), *y = test_alloc(ny);
+    float *xp = test_alloc(n), *out = test_alloc(n), *ref = test_alloc(n);
+
+    test_fill(x, nx, rng, c->mean - c->half_range, c->mean + c->half_range);
+    if (c->constant_rows)
+        for (uint32_t r = 0; r < c->rows; r++)
+            for (uint32_t i = 0; i < c->D; i++)
+                x[c->x_offset + (size_t)r * xs + i] = c->mean + (float)r;
+    test_fill(gamma, c->D, rng, -1.5f, 1.5f);
+    test_fill(beta, c->D, rng, -0.5f, 0.5f);
+    test_round_f16(x, nx);
+    test_round_f16(gamma, c->D);
+    test_round_f16(beta, c->D);
+    for (uint32_t r = 0; r < c->rows; r++)
+        memcpy(xp + (size_t)r * c->D, x + c->x_offset + (size_t)r * xs, c->D * sizeof(float));
+    ref_layernorm(xp, gamma, beta, ref, c->rows, c->D, c->eps);
+
+    vk_buffer bx = test_upload_f16(ctx, x, nx), bg = test_upload_f16(ctx, gamma, c->D),
+              bb = test_upload_f16(ctx, beta, c->D), by = test_upload_f16(ctx, NULL, ny);
+    test_poison_f16(ctx, &by);
+    const VkDeviceSize xoff = (VkDeviceSize)c->x_offset * 2;
+    layernorm_args a = {
+        .rows = c->rows, .D = c->D, .x_stride = c->x_stride, .y_stride = c->y_stride, .eps = c->eps,
+        .x = vk_span_of(&bx, xoff, bx.size - xoff), .gamma = vk_whole(&bg), .beta = vk_whole(&bb),
+        .y = vk_whole(&by), .dtype = OP_F16,
+    };
+    test_run(ctx, record, &a);
+    test_download_f16(ctx, &by, y, ny);
+
+    size_t gaps_written = 0;
+    for (uint32_t r = 0; r < c->rows; r++) {
+        memcpy(out + (size_t)r * c->D, y + (size_t)r * ys, c->D * sizeof(float));
+        for (uint32_t i = c->D; i < ys && (size_t)r * ys + i < ny; i++)
+            gaps_written += !isnan(y[(size_t)r * ys + i]);
+    }
+    char name[128];
+    snprintf(name, sizeof name, "layernorm fp16 %-10s %-16s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
+    test_check(name, out, ref, n, TOL_F16);
+    if (ys > c->D)
+        test_expect(gaps_written == 0, "%s: %zu halves between rows of y were overwritten", name, gaps_written);
+
+    vk_buffer_destroy(ctx, &bx);
+    vk_buffer_destroy(ctx, &bg);
+    vk_buffer_destroy(ctx, &bb);
+    vk_buffer_destroy(ctx, &by);
+    free(x), free(gamma), free(beta), free(y), free(xp), free(out), free(ref);
+}
+
+/* Without ctx->fp16, op_layernorm refuses OP_F16 with UNSUPPORTED naming the missing features. */
+static void check_f16_refused(vkvit_context *ctx)
+{
+    vk_buffer b = test_upload(ctx, NULL, 64);
+    vk_cmd *cmd = NULL;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "vk_cmd_create");
+    test_ok(vk_cmd_begin(cmd), "vk_cmd_begin");
+    const layernorm_args a = {
+        .rows = 4, .D = 16, .eps = 1e-6f, .x = vk_whole(&b), .gamma = vk_whole(&b), .beta = vk_whole(&b),
+        .y = vk_whole(&b), .dtype = OP_F16,
+    };
+    vkvit_status s = op_layernorm(cmd, ctx, &a);
+    test_expect(s == VKVIT_ERROR_UNSUPPORTED && strstr(vkvit_last_error(), "shaderFloat16") &&
+                    strstr(vkvit_last_error(), "storageBuffer16BitAccess"),
+                "layernorm refuses fp16 without fp16 support (%s: %s)", vkvit_status_string(s), vkvit_last_error());
+    test_ok(vk_cmd_end(cmd), "vk_cmd_end");
+    vk_cmd_destroy(cmd);
+    vk_buffer_destroy(ctx, &b);
+}
+
 /* Bad arguments: refused with INVALID_ARGUMENT before anything is recorded. */
 static void check_invalid(vkvit_context *ctx)
 {
@@ -170,6 +271,34 @@ int main(void)
     }
     ctx->subgroup_arith = has_sg;
     ctx->info.type = type;
+
+    /* fp16: every case on the lavapipe-shaped dispatch, the gpu_shape ones on the GPU-shaped one too,
+     * with both reduction variants. A device without the features passes only if ctx->info really
+     * says it lacks them (a context that failed to enable them would hide the fp16 path). */
+    if (!ctx->fp16) {
+        printf("fp16: not supported by this device (shaderFloat16 %d, storageBuffer16BitAccess %d)\n",
+               ctx->info.shader_float16, ctx->info.storage_buffer_16bit);
+        test_expect(!ctx->info.shader_float16 || !ctx->info.storage_buffer_16bit,
+                    "fp16: the device has shaderFloat16 and storageBuffer16BitAccess but the context did "
+                    "not enable them");
+        check_f16_refused(ctx);
+    } else {
+        for (int v = 0; v < (has_sg ? 4 : 2); v++) {
+            ctx->subgroup_arith = v & 2;
+            ctx->info.type = v & 1 ? VKVIT_DEVICE_DISCRETE_GPU : VKVIT_DEVICE_CPU;
+            char variant[16];
+            snprintf(variant, sizeof variant, "%s/%s", v & 2 ? "sg" : "shared", v & 1 ? "gpu" : "cpu");
+            for (size_t i = 0; i < sizeof cases_f16 / sizeof cases_f16[0]; i++)
+                if (!(v & 1) || cases_f16[i].gpu_shape)
+                    run_case_f16(ctx, &cases_f16[i], variant, &rng);
+        }
+        ctx->subgroup_arith = has_sg;
+        ctx->info.type = type;
+        /* the refusal path, as a context without fp16 would take it */
+        ctx->fp16 = false;
+        check_f16_refused(ctx);
+        ctx->fp16 = true;
+    }
     check_invalid(ctx);
     return test_finish(ctx);
 }

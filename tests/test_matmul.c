@@ -1,6 +1,8 @@
 /* matmul (both kernels: tiled and direct) against the double-precision reference: ViT-B shapes,
  * awkward shapes, every epilogue, in-place residual, batches with shared and per-batch weights,
  * padded batch strides and offset spans; plus argument validation.
+ * fp16 (dtype OP_F16) on both kernels: ViT-B shapes and awkward shapes, every epilogue, against the
+ * same reference computed from the fp16-rounded inputs, at TOL_F16.
  *
  * VKVIT_MATMUL_BENCH=1 instead times the ViT-B shapes on both kernels and prints GFLOP/s. */
 #include "common.h"
@@ -118,6 +120,138 @@ static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uin
     free(x), free(w), free(bias), free(r), free(ref), free(out), free(got), free(want);
 }
 
+/* ---- fp16 ------------------------------------------------------------------------------------------
+ * Buffers of halves, poisoned with test_poison_f16 (an fp16 NaN in every half). */
+
+/* A device buffer of `offset` bytes + n halves, fp16-NaN-poisoned, with `data` (if any, already
+ * fp16-exact) converted to halves at `offset`. */
+static vk_buffer upload_f16_at(vkvit_context *ctx, const float *data, size_t n, uint32_t offset)
+{
+    vk_buffer b = test_upload_f16(ctx, NULL, offset / 2 + n + 1);   /* +1: fill needs whole words */
+    test_poison_f16(ctx, &b);
+    if (data) {
+        uint16_t *h = malloc(n * sizeof *h);
+        if (!h)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            h[i] = test_f32_to_f16(data[i]);
+        test_ok(vk_buffer_write(ctx, &b, offset, h, n * sizeof *h), "upload fp16");
+        free(h);
+    }
+    return b;
+}
+
+/* As run_case with every tensor in fp16 (packed batch strides, shared W). Inputs are uniform(-1, 1)
+ * (R uniform(-4, 4)) rounded to fp16, so the double reference starts from the values the GPU sees;
+ * the only fp16 rounding it does not model is the one at the store (relative 2^-11 at most). */
+static void run_case_f16(vkvit_context *ctx, const mm_case *c, const char *path, uint64_t *rng)
+{
+    const uint32_t B = c->batch, M = c->M, N = c->N, K = c->K;
+    const size_t nx = (size_t)B * M * K, nw = (size_t)N * K, ny = (size_t)B * M * N;
+    const bool residual = c->epi == MATMUL_EPI_RESIDUAL;
+
+    float *x = test_alloc(nx), *w = test_alloc(nw), *bias = test_alloc(N), *r = test_alloc(ny);
+    float *ref = test_alloc(ny), *out = test_alloc(ny);
+    test_fill(x, nx, rng, -1.0f, 1.0f);
+    test_fill(w, nw, rng, -1.0f, 1.0f);
+    test_fill(bias, N, rng, -1.0f, 1.0f);
+    test_fill(r, ny, rng, -4.0f, 4.0f);
+    test_round_f16(x, nx), test_round_f16(w, nw), test_round_f16(bias, N), test_round_f16(r, ny);
+    ref_matmul(x, w, 0, c->bias ? bias : NULL, residual ? r : NULL, ref, B, M, N, K, c->epi);
+
+    uint32_t off = c->offset;
+    vk_buffer bx = upload_f16_at(ctx, x, nx, off), bw = upload_f16_at(ctx, w, nw, off);
+    vk_buffer bb = upload_f16_at(ctx, bias, N, off);
+    vk_buffer by = upload_f16_at(ctx, c->in_place ? r : NULL, ny, off);
+    vk_buffer br = upload_f16_at(ctx, residual && !c->in_place ? r : NULL, ny, off);
+    matmul_args a = {
+        .batch = B, .M = M, .N = N, .K = K,
+        .x = vk_span_of(&bx, off, nx * 2), .w = vk_span_of(&bw, off, nw * 2),
+        .bias = c->bias ? vk_span_of(&bb, off, (VkDeviceSize)N * 2) : (vk_span){0},
+        .y = vk_span_of(&by, off, ny * 2),
+        .epilogue = c->epi,
+        .dtype = OP_F16,
+    };
+    if (residual)
+        a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * 2);
+    set_path(path);
+    test_run(ctx, record, &a);
+    uint16_t *h = malloc(ny * sizeof *h);
+    if (!h)
+        abort();
+    test_ok(vk_buffer_read(ctx, &by, off, h, ny * sizeof *h), "download fp16");
+    for (size_t i = 0; i < ny; i++)
+        out[i] = test_f16_to_f32(h[i]);
+
+    char name[160];
+    snprintf(name, sizeof name, "fp16 %-6s b=%u %ux%ux%u (MxNxK) %s%s%s%s", path, B, M, N, K, epi_names[c->epi],
+             c->in_place ? " in-place" : "", c->bias ? " +bias" : "", off ? " offset" : "");
+    test_check(name, out, ref, ny, TOL_F16);
+
+    vk_buffer_destroy(ctx, &bx);
+    vk_buffer_destroy(ctx, &bw);
+    vk_buffer_destroy(ctx, &bb);
+    vk_buffer_destroy(ctx, &by);
+    vk_buffer_destroy(ctx, &br);
+    free(h), free(x), free(w), free(bias), free(r), free(ref), free(out);
+}
+
+/* The fp16 section. A device without shaderFloat16 + storageBuffer16BitAccess (ctx->info says so)
+ * passes by printing "fp16: not supported by this device" after checking op_matmul refuses fp16 with
+ * UNSUPPORTED. A device that has both features but a context without ctx->fp16 fails: the features
+ * were not enabled, which would silently hide the fp16 path (lavapipe has both, so CI runs it all). */
+static void fp16_section(vkvit_context *ctx, uint64_t *rng)
+{
+    if (!ctx->fp16) {
+        bool device_lacks = !ctx->info.shader_float16 || !ctx->info.storage_buffer_16bit;
+        vk_buffer b = test_upload(ctx, NULL, 64);
+        vk_cmd *cmd;
+        test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+        test_ok(vk_cmd_begin(cmd), "begin");
+        const matmul_args a = {.batch = 1, .M = 4, .N = 4, .K = 4, .x = vk_whole(&b), .w = vk_whole(&b),
+                               .y = vk_whole(&b), .dtype = OP_F16};
+        vkvit_status st = op_matmul(cmd, ctx, &a);
+        test_expect(st == VKVIT_ERROR_UNSUPPORTED && strncmp(vkvit_last_error(), "matmul: fp16", 12) == 0,
+                    "matmul refuses fp16 without ctx->fp16: %s \"%s\"", vkvit_status_string(st),
+                    vkvit_last_error());
+        test_ok(vk_cmd_end(cmd), "end");
+        vk_cmd_destroy(cmd);
+        vk_buffer_destroy(ctx, &b);
+        if (device_lacks)
+            printf("fp16: not supported by this device\n");
+        test_expect(device_lacks, "fp16: device reports shaderFloat16 %d, storageBuffer16BitAccess %d, "
+                    "so ctx->fp16 must be on", (int)ctx->info.shader_float16,
+                    (int)ctx->info.storage_buffer_16bit);
+        return;
+    }
+    const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
+                          RES = MATMUL_EPI_RESIDUAL;
+    /* ViT-B QKV and MLP down (+= x in place), then awkward shapes as in the fp32 table: K below 4 and
+     * odd (scalar loads), odd N, non-multiples of every tile, batches, offset spans (vec4 and scalar). */
+    const mm_case cases[] = {
+        {MM(1, 197, 2304, 768, NONE), .bias = true},
+        {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
+        {MM(1, 1, 1, 1, NONE)},
+        {MM(1, 7, 13, 5, GELU), .bias = true},
+        {MM(1, 33, 65, 17, TANH), .bias = true},
+        {MM(1, 65, 63, 31, RES), .bias = true},
+        {MM(1, 9, 11, 3, RES), .bias = true, .in_place = true},
+        {MM(1, 9, 7, 2, GELU)},
+        {MM(1, 17, 201, 4, TANH), .bias = true},
+        {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
+        {MM(1, 64, 128, 64, NONE), .bias = true},
+        {MM(1, 64, 128, 64, GELU), .bias = true},
+        {MM(3, 17, 33, 20, GELU), .bias = true, .offset = 256},
+        {MM(2, 5, 7, 9, RES), .bias = true, .in_place = true, .offset = 256},
+    };
+    const char *paths[] = {"direct", "tiled"};
+    for (size_t p = 0; p < 2; p++)
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+            run_case_f16(ctx, &cases[i], paths[p], rng);
+    set_path("auto");
+    run_case_f16(ctx, &cases[3], "auto", rng);
+}
+
 /* Bad arguments fail before anything is recorded, with INVALID_ARGUMENT and a "matmul: " detail. */
 static void check_errors(vkvit_context *ctx)
 {
@@ -140,6 +274,8 @@ static void check_errors(vkvit_context *ctx)
         {"unknown epilogue", good, "auto"},
         {"overlapping output batches", good, "auto"},
         {"VKVIT_MATMUL=bogus", good, "bogus"},
+        {"fp16 x span too small (in halves)", good, "auto"},
+        {"unknown dtype", good, "auto"},
     };
     bad[0].a.M = 0;
     bad[1].a.K = 17;
@@ -148,6 +284,9 @@ static void check_errors(vkvit_context *ctx)
     bad[4].a.residual = s;
     bad[5].a.epilogue = (matmul_epilogue)7;
     bad[6].a.batch = 2, bad[6].a.M = 2, bad[6].a.y_stride = 3;
+    /* 4x4 halves need 32 bytes (too small for fp32 too, where the device has no fp16) */
+    bad[8].a.dtype = ctx->fp16 ? OP_F16 : OP_F32, bad[8].a.x = vk_span_of(&b, 0, 30);
+    bad[9].a.dtype = (op_dtype)9;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         set_path(bad[i].path);
         vkvit_status st = op_matmul(cmd, ctx, &bad[i].a);
@@ -298,6 +437,7 @@ int main(void)
         for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
             run_case(ctx, &odd[i], paths[p], &rng);
 
+    fp16_section(ctx, &rng);
     check_errors(ctx);
     return test_finish(ctx);
 }

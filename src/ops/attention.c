@@ -12,8 +12,11 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "attention_f16.spv.h"
 #include "attention_f32.spv.h"
+#include "attention_probs_f16.spv.h"
 #include "attention_probs_f32.spv.h"
+#include "attention_sg_f16.spv.h"
 #include "attention_sg_f32.spv.h"
 
 /* Push constants, as `Push` in both shaders. */
@@ -28,6 +31,13 @@ static const vk_shader attention_sg_shader = {"attention_sg_f32", spv_attention_
                                               sizeof spv_attention_sg_f32, 2, sizeof(attention_push)};
 static const vk_shader attention_probs_shader = {"attention_probs_f32", spv_attention_probs_f32,
                                                  sizeof spv_attention_probs_f32, 2, sizeof(attention_push)};
+/* fp16 storage (qkv, out, cls_probs as halves), fp32 math: the same sources built with -DFP16=1. */
+static const vk_shader attention_shared_f16_shader = {"attention_f16", spv_attention_f16,
+                                                      sizeof spv_attention_f16, 2, sizeof(attention_push)};
+static const vk_shader attention_sg_f16_shader = {"attention_sg_f16", spv_attention_sg_f16,
+                                                  sizeof spv_attention_sg_f16, 2, sizeof(attention_push)};
+static const vk_shader attention_probs_f16_shader = {"attention_probs_f16", spv_attention_probs_f16,
+                                                     sizeof spv_attention_probs_f16, 2, sizeof(attention_push)};
 
 enum {
     MAX_DH = 128,
@@ -48,11 +58,25 @@ static vkvit_status check_span(const char *what, vk_span s, uint64_t need)
     return VKVIT_OK;
 }
 
+static uint64_t elem_size(op_dtype t) { return t == OP_F16 ? 2 : sizeof(float); }
+
+/* Rows can be read and written as 4-vectors: dh % 4 == 0, and for fp16 (f16vec4, 8 bytes) spans
+ * that start 8-byte aligned (fp32 spans are bound at minStorageBufferOffsetAlignment, >= 16 here). */
+static uint32_t vec4_ok(const attention_args *a, vk_span out)
+{
+    if (a->dh % 4 != 0)
+        return 0;
+    return a->dtype != OP_F16 || (a->qkv.offset % 8 == 0 && out.offset % 8 == 0);
+}
+
 static vkvit_status validate(const vkvit_context *ctx, const attention_args *a)
 {
     vkvit_status s;
-    if (a->dtype != OP_F32)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "attention: only fp32 is implemented (dtype %d)", (int)a->dtype);
+    if (a->dtype != OP_F32 && a->dtype != OP_F16)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "attention: unknown dtype %d", (int)a->dtype);
+    if (a->dtype == OP_F16 && !ctx->fp16)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "attention: fp16 needs shaderFloat16 and "
+                    "storageBuffer16BitAccess, which this device lacks");
     if (a->batch == 0 || a->T == 0 || a->H == 0 || a->dh == 0)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "attention: empty shape (batch %u, T %u, H %u, dh %u)",
                     a->batch, a->T, a->H, a->dh);
@@ -73,11 +97,11 @@ static vkvit_status validate(const vkvit_context *ctx, const attention_args *a)
     if (qkv_n > UINT32_MAX)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "attention: qkv [%u][%u][3][%u][%u] exceeds 2^32 elements",
                     a->batch, a->T, a->H, a->dh);
-    if ((s = check_span("qkv", a->qkv, qkv_n * sizeof(float))) ||
-        (s = check_span("out", a->out, out_n * sizeof(float))))
+    const uint64_t es = elem_size(a->dtype);
+    if ((s = check_span("qkv", a->qkv, qkv_n * es)) || (s = check_span("out", a->out, out_n * es)))
         return s;
     if (a->cls_probs.size != 0 &&
-        (s = check_span("cls_probs", a->cls_probs, (uint64_t)a->batch * a->T * sizeof(float))))
+        (s = check_span("cls_probs", a->cls_probs, (uint64_t)a->batch * a->T * es)))
         return s;
     return VKVIT_OK;
 }
@@ -99,7 +123,7 @@ typedef struct attention_shape {
 static vkvit_status pick_shape(const vkvit_context *ctx, const attention_args *a, attention_kernel k,
                                attention_shape *out)
 {
-    const uint32_t dh4 = div_up(a->dh, 4), vec4 = a->dh % 4 == 0;
+    const uint32_t dh4 = div_up(a->dh, 4), vec4 = vec4_ok(a, a->out);
     if (k == ATTENTION_SUBGROUP) {
         const uint32_t wg = ctx->info.subgroup_size;   /* one subgroup: no barriers at all */
         uint32_t r = SG_ROW_VEC4S / dh4;
@@ -123,9 +147,10 @@ static vkvit_status pick_shape(const vkvit_context *ctx, const attention_args *a
 static vkvit_status record_probs(vk_cmd *cmd, vkvit_context *ctx, const attention_args *a,
                                  const attention_push *push)
 {
-    const uint32_t spec[] = {div_up(a->dh, 4), PROBS_WG, a->dh % 4 == 0};
+    const uint32_t spec[] = {div_up(a->dh, 4), PROBS_WG, vec4_ok(a, a->cls_probs)};
     vk_pipeline *pipe;
-    vkvit_status s = vk_pipeline_get(ctx, &attention_probs_shader, spec, 3, &pipe);
+    vkvit_status s = vk_pipeline_get(ctx, a->dtype == OP_F16 ? &attention_probs_f16_shader : &attention_probs_shader,
+                                     spec, 3, &pipe);
     if (s)
         return s;
     vk_dispatch d = {.pipe = pipe, .bufs = {a->qkv, a->cls_probs}, .push = push, .groups = {a->batch, 1, 1}};
@@ -153,8 +178,10 @@ vkvit_status op_attention(vk_cmd *cmd, vkvit_context *ctx, const attention_args 
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "attention: T %u needs %u query blocks, more than the "
                     "device's %u", a->T, blocks, ctx->max_workgroup_count[0]);
     vk_pipeline *pipe;
-    if ((s = vk_pipeline_get(ctx, k == ATTENTION_SUBGROUP ? &attention_sg_shader : &attention_shared_shader,
-                             shape.spec, 5, &pipe)))
+    const bool f16 = a->dtype == OP_F16;
+    const vk_shader *sh = k == ATTENTION_SUBGROUP ? (f16 ? &attention_sg_f16_shader : &attention_sg_shader)
+                                                  : (f16 ? &attention_shared_f16_shader : &attention_shared_shader);
+    if ((s = vk_pipeline_get(ctx, sh, shape.spec, 5, &pipe)))
         return s;
 
     const attention_push push = {a->batch, a->T, a->H, a->dh,

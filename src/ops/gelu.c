@@ -1,22 +1,37 @@
 #include "ops.h"
 
+#include "gelu_f16.spv.h"
 #include "gelu_f32.spv.h"
 
-static const vk_shader gelu_shader = {"gelu", spv_gelu_f32, sizeof spv_gelu_f32, 2, sizeof(uint32_t)};
+/* [dtype]: fp32, fp16 storage (the activation itself is evaluated in fp32 either way). */
+static const vk_shader gelu_shaders[2] = {
+    {"gelu", spv_gelu_f32, sizeof spv_gelu_f32, 2, sizeof(uint32_t)},
+    {"gelu_f16", spv_gelu_f16, sizeof spv_gelu_f16, 2, sizeof(uint32_t)},
+};
 
 enum { GELU_WG = 64, GELU_PER_INVOCATION = 4 };
 
 vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a)
 {
-    if (a->dtype != OP_F32)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "gelu: only fp32 is implemented");
+    if (!cmd || !ctx || !a)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: NULL argument");
+    if (a->dtype != OP_F32 && a->dtype != OP_F16)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: unknown dtype %d", (int)a->dtype);
+    const bool f16 = a->dtype == OP_F16;
+    const VkDeviceSize es = f16 ? 2 : 4;
     if (a->n == 0)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: n is 0");
-    if (a->x.size < (VkDeviceSize)a->n * 4 || a->y.size < (VkDeviceSize)a->n * 4)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: spans smaller than n = %u floats", a->n);
+    if (a->x.buf == VK_NULL_HANDLE || a->y.buf == VK_NULL_HANDLE || a->x.size < (VkDeviceSize)a->n * es ||
+        a->y.size < (VkDeviceSize)a->n * es)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: spans smaller than n = %u %s", a->n,
+                    f16 ? "halves" : "floats");
+    if (f16 && !ctx->fp16)
+        return fail(VKVIT_ERROR_UNSUPPORTED,
+                    "gelu: fp16 needs shaderFloat16 and storageBuffer16BitAccess, which this device lacks "
+                    "(or they are not enabled)");
     const uint32_t spec[] = {GELU_WG, a->tanh_approx ? 1u : 0u};
     vk_pipeline *pipe;
-    vkvit_status s = vk_pipeline_get(ctx, &gelu_shader, spec, 2, &pipe);
+    vkvit_status s = vk_pipeline_get(ctx, &gelu_shaders[f16], spec, 2, &pipe);
     if (s)
         return s;
     uint32_t n = a->n;

@@ -6,7 +6,9 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "layernorm_f16.spv.h"
 #include "layernorm_f32.spv.h"
+#include "layernorm_sg_f16.spv.h"
 #include "layernorm_sg_f32.spv.h"
 
 /* Push constants, as `Push` in layernorm.comp. */
@@ -17,16 +19,19 @@ typedef struct layernorm_push {
     uint32_t rows_per_group;
 } layernorm_push;
 
-/* [0] shared-memory reduction, [1] subgroup reduction (ctx->subgroup_arith). */
-static const vk_shader layernorm_shaders[2] = {
-    {"layernorm_f32", spv_layernorm_f32, sizeof spv_layernorm_f32, 4, sizeof(layernorm_push)},
-    {"layernorm_sg_f32", spv_layernorm_sg_f32, sizeof spv_layernorm_sg_f32, 4, sizeof(layernorm_push)},
+/* [dtype][0] shared-memory reduction, [dtype][1] subgroup reduction (ctx->subgroup_arith). The fp16
+ * variants store x, gamma, beta and y as halves; statistics and normalisation stay fp32. */
+static const vk_shader layernorm_shaders[2][2] = {
+    {{"layernorm_f32", spv_layernorm_f32, sizeof spv_layernorm_f32, 4, sizeof(layernorm_push)},
+     {"layernorm_sg_f32", spv_layernorm_sg_f32, sizeof spv_layernorm_sg_f32, 4, sizeof(layernorm_push)}},
+    {{"layernorm_f16", spv_layernorm_f16, sizeof spv_layernorm_f16, 4, sizeof(layernorm_push)},
+     {"layernorm_sg_f16", spv_layernorm_sg_f16, sizeof spv_layernorm_sg_f16, 4, sizeof(layernorm_push)}},
 };
 
-/* Bytes a strided [rows][D] view reaches. */
-static uint64_t span_bytes(uint32_t rows, uint32_t D, uint32_t stride)
+/* Bytes a strided [rows][D] view of `esize`-byte elements reaches. */
+static uint64_t span_bytes(uint32_t rows, uint32_t D, uint32_t stride, uint32_t esize)
 {
-    return ((uint64_t)(rows - 1) * stride + D) * sizeof(float);
+    return ((uint64_t)(rows - 1) * stride + D) * esize;
 }
 
 static vkvit_status check_span(const char *what, vk_span s, uint64_t need)
@@ -40,8 +45,8 @@ static vkvit_status check_span(const char *what, vk_span s, uint64_t need)
 static vkvit_status validate(const layernorm_args *a, uint32_t xs, uint32_t ys)
 {
     vkvit_status s;
-    if (a->dtype != OP_F32)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "layernorm: only fp32 is implemented (dtype %d)", (int)a->dtype);
+    if (a->dtype != OP_F32 && a->dtype != OP_F16)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: unknown dtype %d", (int)a->dtype);
     if (a->rows == 0 || a->D == 0)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: empty shape (rows %u, D %u)", a->rows, a->D);
     if (xs < a->D || ys < a->D)
@@ -51,13 +56,14 @@ static vkvit_status validate(const layernorm_args *a, uint32_t xs, uint32_t ys)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: eps %g is not a finite value >= 0",
                     (double)a->eps);
     /* The shader indexes with 32-bit element offsets. */
-    uint64_t xb = span_bytes(a->rows, a->D, xs), yb = span_bytes(a->rows, a->D, ys);
-    if (xb / sizeof(float) > UINT32_MAX || yb / sizeof(float) > UINT32_MAX)
+    const uint32_t es = a->dtype == OP_F16 ? 2 : 4;
+    uint64_t xb = span_bytes(a->rows, a->D, xs, es), yb = span_bytes(a->rows, a->D, ys, es);
+    if (xb / es > UINT32_MAX || yb / es > UINT32_MAX)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: %u rows of stride %u/%u exceed 2^32 elements",
                     a->rows, xs, ys);
     if ((s = check_span("x", a->x, xb)) || (s = check_span("y", a->y, yb)) ||
-        (s = check_span("gamma", a->gamma, (uint64_t)a->D * sizeof(float))) ||
-        (s = check_span("beta", a->beta, (uint64_t)a->D * sizeof(float))))
+        (s = check_span("gamma", a->gamma, (uint64_t)a->D * es)) ||
+        (s = check_span("beta", a->beta, (uint64_t)a->D * es)))
         return s;
     return VKVIT_OK;
 }
@@ -110,14 +116,21 @@ vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args 
     vkvit_status s = validate(a, xs, ys);
     if (s)
         return s;
+    const bool f16 = a->dtype == OP_F16;
+    if (f16 && !ctx->fp16)
+        return fail(VKVIT_ERROR_UNSUPPORTED,
+                    "layernorm: fp16 needs shaderFloat16 and storageBuffer16BitAccess, which this device "
+                    "lacks (or they are not enabled)");
 
-    /* vec4 loads when every row and every binding starts on a 16-byte boundary. */
-    const bool vec4 = a->D % 4 == 0 && xs % 4 == 0 && ys % 4 == 0 && a->x.offset % 16 == 0 &&
-                      a->y.offset % 16 == 0 && a->gamma.offset % 16 == 0 && a->beta.offset % 16 == 0;
+    /* vec4 loads when every row and every binding starts on a 4-element boundary (16 bytes in fp32,
+     * 8 in fp16). */
+    const VkDeviceSize al = f16 ? 8 : 16;
+    const bool vec4 = a->D % 4 == 0 && xs % 4 == 0 && ys % 4 == 0 && a->x.offset % al == 0 &&
+                      a->y.offset % al == 0 && a->gamma.offset % al == 0 && a->beta.offset % al == 0;
     const layernorm_shape sh = pick_shape(ctx, a->rows, vec4 ? a->D / 4 : a->D, vec4);
     const uint32_t spec[3] = {sh.wg, vec4, sh.nc};
     vk_pipeline *pipe;
-    s = vk_pipeline_get(ctx, &layernorm_shaders[ctx->subgroup_arith ? 1 : 0], spec, 3, &pipe);
+    s = vk_pipeline_get(ctx, &layernorm_shaders[f16][ctx->subgroup_arith ? 1 : 0], spec, 3, &pipe);
     if (s)
         return s;
 

@@ -5,7 +5,9 @@
  * and the bad value) before anything is recorded. Spans must be large enough for the shape; an
  * optional input is "absent" when its span has size 0.
  *
- * Element types: fp32 for now (dtype field reserved for the fp16 path). */
+ * Element types: dtype OP_F32, or OP_F16 (IEEE halves in memory; sizes, strides and offsets counted
+ * in halves) where an op's section below says so, with fp32 arithmetic inside. OP_F16 on a context
+ * without ctx->fp16 (shaderFloat16 + storageBuffer16BitAccess) is VKVIT_ERROR_UNSUPPORTED. */
 #ifndef VKVIT_OPS_H
 #define VKVIT_OPS_H
 
@@ -23,7 +25,9 @@ typedef enum op_dtype { OP_F32 = 0, OP_F16 = 1 } op_dtype;
  *   NONE:        Y = X.W^T + b
  *   GELU:        Y = gelu_erf(X.W^T + b)
  *   GELU_TANH:   Y = gelu_tanh(X.W^T + b)
- *   RESIDUAL:    Y = R + X.W^T + b                                                                */
+ *   RESIDUAL:    Y = R + X.W^T + b
+ * dtype OP_F16: X, W, bias, R, Y are halves (sizes and strides in 2-byte elements); products
+ *   accumulated and the epilogue applied in fp32, one rounding at the store (both kernels).          */
 typedef enum matmul_epilogue {
     MATMUL_EPI_NONE = 0,
     MATMUL_EPI_GELU = 1,
@@ -47,6 +51,8 @@ vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a);
  * scale: 0 = 1/sqrt(dh). Any T >= 1, 1 <= dh <= 128.
  * cls_probs (optional): [B][T], the attention probabilities of query row 0 (the class token),
  *   averaged over heads. The T x T score matrix is never written to memory.
+ * dtype OP_F16: qkv, out and cls_probs stored as halves (sizes in 2-byte elements), all math in fp32,
+ *   one rounding at the store; VKVIT_ERROR_UNSUPPORTED without shaderFloat16 + 16-bit storage.
  * kernel: 0 = chosen by device (subgroup shuffles on CPU devices, shared memory elsewhere); tests
  *   force each one so both run on every device.                                               */
 typedef enum attention_kernel {
@@ -67,7 +73,9 @@ vkvit_status op_attention(vk_cmd *cmd, vkvit_context *ctx, const attention_args 
 
 /* ---- layernorm.c: per-row LayerNorm over D ------------------------------------------------------
  * x: rows of D elements, row i at x[i * x_stride] (x_stride 0 = D); y likewise with y_stride.
- * y = (x - mean) / sqrt(var + eps) * gamma + beta, statistics in fp32 (stable for large means).  */
+ * y = (x - mean) / sqrt(var + eps) * gamma + beta, statistics in fp32 (stable for large means).
+ * dtype OP_F16: x, gamma, beta, y are halves (strides in halves); statistics and normalisation in
+ *   fp32, one rounding at the store.                                                              */
 typedef struct layernorm_args {
     uint32_t rows, D;
     uint32_t x_stride, y_stride;
@@ -78,7 +86,8 @@ typedef struct layernorm_args {
 
 vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args *a);
 
-/* ---- gelu.c: y = gelu(x) elementwise, n elements (y may alias x) ------------------------------- */
+/* ---- gelu.c: y = gelu(x) elementwise, n elements (y may alias x) -------------------------------
+ * dtype OP_F16: x, y are halves; gelu evaluated in fp32, one rounding at the store.               */
 typedef struct gelu_args {
     uint32_t n;
     int tanh_approx;     /* 0 = exact erf form */
