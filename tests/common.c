@@ -257,3 +257,14 @@ void test_download_f16(vkvit_context *ctx, vk_buffer *b, float *out, size_t n)
         out[i] = test_f16_to_f32(h[i]);
     free(h);
 }
+
+bool test_fp16(vkvit_context *ctx)
+{
+    if (ctx->fp16)
+        return true;
+    printf("fp16: not supported by this device (shaderFloat16 %d, storageBuffer16BitAccess %d)\n",
+           ctx->info.shader_float16, ctx->info.storage_buffer_16bit);
+    test_expect(!ctx->info.shader_float16 || !ctx->info.storage_buffer_16bit,
+                "fp16: the device has shaderFloat16 and storageBuffer16BitAccess, so the context must enable them");
+    return false;
+}

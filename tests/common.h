@@ -65,6 +65,11 @@ void test_download_f16(vkvit_context *ctx, vk_buffer *b, float *out, size_t n);
 /* test_poison for buffers of halves: both halves of every word an fp16 quiet NaN (0x7e00). */
 void test_poison_f16(vkvit_context *ctx, vk_buffer *b);
 
+/* Whether the context runs fp16 kernels. When it does not, prints why and records a check that
+ * the device really lacks shaderFloat16 or storageBuffer16BitAccess: a device with both whose
+ * context left them off would silently hide the fp16 path, so that fails. */
+bool test_fp16(vkvit_context *ctx);
+
 /* Records `record(cmd, ctx, arg)` into a fresh command buffer, submits, waits. Exits on error. */
 typedef vkvit_status (*test_record_fn)(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
 void test_run(vkvit_context *ctx, test_record_fn record, const void *arg);

@@ -250,12 +250,7 @@ int main(void)
         {1, 33, 3, 64, 0.0f, false, FILL_UNIFORM, OP_F16},
         {1, 9, 70, 8, 0.0f, true, FILL_UNIFORM, OP_F16},    /* cls_probs heads in two chunks (64 + 6) */
     };
-    if (!ctx->fp16) {
-        printf("note attention fp16 not supported here (shaderFloat16 %d, storageBuffer16BitAccess %d)\n",
-               ctx->info.shader_float16, ctx->info.storage_buffer_16bit);
-        test_expect(!ctx->info.shader_float16 || !ctx->info.storage_buffer_16bit,
-                    "attention fp16 skipped only because the device lacks it");
-    } else {
+    if (test_fp16(ctx)) {
         for (size_t k = 0; k < 2; k++) {
             if (kernels[k] == ATTENTION_SUBGROUP &&
                 (ctx->info.subgroup_size < 8 || (ctx->info.subgroup_ops & shuffle) != shuffle))

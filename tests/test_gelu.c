@@ -132,12 +132,7 @@ int main(void)
     }
 
     /* fp16. A device without the features passes only if ctx->info really says it lacks them. */
-    if (!ctx->fp16) {
-        printf("fp16: not supported by this device (shaderFloat16 %d, storageBuffer16BitAccess %d)\n",
-               ctx->info.shader_float16, ctx->info.storage_buffer_16bit);
-        test_expect(!ctx->info.shader_float16 || !ctx->info.storage_buffer_16bit,
-                    "fp16: the device has shaderFloat16 and storageBuffer16BitAccess but the context did "
-                    "not enable them");
+    if (!test_fp16(ctx)) {
         check_f16_refused(ctx);
     } else {
         const uint32_t sizes_f16[] = {1, 7, 197 * 3072};

@@ -21,6 +21,19 @@ typedef struct ln_case {
     int gpu_shape;                 /* also run with the GPU-shaped dispatch (see main) */
 } ln_case;
 
+/* Packs `rows` rows of D from y (row stride ys, ny elements) into out for the comparison, and
+ * counts the elements between strided rows that are no longer the NaN poison. */
+static size_t pack_rows(const float *y, size_t ny, uint32_t ys, uint32_t rows, uint32_t D, float *out)
+{
+    size_t gaps_written = 0;
+    for (uint32_t r = 0; r < rows; r++) {
+        memcpy(out + (size_t)r * D, y + (size_t)r * ys, D * sizeof(float));
+        for (uint32_t i = D; i < ys && (size_t)r * ys + i < ny; i++)
+            gaps_written += !isnan(y[(size_t)r * ys + i]);
+    }
+    return gaps_written;
+}
+
 static const ln_case cases[] = {
     /* ViT-Ti/S/B/L at T = 197, batch 1 and 3; eps as timm and as Google's checkpoints */
     {"vit-ti", 197, 192, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
@@ -91,12 +104,7 @@ static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, 
     test_download(ctx, &by, y, ny);
 
     /* Rows packed for the comparison; the gaps between strided rows must still hold the poison. */
-    size_t gaps_written = 0;
-    for (uint32_t r = 0; r < c->rows; r++) {
-        memcpy(out + (size_t)r * c->D, y + (size_t)r * ys, c->D * sizeof(float));
-        for (uint32_t i = c->D; i < ys && (size_t)r * ys + i < ny; i++)
-            gaps_written += !isnan(y[(size_t)r * ys + i]);
-    }
+    size_t gaps_written = pack_rows(y, ny, ys, c->rows, c->D, out);
     char name[128];
     snprintf(name, sizeof name, "layernorm %-10s %-20s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
     test_check(name, out, ref, n, TOL_F32);
@@ -173,12 +181,7 @@ static void run_case_f16(vkvit_context *ctx, const ln_case *c, const char *varia
     test_run(ctx, record, &a);
     test_download_f16(ctx, &by, y, ny);
 
-    size_t gaps_written = 0;
-    for (uint32_t r = 0; r < c->rows; r++) {
-        memcpy(out + (size_t)r * c->D, y + (size_t)r * ys, c->D * sizeof(float));
-        for (uint32_t i = c->D; i < ys && (size_t)r * ys + i < ny; i++)
-            gaps_written += !isnan(y[(size_t)r * ys + i]);
-    }
+    size_t gaps_written = pack_rows(y, ny, ys, c->rows, c->D, out);
     char name[128];
     snprintf(name, sizeof name, "layernorm fp16 %-10s %-16s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
     test_check(name, out, ref, n, TOL_F16);
@@ -275,12 +278,7 @@ int main(void)
     /* fp16: every case on the lavapipe-shaped dispatch, the gpu_shape ones on the GPU-shaped one too,
      * with both reduction variants. A device without the features passes only if ctx->info really
      * says it lacks them (a context that failed to enable them would hide the fp16 path). */
-    if (!ctx->fp16) {
-        printf("fp16: not supported by this device (shaderFloat16 %d, storageBuffer16BitAccess %d)\n",
-               ctx->info.shader_float16, ctx->info.storage_buffer_16bit);
-        test_expect(!ctx->info.shader_float16 || !ctx->info.storage_buffer_16bit,
-                    "fp16: the device has shaderFloat16 and storageBuffer16BitAccess but the context did "
-                    "not enable them");
+    if (!test_fp16(ctx)) {
         check_f16_refused(ctx);
     } else {
         for (int v = 0; v < (has_sg ? 4 : 2); v++) {

@@ -202,8 +202,7 @@ static void run_case_f16(vkvit_context *ctx, const mm_case *c, const char *path,
  * were not enabled, which would silently hide the fp16 path (lavapipe has both, so CI runs it all). */
 static void fp16_section(vkvit_context *ctx, uint64_t *rng)
 {
-    if (!ctx->fp16) {
-        bool device_lacks = !ctx->info.shader_float16 || !ctx->info.storage_buffer_16bit;
+    if (!test_fp16(ctx)) {
         vk_buffer b = test_upload(ctx, NULL, 64);
         vk_cmd *cmd;
         test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
@@ -217,11 +216,6 @@ static void fp16_section(vkvit_context *ctx, uint64_t *rng)
         test_ok(vk_cmd_end(cmd), "end");
         vk_cmd_destroy(cmd);
         vk_buffer_destroy(ctx, &b);
-        if (device_lacks)
-            printf("fp16: not supported by this device\n");
-        test_expect(device_lacks, "fp16: device reports shaderFloat16 %d, storageBuffer16BitAccess %d, "
-                    "so ctx->fp16 must be on", (int)ctx->info.shader_float16,
-                    (int)ctx->info.storage_buffer_16bit);
         return;
     }
     const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
