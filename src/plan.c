@@ -70,8 +70,7 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, uint32_t l)
     return VKVIT_OK;
 }
 
-/* Everything after the input is in p->input: shared by the float-tensor and the image variants. */
-static vkvit_status record_forward(struct vkvit_plan *p, vk_cmd *cmd)
+vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
 {
     const struct vkvit_model *m = p->model;
     const vit_dims *d = &m->dims;
@@ -114,8 +113,18 @@ static vkvit_status record_forward(struct vkvit_plan *p, vk_cmd *cmd)
                             .bias = model_span(m, -1, W_HEAD_B, d->K)};
         if ((s = op_matmul(cmd, ctx, &head)))
             return fail(s, "classifier: %s", vkvit_last_error());
-        vk_cmd_copy(cmd, p->logits, vk_span_of(&p->io, p->io_logits, p->logits.size));
     }
+    return VKVIT_OK;
+}
+
+/* The whole pass from p->input, then the outputs copied into io for the host. */
+static vkvit_status record_forward(struct vkvit_plan *p, vk_cmd *cmd)
+{
+    vkvit_status s = plan_record_compute(p, cmd);
+    if (s)
+        return s;
+    if (p->model->dims.K)
+        vk_cmd_copy(cmd, p->logits, vk_span_of(&p->io, p->io_logits, p->logits.size));
     vk_cmd_copy(cmd, p->pooled, vk_span_of(&p->io, p->io_pooled, p->pooled.size));
     if (p->maps)
         vk_cmd_copy(cmd, p->attn, vk_span_of(&p->io, p->io_attn, p->attn.size));

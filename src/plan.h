@@ -37,6 +37,12 @@ vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n);
 vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n);
 void plan_destroy(struct vkvit_plan *p);
 
+/* Records the forward pass from the input region p->input ([batch][C][S][S] fp32, normalised) to
+ * the fp32 output regions of the arena: p->logits [batch][K] (K > 0), p->pooled [batch][prefix*D],
+ * p->attn (with maps: layer l, image b at float (l * attn_layer_stride + b * T)), ending with a
+ * barrier (compute/transfer writes -> compute/transfer reads). Shared by every way a plan is run. */
+vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd);
+
 /* Host views of the last run's outputs inside the io buffer. */
 const float *plan_logits(const struct vkvit_plan *p);   /* [batch][K]           */
 const float *plan_pooled(const struct vkvit_plan *p);   /* [batch][prefix*D]    */
