@@ -193,7 +193,27 @@ VKVIT_API vkvit_status vkvit_context_device_info(const vkvit_context *ctx, vkvit
 
 typedef struct vkvit_model vkvit_model;
 
+/* Storage precision of weights and activations on the device. */
+typedef enum vkvit_precision {
+    /* fp16 on a GPU whose context has the fp16 path (shaderFloat16 + storageBuffer16BitAccess),
+     * fp32 otherwise: on CPU devices (lavapipe, SwiftShader) fp16 arithmetic is emulated and slower. */
+    VKVIT_PRECISION_AUTO = 0,
+    /* The exact path: fp32 weights and activations; logits within ~1e-6 of PyTorch fp32. */
+    VKVIT_PRECISION_FP32,
+    /* Weights converted to fp16 at load (round to nearest even); activations, including the residual
+     * stream, stored as fp16, like PyTorch's model.half(); every dot product, softmax and LayerNorm
+     * statistic is accumulated in fp32, with one rounding per stored value. Logits within ~1e-2
+     * (relative) of fp32. VKVIT_ERROR_UNSUPPORTED where the context lacks the fp16 path. */
+    VKVIT_PRECISION_FP16
+} vkvit_precision;
+
+/* "fp32" or "fp16" ("auto" for VKVIT_PRECISION_AUTO). Never NULL. */
+VKVIT_API const char *vkvit_precision_string(vkvit_precision precision);
+
 typedef struct vkvit_model_options {
+    /* Storage precision on the device; zero = VKVIT_PRECISION_AUTO. The environment variable
+     * VKVIT_PRECISION=fp32|fp16|auto overrides AUTO (not an explicit choice). */
+    vkvit_precision precision;
     /* Non-zero: keep an fp32 copy of the weights in host memory so vkvit_verify() can run the CPU
      * reference forward pass. Default: host copies are released after the upload. */
     int keep_host_weights;
@@ -224,6 +244,7 @@ typedef struct vkvit_model_info {
     float layer_norm_eps;
     uint64_t parameters;         /* as stored in the checkpoint                                 */
     uint64_t weight_bytes;       /* device memory holding the weights                           */
+    vkvit_precision precision;   /* what AUTO resolved to: VKVIT_PRECISION_FP32 or _FP16         */
     /* What vkvit_run_images does to an image, in one line, and where that came from, e.g.
      * ".../preprocessor_config.json: resize shorter side to 256 (bicubic), centre crop 224x224,
      * x 0.003921569, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)". Valid for the

@@ -67,6 +67,7 @@ layout(push_constant) uniform Push {
     uint x_stride, y_stride;   // elements
     float eps;
     uint rows_per_group;       // consecutive rows one workgroup normalises (gamma, beta loaded once)
+    uint x_first, y_first;     // elements before row 0 (multiples of 4 in vec4 mode)
 } pc;
 
 // Chunk c of a row (element offset `base`): 4 elements in vec4 mode, else 1 element in .x and
@@ -136,7 +137,7 @@ void main()
 
     // Uniform loop: every invocation runs the same rows, so the barriers inside are reached by all.
     for (uint row = first; row < last; row++) {
-        const uint xb = row * pc.x_stride, yb = row * pc.y_stride;
+        const uint xb = pc.x_first + row * pc.x_stride, yb = pc.y_first + row * pc.y_stride;
 
         vec4 s4 = vec4(0.0);
         for (uint i = 0; i < NC; i++) {

@@ -15,7 +15,8 @@ VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, co
     *out = NULL;
     if (!ctx || !path)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_load: NULL %s", ctx ? "path" : "context");
-    return model_load(ctx, path, options && options->keep_host_weights, out);
+    vkvit_model_options o = options ? *options : (vkvit_model_options){0};
+    return model_load(ctx, path, o.keep_host_weights != 0, o.precision, out);
 }
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_info *out)
@@ -27,7 +28,7 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .family = m->family, .hidden = d->D, .layers = d->L, .heads = d->H, .mlp = d->mlp,
         .image_size = d->image, .patch_size = d->P, .channels = d->C, .tokens = d->T, .num_classes = d->K,
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
-        .parameters = m->parameters, .weight_bytes = m->weights.size, .preprocessing = m->pre.summary,
+        .parameters = m->parameters, .weight_bytes = m->weights.size, .precision = m->precision, .preprocessing = m->pre.summary,
     };
     return VKVIT_OK;
 }
@@ -60,6 +61,8 @@ VKVIT_API const char *vkvit_model_label(const vkvit_model *m, uint32_t index)
 }
 
 VKVIT_API void vkvit_model_free(vkvit_model *m) { model_free(m); }
+
+VKVIT_API const char *vkvit_precision_string(vkvit_precision p) { return precision_name(p); }
 
 VKVIT_API vkvit_status vkvit_plan_create(vkvit_model *m, const vkvit_plan_options *options, vkvit_plan **out)
 {

@@ -10,7 +10,7 @@
 #include "safetensors.h"
 
 #define ABSENT UINT64_MAX
-#define ALIGN_FLOATS 64 /* 256 bytes: any device's minStorageBufferOffsetAlignment */
+#define ALIGN_FLOATS 128 /* elements: 256 bytes even in fp16, any device's minStorageBufferOffsetAlignment */
 
 /* ---- naming maps ----------------------------------------------------------------------------------
  * One table per family. `layer` entries hold "%u" where the block index goes; `part` is the q/k/v
@@ -352,9 +352,9 @@ static uint64_t offset_of(const struct vkvit_model *m, int layer, int slot)
     return layer < 0 ? m->layout.global[slot] : m->layout.layer[(size_t)layer * L_SLOT_COUNT + slot];
 }
 
-vk_span model_span(const struct vkvit_model *m, int layer, int slot, uint64_t floats)
+vk_span model_span(const struct vkvit_model *m, int layer, int slot, uint64_t elems)
 {
-    return vk_span_of(&m->weights, offset_of(m, layer, slot) * 4, floats * 4);
+    return vk_span_of(&m->weights, offset_of(m, layer, slot) * m->elem_size, elems * m->elem_size);
 }
 
 const float *model_host(const struct vkvit_model *m, int layer, int slot)
@@ -364,6 +364,44 @@ const float *model_host(const struct vkvit_model *m, int layer, int slot)
 }
 
 /* ---- loading ----------------------------------------------------------------------------------------------- */
+
+const char *precision_name(vkvit_precision p)
+{
+    return p == VKVIT_PRECISION_FP32 ? "fp32" : p == VKVIT_PRECISION_FP16 ? "fp16" : "auto";
+}
+
+/* AUTO: VKVIT_PRECISION from the environment if set, else fp16 on a GPU with the fp16 path (on CPU
+ * devices fp16 arithmetic is emulated, ~8x slower on lavapipe: bench/README.md). */
+static vkvit_status resolve_precision(const vkvit_context *ctx, vkvit_precision want, vkvit_precision *out)
+{
+    if (want == VKVIT_PRECISION_AUTO) {
+        const char *env = getenv("VKVIT_PRECISION");
+        if (env && *env && strcmp(env, "auto")) {
+            if (!strcmp(env, "fp32"))
+                want = VKVIT_PRECISION_FP32;
+            else if (!strcmp(env, "fp16"))
+                want = VKVIT_PRECISION_FP16;
+            else
+                return fail(VKVIT_ERROR_INVALID_ARGUMENT, "VKVIT_PRECISION=%s: expected fp32, fp16 or auto", env);
+        }
+    }
+    switch (want) {
+    case VKVIT_PRECISION_AUTO:
+        *out = ctx->fp16 && ctx->info.type != VKVIT_DEVICE_CPU ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32;
+        return VKVIT_OK;
+    case VKVIT_PRECISION_FP32:
+        *out = want;
+        return VKVIT_OK;
+    case VKVIT_PRECISION_FP16:
+        if (!ctx->fp16)
+            return fail(VKVIT_ERROR_UNSUPPORTED, "precision fp16: %s does not have shaderFloat16 and "
+                        "storageBuffer16BitAccess enabled (on an adopted device, the application must enable them)",
+                        ctx->info.name);
+        *out = want;
+        return VKVIT_OK;
+    }
+    return fail(VKVIT_ERROR_INVALID_ARGUMENT, "precision %d: expected VKVIT_PRECISION_AUTO, _FP32 or _FP16", (int)want);
+}
 
 static vkvit_status read_into(const st_tensor *t, float *dst)
 {
@@ -527,22 +565,80 @@ static void model_dir(const char *path, char *dir, size_t n)
         snprintf(dir, n, ".");
 }
 
-static vkvit_status model_alloc(vkvit_context *ctx, struct vkvit_model **out)
+static vkvit_status model_alloc(vkvit_context *ctx, vkvit_precision precision, struct vkvit_model **out)
 {
+    vkvit_precision p;
+    vkvit_status s = resolve_precision(ctx, precision, &p);
+    if (s)
+        return s;
     struct vkvit_model *m = calloc(1, sizeof *m);
     if (!m)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "model");
     m->ctx = ctx;
+    m->precision = p;
+    m->elem_size = p == VKVIT_PRECISION_FP16 ? 2 : 4;
     config_init(&m->cfg);
     *out = m;
     return VKVIT_OK;
 }
 
+/* Names the tensor holding element `at` of the weight block, for messages. */
+static void describe_offset(const struct vkvit_model *m, uint64_t at, char *buf, size_t n)
+{
+    static const char *const global_names[W_GLOBAL_COUNT] = {"patch_embed.weight", "patch_embed.bias", "cls_token",
+        "dist_token", "pos_embed", "norm.weight", "norm.bias", "head.weight", "head.bias", "head_dist.weight",
+        "head_dist.bias"};
+    static const char *const layer_names[L_SLOT_COUNT] = {"norm1.weight", "norm1.bias", "qkv.weight", "qkv.bias",
+        "proj.weight", "proj.bias", "norm2.weight", "norm2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
+    uint64_t best = 0;
+    snprintf(buf, n, "?");
+    for (int g = 0; g < W_GLOBAL_COUNT; g++)
+        if (m->layout.global[g] != ABSENT && m->layout.global[g] <= at && m->layout.global[g] >= best) {
+            best = m->layout.global[g];
+            snprintf(buf, n, "%s[%llu]", global_names[g], (unsigned long long)(at - best));
+        }
+    for (uint32_t l = 0; l < m->dims.L; l++)
+        for (int k = 0; k < L_SLOT_COUNT; k++) {
+            uint64_t o = m->layout.layer[(size_t)l * L_SLOT_COUNT + k];
+            if (o <= at && o >= best) {
+                best = o;
+                snprintf(buf, n, "block %u %s[%llu]", l, layer_names[k], (unsigned long long)(at - o));
+            }
+        }
+}
+
+/* The fp16 weight block: every value rounded to nearest even; a finite value beyond fp16's range
+ * is an error (it would silently become infinity). */
+static vkvit_status to_f16(const struct vkvit_model *m, uint16_t **out)
+{
+    uint16_t *h = malloc(m->layout.total * sizeof *h);
+    if (!h)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: %llu bytes of fp16 weights", m->path,
+                    (unsigned long long)m->layout.total * 2);
+    for (uint64_t i = 0; i < m->layout.total; i++) {
+        h[i] = st_f32_to_f16(m->host[i]);
+        if ((h[i] & 0x7c00u) == 0x7c00u && isfinite(m->host[i])) {
+            char where[96];
+            describe_offset(m, i, where, sizeof where);
+            free(h);
+            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: weight %s = %g is beyond fp16's range (65504); load the "
+                        "model with precision VKVIT_PRECISION_FP32", m->path, where, (double)m->host[i]);
+        }
+    }
+    *out = h;
+    return VKVIT_OK;
+}
+
 static vkvit_status upload(struct vkvit_model *m, bool keep_host)
 {
-    vkvit_status s = vk_buffer_create(m->ctx, m->layout.total * 4, VK_MEM_DEVICE, &m->weights);
+    const VkDeviceSize bytes = m->layout.total * m->elem_size;
+    uint16_t *half = NULL;
+    vkvit_status s = m->elem_size == 2 ? to_f16(m, &half) : VKVIT_OK;
     if (!s)
-        s = vk_buffer_write(m->ctx, &m->weights, 0, m->host, m->layout.total * 4);
+        s = vk_buffer_create(m->ctx, bytes, VK_MEM_DEVICE, &m->weights);
+    if (!s)
+        s = vk_buffer_write(m->ctx, &m->weights, 0, half ? (const void *)half : (const void *)m->host, bytes);
+    free(half);
     if (!keep_host) {
         free(m->host);
         m->host = NULL;
@@ -550,14 +646,15 @@ static vkvit_status upload(struct vkvit_model *m, bool keep_host)
     return s;
 }
 
-vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, struct vkvit_model **out)
+vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
+                        struct vkvit_model **out)
 {
     *out = NULL;
     struct vkvit_model *m = NULL;
     st_file *st = NULL;
     found fd = {0};
     char dir[1024], cfg_path[1100], labels_path[1100];
-    vkvit_status s = model_alloc(ctx, &m);
+    vkvit_status s = model_alloc(ctx, precision, &m);
     if (s)
         return s;
     snprintf(m->path, sizeof m->path, "%s", path);
@@ -642,11 +739,11 @@ static float rnd(uint64_t *state, float scale)
 }
 
 vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t seed, bool keep_host,
-                             struct vkvit_model **out)
+                             vkvit_precision precision, struct vkvit_model **out)
 {
     *out = NULL;
     struct vkvit_model *m = NULL;
-    vkvit_status s = model_alloc(ctx, &m);
+    vkvit_status s = model_alloc(ctx, precision, &m);
     if (s)
         return s;
     m->cfg = *cfg;

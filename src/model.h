@@ -1,6 +1,7 @@
 /* A ViT: configuration + weights in one canonical layout, uploaded once to device memory.
  *
- * Canonical layout (fp32, row-major; every tensor starts on a 256-byte boundary of one block):
+ * Canonical layout (row-major; every tensor starts on a 128-element boundary of one block, 256 bytes
+ * or more; elements fp32, or fp16 for a model loaded in fp16 precision):
  *   patch_w [D][C*P*P]  (the conv weight [D][C][P][P] as a GEMM matrix)   patch_b [D]
  *   cls [D], dist [D] (distilled only), pos [T][D], T = tokens = prefix + (image/P)^2
  *   per layer: ln1_w/b [D], qkv_w [3D][D] (q; k; v rows), qkv_b [3D], proj_w [D][D], proj_b [D],
@@ -49,22 +50,30 @@ struct vkvit_model {
     char path[1024];
     vit_layout layout;
     float *host;              /* the weight block on the host: kept only when asked (reference) */
-    vk_buffer weights;        /* the same block in device memory */
+    vk_buffer weights;        /* the same block in device memory, fp32 or fp16 (elem_size) */
+    vkvit_precision precision;  /* resolved: FP32 or FP16, for weights and activations */
+    uint32_t elem_size;       /* 4 or 2 bytes */
     uint64_t parameters;      /* as stored in the checkpoint */
 };
 
 vit_dims vit_dims_of(const vit_config *c);
 
-/* The span of one tensor in the device weight block, and its host pointer (model->host). */
-vk_span model_span(const struct vkvit_model *m, int layer, int slot, uint64_t floats);
+/* The span of one tensor (`elems` elements) in the device weight block, and its fp32 host pointer
+ * (model->host). */
+vk_span model_span(const struct vkvit_model *m, int layer, int slot, uint64_t elems);
 const float *model_host(const struct vkvit_model *m, int layer, int slot);
 
-/* Loads a checkpoint (a directory with model.safetensors / index + config.json, or a file). */
-vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, struct vkvit_model **out);
+/* "fp32", "fp16" or "auto". */
+const char *precision_name(vkvit_precision p);
+
+/* Loads a checkpoint (a directory with model.safetensors / index + config.json, or a file).
+ * precision AUTO is resolved here (VKVIT_PRECISION, then the device); the host copy stays fp32. */
+vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
+                        struct vkvit_model **out);
 /* A model with seeded random weights (for benchmarks and the synthetic-model tests): cfg must be
  * complete (config_apply_defaults + valid); num_labels 0 = backbone. */
 vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t seed, bool keep_host,
-                             struct vkvit_model **out);
+                             vkvit_precision precision, struct vkvit_model **out);
 void model_free(struct vkvit_model *m);
 
 #endif

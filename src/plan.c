@@ -21,12 +21,14 @@ typedef struct carver {
     VkDeviceSize at;
 } carver;
 
-static VkDeviceSize carve(carver *c, uint64_t floats)
+static VkDeviceSize carve(carver *c, uint64_t bytes)
 {
     VkDeviceSize o = c->at;
-    c->at += align_up(floats * 4);
+    c->at += align_up(bytes);
     return o;
 }
+
+static op_dtype plan_dtype(const struct vkvit_plan *p) { return p->model->elem_size == 2 ? OP_F16 : OP_F32; }
 
 static uint64_t max3(uint64_t a, uint64_t b, uint64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
 
@@ -37,31 +39,36 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, uint32_t l)
     vkvit_context *ctx = p->ctx;
     uint32_t rows = p->batch * d->T;
     float eps = (float)m->cfg.eps;
+    const op_dtype dt = plan_dtype(p);
+    const uint32_t es = m->elem_size;
     vkvit_status s;
     int li = (int)l;
 
-    layernorm_args ln1 = {.rows = rows, .D = d->D, .eps = eps, .x = p->x, .y = p->ha,
+    layernorm_args ln1 = {.rows = rows, .D = d->D, .eps = eps, .x = p->x, .y = p->ha, .dtype = dt,
                           .gamma = model_span(m, li, L_LN1_W, d->D), .beta = model_span(m, li, L_LN1_B, d->D)};
     matmul_args qkv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = p->ha, .y = p->big,
                        .w = model_span(m, li, L_QKV_W, 3ull * d->D * d->D),
-                       .bias = model_span(m, li, L_QKV_B, 3ull * d->D)};
-    attention_args att = {.batch = p->batch, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha};
-    if (p->maps)
-        att.cls_probs = vk_span_of(&p->arena, p->attn.offset + (VkDeviceSize)l * p->attn_layer_stride * 4,
-                                   (VkDeviceSize)p->batch * d->T * 4);
+                       .bias = model_span(m, li, L_QKV_B, 3ull * d->D), .dtype = dt};
+    attention_args att = {.batch = p->batch, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha,
+                          .dtype = dt};
+    if (p->maps) {
+        const vk_span maps = dt == OP_F16 ? p->attn_h : p->attn;
+        att.cls_probs = vk_span_of(&p->arena, maps.offset + (VkDeviceSize)l * p->attn_layer_stride * es,
+                                   (VkDeviceSize)p->batch * d->T * es);
+    }
     matmul_args proj = {.batch = 1, .M = rows, .N = d->D, .K = d->D, .x = p->ha, .y = p->x, .residual = p->x,
                         .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_PROJ_W, (uint64_t)d->D * d->D),
-                        .bias = model_span(m, li, L_PROJ_B, d->D)};
+                        .bias = model_span(m, li, L_PROJ_B, d->D), .dtype = dt};
     layernorm_args ln2 = ln1;
     ln2.gamma = model_span(m, li, L_LN2_W, d->D);
     ln2.beta = model_span(m, li, L_LN2_B, d->D);
     matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = p->ha, .y = p->big,
                        .epilogue = m->cfg.gelu == VIT_GELU_TANH ? MATMUL_EPI_GELU_TANH : MATMUL_EPI_GELU,
                        .w = model_span(m, li, L_FC1_W, (uint64_t)d->mlp * d->D),
-                       .bias = model_span(m, li, L_FC1_B, d->mlp)};
+                       .bias = model_span(m, li, L_FC1_B, d->mlp), .dtype = dt};
     matmul_args fc2 = {.batch = 1, .M = rows, .N = d->D, .K = d->mlp, .x = p->big, .y = p->x, .residual = p->x,
                        .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_FC2_W, (uint64_t)d->D * d->mlp),
-                       .bias = model_span(m, li, L_FC2_B, d->D)};
+                       .bias = model_span(m, li, L_FC2_B, d->D), .dtype = dt};
 
     if ((s = op_layernorm(cmd, ctx, &ln1)) || (s = op_matmul(cmd, ctx, &qkv)) || (s = op_attention(cmd, ctx, &att)) ||
         (s = op_matmul(cmd, ctx, &proj)) || (s = op_layernorm(cmd, ctx, &ln2)) || (s = op_matmul(cmd, ctx, &fc1)) ||
@@ -77,14 +84,18 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
     vkvit_context *ctx = p->ctx;
     vkvit_status s;
     uint32_t B = p->batch;
+    const op_dtype dt = plan_dtype(p);
+    const bool f16 = dt == OP_F16;
 
     /* Patch embedding: im2col into `big`, one GEMM into `ha`, then the token sequence into x. */
-    patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = p->input, .patches = p->big};
+    patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = p->input, .patches = p->big,
+                        .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
                       .w = model_span(m, -1, W_PATCH_W, (uint64_t)d->D * d->cpp),
-                      .bias = model_span(m, -1, W_PATCH_B, d->D)};
+                      .bias = model_span(m, -1, W_PATCH_B, d->D), .dtype = dt};
     tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
-                      .cls = model_span(m, -1, W_CLS, d->D), .pos = model_span(m, -1, W_POS, (uint64_t)d->T * d->D)};
+                      .cls = model_span(m, -1, W_CLS, d->D), .pos = model_span(m, -1, W_POS, (uint64_t)d->T * d->D),
+                      .dtype = dt};
     if (d->prefix == 2)
         tk.dist = model_span(m, -1, W_DIST, d->D);
     if ((s = op_patchify(cmd, ctx, &pa)) || (s = op_matmul(cmd, ctx, &pe)) || (s = op_tokens(cmd, ctx, &tk)))
@@ -95,24 +106,30 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
             return s;
 
     /* Final LayerNorm on the class (and distillation) token only: rows = B, stride T*D, written
-     * side by side into pooled [B][prefix*D]. */
+     * side by side into pooled [B][prefix*D]. In fp16 the pooled tokens, logits and attention maps
+     * are computed in halves and widened into the fp32 outputs. */
+    const vk_span pooled = f16 ? p->pooled_h : p->pooled, logits = f16 ? p->logits_h : p->logits;
     for (uint32_t t = 0; t < d->prefix; t++) {
         layernorm_args ln = {.rows = B, .D = d->D, .x_stride = d->T * d->D, .y_stride = d->prefix * d->D,
-                             .eps = (float)m->cfg.eps,
-                             .x = vk_span_of(&p->arena, p->x.offset + (VkDeviceSize)t * d->D * 4,
-                                             ((VkDeviceSize)(B - 1) * d->T * d->D + d->D) * 4),
-                             .y = vk_span_of(&p->arena, p->pooled.offset + (VkDeviceSize)t * d->D * 4,
-                                             ((VkDeviceSize)(B - 1) * d->prefix * d->D + d->D) * 4),
-                             .gamma = model_span(m, -1, W_NORM_W, d->D), .beta = model_span(m, -1, W_NORM_B, d->D)};
+                             .x_first = t * d->D, .y_first = t * d->D, .eps = (float)m->cfg.eps, .x = p->x,
+                             .y = pooled, .gamma = model_span(m, -1, W_NORM_W, d->D),
+                             .beta = model_span(m, -1, W_NORM_B, d->D), .dtype = dt};
         if ((s = op_layernorm(cmd, ctx, &ln)))
             return fail(s, "final LayerNorm: %s", vkvit_last_error());
     }
     if (d->K) { /* distilled: the folded head [K][2D] over [cls | dist] gives the mean of both heads */
-        matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->prefix * d->D, .x = p->pooled, .y = p->logits,
+        matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->prefix * d->D, .x = pooled, .y = logits,
                             .w = model_span(m, -1, W_HEAD_W, (uint64_t)d->K * d->prefix * d->D),
-                            .bias = model_span(m, -1, W_HEAD_B, d->K)};
+                            .bias = model_span(m, -1, W_HEAD_B, d->K), .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &head)))
             return fail(s, "classifier: %s", vkvit_last_error());
+    }
+    if (f16) {
+        widen_args w[3] = {{B * d->prefix * d->D, p->pooled_h, p->pooled}, {B * d->K, p->logits_h, p->logits},
+                           {d->L * p->attn_layer_stride, p->attn_h, p->attn}};
+        for (int i = 0; i < 3; i++)
+            if ((i != 1 || d->K) && (i != 2 || p->maps) && (s = op_widen(cmd, ctx, &w[i])))
+                return fail(s, "fp16 outputs: %s", vkvit_last_error());
     }
     return VKVIT_OK;
 }
@@ -190,32 +207,44 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->batch = batch;
     p->maps = maps;
     uint64_t B = batch, rows = B * d->T;
+    const uint64_t es = m->elem_size;        /* activations: fp32 or fp16 */
+    const bool f16 = es == 2;
     uint64_t n_in = B * d->C * d->image * d->image;
     uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, B * d->patches * d->cpp);
-    p->attn_layer_stride = (uint32_t)((rows + 63) / 64 * 64);
+    uint64_t n_pooled = B * d->prefix * d->D, n_logits = d->K ? B * d->K : 1;
+    p->attn_layer_stride = (uint32_t)((rows + 127) / 128 * 128);
+    uint64_t n_attn = maps ? (uint64_t)d->L * p->attn_layer_stride : 1;
 
+    /* The input and the outputs are fp32 whatever the precision; the fp16 twins of the outputs
+     * exist only in fp16 plans. */
     carver a = {0};
-    VkDeviceSize o_in = carve(&a, n_in), o_x = carve(&a, rows * d->D), o_ha = carve(&a, rows * d->D),
-                 o_big = carve(&a, n_big), o_pooled = carve(&a, B * d->prefix * d->D),
-                 o_logits = carve(&a, d->K ? B * d->K : 1),
-                 o_attn = carve(&a, maps ? (uint64_t)d->L * p->attn_layer_stride : 1);
+    VkDeviceSize o_in = carve(&a, n_in * 4), o_x = carve(&a, rows * d->D * es), o_ha = carve(&a, rows * d->D * es),
+                 o_big = carve(&a, n_big * es), o_pooled = carve(&a, n_pooled * 4), o_logits = carve(&a, n_logits * 4),
+                 o_attn = carve(&a, n_attn * 4);
+    VkDeviceSize o_pooled_h = f16 ? carve(&a, n_pooled * 2) : 0, o_logits_h = f16 ? carve(&a, n_logits * 2) : 0,
+                 o_attn_h = f16 ? carve(&a, n_attn * 2) : 0;
     carver io = {0};
-    p->io_input = carve(&io, n_in);
-    p->io_logits = carve(&io, d->K ? B * d->K : 1);
-    p->io_pooled = carve(&io, B * d->prefix * d->D);
-    p->io_attn = carve(&io, maps ? (uint64_t)d->L * p->attn_layer_stride : 1);
+    p->io_input = carve(&io, n_in * 4);
+    p->io_logits = carve(&io, n_logits * 4);
+    p->io_pooled = carve(&io, n_pooled * 4);
+    p->io_attn = carve(&io, n_attn * 4);
 
     vkvit_status s;
     if ((s = vk_buffer_create(p->ctx, a.at, VK_MEM_DEVICE, &p->arena)) ||
         (s = vk_buffer_create(p->ctx, io.at, VK_MEM_HOST, &p->io)))
         goto fail;
     p->input = vk_span_of(&p->arena, o_in, n_in * 4);
-    p->x = vk_span_of(&p->arena, o_x, rows * d->D * 4);
-    p->ha = vk_span_of(&p->arena, o_ha, rows * d->D * 4);
-    p->big = vk_span_of(&p->arena, o_big, n_big * 4);
-    p->pooled = vk_span_of(&p->arena, o_pooled, B * d->prefix * d->D * 4);
-    p->logits = vk_span_of(&p->arena, o_logits, (d->K ? B * d->K : 1) * 4);
-    p->attn = vk_span_of(&p->arena, o_attn, (maps ? (uint64_t)d->L * p->attn_layer_stride : 1) * 4);
+    p->x = vk_span_of(&p->arena, o_x, rows * d->D * es);
+    p->ha = vk_span_of(&p->arena, o_ha, rows * d->D * es);
+    p->big = vk_span_of(&p->arena, o_big, n_big * es);
+    p->pooled = vk_span_of(&p->arena, o_pooled, n_pooled * 4);
+    p->logits = vk_span_of(&p->arena, o_logits, n_logits * 4);
+    p->attn = vk_span_of(&p->arena, o_attn, n_attn * 4);
+    if (f16) {
+        p->pooled_h = vk_span_of(&p->arena, o_pooled_h, n_pooled * 2);
+        p->logits_h = vk_span_of(&p->arena, o_logits_h, n_logits * 2);
+        p->attn_h = vk_span_of(&p->arena, o_attn_h, n_attn * 2);
+    }
     if ((s = check_range(p, p->input, "input")) || (s = check_range(p, p->big, "QKV/MLP")) ||
         (s = check_range(p, p->x, "residual")))
         goto fail;

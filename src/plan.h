@@ -12,7 +12,8 @@ struct vkvit_plan {
     vk_buffer arena;              /* device-local activations, regions reused by liveness */
     vk_buffer io;                 /* host-visible: input staging + output readback        */
     /* arena regions */
-    vk_span input, x, ha, big, pooled, logits, attn;
+    vk_span input, x, ha, big, pooled, logits, attn;   /* x/ha/big in the model's precision; the rest fp32 */
+    vk_span pooled_h, logits_h, attn_h;                /* fp16 plans: the outputs before widening */
     /* io byte offsets */
     VkDeviceSize io_input, io_logits, io_pooled, io_attn;
     uint32_t attn_layer_stride;   /* floats between layers in the attention-map region (aligned) */

@@ -109,5 +109,7 @@ size_t st_dtype_size(st_dtype dtype);
 /* IEEE binary16 and bfloat16 bit patterns to float. */
 float st_f16_to_f32(uint16_t h);
 float st_bf16_to_f32(uint16_t b);
+/* float to binary16, rounding to nearest even; beyond +-65504 gives +-inf, NaN stays NaN. */
+uint16_t st_f32_to_f16(float f);
 
 #endif

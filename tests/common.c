@@ -193,30 +193,7 @@ void test_run(vkvit_context *ctx, test_record_fn record, const void *arg)
     vk_cmd_destroy(cmd);
 }
 
-uint16_t test_f32_to_f16(float f)
-{
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint32_t sign = (x >> 16) & 0x8000u, exp = (x >> 23) & 0xFFu, man = x & 0x7FFFFFu;
-    if (exp == 0xFF) /* inf / NaN */
-        return (uint16_t)(sign | 0x7C00u | (man ? 0x200u : 0));
-    int e = (int)exp - 127 + 15;
-    if (e >= 31)
-        return (uint16_t)(sign | 0x7C00u); /* overflow -> inf */
-    if (e <= 0) { /* subnormal or zero: shift the implicit bit in, round to nearest even */
-        if (e < -10)
-            return (uint16_t)sign;
-        man |= 0x800000u;
-        uint32_t shift = (uint32_t)(14 - e), half = man >> shift, rest = man & ((1u << shift) - 1), mid = 1u << (shift - 1);
-        if (rest > mid || (rest == mid && (half & 1)))
-            half++;
-        return (uint16_t)(sign | half);
-    }
-    uint32_t h = sign | ((uint32_t)e << 10) | (man >> 13), rest = man & 0x1FFFu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1)))
-        h++; /* may carry into the exponent, which is still correct (up to inf) */
-    return (uint16_t)h;
-}
+uint16_t test_f32_to_f16(float f) { return st_f32_to_f16(f); }
 
 float test_f16_to_f32(uint16_t h) { return st_f16_to_f32(h); }
 

@@ -87,7 +87,16 @@ if [ -d "$shared/models/deit-tiny-imagenet" ]; then
   cat "$tmp/out"
   check "chelsea.png: Egyptian cat" bash -c "grep -A1 chelsea.png '$tmp/out' | grep -q 'Egyptian cat'"
   check "coffee.png: espresso" bash -c "grep -A1 coffee.png '$tmp/out' | grep -q espresso"
-  check "verify within 1e-4" grep -q 'verify: .*(ok)' "$tmp/out"
+  check "verify within 1e-4" grep -q 'verify: .*(ok, bound 1e-04)' "$tmp/out"
+  # The fp16 path from the command line: same labels, verify within the fp16 bound.
+  "$bin" --fp16 --model "$shared/models/deit-tiny-imagenet" --verify "$shared"/images/chelsea.png \
+    "$shared"/images/coffee.png >"$tmp/out" 2>"$tmp/err"
+  check "--fp16 (exit 0)" test $? -eq 0
+  cat "$tmp/out" "$tmp/err"
+  check "--fp16: the model runs in fp16" grep -q 'classes, fp16)' "$tmp/out"
+  check "--fp16: chelsea.png: Egyptian cat" bash -c "grep -A1 chelsea.png '$tmp/out' | grep -q 'Egyptian cat'"
+  check "--fp16: coffee.png: espresso" bash -c "grep -A1 coffee.png '$tmp/out' | grep -q espresso"
+  check "--fp16: verify within 2e-2" grep -q 'verify: .*(ok, bound 2e-02)' "$tmp/out"
 fi
 
 echo "$passed passed, $failed failed"

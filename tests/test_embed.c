@@ -18,7 +18,6 @@
 #include <string.h>
 #include <threads.h>
 
-#define TOL_FORWARD 1e-4 /* TESTING.md: fp32 whole forward vs PyTorch */
 #define THREAD_RUNS 50
 
 #ifdef __SANITIZE_THREAD__

@@ -19,7 +19,11 @@ typedef struct ln_case {
     float mean, half_range;        /* x ~ U(mean - half_range, mean + half_range) */
     int constant_rows;             /* every row holds one value (variance 0): y = beta */
     int gpu_shape;                 /* also run with the GPU-shaped dispatch (see main) */
+    int first;                     /* x_offset through x_first on the whole buffer, not an offset
+                                    * binding; y rows start at y_first = FIRST_Y */
 } ln_case;
+
+enum { FIRST_Y = 8 };
 
 /* Packs `rows` rows of D from y (row stride ys, ny elements) into out for the comparison, and
  * counts the elements between strided rows that are no longer the NaN poison. */
@@ -36,35 +40,37 @@ static size_t pack_rows(const float *y, size_t ny, uint32_t ys, uint32_t rows, u
 
 static const ln_case cases[] = {
     /* ViT-Ti/S/B/L at T = 197, batch 1 and 3; eps as timm and as Google's checkpoints */
-    {"vit-ti", 197, 192, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"vit-s", 197, 384, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"vit-b", 197, 768, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 1},
-    {"vit-l", 197, 1024, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"vit-b b3", 197 * 3, 768, 0, 0, 0, 1e-6f, 0.5f, 3.0f, 0, 0},
-    {"vit-l b3", 197 * 3, 1024, 0, 0, 0, 1e-12f, 0.0f, 1.0f, 0, 0},
-    {"vit-h", 13, 1280, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"vit-ti", 197, 192, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"vit-s", 197, 384, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"vit-b", 197, 768, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 1, 0},
+    {"vit-l", 197, 1024, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"vit-b b3", 197 * 3, 768, 0, 0, 0, 1e-6f, 0.5f, 3.0f, 0, 0, 0},
+    {"vit-l b3", 197 * 3, 1024, 0, 0, 0, 1e-12f, 0.0f, 1.0f, 0, 0, 0},
+    {"vit-h", 13, 1280, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
     /* awkward widths: scalar path (D % 4 != 0), one element, more chunks than the workgroup */
-    {"D=1", 13, 1, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"D=1 eps=1e-12", 2, 1, 0, 0, 0, 1e-12f, 5.0f, 2.0f, 0, 0},
-    {"D=7", 13, 7, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"D=31", 2, 31, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
-    {"D=65", 13, 65, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"D=1000", 1, 1000, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"D=4097", 2, 4097, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"D=4096", 13, 4096, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
-    {"D=8", 1, 8, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
+    {"D=1", 13, 1, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"D=1 eps=1e-12", 2, 1, 0, 0, 0, 1e-12f, 5.0f, 2.0f, 0, 0, 0},
+    {"D=7", 13, 7, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"D=31", 2, 31, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 0, 0},
+    {"D=65", 13, 65, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"D=1000", 1, 1000, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"D=4097", 2, 4097, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"D=4096", 13, 4096, 0, 0, 0, 1e-12f, 0.0f, 2.0f, 0, 0, 0},
+    {"D=8", 1, 8, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
     /* strided rows: final LN over the class tokens of x [B=3, T=197, D] only, into y [B, D]; the
      * distillation token (DeiT) through an offset span; odd strides force the scalar path */
-    {"cls tokens", 3, 768, 197 * 768, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"dist tokens", 3, 384, 197 * 384, 0, 384, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"odd strides", 13, 768, 769, 771, 0, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"strided y", 7, 192, 0, 200, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
+    {"cls tokens", 3, 768, 197 * 768, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"dist tokens", 3, 384, 197 * 384, 0, 384, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"dist x_first", 3, 384, 197 * 384, 768, 384, 1e-6f, 0.0f, 2.0f, 0, 1, 1},
+    {"odd x_first", 5, 7, 9, 0, 3, 1e-6f, 0.0f, 2.0f, 0, 0, 1},
+    {"odd strides", 13, 768, 769, 771, 0, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"strided y", 7, 192, 0, 200, 0, 1e-12f, 0.0f, 2.0f, 0, 0, 0},
     /* large means: naive E[x^2] - E[x]^2 in fp32 loses every digit here */
-    {"mean 1e4", 197, 768, 0, 0, 0, 1e-6f, 1e4f, 1.7f, 0, 1},
-    {"mean -1e4 eps=1e-12", 13, 1000, 0, 0, 0, 1e-12f, -1e4f, 1.7f, 0, 0},
-    {"mean 1e4 D=65", 13, 65, 0, 0, 0, 1e-6f, 1e4f, 1.7f, 0, 0},
-    {"mean 1e5 std 0.1", 13, 384, 0, 0, 0, 1e-6f, 1e5f, 0.17f, 0, 0},
-    {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0},
+    {"mean 1e4", 197, 768, 0, 0, 0, 1e-6f, 1e4f, 1.7f, 0, 1, 0},
+    {"mean -1e4 eps=1e-12", 13, 1000, 0, 0, 0, 1e-12f, -1e4f, 1.7f, 0, 0, 0},
+    {"mean 1e4 D=65", 13, 65, 0, 0, 0, 1e-6f, 1e4f, 1.7f, 0, 0, 0},
+    {"mean 1e5 std 0.1", 13, 384, 0, 0, 0, 1e-6f, 1e5f, 0.17f, 0, 0, 0},
+    {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0, 0},
 };
 
 static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
@@ -75,7 +81,8 @@ static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
 static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, uint64_t *rng)
 {
     const uint32_t xs = c->x_stride ? c->x_stride : c->D, ys = c->y_stride ? c->y_stride : c->D;
-    const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset, ny = (size_t)(c->rows - 1) * ys + c->D;
+    const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset,
+                 yf = c->first ? FIRST_Y : 0, ny = (size_t)(c->rows - 1) * ys + c->D + yf;
     const size_t n = (size_t)c->rows * c->D;
     float *x = test_alloc(nx), *gamma = test_alloc(c->D), *beta = test_alloc(c->D), *y = test_alloc(ny);
     float *xp = test_alloc(n), *out = test_alloc(n), *ref = test_alloc(n);
@@ -94,21 +101,23 @@ static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, 
     vk_buffer bx = test_upload(ctx, x, nx), bg = test_upload(ctx, gamma, c->D),
               bb = test_upload(ctx, beta, c->D), by = test_upload(ctx, NULL, ny);
     test_poison(ctx, &by);
-    const VkDeviceSize xoff = (VkDeviceSize)c->x_offset * sizeof(float);
+    const VkDeviceSize xoff = c->first ? 0 : (VkDeviceSize)c->x_offset * sizeof(float);
     layernorm_args a = {
         .rows = c->rows, .D = c->D, .x_stride = c->x_stride, .y_stride = c->y_stride, .eps = c->eps,
         .x = vk_span_of(&bx, xoff, bx.size - xoff), .gamma = vk_whole(&bg), .beta = vk_whole(&bb),
-        .y = vk_whole(&by), .dtype = OP_F32,
+        .y = vk_whole(&by), .dtype = OP_F32, .x_first = c->first ? c->x_offset : 0, .y_first = (uint32_t)yf,
     };
     test_run(ctx, record, &a);
     test_download(ctx, &by, y, ny);
 
     /* Rows packed for the comparison; the gaps between strided rows must still hold the poison. */
-    size_t gaps_written = pack_rows(y, ny, ys, c->rows, c->D, out);
+    size_t gaps_written = pack_rows(y + yf, ny - yf, ys, c->rows, c->D, out);
+    for (size_t i = 0; i < yf; i++)
+        gaps_written += !isnan(y[i]);
     char name[128];
     snprintf(name, sizeof name, "layernorm %-10s %-20s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
     test_check(name, out, ref, n, TOL_F32);
-    if (ys > c->D)
+    if (ys > c->D || yf)
         test_expect(gaps_written == 0, "%s: %zu elements between rows of y were overwritten", name,
                     gaps_written);
 
@@ -125,32 +134,35 @@ static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, 
  * (2^-11 relative). Offsets and strides are in halves; the vec4 path needs D and strides % 4 == 0 and
  * 8-byte-aligned bindings, the others run the scalar path. */
 static const ln_case cases_f16[] = {
-    {"vit-ti", 197, 192, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"vit-b", 197, 768, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"vit-ti b3", 197 * 3, 192, 0, 0, 0, 1e-6f, 0.5f, 3.0f, 0, 0},
-    {"vit-b b3", 197 * 3, 768, 0, 0, 0, 1e-12f, 0.0f, 1.0f, 0, 1},
-    {"D=1", 13, 1, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"D=7", 13, 7, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"D=1000", 3, 1000, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
+    {"vit-ti", 197, 192, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"vit-b", 197, 768, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"vit-ti b3", 197 * 3, 192, 0, 0, 0, 1e-6f, 0.5f, 3.0f, 0, 0, 0},
+    {"vit-b b3", 197 * 3, 768, 0, 0, 0, 1e-12f, 0.0f, 1.0f, 0, 1, 0},
+    {"D=1", 13, 1, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"D=7", 13, 7, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"D=1000", 3, 1000, 0, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
     /* the final LN on the class tokens of x [3, 197, D]; the distillation token through an offset
      * span (384 halves: 768 bytes, vec4-aligned); odd strides force the scalar path */
-    {"cls tokens", 3, 768, 197 * 768, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"dist tokens", 3, 384, 197 * 384, 0, 384, 1e-6f, 0.0f, 2.0f, 0, 0},
-    {"odd strides", 13, 768, 769, 771, 0, 1e-6f, 0.0f, 2.0f, 0, 1},
-    {"strided y", 7, 192, 0, 200, 0, 1e-12f, 0.0f, 2.0f, 0, 0},
+    {"cls tokens", 3, 768, 197 * 768, 0, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"dist tokens", 3, 384, 197 * 384, 0, 384, 1e-6f, 0.0f, 2.0f, 0, 0, 0},
+    {"dist x_first", 3, 384, 197 * 384, 768, 384, 1e-6f, 0.0f, 2.0f, 0, 1, 1},
+    {"odd x_first", 5, 7, 9, 0, 3, 1e-6f, 0.0f, 2.0f, 0, 0, 1},
+    {"odd strides", 13, 768, 769, 771, 0, 1e-6f, 0.0f, 2.0f, 0, 1, 0},
+    {"strided y", 7, 192, 0, 200, 0, 1e-12f, 0.0f, 2.0f, 0, 0, 0},
     /* Large mean: 1e3, not the 1e4 of the fp32 cases. fp16 cannot hold 1e4 + small deltas (its
      * spacing there is 8, so a row of std 1 would collapse to one or two values); at 1e3 the spacing
      * is 0.5, which still leaves a spread for the fp32 statistics to resolve against the mean
      * (naive E[x^2] - E[x]^2 in fp32 would be off by ~6% of the variance here). */
-    {"mean 1e3", 197, 768, 0, 0, 0, 1e-6f, 1e3f, 1.7f, 0, 1},
-    {"mean -1e3 D=65", 13, 65, 0, 0, 0, 1e-6f, -1e3f, 1.7f, 0, 0},
-    {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0},
+    {"mean 1e3", 197, 768, 0, 0, 0, 1e-6f, 1e3f, 1.7f, 0, 1, 0},
+    {"mean -1e3 D=65", 13, 65, 0, 0, 0, 1e-6f, -1e3f, 1.7f, 0, 0, 0},
+    {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0, 0},
 };
 
 static void run_case_f16(vkvit_context *ctx, const ln_case *c, const char *variant, uint64_t *rng)
 {
     const uint32_t xs = c->x_stride ? c->x_stride : c->D, ys = c->y_stride ? c->y_stride : c->D;
-    const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset, ny = (size_t)(c->rows - 1) * ys + c->D;
+    const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset,
+                 yf = c->first ? FIRST_Y : 0, ny = (size_t)(c->rows - 1) * ys + c->D + yf;
     const size_t n = (size_t)c->rows * c->D;
     float *x = test_alloc(nx), *gamma = test_alloc(c->D), *beta = test_alloc(c->D), *y = test_alloc(ny);
     float *xp = test_alloc(n), *out = test_alloc(n), *ref = test_alloc(n);
@@ -172,20 +184,22 @@ static void run_case_f16(vkvit_context *ctx, const ln_case *c, const char *varia
     vk_buffer bx = test_upload_f16(ctx, x, nx), bg = test_upload_f16(ctx, gamma, c->D),
               bb = test_upload_f16(ctx, beta, c->D), by = test_upload_f16(ctx, NULL, ny);
     test_poison_f16(ctx, &by);
-    const VkDeviceSize xoff = (VkDeviceSize)c->x_offset * 2;
+    const VkDeviceSize xoff = c->first ? 0 : (VkDeviceSize)c->x_offset * 2;
     layernorm_args a = {
         .rows = c->rows, .D = c->D, .x_stride = c->x_stride, .y_stride = c->y_stride, .eps = c->eps,
         .x = vk_span_of(&bx, xoff, bx.size - xoff), .gamma = vk_whole(&bg), .beta = vk_whole(&bb),
-        .y = vk_whole(&by), .dtype = OP_F16,
+        .y = vk_whole(&by), .dtype = OP_F16, .x_first = c->first ? c->x_offset : 0, .y_first = (uint32_t)yf,
     };
     test_run(ctx, record, &a);
     test_download_f16(ctx, &by, y, ny);
 
-    size_t gaps_written = pack_rows(y, ny, ys, c->rows, c->D, out);
+    size_t gaps_written = pack_rows(y + yf, ny - yf, ys, c->rows, c->D, out);
+    for (size_t i = 0; i < yf; i++)
+        gaps_written += !isnan(y[i]);
     char name[128];
     snprintf(name, sizeof name, "layernorm fp16 %-10s %-16s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
     test_check(name, out, ref, n, TOL_F16);
-    if (ys > c->D)
+    if (ys > c->D || yf)
         test_expect(gaps_written == 0, "%s: %zu halves between rows of y were overwritten", name, gaps_written);
 
     vk_buffer_destroy(ctx, &bx);

@@ -1,6 +1,6 @@
 /* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py): every
  * supported checkpoint family, batch 2 and batch 1, GPU and the C reference, logits, embeddings and
- * class-token attention. Usage: test_model <tests/data dir> */
+ * class-token attention. Usage: test_model <tests/data dir> [fp16] */
 #include "common.h"
 #include "plan.h"
 #include "ref/vit.h"
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOL_FORWARD 1e-4 /* TESTING.md: fp32 whole forward vs PyTorch */
 
 typedef struct expected {
     st_file *file;
@@ -58,12 +57,15 @@ static void to_layer_major(const float *in, float *out, uint32_t n, uint32_t L, 
             memcpy(out + ((size_t)l * n + i) * T, in + ((size_t)i * L + l) * T, T * sizeof *out);
 }
 
-static void check_fixture(vkvit_context *ctx, const char *dir, const char *name)
+static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, vkvit_precision prec)
 {
     char path[1024], label[256];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     vkvit_model *m = NULL;
-    vkvit_model_options mo = {.keep_host_weights = 1};
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = prec};
+    const bool f16 = prec == VKVIT_PRECISION_FP16;
+    const double tol = f16 ? TOL_F16_FORWARD : TOL_FORWARD;
+    const char *pn = f16 ? " (fp16)" : "";
     vkvit_status s = vkvit_model_load(ctx, path, &mo, &m);
     if (!test_expect(s == VKVIT_OK, "%s: load (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
                      s ? vkvit_last_error() : ""))
@@ -85,18 +87,18 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name)
     float *att = test_alloc((size_t)B * L * T), *att_lm = test_alloc((size_t)B * L * T);
     if (K) {
         test_ok(vkvit_get_logits(p, logits, (size_t)B * K), "logits");
-        snprintf(label, sizeof label, "%s: GPU logits [%u x %u] vs torchvision", name, B, K);
-        test_check(label, logits, e.logits, (size_t)B * K, TOL_FORWARD);
+        snprintf(label, sizeof label, "%s%s: GPU logits [%u x %u] vs torchvision", name, pn, B, K);
+        test_check(label, logits, e.logits, (size_t)B * K, tol);
     } else {
         test_expect(vkvit_get_logits(p, logits, 1) == VKVIT_ERROR_UNSUPPORTED, "%s: backbone has no logits", name);
     }
     test_ok(vkvit_get_embeddings(p, emb, (size_t)B * D), "embeddings");
-    snprintf(label, sizeof label, "%s: GPU embedding [%u x %u] vs torchvision", name, B, D);
-    test_check(label, emb, e.embedding, (size_t)B * D, TOL_FORWARD);
+    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs torchvision", name, pn, B, D);
+    test_check(label, emb, e.embedding, (size_t)B * D, tol);
     test_ok(vkvit_get_attention(p, att, (size_t)B * L * T), "attention");
     to_layer_major(att, att_lm, B, L, T);
-    snprintf(label, sizeof label, "%s: GPU class-token attention [%u x %u x %u] vs torchvision", name, L, B, T);
-    test_check(label, att_lm, e.attention, (size_t)B * L * T, TOL_FORWARD);
+    snprintf(label, sizeof label, "%s%s: GPU class-token attention [%u x %u x %u] vs torchvision", name, pn, L, B, T);
+    test_check(label, att_lm, e.attention, (size_t)B * L * T, tol);
 
     /* The C reference on the same weights. */
     float *rl = test_alloc((size_t)B * (K ? K : 1)), *rp = test_alloc((size_t)B * d->prefix * D);
@@ -113,7 +115,8 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name)
         test_check(label, rl, e.logits, (size_t)B * K, TOL_FORWARD);
         double rel = -1;
         test_ok(vkvit_verify(p, &rel), "verify");
-        test_expect(rel <= TOL_F32 * 10, "%s: vkvit_verify GPU vs C reference rel=%.3e", name, rel);
+        test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_F32 * 10), "%s%s: vkvit_verify GPU vs C reference rel=%.3e",
+                    name, pn, rel);
     }
 
     /* Each image alone through a batch-1 plan must give its row of the batch run: no bleeding. */
@@ -158,9 +161,13 @@ int main(int argc, char **argv)
         return 2;
     }
     vkvit_context *ctx = test_context();
+    /* argv[2] "fp16": the same checks on the fp16 path, with the whole-forward fp16 bound. */
+    vkvit_precision prec = argc > 2 && !strcmp(argv[2], "fp16") ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32;
+    if (prec == VKVIT_PRECISION_FP16 && !test_fp16(ctx))
+        return test_finish(ctx);
     const char *fixtures[] = {"hf-vit", "hf-deit-distilled", "timm-vit", "odd-tokens", "dh32",
                               "f16",    "bf16",              "backbone", "gelu-tanh"};
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
-        check_fixture(ctx, argv[1], fixtures[i]);
+        check_fixture(ctx, argv[1], fixtures[i], prec);
     return test_finish(ctx);
 }

@@ -801,6 +801,97 @@ static void run_time_cases(vkvit_context *ctx)
     free(input);
 }
 
+/* ---- precision ---------------------------------------------------------------------------------- */
+
+static void expect_precision(vkvit_context *ctx, const char *path, vkvit_precision want_prec, const char *what)
+{
+    vkvit_model *m = NULL;
+    vkvit_status s = vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_AUTO}, &m);
+    vkvit_model_info mi = {0};
+    if (s == VKVIT_OK)
+        vkvit_model_get_info(m, &mi);
+    test_expect(s == VKVIT_OK && mi.precision == want_prec, "%s: AUTO loads as %s (got %s, %s)", what,
+                vkvit_precision_string(want_prec), vkvit_status_string(s), vkvit_precision_string(mi.precision));
+    vkvit_model_free(m);
+}
+
+static void run_precision_cases(vkvit_context *ctx)
+{
+    printf("-- precision\n");
+    const char *hf = fixture_path("hf-vit", NULL);
+    char path[600];
+    snprintf(path, sizeof path, "%s", hf);
+    vkvit_model *m = NULL;
+    /* AUTO on a CPU device is fp32 (fp16 is emulated there, and slower); VKVIT_PRECISION overrides AUTO
+     * only; a bad value is named. */
+    expect_precision(ctx, path, ctx->fp16 && ctx->info.type != VKVIT_DEVICE_CPU ? VKVIT_PRECISION_FP16
+                                                                               : VKVIT_PRECISION_FP32, "device default");
+    setenv("VKVIT_PRECISION", "fp32", 1);
+    expect_precision(ctx, path, VKVIT_PRECISION_FP32, "VKVIT_PRECISION=fp32");
+    if (ctx->fp16) {
+        setenv("VKVIT_PRECISION", "fp16", 1);
+        expect_precision(ctx, path, VKVIT_PRECISION_FP16, "VKVIT_PRECISION=fp16");
+        vkvit_model_info mi = {0};
+        test_ok(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_FP32}, &m), "fp32");
+        vkvit_model_get_info(m, &mi);
+        test_expect(mi.precision == VKVIT_PRECISION_FP32, "an explicit FP32 wins over VKVIT_PRECISION=fp16");
+        vkvit_model_free(m);
+        m = NULL;
+    }
+    setenv("VKVIT_PRECISION", "fp8", 1);
+    EXPECT_STATUS(vkvit_model_load(ctx, path, NULL, &m), VKVIT_ERROR_INVALID_ARGUMENT, "VKVIT_PRECISION=fp8");
+    unsetenv("VKVIT_PRECISION");
+    EXPECT_STATUS(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = (vkvit_precision)7}, &m),
+                  VKVIT_ERROR_INVALID_ARGUMENT, "precision 7");
+    test_expect(strcmp(vkvit_precision_string((vkvit_precision)7), "auto") == 0 &&
+                strcmp(vkvit_precision_string(VKVIT_PRECISION_FP16), "fp16") == 0, "vkvit_precision_string");
+
+    /* A context without the fp16 path (an adopted device that did not enable it, or a device
+     * without it): FP16 is refused by name, AUTO falls back to fp32. */
+    const bool had = ctx->fp16;
+    ctx->fp16 = false;
+    EXPECT_STATUS(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_FP16}, &m),
+                  VKVIT_ERROR_UNSUPPORTED, "shaderFloat16");
+    expect_precision(ctx, path, VKVIT_PRECISION_FP32, "no fp16 path");
+    ctx->fp16 = had;
+    if (!test_fp16(ctx))
+        return;
+
+    /* A weight beyond fp16's range would silently become infinity: refused, naming the tensor and the
+     * element; the same checkpoint loads in fp32. */
+    ckpt c = ckpt_read("hf-vit");
+    wtensor *w = ckpt_find(&c, "vit.encoder.layer.1.output.dense.weight");
+    float *big = test_alloc(elements(w));
+    memcpy(big, w->data, elements(w) * sizeof *big);
+    big[5] = 1e5f;
+    w->data = big;
+    snprintf(path, sizeof path, "%s/fp16-overflow", tmp_root);
+    if (mkdir(path, 0700) != 0)
+        fatal("cannot create %s", path);
+    char file[700];
+    snprintf(file, sizeof file, "%s/model.safetensors", path);
+    bytes out = ckpt_serialize(&c);
+    write_all(file, out.p, out.n);
+    free(out.p);
+    bytes cfg = read_all(fixture_path("hf-vit", "config.json"));
+    snprintf(file, sizeof file, "%s/config.json", path);
+    write_all(file, cfg.p, cfg.n);
+    free(cfg.p);
+    uint64_t b0, b1;
+    uint32_t a0, a1;
+    device_bytes(ctx, &b0, &a0);
+    EXPECT_STATUS(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_FP16}, &m),
+                  VKVIT_ERROR_UNSUPPORTED, "block 1 fc2.weight[5] = 100000");
+    test_expect(m == NULL, "fp16 overflow: *out stays NULL");
+    device_bytes(ctx, &b1, &a1);
+    test_expect(b1 == b0 && a1 == a0, "fp16 overflow: no device memory left behind");
+    test_ok(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_FP32}, &m),
+            "the same checkpoint in fp32");
+    vkvit_model_free(m);
+    free(big);
+    ckpt_free(&c);
+}
+
 int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -815,6 +906,7 @@ int main(void)
 
     run_load_cases(ctx);
     run_time_cases(ctx);
+    run_precision_cases(ctx);
 
     device_bytes(ctx, &b1, &a1);
     test_expect(b1 == b0 && a1 == a0, "device memory at the end: %llu bytes in %u allocations (start: %llu in %u)",

@@ -5,7 +5,10 @@
  * PyTorch's top-1, and each of PyTorch's top-5 classes a probability within 0.02 of PyTorch's. The
  * preprocessed pixels are compared with PIL's too (a 56 x 56 grid of the crop and per-channel
  * statistics): exact for PNG, the JPEG decoders differ (stb_image vs libjpeg).
- * Usage: test_photos <deit-tiny-imagenet dir> <images dir> <photos-expected.safetensors> */
+ * With "fp16" (the fp16 path: weights and activations in fp16) the top-1 must still be PyTorch's, which
+ * is also vkvit's fp32 top-1, on every photo; probabilities within 0.02 and vkvit_verify within the
+ * fp16 whole-forward bound.
+ * Usage: test_photos <deit-tiny-imagenet dir> <images dir> <photos-expected.safetensors> [fp16] */
 #include "common.h"
 #include "plan.h"
 #include "safetensors.h"
@@ -108,12 +111,18 @@ int main(int argc, char **argv)
     expected e;
     read_expected(argv[3], &e);
     vkvit_context *ctx = test_context();
+    const bool f16 = argc > 4 && !strcmp(argv[4], "fp16");
+    if (f16 && !test_fp16(ctx))
+        return test_finish(ctx);
     vkvit_model *m = NULL;
-    vkvit_model_options mo = {.keep_host_weights = 1};
+    vkvit_model_options mo = {.keep_host_weights = 1,
+                              .precision = f16 ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32};
     test_ok(vkvit_model_load(ctx, argv[1], &mo, &m), argv[1]);
     vkvit_model_info mi;
     test_ok(vkvit_model_get_info(m, &mi), "model info");
-    printf("     model %s: %s\n     preprocessing: %s\n", argv[1], mi.family, mi.preprocessing);
+    printf("     model %s: %s, %s\n     preprocessing: %s\n", argv[1], mi.family, vkvit_precision_string(mi.precision),
+           mi.preprocessing);
+    test_expect(mi.precision == mo.precision, "the model runs in the precision asked for");
     test_expect(mi.num_classes == e.K, "model has %u classes, the fixture %u", mi.num_classes, e.K);
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = BATCH};
@@ -182,8 +191,8 @@ int main(int argc, char **argv)
            e.n, worst_dp);
     double rel = 0;
     test_ok(vkvit_verify(p, &rel), "verify");
-    test_expect(rel <= 1e-4, "vkvit_verify on the last run's preprocessed photos: GPU forward vs the C reference, "
-                "rel %.2e", rel);
+    test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_FORWARD), "vkvit_verify on the last run's preprocessed photos: GPU "
+                "forward vs the C reference, rel %.2e", rel);
     vkvit_plan_destroy(p);
     vkvit_model_free(m);
     free(prob), free(logits), free(e.logits), free(e.grid);

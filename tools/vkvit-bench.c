@@ -1249,10 +1249,10 @@ static struct vkvit_model *load_model(bench *b, const char *spec)
         c.hidden = presets[i].hidden, c.layers = presets[i].layers, c.heads = presets[i].heads;
         c.mlp = 4 * c.hidden, c.patch = presets[i].patch, c.image = presets[i].image, c.channels = 3;
         c.num_labels = 1000, c.eps = 1e-6;
-        check(model_synthetic(b->ctx, &c, b->opt.seed, false, &m), spec);
+        check(model_synthetic(b->ctx, &c, b->opt.seed, false, VKVIT_PRECISION_FP32, &m), spec);
         return m;
     }
-    check(model_load(b->ctx, spec, false, &m), spec);
+    check(model_load(b->ctx, spec, false, VKVIT_PRECISION_FP32, &m), spec);
     return m;
 }
 

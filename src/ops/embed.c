@@ -1,36 +1,66 @@
 #include "ops.h"
 
+#include "patchify_f16.spv.h"
 #include "patchify_f32.spv.h"
+#include "tokens_f16.spv.h"
 #include "tokens_f32.spv.h"
+#include "widen_f16.spv.h"
 
-static const vk_shader patchify_shader = {"patchify", spv_patchify_f32, sizeof spv_patchify_f32, 2,
-                                          5 * sizeof(uint32_t)};
-static const vk_shader tokens_shader = {"tokens", spv_tokens_f32, sizeof spv_tokens_f32, 5, 4 * sizeof(uint32_t)};
+/* [dtype] */
+static const vk_shader patchify_shaders[2] = {
+    {"patchify", spv_patchify_f32, sizeof spv_patchify_f32, 2, 5 * sizeof(uint32_t)},
+    {"patchify_f16", spv_patchify_f16, sizeof spv_patchify_f16, 2, 5 * sizeof(uint32_t)},
+};
+static const vk_shader tokens_shaders[2] = {
+    {"tokens", spv_tokens_f32, sizeof spv_tokens_f32, 5, 4 * sizeof(uint32_t)},
+    {"tokens_f16", spv_tokens_f16, sizeof spv_tokens_f16, 5, 4 * sizeof(uint32_t)},
+};
+static const vk_shader widen_shader = {"widen", spv_widen_f16, sizeof spv_widen_f16, 2, sizeof(uint32_t)};
 
 enum { WG = 64 };
 
-static bool fits(vk_span s, uint64_t floats) { return s.buf && s.size >= floats * 4; }
+static bool fits(vk_span s, uint64_t n, uint64_t elem_size) { return s.buf && s.size >= n * elem_size; }
+
+/* Checks the dtype; fp16 only on a context with the fp16 path. */
+static vkvit_status check_dtype(vkvit_context *ctx, op_dtype t, const char *op)
+{
+    if (t != OP_F32 && t != OP_F16)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: unknown dtype %d", op, (int)t);
+    if (t == OP_F16 && !ctx->fp16)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: fp16 needs shaderFloat16 and storageBuffer16BitAccess, which this "
+                    "device lacks (or they are not enabled)", op);
+    return VKVIT_OK;
+}
+
+static vkvit_status dispatch_1d(vk_cmd *cmd, vk_dispatch *d, uint64_t n)
+{
+    groups_1d((n + WG - 1) / WG, d->groups);
+    vkvit_status s = vk_cmd_dispatch(cmd, d);
+    if (s)
+        return s;
+    vk_cmd_barrier(cmd);
+    return VKVIT_OK;
+}
 
 vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a)
 {
     if (!a->batch || !a->C || !a->P || !a->S || a->S % a->P)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "patchify: batch %u, channels %u, image %u, patch %u "
                     "(the patch must divide the image)", a->batch, a->C, a->S, a->P);
+    vkvit_status s = check_dtype(ctx, a->dtype, "patchify");
+    if (s)
+        return s;
+    const uint64_t es = a->dtype == OP_F16 ? 2 : 4;
     uint64_t n = (uint64_t)a->batch * a->C * a->S * a->S;
-    if (n > UINT32_MAX || !fits(a->image, n) || !fits(a->patches, n))
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "patchify: spans smaller than %llu floats (or too large)",
+    if (n > UINT32_MAX || !fits(a->image, n, 4) || !fits(a->patches, n, es))
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "patchify: spans smaller than %llu elements (or too large)",
                     (unsigned long long)n);
     vk_pipeline *pipe;
-    vkvit_status s = vk_pipeline_get(ctx, &patchify_shader, NULL, 0, &pipe);
-    if (s)
+    if ((s = vk_pipeline_get(ctx, &patchify_shaders[a->dtype == OP_F16], NULL, 0, &pipe)))
         return s;
     uint32_t push[5] = {a->batch, a->C, a->S, a->P, a->S / a->P};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->image, a->patches}, .push = push};
-    groups_1d((n + WG - 1) / WG, d.groups);
-    if ((s = vk_cmd_dispatch(cmd, &d)))
-        return s;
-    vk_cmd_barrier(cmd);
-    return VKVIT_OK;
+    return dispatch_1d(cmd, &d, n);
 }
 
 vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a)
@@ -38,21 +68,36 @@ vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a)
     if (!a->batch || !a->D || a->prefix < 1 || a->prefix > 2 || a->T <= a->prefix)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "tokens: batch %u, T %u, D %u, prefix %u", a->batch, a->T, a->D,
                     a->prefix);
+    vkvit_status s = check_dtype(ctx, a->dtype, "tokens");
+    if (s)
+        return s;
+    const uint64_t es = a->dtype == OP_F16 ? 2 : 4;
     uint64_t n = (uint64_t)a->batch * a->T * a->D;
-    bool ok = n <= UINT32_MAX && fits(a->x, n) && fits(a->pos, (uint64_t)a->T * a->D) && fits(a->cls, a->D) &&
-              fits(a->emb, (uint64_t)a->batch * (a->T - a->prefix) * a->D) && (a->prefix == 1 || fits(a->dist, a->D));
+    bool ok = n <= UINT32_MAX && fits(a->x, n, es) && fits(a->pos, (uint64_t)a->T * a->D, es) &&
+              fits(a->cls, a->D, es) && fits(a->emb, (uint64_t)a->batch * (a->T - a->prefix) * a->D, es) &&
+              (a->prefix == 1 || fits(a->dist, a->D, es));
     if (!ok)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "tokens: a span is smaller than the shape needs");
     vk_pipeline *pipe;
-    vkvit_status s = vk_pipeline_get(ctx, &tokens_shader, NULL, 0, &pipe);
-    if (s)
+    if ((s = vk_pipeline_get(ctx, &tokens_shaders[a->dtype == OP_F16], NULL, 0, &pipe)))
         return s;
     uint32_t push[4] = {a->batch, a->T, a->D, a->prefix};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->emb, a->cls, a->prefix == 2 ? a->dist : a->cls, a->pos, a->x},
                      .push = push};
-    groups_1d((n + WG - 1) / WG, d.groups);
-    if ((s = vk_cmd_dispatch(cmd, &d)))
+    return dispatch_1d(cmd, &d, n);
+}
+
+vkvit_status op_widen(vk_cmd *cmd, vkvit_context *ctx, const widen_args *a)
+{
+    vkvit_status s = check_dtype(ctx, OP_F16, "widen");
+    if (s)
         return s;
-    vk_cmd_barrier(cmd);
-    return VKVIT_OK;
+    if (!a->n || !fits(a->x, a->n, 2) || !fits(a->y, a->n, 4))
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "widen: n = %u, or spans smaller than n halves / floats", a->n);
+    vk_pipeline *pipe;
+    if ((s = vk_pipeline_get(ctx, &widen_shader, NULL, 0, &pipe)))
+        return s;
+    uint32_t n = a->n;
+    vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->y}, .push = &n};
+    return dispatch_1d(cmd, &d, n);
 }

@@ -17,6 +17,7 @@ typedef struct layernorm_push {
     uint32_t x_stride, y_stride;   /* elements */
     float eps;
     uint32_t rows_per_group;
+    uint32_t x_first, y_first;     /* elements */
 } layernorm_push;
 
 /* [dtype][0] shared-memory reduction, [dtype][1] subgroup reduction (ctx->subgroup_arith). The fp16
@@ -57,7 +58,8 @@ static vkvit_status validate(const layernorm_args *a, uint32_t xs, uint32_t ys)
                     (double)a->eps);
     /* The shader indexes with 32-bit element offsets. */
     const uint32_t es = a->dtype == OP_F16 ? 2 : 4;
-    uint64_t xb = span_bytes(a->rows, a->D, xs, es), yb = span_bytes(a->rows, a->D, ys, es);
+    uint64_t xb = span_bytes(a->rows, a->D, xs, es) + (uint64_t)a->x_first * es,
+             yb = span_bytes(a->rows, a->D, ys, es) + (uint64_t)a->y_first * es;
     if (xb / es > UINT32_MAX || yb / es > UINT32_MAX)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: %u rows of stride %u/%u exceed 2^32 elements",
                     a->rows, xs, ys);
@@ -125,7 +127,8 @@ vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args 
     /* vec4 loads when every row and every binding starts on a 4-element boundary (16 bytes in fp32,
      * 8 in fp16). */
     const VkDeviceSize al = f16 ? 8 : 16;
-    const bool vec4 = a->D % 4 == 0 && xs % 4 == 0 && ys % 4 == 0 && a->x.offset % al == 0 &&
+    const bool vec4 = a->D % 4 == 0 && xs % 4 == 0 && ys % 4 == 0 && a->x_first % 4 == 0 && a->y_first % 4 == 0 &&
+                      a->x.offset % al == 0 &&
                       a->y.offset % al == 0 && a->gamma.offset % al == 0 && a->beta.offset % al == 0;
     const layernorm_shape sh = pick_shape(ctx, a->rows, vec4 ? a->D / 4 : a->D, vec4);
     const uint32_t spec[3] = {sh.wg, vec4, sh.nc};
@@ -134,7 +137,7 @@ vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args 
     if (s)
         return s;
 
-    const layernorm_push push = {a->rows, a->D, xs, ys, a->eps, sh.rows_per_group};
+    const layernorm_push push = {a->rows, a->D, xs, ys, a->eps, sh.rows_per_group, a->x_first, a->y_first};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->gamma, a->beta, a->y}, .push = &push};
     groups_1d(((uint64_t)a->rows + sh.rows_per_group - 1) / sh.rows_per_group, d.groups);
     s = vk_cmd_dispatch(cmd, &d);

@@ -72,13 +72,16 @@ typedef struct attention_args {
 vkvit_status op_attention(vk_cmd *cmd, vkvit_context *ctx, const attention_args *a);
 
 /* ---- layernorm.c: per-row LayerNorm over D ------------------------------------------------------
- * x: rows of D elements, row i at x[i * x_stride] (x_stride 0 = D); y likewise with y_stride.
+ * x: rows of D elements, row i at x[x_first + i * x_stride] (x_stride 0 = D); y likewise with
+ *   y_first, y_stride. (The first-element offsets let a binding start on an aligned offset while
+ *   its rows do not, e.g. the distillation token's row at D halves.)
  * y = (x - mean) / sqrt(var + eps) * gamma + beta, statistics in fp32 (stable for large means).
  * dtype OP_F16: x, gamma, beta, y are halves (strides in halves); statistics and normalisation in
  *   fp32, one rounding at the store.                                                              */
 typedef struct layernorm_args {
     uint32_t rows, D;
     uint32_t x_stride, y_stride;
+    uint32_t x_first, y_first;
     float eps;
     vk_span x, gamma, beta, y;
     op_dtype dtype;
@@ -97,24 +100,35 @@ typedef struct gelu_args {
 
 vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
 
-/* ---- embed.c: patch embedding input and the token sequence ----------------------------------------
+/* ---- embed.c: patch embedding input, the token sequence, widening -----------------------------------
  * patchify: image [B][C][S][S] -> patches [B*G*G][C*P*P] (G = S/P), rows in raster order of the
  *   patch grid, columns in the order of a conv weight [D][C][P][P]; then patches . W^T + b is the
  *   patch embedding.
  * tokens: x[b][t] = (t == 0 ? cls : t < prefix ? dist : emb[b*N + t - prefix]) + pos[t],
- *   emb [B*N][D], cls/dist [D] (dist absent when prefix == 1), pos [T][D], x [B][T][D].          */
+ *   emb [B*N][D], cls/dist [D] (dist absent when prefix == 1), pos [T][D], x [B][T][D].
+ * dtype OP_F16: patchify reads the fp32 image and writes fp16 patches; tokens reads and writes
+ *   halves (the sum formed in fp32, rounded once).
+ * widen: y[i] = (float)x[i], x n halves, y n floats: fp16 results -> the fp32 outputs.           */
 typedef struct patchify_args {
     uint32_t batch, C, S, P;
     vk_span image, patches;
+    op_dtype dtype;
 } patchify_args;
 
 typedef struct tokens_args {
     uint32_t batch, T, D, prefix;
     vk_span emb, cls, dist, pos, x;
+    op_dtype dtype;
 } tokens_args;
+
+typedef struct widen_args {
+    uint32_t n;
+    vk_span x, y;
+} widen_args;
 
 vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a);
 vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a);
+vkvit_status op_widen(vk_cmd *cmd, vkvit_context *ctx, const widen_args *a);
 
 /* ---- preprocess.c: RGBA8 images of any size -> normalised [batch][C][S][S] -----------------------
  * The spec's resize (PIL-exact, src/preprocess.h), centre crop, rescale and normalisation, for up to
