@@ -1,4 +1,7 @@
 #version 450
+#if defined(IMAGE)
+#extension GL_EXT_samplerless_texture_functions : require
+#endif
 // Image preprocessing: RGBA8 pixels of several images of any size -> normalised [B][C][S][S] floats.
 // PIL's 8-bit resampling reproduced exactly (integer math, 22-bit weights written by the host, 8-bit
 // rounding after each pass); see src/preprocess.h for the math and src/ops/preprocess.c for the
@@ -8,6 +11,8 @@
 //           ([column][row]: each pass-2 invocation then reads one contiguous run)
 //   PASS 2: vertical pass per output pixel, centre crop (zeros outside the resized image),
 //           x rescale, (x - mean) / std; batch slots past the run's images get zeros
+// -DIMAGE: pass 1 reads an application's VkImage (a sampled image, texelFetch: no filtering)
+// instead of packed pixels, each texel taken as an 8-bit image would hold it (see texel()).
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint CHANNELS = 3;   // 3 = RGB, 1 = luma
 
@@ -42,8 +47,34 @@ uint clip8(int v) { return v >= (256 << 22) ? 255u : v <= 0 ? 0u : uint(v >> 22)
 ivec3 unpack_rgb(uint p) { return ivec3(p & 0xffu, (p >> 8) & 0xffu, (p >> 16) & 0xffu); }
 
 #if PASS == 1
+#if defined(IMAGE)
+layout(set = 0, binding = 1) uniform texture2D src_image;
+#else
 layout(set = 0, binding = 1) readonly buffer Pix { uint pix[]; };
+#endif
 layout(set = 0, binding = 2) writeonly buffer Tmp { uint tmp[]; };
+// slot: the first batch slot of this dispatch (slot = slot + z); srgb: the image's format is _SRGB
+layout(push_constant) uniform Push { uint slot, srgb; } pc;
+
+#if defined(IMAGE)
+// The sRGB encoding (IEC 61966-2-1): undoes the decoding the device applies to _SRGB formats, so
+// the model sees the stored 8-bit values, as it does for a PNG.
+vec3 encode_srgb(vec3 l)
+{
+    return mix(l * 12.92, 1.055 * pow(l, vec3(1.0 / 2.4)) - 0.055, greaterThan(l, vec3(0.0031308)));
+}
+
+// A texel as packed RGB8: clamped to [0, 1], sRGB-encoded for _SRGB formats, rounded to 8 bits.
+// UNORM8 texels come back exactly (c / 255 -> c).
+uint texel(int x, int y)
+{
+    vec3 c = clamp(texelFetch(src_image, ivec2(x, y), 0).rgb, 0.0, 1.0);
+    if (pc.srgb != 0u)
+        c = encode_srgb(c);
+    uvec3 u = uvec3(round(c * 255.0));
+    return u.r | (u.g << 8) | (u.b << 16);
+}
+#endif
 
 // ITU-R 601-2 luma as PIL's convert("L").
 int luma(uint p) { return int(((p & 0xffu) * 19595u + ((p >> 8) & 0xffu) * 38470u + ((p >> 16) & 0xffu) * 7471u + 0x8000u) >> 16); }
@@ -53,17 +84,25 @@ int luma(uint p) { return int(((p & 0xffu) * 19595u + ((p >> 8) & 0xffu) * 38470
 void main()
 {
     uint row = gl_GlobalInvocationID.x, col = gl_WorkGroupID.y;
-    uint p = HEADER + gl_WorkGroupID.z * IMAGE_WORDS;
+    uint p = HEADER + (pc.slot + gl_WorkGroupID.z) * IMAGE_WORDS;
     uint kw = uint(meta[p + P_KW]), rows = uint(meta[p + P_ROWS]);
     if (col >= kw || row >= rows)
         return;
     uint co = uint(meta[p + P_HCO]) + col * uint(meta[p + P_HTAPS] + 2);
     int start = meta[co], count = meta[co + 1u];
+#if defined(IMAGE)
+    int y = meta[p + P_ROW0] + int(row);
+#else
     uint src = uint(meta[p + P_PIX]) + (uint(meta[p + P_ROW0]) + row) * uint(meta[p + P_WIDTH]) + uint(start);
+#endif
     ivec3 acc = ivec3(HALF);
     for (int j = 0; j < count; j++) {
         int k = meta[co + 2u + uint(j)];
+#if defined(IMAGE)
+        uint px = texel(start + j, y);
+#else
         uint px = pix[src + uint(j)];
+#endif
         if (CHANNELS == 1u)
             acc.x += k * luma(px);
         else

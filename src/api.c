@@ -132,7 +132,7 @@ static vkvit_status check_output(const vkvit_plan *p, const float *out, size_t c
     if (!p || !out)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: NULL argument", what);
     if (!p->last_n)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: no successful vkvit_run on this plan yet", what);
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s", what, plan_no_results(p));
     if (capacity < p->last_n * per_image)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: capacity %zu floats, the last run needs %zu", what, capacity,
                     p->last_n * per_image);
@@ -207,7 +207,7 @@ VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *p, uint32_t image, uint32_t
     if (!K)
         return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_top_k: the model is a backbone (no classifier)");
     if (!p->last_n)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: no successful vkvit_run on this plan yet");
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: %s", plan_no_results(p));
     if (image >= p->last_n)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: image %u, the last run had %u", image, p->last_n);
     if (k == 0 || k > K)
@@ -238,7 +238,7 @@ VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
     if (!p->model->host)
         return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_verify: load the model with keep_host_weights");
     if (!p->last_n)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_verify: nothing has run on this plan yet");
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_verify: %s", plan_no_results(p));
     const vit_dims *d = &p->model->dims;
     uint32_t n = p->last_n;
     size_t per = d->K ? d->K : (size_t)d->prefix * d->D;

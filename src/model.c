@@ -634,8 +634,10 @@ static vkvit_status upload(struct vkvit_model *m, bool keep_host)
     const VkDeviceSize bytes = m->layout.total * m->elem_size;
     uint16_t *half = NULL;
     vkvit_status s = m->elem_size == 2 ? to_f16(m, &half) : VKVIT_OK;
+    char what[1100];
+    snprintf(what, sizeof what, "the weights of %s", m->path);
     if (!s)
-        s = vk_buffer_create(m->ctx, bytes, VK_MEM_DEVICE, &m->weights);
+        s = vk_buffer_create_named(m->ctx, bytes, VK_MEM_DEVICE, what, &m->weights);
     if (!s)
         s = vk_buffer_write(m->ctx, &m->weights, 0, half ? (const void *)half : (const void *)m->host, bytes);
     free(half);

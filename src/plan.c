@@ -183,13 +183,14 @@ static vkvit_status record_images(struct vkvit_plan *p)
     return vk_cmd_end(im->cmd);
 }
 
-static vkvit_status check_range(const struct vkvit_plan *p, vk_span s, const char *what)
+/* Checked before anything is allocated: a plan too big for one binding fails at once. */
+static vkvit_status check_range(const struct vkvit_plan *p, uint64_t bytes, const char *what)
 {
     uint32_t limit = p->ctx->info.max_storage_buffer_range;
-    if (s.size > limit)
+    if (bytes > limit)
         return fail(VKVIT_ERROR_UNSUPPORTED, "batch %u: the %s activation needs %llu bytes in one binding, more than "
                     "this device's maxStorageBufferRange (%u); use a smaller batch", p->batch, what,
-                    (unsigned long long)s.size, limit);
+                    (unsigned long long)bytes, limit);
     return VKVIT_OK;
 }
 
@@ -230,8 +231,11 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->io_attn = carve(&io, n_attn * 4);
 
     vkvit_status s;
-    if ((s = vk_buffer_create(p->ctx, a.at, VK_MEM_DEVICE, &p->arena)) ||
-        (s = vk_buffer_create(p->ctx, io.at, VK_MEM_HOST, &p->io)))
+    if ((s = check_range(p, n_in * 4, "input")) || (s = check_range(p, n_big * es, "QKV/MLP")) ||
+        (s = check_range(p, rows * d->D * es, "residual")))
+        goto fail;
+    if ((s = vk_buffer_create_named(p->ctx, a.at, VK_MEM_DEVICE, "the plan's activations", &p->arena)) ||
+        (s = vk_buffer_create_named(p->ctx, io.at, VK_MEM_HOST, "the plan's input and output staging", &p->io)))
         goto fail;
     p->input = vk_span_of(&p->arena, o_in, n_in * 4);
     p->x = vk_span_of(&p->arena, o_x, rows * d->D * es);
@@ -245,9 +249,6 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
         p->logits_h = vk_span_of(&p->arena, o_logits_h, n_logits * 2);
         p->attn_h = vk_span_of(&p->arena, o_attn_h, n_attn * 2);
     }
-    if ((s = check_range(p, p->input, "input")) || (s = check_range(p, p->big, "QKV/MLP")) ||
-        (s = check_range(p, p->x, "residual")))
-        goto fail;
     if ((s = vk_cmd_create(p->ctx, PLAN_TIMESTAMPS, &p->cmd)) || (s = record(p)))
         goto fail;
     *out = p;
@@ -257,17 +258,25 @@ fail:
     return s;
 }
 
+vkvit_status plan_set_profiling(struct vkvit_plan *p, bool on)
+{
+    vkvit_status s = vk_cmd_set_profiling(p->cmd, on);
+    return s ? s : record(p);
+}
+
 vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n)
 {
     const vit_dims *d = &p->model->dims;
     size_t per_image = (size_t)d->C * d->image * d->image;
+    vkvit_status s = plan_wait(p);
+    if (s)
+        return s;
     float *dst = (float *)((char *)p->io.map + p->io_input);
     memcpy(dst, input, (size_t)n * per_image * sizeof *dst);
     if (n < p->batch) /* unused slots: zeros, so nothing undefined flows through the batch */
         memset(dst + (size_t)n * per_image, 0, (size_t)(p->batch - n) * per_image * sizeof *dst);
     p->last_n = 0;
-    vkvit_status s = vk_cmd_submit_wait(p->cmd);
-    if (s)
+    if ((s = plan_submit(p, p->cmd)))
         return s;
     p->last_n = n;
     return VKVIT_OK;
@@ -328,14 +337,16 @@ vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, ui
         return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_run_images: the model takes %u channels; images can feed "
                     "1-channel (luma) and 3-channel (RGB) models", spec->channels);
     preprocess_sizes need;
-    vkvit_status s = preprocess_measure(spec, images, n, p->batch, &need);
+    vkvit_status s = plan_wait(p);
     if (s)
+        return s;
+    if ((s = preprocess_measure(spec, images, n, p->batch, &need)))
         return fail(s, "vkvit_run_images: %s", vkvit_last_error());
     if ((s = images_reserve(p, &need)))
         return s;
     preprocess_pack(spec, images, n, p->batch, p->img.staging_meta.map, p->img.staging_pixels.map);
     p->last_n = 0;
-    if ((s = vk_cmd_submit_wait(p->img.cmd)))
+    if ((s = plan_submit(p, p->img.cmd)))
         return s;
     p->last_n = n;
     return VKVIT_OK;
@@ -345,6 +356,7 @@ void plan_destroy(struct vkvit_plan *p)
 {
     if (!p)
         return;
+    plan_external_free(p);
     vk_cmd_destroy(p->img.cmd);
     vk_buffer_destroy(p->ctx, &p->img.staging_meta);
     vk_buffer_destroy(p->ctx, &p->img.staging_pixels);

@@ -26,17 +26,31 @@ struct vkvit_plan {
         vk_buffer staging_meta, staging_pixels;  /* host-visible, written before each submit */
         vk_buffer meta, pixels, scratch;         /* device */
     } img;
+    struct plan_external *ext;    /* vkvit_record and asynchronous runs (src/embed.c); NULL until used */
 };
 
 /* The float-input command buffer writes GPU timestamps around the whole pass (input copy to
  * outputs), for benchmarks: vk_cmd_timestamps_ns(p->cmd, PLAN_TIMESTAMPS, ns). */
 enum { PLAN_TS_START = 0, PLAN_TS_END = 1, PLAN_TIMESTAMPS = 2 };
+/* Benchmarks (vkvit-bench --ops): records p->cmd again with vk_cmd profiling on or off (a timestamp
+ * after every dispatch, tagged with its shader: vk_cmd_set_profiling). Plans are created with it off. */
+vkvit_status plan_set_profiling(struct vkvit_plan *p, bool on);
 
 vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struct vkvit_plan **out);
 vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n);
 /* RGBA8 images of any size, preprocessed on the GPU as the model's spec says (p->model->pre). */
 vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n);
 void plan_destroy(struct vkvit_plan *p);
+
+/* src/embed.c. Submits a run's command buffer and waits, or, inside vkvit_run_async /
+ * vkvit_run_images_async, only submits (the run is then pending). */
+vkvit_status plan_submit(struct vkvit_plan *p, vk_cmd *cmd);
+/* Completes a pending asynchronous run, whose results become the last run's; nothing pending: OK.
+ * Every run starts with it, as the pending one may still read the buffers the next one writes. */
+vkvit_status plan_wait(struct vkvit_plan *p);
+void plan_external_free(struct vkvit_plan *p);   /* waits; called by plan_destroy */
+/* Why there are no results to read (p->last_n == 0), for the getters' messages. */
+const char *plan_no_results(const struct vkvit_plan *p);
 
 /* Records the forward pass from the input region p->input ([batch][C][S][S] fp32, normalised) to
  * the fp32 output regions of the arena: p->logits [batch][K] (K > 0), p->pooled [batch][prefix*D],

@@ -7,8 +7,7 @@
  *   3. one context, two threads, each with its own plan (two models loaded concurrently; then one
  *      model shared by both), 50 runs each, every run checked against the fixture.
  * Any validation message (vkvit's own instance or the test's) fails the test. */
-#include <volk.h>
-
+#include "app_vulkan.h"
 #include "common.h"
 #include "safetensors.h"
 
@@ -142,256 +141,6 @@ static bool run_once(vkvit_context *ctx, const fixture *fx, float *out)
     return s == VKVIT_OK;
 }
 
-/* ---- the application's own Vulkan ------------------------------------------------------------------ */
-
-static atomic_int app_messages;
-
-static VKAPI_ATTR VkBool32 VKAPI_CALL app_debug(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
-                                                VkDebugUtilsMessageTypeFlagsEXT types,
-                                                const VkDebugUtilsMessengerCallbackDataEXT *data, void *user)
-{
-    (void)types, (void)user;
-    atomic_fetch_add(&app_messages, 1);
-    fprintf(stderr, "APP VALIDATION %s: %s\n",
-            (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT) ? "ERROR" : "WARNING",
-            data->pMessage ? data->pMessage : "(no message)");
-    return VK_FALSE;
-}
-
-typedef struct app_vulkan {
-    VkInstance instance;
-    VkDebugUtilsMessengerEXT messenger;
-    VkPhysicalDevice phys;
-    VkDevice device;
-    uint32_t family;
-    VkQueue queue;
-    struct VolkDeviceTable vk; /* the application's own device table */
-} app_vulkan;
-
-static void app_check(VkResult r, const char *what)
-{
-    if (r != VK_SUCCESS) {
-        fprintf(stderr, "FATAL: %s failed: VkResult %d\n", what, (int)r);
-        exit(1);
-    }
-}
-
-static bool has_instance_extension(const char *name)
-{
-    uint32_t n = 0;
-    vkEnumerateInstanceExtensionProperties(NULL, &n, NULL);
-    VkExtensionProperties *p = calloc(n ? n : 1, sizeof *p);
-    bool found = false;
-    if (p && vkEnumerateInstanceExtensionProperties(NULL, &n, p) == VK_SUCCESS)
-        for (uint32_t i = 0; i < n && !found; i++)
-            found = strcmp(p[i].extensionName, name) == 0;
-    free(p);
-    return found;
-}
-
-static bool has_device_extension(VkPhysicalDevice phys, const char *name)
-{
-    uint32_t n = 0;
-    vkEnumerateDeviceExtensionProperties(phys, NULL, &n, NULL);
-    VkExtensionProperties *p = calloc(n ? n : 1, sizeof *p);
-    bool found = false;
-    if (p && vkEnumerateDeviceExtensionProperties(phys, NULL, &n, p) == VK_SUCCESS)
-        for (uint32_t i = 0; i < n && !found; i++)
-            found = strcmp(p[i].extensionName, name) == 0;
-    free(p);
-    return found;
-}
-
-/* Instance with the validation layer and a messenger, the physical device named `device_name` (the
- * one vkvit_context_create chose, so both paths run on the same device), a device with one compute
- * queue and no optional features or extensions. */
-static void app_create(app_vulkan *app, const char *device_name)
-{
-    memset(app, 0, sizeof *app);
-    app_check(volkInitialize(), "volkInitialize");
-    uint32_t version = VK_API_VERSION_1_0;
-    if (vkEnumerateInstanceVersion)
-        vkEnumerateInstanceVersion(&version);
-    if (version < VK_API_VERSION_1_1) {
-        fprintf(stderr, "FATAL: the Vulkan loader is 1.0\n");
-        exit(1);
-    }
-    const char *layers[] = {"VK_LAYER_KHRONOS_validation"};
-    const char *exts[2] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
-    uint32_t n_exts = 1;
-    VkInstanceCreateFlags flags = 0;
-    if (has_instance_extension(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
-        exts[n_exts++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
-        flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
-    }
-    VkApplicationInfo ai = {
-        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-        .pApplicationName = "test_embed",
-        .apiVersion = version >= VK_API_VERSION_1_3 ? VK_API_VERSION_1_3 : version,
-    };
-    VkDebugUtilsMessengerCreateInfoEXT dbg = {
-        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT | VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
-                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
-        .pfnUserCallback = app_debug,
-    };
-    VkInstanceCreateInfo ci = {
-        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-        .pNext = &dbg,
-        .flags = flags,
-        .pApplicationInfo = &ai,
-        .enabledLayerCount = 1,
-        .ppEnabledLayerNames = layers,
-        .enabledExtensionCount = n_exts,
-        .ppEnabledExtensionNames = exts,
-    };
-    app_check(vkCreateInstance(&ci, NULL, &app->instance), "vkCreateInstance (validation layer installed?)");
-    volkLoadInstance(app->instance);
-    app_check(vkCreateDebugUtilsMessengerEXT(app->instance, &dbg, NULL, &app->messenger),
-              "vkCreateDebugUtilsMessengerEXT");
-
-    uint32_t n = 0;
-    app_check(vkEnumeratePhysicalDevices(app->instance, &n, NULL), "vkEnumeratePhysicalDevices");
-    VkPhysicalDevice *devs = calloc(n ? n : 1, sizeof *devs);
-    if (!devs)
-        exit(1);
-    app_check(vkEnumeratePhysicalDevices(app->instance, &n, devs), "vkEnumeratePhysicalDevices");
-    for (uint32_t i = 0; i < n && !app->phys; i++) {
-        VkPhysicalDeviceProperties p;
-        vkGetPhysicalDeviceProperties(devs[i], &p);
-        if (strcmp(p.deviceName, device_name) == 0 && p.apiVersion >= VK_API_VERSION_1_1)
-            app->phys = devs[i];
-    }
-    free(devs);
-    if (!app->phys) {
-        fprintf(stderr, "FATAL: the test's own instance does not see a Vulkan 1.1 device '%s'\n", device_name);
-        exit(1);
-    }
-
-    uint32_t nq = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(app->phys, &nq, NULL);
-    VkQueueFamilyProperties *q = calloc(nq ? nq : 1, sizeof *q);
-    if (!q)
-        exit(1);
-    vkGetPhysicalDeviceQueueFamilyProperties(app->phys, &nq, q);
-    int family = -1;
-    for (uint32_t i = 0; i < nq && family < 0; i++)
-        if ((q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) && q[i].queueCount > 0)
-            family = (int)i;
-    free(q);
-    if (family < 0) {
-        fprintf(stderr, "FATAL: '%s' has no compute queue\n", device_name);
-        exit(1);
-    }
-    app->family = (uint32_t)family;
-
-    const char *dev_exts[1];
-    uint32_t n_dev_exts = 0;
-    if (has_device_extension(app->phys, "VK_KHR_portability_subset"))
-        dev_exts[n_dev_exts++] = "VK_KHR_portability_subset";
-    float prio = 1.0f;
-    VkDeviceQueueCreateInfo qci = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-        .queueFamilyIndex = app->family,
-        .queueCount = 1,
-        .pQueuePriorities = &prio,
-    };
-    /* No optional features: the header says an adopted device needs only core Vulkan 1.1. */
-    VkDeviceCreateInfo dci = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-        .queueCreateInfoCount = 1,
-        .pQueueCreateInfos = &qci,
-        .enabledExtensionCount = n_dev_exts,
-        .ppEnabledExtensionNames = dev_exts,
-    };
-    app_check(vkCreateDevice(app->phys, &dci, NULL, &app->device), "vkCreateDevice");
-    volkLoadDeviceTable(&app->vk, app->device);
-    app->vk.vkGetDeviceQueue(app->device, app->family, 0, &app->queue);
-}
-
-static int find_memory(const app_vulkan *app, uint32_t type_bits, VkMemoryPropertyFlags want)
-{
-    VkPhysicalDeviceMemoryProperties mp;
-    vkGetPhysicalDeviceMemoryProperties(app->phys, &mp);
-    for (uint32_t i = 0; i < mp.memoryTypeCount; i++)
-        if ((type_bits & (1u << i)) && (mp.memoryTypes[i].propertyFlags & want) == want)
-            return (int)i;
-    return -1;
-}
-
-/* The application's own work on its device: fill a buffer of its own on the GPU, read it back with
- * its own fence. True if every word holds the pattern. */
-static bool app_fill_and_read(app_vulkan *app, uint32_t pattern)
-{
-    const uint32_t words = 4096;
-    const VkDeviceSize size = words * sizeof(uint32_t);
-    struct VolkDeviceTable *vk = &app->vk;
-    VkDevice dev = app->device;
-
-    VkBuffer buf;
-    VkBufferCreateInfo bci = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size,
-                              .usage = VK_BUFFER_USAGE_TRANSFER_DST_BIT, .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
-    app_check(vk->vkCreateBuffer(dev, &bci, NULL, &buf), "app vkCreateBuffer");
-    VkMemoryRequirements req;
-    vk->vkGetBufferMemoryRequirements(dev, buf, &req);
-    int type = find_memory(app, req.memoryTypeBits,
-                           VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
-    if (type < 0) {
-        fprintf(stderr, "FATAL: no host-visible coherent memory\n");
-        exit(1);
-    }
-    VkMemoryAllocateInfo mai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO, .allocationSize = req.size,
-                                .memoryTypeIndex = (uint32_t)type};
-    VkDeviceMemory mem;
-    app_check(vk->vkAllocateMemory(dev, &mai, NULL, &mem), "app vkAllocateMemory");
-    app_check(vk->vkBindBufferMemory(dev, buf, mem, 0), "app vkBindBufferMemory");
-    uint32_t *mapped = NULL;
-    app_check(vk->vkMapMemory(dev, mem, 0, VK_WHOLE_SIZE, 0, (void **)&mapped), "app vkMapMemory");
-    memset(mapped, 0, size);
-
-    VkCommandPool pool;
-    VkCommandPoolCreateInfo pci = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO, .queueFamilyIndex = app->family};
-    app_check(vk->vkCreateCommandPool(dev, &pci, NULL, &pool), "app vkCreateCommandPool");
-    VkCommandBuffer cb;
-    VkCommandBufferAllocateInfo cai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, .commandPool = pool,
-                                       .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY, .commandBufferCount = 1};
-    app_check(vk->vkAllocateCommandBuffers(dev, &cai, &cb), "app vkAllocateCommandBuffers");
-    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-                                   .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    app_check(vk->vkBeginCommandBuffer(cb, &bi), "app vkBeginCommandBuffer");
-    vk->vkCmdFillBuffer(cb, buf, 0, VK_WHOLE_SIZE, pattern);
-    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER, .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
-                          .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
-    vk->vkCmdPipelineBarrier(cb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0,
-                             NULL);
-    app_check(vk->vkEndCommandBuffer(cb), "app vkEndCommandBuffer");
-    VkFence fence;
-    VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    app_check(vk->vkCreateFence(dev, &fci, NULL, &fence), "app vkCreateFence");
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cb};
-    app_check(vk->vkQueueSubmit(app->queue, 1, &si, fence), "app vkQueueSubmit");
-    app_check(vk->vkWaitForFences(dev, 1, &fence, VK_TRUE, UINT64_MAX), "app vkWaitForFences");
-
-    bool ok = true;
-    for (uint32_t i = 0; i < words && ok; i++)
-        ok = mapped[i] == pattern;
-
-    vk->vkDestroyFence(dev, fence, NULL);
-    vk->vkDestroyCommandPool(dev, pool, NULL);
-    vk->vkUnmapMemory(dev, mem);
-    vk->vkDestroyBuffer(dev, buf, NULL);
-    vk->vkFreeMemory(dev, mem, NULL);
-    return ok;
-}
-
-static void app_destroy(app_vulkan *app)
-{
-    app->vk.vkDestroyDevice(app->device, NULL);
-    vkDestroyDebugUtilsMessengerEXT(app->instance, app->messenger, NULL);
-    vkDestroyInstance(app->instance, NULL);
-}
-
 /* ---- 1 + 2: adopted context ----------------------------------------------------------------------- */
 
 static void test_adopted(vkvit_context *created, const fixture *fx)
@@ -403,7 +152,8 @@ static void test_adopted(vkvit_context *created, const fixture *fx)
     test_expect(run_once(created, fx, via_created), "%s through vkvit_context_create runs", fx->name);
 
     app_vulkan app;
-    app_create(&app, info.name);
+    app_create_instance(&app, info.name); /* no optional feature: core Vulkan 1.1 is what vkvit needs */
+    app_create_device(&app, NULL, NULL, 0);
     printf("application device: %s, queue family %u, validation on (its own messenger)\n", info.name, app.family);
     test_expect(app_fill_and_read(&app, 0x12345678u), "the application's own fill works before adoption");
 
@@ -440,7 +190,7 @@ static void test_adopted(vkvit_context *created, const fixture *fx)
                 "after vkvit_context_destroy the application's device, queue and fence still work");
     test_expect(app_fill_and_read(&app, 0x5a5a5a5au), "... and again (a second submission)");
     app_destroy(&app);
-    int msgs = atomic_load(&app_messages);
+    int msgs = app_validation_messages();
     test_expect(msgs == 0, "no validation message on the application's instance (%d)", msgs);
     free(via_created);
     free(via_adopted);

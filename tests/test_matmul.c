@@ -2,7 +2,9 @@
  * awkward shapes, every epilogue, in-place residual, batches with shared and per-batch weights,
  * padded batch strides and offset spans; plus argument validation.
  * fp16 (dtype OP_F16) on both kernels: ViT-B shapes and awkward shapes, every epilogue, against the
- * same reference computed from the fp16-rounded inputs, at TOL_F16.
+ * same reference computed from the fp16-rounded inputs, at TOL_F16; the same through the
+ * cooperative-matrix kernel where the device has one, else the fallback (coopmat_section).
+ * A forced kernel the device cannot run is reported as not run, by name, with the reason.
  *
  * VKVIT_MATMUL_BENCH=1 instead times the ViT-B shapes on both kernels and prints GFLOP/s. */
 #include "common.h"
@@ -35,6 +37,18 @@ static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
 }
 
 static void set_path(const char *path) { setenv("VKVIT_MATMUL", path, 1); }
+
+/* Whether the forced kernel `path` runs `dtype` on this device. One it cannot run (the direct kernel
+ * wants 4 to 16 lanes, NVIDIA has 32; coopmat wants VK_NV_cooperative_matrix) is refused by op_matmul
+ * with UNSUPPORTED: say so, rather than let test_run abort the whole test. */
+static bool path_runs(vkvit_context *ctx, const char *path, op_dtype dtype)
+{
+    set_path(path);
+    if (op_matmul_kernel(ctx, dtype))
+        return true;
+    printf("%s %s: not run on this device: %s\n", dtype == OP_F16 ? "fp16" : "fp32", path, vkvit_last_error());
+    return false;
+}
 
 /* A device buffer of `offset` bytes + n floats, NaN-poisoned, with `data` (if any) at `offset`. */
 static vk_buffer upload_at(vkvit_context *ctx, const float *data, size_t n, uint32_t offset)
@@ -196,6 +210,109 @@ static void run_case_f16(vkvit_context *ctx, const mm_case *c, const char *path,
     free(h), free(x), free(w), free(bias), free(r), free(ref), free(out);
 }
 
+/* Records (never submits) a 4x4x4 fp16 matmul and returns op_matmul's status: for the refusals. */
+static vkvit_status record_f16_4x4(vkvit_context *ctx)
+{
+    vk_buffer b = test_upload(ctx, NULL, 64);
+    vk_cmd *cmd;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+    test_ok(vk_cmd_begin(cmd), "begin");
+    const matmul_args a = {.batch = 1, .M = 4, .N = 4, .K = 4, .x = vk_whole(&b), .w = vk_whole(&b),
+                           .y = vk_whole(&b), .dtype = OP_F16};
+    vkvit_status st = op_matmul(cmd, ctx, &a);
+    test_ok(vk_cmd_end(cmd), "end");
+    vk_cmd_destroy(cmd);
+    vk_buffer_destroy(ctx, &b);
+    return st;
+}
+
+/* The coopmat choice on shape lists this device may not have: the context's list is swapped for each
+ * check and restored (nothing is recorded, so no coopmat pipeline is ever made here). */
+static void check_coopmat_choice(vkvit_context *ctx)
+{
+    uint32_t saved[VKVIT_MAX_COOPMAT_SHAPES][3], n = ctx->coopmat_shape_count, shared = ctx->info.max_shared_memory;
+    const char *off = ctx->coopmat_off;
+    memcpy(saved, ctx->coopmat_shapes, sizeof saved);
+    struct {
+        const char *what;
+        uint32_t shapes[2][3], n, shared;
+        const char *want_auto, *want_forced_error;   /* forced: NULL = accepted */
+    } cases[] = {
+        {"16x16x16", {{16, 16, 16}}, 1, 49152, "coopmat", NULL},
+        {"16x8x16 and 16x8x8", {{16, 8, 8}, {16, 8, 16}}, 2, 49152, "coopmat", NULL},
+        {"only 24x8x16 (M does not divide 32)", {{24, 8, 16}}, 1, 49152, NULL, "dividing 32"},
+        /* 16 KiB holds the 64 x 64 blocks (14 KiB with 8 lanes) but not the 128 x 128 ones: those fall back */
+        {"16x16x16, 16 KiB of shared memory", {{16, 16, 16}}, 1, 16384, "coopmat", NULL},
+        {"16x16x16, 8 KiB of shared memory", {{16, 16, 16}}, 1, 8192, NULL, "shared-memory"},
+    };
+    set_path("auto");
+    const char *scalar = op_matmul_kernel(ctx, OP_F32);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        memcpy(ctx->coopmat_shapes, cases[i].shapes, sizeof cases[i].shapes);
+        ctx->coopmat_shape_count = cases[i].n;
+        ctx->coopmat_off = NULL;
+        ctx->info.max_shared_memory = cases[i].shared;
+        set_path("auto");
+        const char *got = op_matmul_kernel(ctx, OP_F16), *want = cases[i].want_auto ? cases[i].want_auto : scalar;
+        test_expect(got && strcmp(got, want) == 0, "coopmat choice, %s: auto picks %s (want %s)", cases[i].what, got, want);
+        set_path("coopmat");
+        got = op_matmul_kernel(ctx, OP_F16);
+        const char *err = cases[i].want_forced_error;
+        test_expect(err ? !got && strstr(vkvit_last_error(), err) : got && strcmp(got, "coopmat") == 0,
+                    "coopmat choice, %s: forced gives %s \"%s\"", cases[i].what, got ? got : "refusal",
+                    got ? "" : vkvit_last_error());
+    }
+    memcpy(ctx->coopmat_shapes, saved, sizeof saved);
+    ctx->coopmat_shape_count = n;
+    ctx->coopmat_off = off;
+    ctx->info.max_shared_memory = shared;
+    set_path("auto");
+}
+
+/* The cooperative-matrix kernel (fp16 only). Where the context can run it: the fp16 cases through it
+ * at TOL_F16, plus shapes past 1,024 rows (its large blocks), and auto must pick it. Where it cannot
+ * (lavapipe, and every device without VK_NV_cooperative_matrix): prints that it did not run and why,
+ * and checks the fallback: auto picks a scalar kernel whose results are right, and a forced
+ * VKVIT_MATMUL=coopmat is refused with UNSUPPORTED naming the reason, never silently substituted. */
+static void coopmat_section(vkvit_context *ctx, const mm_case *cases, size_t n, uint64_t *rng)
+{
+    set_path("auto");
+    const char *auto_f16 = op_matmul_kernel(ctx, OP_F16), *auto_f32 = op_matmul_kernel(ctx, OP_F32);
+    check_coopmat_choice(ctx);
+    set_path("coopmat");
+    test_expect(auto_f32 && strcmp(op_matmul_kernel(ctx, OP_F32), auto_f32) == 0,
+                "VKVIT_MATMUL=coopmat leaves fp32 matmuls to the automatic choice (%s)", auto_f32);
+    if (op_matmul_kernel(ctx, OP_F16)) {
+        test_expect(auto_f16 && strcmp(auto_f16, "coopmat") == 0, "auto picks coopmat for fp16 (picked %s)", auto_f16);
+        const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
+                              RES = MATMUL_EPI_RESIDUAL;
+        const mm_case large[] = {
+            {MM(1, 1576, 768, 768, RES), .bias = true, .in_place = true},   /* ViT-B batch 8 */
+            {MM(1, 1100, 33, 17, TANH), .bias = true},                      /* scalar loads */
+            {MM(2, 600, 72, 40, GELU), .bias = true, .offset = 256},
+            {MM(1, 1025, 130, 8, NONE)},
+        };
+        for (size_t i = 0; i < n; i++)
+            run_case_f16(ctx, &cases[i], "coopmat", rng);
+        for (size_t i = 0; i < sizeof large / sizeof *large; i++)
+            run_case_f16(ctx, &large[i], "coopmat", rng);
+        set_path("auto");
+        return;
+    }
+    const char *why = ctx->coopmat_off ? ctx->coopmat_off : "(no reason recorded)";
+    printf("coopmat: NOT RUN, the cooperative-matrix kernel cannot run on this device: %s\n", why);
+    test_expect(ctx->info.cooperative_matrix_nv || strstr(why, "VK_NV_cooperative_matrix") || strstr(why, "adopt"),
+                "a device without VK_NV_cooperative_matrix says so: \"%s\"", why);
+    vkvit_status st = record_f16_4x4(ctx);
+    const char *msg = vkvit_last_error();
+    test_expect(st == VKVIT_ERROR_UNSUPPORTED && strncmp(msg, "matmul: VKVIT_MATMUL=coopmat", 28) == 0 &&
+                strstr(msg, why), "forced coopmat is refused: %s \"%s\"", vkvit_status_string(st), msg);
+    test_expect(auto_f16 && strcmp(auto_f16, "coopmat") != 0, "auto falls back to a scalar fp16 kernel (%s)",
+                auto_f16);
+    run_case_f16(ctx, &cases[0], "auto", rng);
+    run_case_f16(ctx, &cases[1], "auto", rng);
+}
+
 /* The fp16 section. A device without shaderFloat16 + storageBuffer16BitAccess (ctx->info says so)
  * passes by printing "fp16: not supported by this device" after checking op_matmul refuses fp16 with
  * UNSUPPORTED. A device that has both features but a context without ctx->fp16 fails: the features
@@ -203,19 +320,11 @@ static void run_case_f16(vkvit_context *ctx, const mm_case *c, const char *path,
 static void fp16_section(vkvit_context *ctx, uint64_t *rng)
 {
     if (!test_fp16(ctx)) {
-        vk_buffer b = test_upload(ctx, NULL, 64);
-        vk_cmd *cmd;
-        test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
-        test_ok(vk_cmd_begin(cmd), "begin");
-        const matmul_args a = {.batch = 1, .M = 4, .N = 4, .K = 4, .x = vk_whole(&b), .w = vk_whole(&b),
-                               .y = vk_whole(&b), .dtype = OP_F16};
-        vkvit_status st = op_matmul(cmd, ctx, &a);
+        vkvit_status st = record_f16_4x4(ctx);
         test_expect(st == VKVIT_ERROR_UNSUPPORTED && strncmp(vkvit_last_error(), "matmul: fp16", 12) == 0,
                     "matmul refuses fp16 without ctx->fp16: %s \"%s\"", vkvit_status_string(st),
                     vkvit_last_error());
-        test_ok(vk_cmd_end(cmd), "end");
-        vk_cmd_destroy(cmd);
-        vk_buffer_destroy(ctx, &b);
+        printf("coopmat: NOT RUN, it needs the fp16 path\n");
         return;
     }
     const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
@@ -240,10 +349,12 @@ static void fp16_section(vkvit_context *ctx, uint64_t *rng)
     };
     const char *paths[] = {"direct", "tiled"};
     for (size_t p = 0; p < 2; p++)
-        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-            run_case_f16(ctx, &cases[i], paths[p], rng);
+        if (path_runs(ctx, paths[p], OP_F16))
+            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+                run_case_f16(ctx, &cases[i], paths[p], rng);
     set_path("auto");
     run_case_f16(ctx, &cases[3], "auto", rng);
+    coopmat_section(ctx, cases, sizeof cases / sizeof *cases, rng);
 }
 
 /* Bad arguments fail before anything is recorded, with INVALID_ARGUMENT and a "matmul: " detail. */
@@ -395,7 +506,8 @@ int main(void)
     /* One big shape through each kernel explicitly. */
     const mm_case big = {MM(1, 197, 3072, 768, TANH), .bias = true};
     run_case(ctx, &big, "tiled", &rng);
-    run_case(ctx, &big, "direct", &rng);
+    if (path_runs(ctx, "direct", OP_F32))
+        run_case(ctx, &big, "direct", &rng);
 
     /* Awkward shapes: non-multiples of every tile (direct 16 x 8*16, k by 4; tiled 64 x 64, k by 16),
      * K below 4 and not a multiple of 4 (scalar loads), M = 1 (a classifier head), tiny N. */
@@ -428,8 +540,9 @@ int main(void)
     };
     const char *paths[] = {"direct", "tiled"};
     for (size_t p = 0; p < 2; p++)
-        for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
-            run_case(ctx, &odd[i], paths[p], &rng);
+        if (path_runs(ctx, paths[p], OP_F32))
+            for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
+                run_case(ctx, &odd[i], paths[p], &rng);
 
     fp16_section(ctx, &rng);
     check_errors(ctx);

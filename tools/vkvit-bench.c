@@ -1,4 +1,12 @@
-/* vkvit-bench: kernel benchmark for the four ops, and the device's own ceilings (--peak).
+/* vkvit-bench: whole-model benchmark (--model), kernel benchmark for the four ops (--op), and the
+ * device's own ceilings (--peak).
+ *
+ * --model times a plan's own command buffer (what vkvit_run submits) for every model x precision x
+ * batch: GPU time between the plan's timestamps (PLAN_TS_START/END), wall time around submit + wait,
+ * images/s, TFLOP/s (2*M*N*K per GEMM, patch embedding and head included, + 4*B*H*T^2*dh per
+ * attention), % of the --peak FMA rate of the precision, device memory. --ops records the plan again
+ * with vk_cmd profiling (a timestamp after every dispatch, tagged with its shader) and sums the
+ * intervals per op type and per shader.
  *
  * Every case records ONE command buffer (timestamp, op, timestamp), submits it a few times to warm
  * up, then times it over many submissions: GPU time from the two timestamps, wall time around
@@ -94,8 +102,13 @@ typedef struct options {
     bool validate;
     uint64_t seed;
     uint32_t copy_mb;
-    const char *models[MAX_SHAPES];  /* --model: presets or checkpoint paths */
+    const char *models[MAX_SHAPES];  /* --model: presets or checkpoint paths (in model_text) */
+    char model_text[MAX_SHAPES][1024];
     uint32_t n_models;
+    vkvit_precision precisions[3];   /* --precision: one model load per entry */
+    uint32_t n_precisions;
+    bool op_breakdown;               /* --ops */
+    bool tune;                       /* --tune: the matmul autotuner on (VKVIT_TUNE=1) */
 } options;
 
 static void usage(FILE *f)
@@ -104,10 +117,16 @@ static void usage(FILE *f)
           "       vkvit-bench --peak [options]            (both together: tables gain a %-of-peak column)\n"
           "\n"
           "  --op LIST        ops to time, comma-separated, or 'all'\n"
-          "  --model M        time the whole forward pass (one recorded command buffer, GPU timestamps\n"
+          "  --model M        time the whole forward pass (the plan's command buffer, GPU timestamps\n"
           "                   around it) of a preset with seeded synthetic weights: vit-ti16, vit-s16,\n"
           "                   vit-b16, vit-l16, vit-h14, vit-b32-384, deit-ti16 (all 224 px but b32-384),\n"
-          "                   or a checkpoint directory; repeatable, comma-separated\n"
+          "                   test-tiny (D=64, 2 layers, 64 px: for tests), or a checkpoint directory;\n"
+          "                   repeatable, comma-separated. One row per model x precision x batch; a batch\n"
+          "                   the device cannot hold is printed as 'skipped: <reason>'\n"
+          "  --precision LIST fp32, fp16 and/or auto, comma-separated (default auto): the model's storage\n"
+          "                   precision (vkvit_model_options.precision); % peak uses the matching FMA peak\n"
+          "  --ops            with --model: per-op breakdown, a timestamp after every dispatch, summed per\n"
+          "                   op type (matmul, attention, layernorm, other) and per shader\n"
           "  --peak           measure this device's FMA throughput (fp32 vec4, fp32 scalar, fp16 vec4 if\n"
           "                   supported) and buffer-copy bandwidth\n"
           "  --batch LIST     images per batch, e.g. 1 or 1,8,32 (default 1): multiplies the token\n"
@@ -118,6 +137,7 @@ static void usage(FILE *f)
           "                     layernorm ROWSxD\n"
           "                     gelu      N  (or AxB, meaning A*B elements)\n"
           "  --warmup N       untimed runs first (default 3)\n"
+          "  --runs N         exactly N timed runs (= --iters N --min-time 0 --max-runs N)\n"
           "  --iters N        at least N timed runs (default 20) ...\n"
           "  --min-time S     ... and at least S seconds of them (default 1; 0 = exactly --iters runs)\n"
           "  --max-runs N     cap on timed runs (default 100000)\n"
@@ -126,6 +146,8 @@ static void usage(FILE *f)
           "  --seed N         seed of the random inputs (default 1)\n"
           "  --copy-mb N      size of the --peak copy buffers in MiB (default 256)\n"
           "  --validate       enable the Khronos validation layer (distorts timings; off by default)\n"
+          "  --tune           matmul autotuning: time candidate tile configurations of each shape not tuned\n"
+          "                   before, print them and save the winner next to the pipeline cache\n"
           "  -h, --help       this text\n"
           "\n"
           "Default shapes: ViT-B/16 at batch B, M = 197*B: matmul 197x768->2304 (qkv), 197x768->768\n"
@@ -244,12 +266,44 @@ static void parse_args(int argc, char **argv, options *o)
                 die("bad --copy-mb '%s'", v);
         } else if (!strcmp(a, "--validate")) {
             o->validate = true;
+        } else if (!strcmp(a, "--tune")) {
+            o->tune = true;
+        } else if (!strcmp(a, "--ops")) {
+            o->op_breakdown = true;
+        } else if (!strcmp(a, "--runs")) {
+            NEED_VALUE();
+            if (!parse_u32(v, &o->iters) || o->iters == 0)
+                die("bad --runs '%s'", v);
+            o->min_time_s = 0;
+            o->max_runs = o->iters;
+        } else if (!strcmp(a, "--precision")) {
+            NEED_VALUE();
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s", v);
+            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+                int p = -1;
+                for (int k = VKVIT_PRECISION_AUTO; k <= VKVIT_PRECISION_FP16; k++)
+                    if (!strcmp(tok, precision_name((vkvit_precision)k)))
+                        p = k;
+                if (p < 0)
+                    die("unknown precision '%s' (fp32, fp16, auto)", tok);
+                if (o->n_precisions == 3)
+                    die("at most 3 precisions");
+                o->precisions[o->n_precisions++] = (vkvit_precision)p;
+            }
         } else if (!strcmp(a, "--model")) {
             NEED_VALUE();
-            for (char *tok = strtok(argv[i], ","); tok; tok = strtok(NULL, ",")) { /* argv is writable */
+            char buf[4096];
+            if (snprintf(buf, sizeof buf, "%s", v) >= (int)sizeof buf)
+                die("--model list too long");
+            for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) { /* argv stays as given */
                 if (o->n_models == MAX_SHAPES)
                     die("at most %d models", MAX_SHAPES);
-                o->models[o->n_models++] = tok;
+                if (snprintf(o->model_text[o->n_models], sizeof o->model_text[0], "%s", tok) >=
+                    (int)sizeof o->model_text[0])
+                    die("--model path too long: %s", tok);
+                o->models[o->n_models] = o->model_text[o->n_models];
+                o->n_models++;
             }
         } else {
             usage(stderr);
@@ -268,6 +322,10 @@ static void parse_args(int argc, char **argv, options *o)
         o->max_runs = o->iters;
     if (!o->n_batches)
         o->batches[o->n_batches++] = 1;
+    if (!o->n_precisions)
+        o->precisions[o->n_precisions++] = VKVIT_PRECISION_AUTO;
+    if (o->op_breakdown && !o->n_models)
+        die("--ops is the per-op breakdown of --model runs: give --model too");
 }
 
 /* ---- timing ---------------------------------------------------------------------------------------- */
@@ -1078,8 +1136,402 @@ static void add_timing(cJSON *o, const timing *t)
     cJSON_AddItemToObject(o, "wall_ms", stats_json(&t->wall_ms));
 }
 
+/* ---- whole models ------------------------------------------------------------------------------------ */
+
+typedef struct model_preset {
+    const char *name;
+    uint32_t hidden, layers, heads, patch, image, labels;
+} model_preset;
+
+static const model_preset presets[] = {
+    {"vit-ti16", 192, 12, 3, 16, 224, 1000},     {"deit-ti16", 192, 12, 3, 16, 224, 1000},
+    {"vit-s16", 384, 12, 6, 16, 224, 1000},      {"vit-b16", 768, 12, 12, 16, 224, 1000},
+    {"vit-l16", 1024, 24, 16, 16, 224, 1000},    {"vit-h14", 1280, 32, 16, 14, 224, 1000},
+    {"vit-b32-384", 768, 12, 12, 32, 384, 1000},
+    {"test-tiny", 64, 2, 2, 16, 64, 10},         /* for tests/test_bench.sh: 17 tokens, milliseconds */
+};
+
+/* Per-op breakdown (--ops): what each profiling mark's interval is summed into, by its shader name. */
+enum { CAT_MATMUL, CAT_ATTENTION, CAT_LAYERNORM, CAT_OTHER, N_CATS };
+static const char *const cat_names[N_CATS] = {"matmul", "attention", "layernorm", "other"};
+#define MAX_TAGS 32
+
+static int category_of(const char *tag)
+{
+    for (int c = 0; c < CAT_OTHER; c++)
+        if (!strncmp(tag, cat_names[c], strlen(cat_names[c])))
+            return c;
+    return CAT_OTHER;
+}
+
+typedef struct op_tag {
+    const char *name;              /* shader name, "copy" or "fill" */
+    int cat;
+    uint32_t count;                /* commands per forward */
+    stats ms;                      /* their summed time per run */
+} op_tag;
+
+typedef struct op_profile {
+    uint32_t runs, marks;
+    stats total_ms;                /* PLAN_TS_START..END of the profiled runs */
+    stats sum_ms;                  /* all intervals: first mark .. last mark */
+    uint32_t cat_count[N_CATS];
+    stats cat_ms[N_CATS];
+    double cat_flops[N_CATS];      /* 0 = not counted */
+    double cat_rate[N_CATS];       /* GFLOP/s at the median */
+    double cat_pct[N_CATS];        /* of the precision's FMA peak; < 0 = none */
+    op_tag tags[MAX_TAGS];
+    uint32_t n_tags;
+} op_profile;
+
+typedef struct model_row {
+    char model[64];
+    vit_dims dims;
+    uint64_t parameters;
+    uint32_t batch;
+    vkvit_precision asked, used;
+    char skipped[512];             /* non-empty: not measured, and why */
+    double load[3];                /* load average when the row started */
+    timing t;
+    double flops, matmul_flops, attention_flops;   /* per run (the whole batch) */
+    double images_s, gflops, pct_peak;             /* pct_peak < 0: no --peak */
+    uint64_t weight_bytes, arena_bytes, io_bytes, allocated_bytes;
+    bool have_ops;
+    op_profile ops;
+} model_row;
+
+/* Floating-point operations of one forward pass of B images (multiply-add = 2): every GEMM's
+ * 2*M*N*K (patch embedding, qkv, out-proj, fc1, fc2, head) and attention's 4*B*H*T^2*dh. */
+static void model_work(const vit_dims *d, uint32_t B, double *matmul, double *attention)
+{
+    double T = d->T, D = d->D;
+    double per_layer = 2 * T * D * 3 * D + 2 * T * D * D + 4 * T * D * d->mlp;
+    *matmul = B * (2.0 * d->patches * d->cpp * D + d->L * per_layer + 2.0 * d->prefix * D * d->K);
+    *attention = B * d->L * 4.0 * T * T * D; /* D = H * dh */
+}
+
+/* A preset with seeded synthetic weights, or a checkpoint. Returns the status (UNSUPPORTED, e.g.
+ * fp16 on a device without it, skips the rows); other failures end the run. */
+static vkvit_status load_model(bench *b, const char *spec, vkvit_precision precision, struct vkvit_model **m)
+{
+    vkvit_status s;
+    *m = NULL;
+    const model_preset *pr = NULL;
+    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
+        if (!strcmp(spec, presets[i].name))
+            pr = &presets[i];
+    if (pr) {
+        vit_config c;
+        config_init(&c);
+        c.hidden = pr->hidden, c.layers = pr->layers, c.heads = pr->heads;
+        c.mlp = 4 * c.hidden, c.patch = pr->patch, c.image = pr->image, c.channels = 3;
+        c.num_labels = pr->labels, c.eps = 1e-6;
+        s = model_synthetic(b->ctx, &c, b->opt.seed, false, precision, m);
+    } else {
+        s = model_load(b->ctx, spec, false, precision, m);
+    }
+    if (s && s != VKVIT_ERROR_UNSUPPORTED && s != VKVIT_ERROR_OUT_OF_DEVICE_MEMORY)
+        die("%s (%s): %s: %s", spec, precision_name(precision), vkvit_status_string(s), vkvit_last_error());
+    return s;
+}
+
+static int find_tag(op_profile *op, const char *name)
+{
+    for (uint32_t i = 0; i < op->n_tags; i++)
+        if (op->tags[i].name == name || !strcmp(op->tags[i].name, name))
+            return (int)i;
+    if (op->n_tags == MAX_TAGS)
+        return -1;
+    op->tags[op->n_tags] = (op_tag){.name = name, .cat = category_of(name)};
+    return (int)op->n_tags++;
+}
+
+/* --ops: records the plan again with a timestamp after every command, runs it `runs` times, and sums
+ * each run's intervals per shader and per category. */
+static void profile_plan(bench *b, struct vkvit_plan *p, model_row *row, uint32_t runs)
+{
+    op_profile *op = &row->ops;
+    memset(op, 0, sizeof *op);
+    check(plan_set_profiling(p, true), "recording the plan with profiling");
+    double g, w;
+    if (b->opt.warmup)
+        run_once(b, p->cmd, &g, &w);
+    uint32_t n = vk_cmd_profile_count(p->cmd);
+    const char **tags = xcalloc(n, sizeof *tags);
+    double *ns = xcalloc(n, sizeof *ns), *total = xcalloc(runs, sizeof *total), *sum = xcalloc(runs, sizeof *sum);
+    double *cat = xcalloc((size_t)N_CATS * runs, sizeof *cat), *tag = xcalloc((size_t)MAX_TAGS * runs, sizeof *tag);
+    for (uint32_t r = 0; r < runs; r++) {
+        run_once(b, p->cmd, &total[r], &w);
+        check(vk_cmd_profile_read(p->cmd, tags, ns), "reading the profile");
+        for (uint32_t i = 1; i < n; i++) {
+            double ms = (ns[i] - ns[i - 1]) * 1e-6;
+            int t = find_tag(op, tags[i]);
+            int c = t >= 0 ? op->tags[t].cat : category_of(tags[i]);
+            if (r == 0) {
+                op->cat_count[c]++;
+                if (t >= 0)
+                    op->tags[t].count++;
+            }
+            if (t >= 0)
+                tag[(size_t)t * runs + r] += ms;
+            cat[(size_t)c * runs + r] += ms;
+            sum[r] += ms;
+        }
+    }
+    op->runs = runs;
+    op->marks = n;
+    op->total_ms = summarize(total, runs);
+    op->sum_ms = summarize(sum, runs);
+    for (int c = 0; c < N_CATS; c++)
+        op->cat_ms[c] = summarize(cat + (size_t)c * runs, runs);
+    for (uint32_t t = 0; t < op->n_tags; t++)
+        op->tags[t].ms = summarize(tag + (size_t)t * runs, runs);
+    free(tags);
+    free(ns);
+    free(total);
+    free(sum);
+    free(cat);
+    free(tag);
+    check(plan_set_profiling(p, false), "recording the plan without profiling");
+}
+
+static double fma_peak(const peaks *pk, vkvit_precision used)
+{
+    return used == VKVIT_PRECISION_FP16 ? pk->fp16 : pk->fp32;
+}
+
+/* One row: a plan for the batch (skipped when the device cannot hold it), random input, timed. */
+static void measure_row(bench *b, struct vkvit_model *m, const peaks *pk, model_row *row)
+{
+    struct vkvit_plan *p = NULL;
+    vkvit_status s = plan_create(m, row->batch, false, &p);
+    if (s) {
+        snprintf(row->skipped, sizeof row->skipped, "%s: %s", vkvit_status_string(s), vkvit_last_error());
+        if (s != VKVIT_ERROR_UNSUPPORTED && s != VKVIT_ERROR_OUT_OF_DEVICE_MEMORY &&
+            s != VKVIT_ERROR_OUT_OF_HOST_MEMORY)
+            die("%s batch %u: %s", row->model, row->batch, row->skipped);
+        return;
+    }
+    float *in = (float *)((char *)p->io.map + p->io_input);
+    for (uint64_t k = 0; k < p->input.size / 4; k++)
+        in[k] = rng_uniform(&b->rng, -2.0f, 2.0f);
+    row->weight_bytes = m->weights.size;
+    row->arena_bytes = p->arena.size;
+    row->io_bytes = p->io.size;
+    row->allocated_bytes = b->ctx->bytes_allocated;
+    row->t = time_cmd(b, p->cmd);
+    double sec = primary(&row->t)->median * 1e-3;
+    row->images_s = row->batch / sec;
+    row->gflops = row->flops / sec * 1e-9;
+    double peak = fma_peak(pk, row->used);
+    row->pct_peak = peak > 0 ? 100.0 * row->gflops / peak : -1;
+    if (b->opt.op_breakdown && b->ctx->timestamps) {
+        profile_plan(b, p, row, row->t.runs);
+        op_profile *op = &row->ops;
+        op->cat_flops[CAT_MATMUL] = row->matmul_flops;
+        op->cat_flops[CAT_ATTENTION] = row->attention_flops;
+        for (int c = 0; c < N_CATS; c++) {
+            double ms = op->cat_ms[c].median;
+            op->cat_rate[c] = op->cat_flops[c] > 0 && ms > 0 ? op->cat_flops[c] / ms * 1e-6 : 0;
+            op->cat_pct[c] = op->cat_rate[c] > 0 && peak > 0 ? 100.0 * op->cat_rate[c] / peak : -1;
+        }
+        row->have_ops = true;
+    }
+    plan_destroy(p);
+}
+
+static void print_model_header(const bench *b)
+{
+    printf("whole forward pass: the plan's command buffer (input copy .. output copies), GPU timestamps around it;\n"
+           "wall = submit + wait on the host; median [p10, p90] over the runs; rates at the GPU median\n");
+    if (b->opt.op_breakdown && !b->ctx->timestamps)
+        printf("--ops: this device has no compute-queue timestamps: no per-op breakdown\n");
+    else if (b->opt.op_breakdown)
+        printf("--ops: the plan recorded again with a timestamp after every dispatch and copy, run as many times\n"
+               "      again; each command's time = its timestamp minus the previous one (binding and the barrier\n"
+               "      before it included), summed per shader and per op type per run. The ops of a forward are\n"
+               "      separated by barriers, so this measures each dispatch well; on a GPU, dispatches with no\n"
+               "      barrier between them may overlap and their split is then approximate. The timestamps cost\n"
+               "      a little: compare the profiled total with the row's median.\n");
+    printf("\n%-12s %5s %-9s %4s %10s %10s %10s %10s %10s %10s %9s %8s %7s %9s %8s %7s\n", "model", "batch", "precision",
+           "runs", "gpu ms", "p10", "p90", "wall ms", "p10", "p90", "images/s", "TFLOP/s", "% peak", "weights", "arena",
+           "io");
+}
+
+static void print_model_row(const model_row *r)
+{
+    char prec[16];
+    if (r->asked == VKVIT_PRECISION_AUTO && !r->skipped[0])
+        snprintf(prec, sizeof prec, "auto:%s", precision_name(r->used));
+    else
+        snprintf(prec, sizeof prec, "%s", precision_name(r->asked));
+    if (r->skipped[0]) {
+        printf("%-12s %5u %-9s skipped: %s\n", r->model, r->batch, prec, r->skipped);
+        return;
+    }
+    const stats *g = primary(&r->t), *w = &r->t.wall_ms;
+    char pct[16] = "-";
+    if (r->pct_peak >= 0)
+        snprintf(pct, sizeof pct, "%.1f%%", r->pct_peak);
+    printf("%-12s %5u %-9s %4u %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %9.1f %8.3g %7s %7.1fMB %6.1fMB %5.1fMB\n",
+           r->model, r->batch, prec, r->t.runs, g->median, g->p10, g->p90, w->median, w->p10, w->p90, r->images_s,
+           r->gflops * 1e-3, pct, r->weight_bytes / 1e6, r->arena_bytes / 1e6, r->io_bytes / 1e6);
+    if (!r->have_ops)
+        return;
+    const op_profile *op = &r->ops;
+    printf("    ops: %u profiled runs, %u timestamps; profiled total %.2f ms, sum of the ops %.2f ms\n", op->runs,
+           op->marks, op->total_ms.median, op->sum_ms.median);
+    printf("    %-22s %6s %10s %10s %10s %7s %9s %7s\n", "op", "count", "median ms", "p10", "p90", "share", "GFLOP/s",
+           "% peak");
+    for (int c = 0; c < N_CATS; c++) {
+        const stats *s = &op->cat_ms[c];
+        printf("    %-22s %6u %10.3f %10.3f %10.3f %6.1f%%", cat_names[c], op->cat_count[c], s->median, s->p10, s->p90,
+               op->sum_ms.median > 0 ? 100.0 * s->median / op->sum_ms.median : 0.0);
+        if (op->cat_rate[c] > 0)
+            printf(" %9.2f", op->cat_rate[c]);
+        if (op->cat_pct[c] >= 0)
+            printf(" %6.1f%%", op->cat_pct[c]);
+        printf("\n");
+    }
+    for (int c = 0; c < N_CATS; c++)
+        for (uint32_t t = 0; t < op->n_tags; t++)
+            if (op->tags[t].cat == c)
+                printf("      %-20s %6u %10.3f %10.3f %10.3f %6.1f%%\n", op->tags[t].name, op->tags[t].count,
+                       op->tags[t].ms.median, op->tags[t].ms.p10, op->tags[t].ms.p90,
+                       op->sum_ms.median > 0 ? 100.0 * op->tags[t].ms.median / op->sum_ms.median : 0.0);
+}
+
+/* Every (model, precision, batch) row, printed as it is measured. */
+static model_row *run_models(bench *b, const peaks *pk, uint32_t *n_rows)
+{
+    const options *o = &b->opt;
+    model_row *rows = xcalloc((size_t)o->n_models * o->n_precisions * o->n_batches, sizeof *rows);
+    uint32_t n = 0;
+    print_model_header(b);
+    for (uint32_t i = 0; i < o->n_models; i++) {
+        const char *spec = o->models[i];
+        const char *name = strrchr(spec, '/') && strrchr(spec, '/')[1] ? strrchr(spec, '/') + 1 : spec;
+        for (uint32_t k = 0; k < o->n_precisions; k++) {
+            struct vkvit_model *m = NULL;
+            vkvit_status s = load_model(b, spec, o->precisions[k], &m);
+            for (uint32_t j = 0; j < o->n_batches; j++) {
+                model_row *r = &rows[n++];
+                snprintf(r->model, sizeof r->model, "%s", name);
+                r->batch = o->batches[j];
+                r->asked = o->precisions[k];
+                r->pct_peak = -1;
+#ifdef HAVE_POSIX
+                if (getloadavg(r->load, 3) != 3)
+                    memset(r->load, 0, sizeof r->load);
+#endif
+                if (s) {
+                    snprintf(r->skipped, sizeof r->skipped, "%s: %s", vkvit_status_string(s), vkvit_last_error());
+                } else {
+                    r->used = m->precision;
+                    r->dims = m->dims;
+                    r->parameters = m->parameters;
+                    model_work(&m->dims, r->batch, &r->matmul_flops, &r->attention_flops);
+                    r->flops = r->matmul_flops + r->attention_flops;
+                    measure_row(b, m, pk, r);
+                }
+                print_model_row(r);
+                fflush(stdout);
+            }
+            model_free(m);
+        }
+    }
+    printf("\n");
+    *n_rows = n;
+    return rows;
+}
+
+static cJSON *op_profile_json(const op_profile *op)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "method",
+                            "a timestamp after every dispatch and copy; a command's time is its timestamp minus the "
+                            "previous one (binding and the barrier before it included), summed per run; medians over "
+                            "the profiled runs");
+    cJSON_AddNumberToObject(o, "runs", op->runs);
+    cJSON_AddNumberToObject(o, "timestamps", op->marks);
+    cJSON_AddItemToObject(o, "total_ms", stats_json(&op->total_ms));
+    cJSON_AddItemToObject(o, "sum_ms", stats_json(&op->sum_ms));
+    cJSON *cats = cJSON_AddArrayToObject(o, "categories");
+    for (int c = 0; c < N_CATS; c++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "op", cat_names[c]);
+        cJSON_AddNumberToObject(e, "count", op->cat_count[c]);
+        cJSON_AddItemToObject(e, "ms", stats_json(&op->cat_ms[c]));
+        cJSON_AddNumberToObject(e, "share", op->sum_ms.median > 0 ? op->cat_ms[c].median / op->sum_ms.median : 0);
+        if (op->cat_flops[c] > 0) {
+            cJSON_AddNumberToObject(e, "flops", op->cat_flops[c]);
+            cJSON_AddNumberToObject(e, "gflops", op->cat_rate[c]);
+        }
+        if (op->cat_pct[c] >= 0)
+            cJSON_AddNumberToObject(e, "pct_peak", op->cat_pct[c]);
+        cJSON_AddItemToArray(cats, e);
+    }
+    cJSON *sh = cJSON_AddArrayToObject(o, "shaders");
+    for (uint32_t t = 0; t < op->n_tags; t++) {
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", op->tags[t].name);
+        cJSON_AddStringToObject(e, "op", cat_names[op->tags[t].cat]);
+        cJSON_AddNumberToObject(e, "count", op->tags[t].count);
+        cJSON_AddItemToObject(e, "ms", stats_json(&op->tags[t].ms));
+        cJSON_AddItemToArray(sh, e);
+    }
+    return o;
+}
+
+static cJSON *model_row_json(const model_row *r)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "model", r->model);
+    cJSON_AddNumberToObject(o, "batch", r->batch);
+    cJSON_AddStringToObject(o, "precision_asked", precision_name(r->asked));
+    cJSON *la = cJSON_AddArrayToObject(o, "load_average");
+    for (int i = 0; i < 3; i++)
+        cJSON_AddItemToArray(la, cJSON_CreateNumber(r->load[i]));
+    if (r->skipped[0]) {
+        cJSON_AddStringToObject(o, "skipped", r->skipped);
+        return o;
+    }
+    cJSON_AddStringToObject(o, "precision", precision_name(r->used));
+    const vit_dims *d = &r->dims;
+    cJSON *cfg = cJSON_AddObjectToObject(o, "config");
+    cJSON_AddNumberToObject(cfg, "hidden", d->D);
+    cJSON_AddNumberToObject(cfg, "layers", d->L);
+    cJSON_AddNumberToObject(cfg, "heads", d->H);
+    cJSON_AddNumberToObject(cfg, "mlp", d->mlp);
+    cJSON_AddNumberToObject(cfg, "image", d->image);
+    cJSON_AddNumberToObject(cfg, "patch", d->P);
+    cJSON_AddNumberToObject(cfg, "tokens", d->T);
+    cJSON_AddNumberToObject(cfg, "classes", d->K);
+    cJSON_AddNumberToObject(cfg, "parameters", (double)r->parameters);
+    add_timing(o, &r->t);
+    cJSON_AddNumberToObject(o, "flops", r->flops);
+    cJSON_AddNumberToObject(o, "matmul_flops", r->matmul_flops);
+    cJSON_AddNumberToObject(o, "attention_flops", r->attention_flops);
+    cJSON_AddNumberToObject(o, "images_per_s", r->images_s);
+    cJSON_AddNumberToObject(o, "tflops", r->gflops * 1e-3);
+    if (r->pct_peak >= 0)
+        cJSON_AddNumberToObject(o, "pct_peak", r->pct_peak);
+    else
+        cJSON_AddNullToObject(o, "pct_peak");
+    cJSON *mem = cJSON_AddObjectToObject(o, "memory_bytes");
+    cJSON_AddNumberToObject(mem, "weights", (double)r->weight_bytes);
+    cJSON_AddNumberToObject(mem, "arena", (double)r->arena_bytes);
+    cJSON_AddNumberToObject(mem, "io", (double)r->io_bytes);
+    cJSON_AddNumberToObject(mem, "total", (double)(r->weight_bytes + r->arena_bytes + r->io_bytes));
+    cJSON_AddNumberToObject(mem, "context_allocated", (double)r->allocated_bytes);
+    if (r->have_ops)
+        cJSON_AddItemToObject(o, "ops", op_profile_json(&r->ops));
+    return o;
+}
+
 static void write_json(const bench *b, const char *path, int argc, char **argv, const char *cmdline,
-                       const host_info *h, const peaks *p, const bench_case *c, uint32_t n)
+                       const host_info *h, const peaks *p, const bench_case *c, uint32_t n, const model_row *rows,
+                       uint32_t n_rows)
 {
     const vkvit_device_info *d = &b->ctx->info;
     cJSON *root = cJSON_CreateObject();
@@ -1111,6 +1563,7 @@ static void write_json(const bench *b, const char *path, int argc, char **argv, 
     cJSON_AddStringToObject(dev, "driver_info", d->driver_info);
     cJSON_AddNumberToObject(dev, "driver_version", d->driver_version);
     cJSON_AddNumberToObject(dev, "subgroup_size", d->subgroup_size);
+    cJSON_AddNumberToObject(dev, "max_storage_buffer_range", d->max_storage_buffer_range);
     cJSON_AddBoolToObject(dev, "fp16", b->ctx->fp16);
     cJSON_AddBoolToObject(dev, "timestamps", b->ctx->timestamps);
     cJSON_AddNumberToObject(dev, "timestamp_period_ns", d->timestamp_period);
@@ -1122,6 +1575,14 @@ static void write_json(const bench *b, const char *path, int argc, char **argv, 
         cJSON *la = cJSON_AddArrayToObject(host, "load_average");
         for (int i = 0; i < 3; i++)
             cJSON_AddItemToArray(la, cJSON_CreateNumber(h->load[i]));
+        double end[3];
+#ifdef HAVE_POSIX
+        if (getloadavg(end, 3) == 3) {
+            la = cJSON_AddArrayToObject(host, "load_average_end");
+            for (int i = 0; i < 3; i++)
+                cJSON_AddItemToArray(la, cJSON_CreateNumber(end[i]));
+        }
+#endif
     }
 
     cJSON *set = cJSON_AddObjectToObject(root, "settings");
@@ -1131,6 +1592,10 @@ static void write_json(const bench *b, const char *path, int argc, char **argv, 
     cJSON_AddNumberToObject(set, "min_time_s", b->opt.min_time_s);
     cJSON_AddNumberToObject(set, "seed", (double)b->opt.seed);
     cJSON_AddBoolToObject(set, "validation", b->opt.validate);
+    cJSON *pr = cJSON_AddArrayToObject(set, "precisions");
+    for (uint32_t i = 0; i < b->opt.n_precisions; i++)
+        cJSON_AddItemToArray(pr, cJSON_CreateString(precision_name(b->opt.precisions[i])));
+    cJSON_AddBoolToObject(set, "ops_breakdown", b->opt.op_breakdown);
 
     if (p->n) {
         cJSON *pk = cJSON_AddObjectToObject(root, "peak");
@@ -1201,6 +1666,10 @@ static void write_json(const bench *b, const char *path, int argc, char **argv, 
         cJSON_AddItemToArray(ops, o);
     }
 
+    cJSON *models = cJSON_AddArrayToObject(root, "models");
+    for (uint32_t i = 0; i < n_rows; i++)
+        cJSON_AddItemToArray(models, model_row_json(&rows[i]));
+
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     if (!text)
@@ -1218,74 +1687,22 @@ static void write_json(const bench *b, const char *path, int argc, char **argv, 
 
 /* ---- main --------------------------------------------------------------------------------------------- */
 
-/* ---- whole models ------------------------------------------------------------------------------------ */
+/* With --validate, every validation warning or error is printed and makes the exit status 1, so a test can
+ * run the tool under the layer. */
+static int validation_messages;
+static bool print_tune;   /* --tune: the autotuner's reports (INFO "tune: ...") go to stdout */
 
-typedef struct model_preset {
-    const char *name;
-    uint32_t hidden, layers, heads, patch, image;
-} model_preset;
-
-static const model_preset presets[] = {
-    {"vit-ti16", 192, 12, 3, 16, 224},   {"deit-ti16", 192, 12, 3, 16, 224},   {"vit-s16", 384, 12, 6, 16, 224},
-    {"vit-b16", 768, 12, 12, 16, 224},   {"vit-l16", 1024, 24, 16, 16, 224},   {"vit-h14", 1280, 32, 16, 14, 224},
-    {"vit-b32-384", 768, 12, 12, 32, 384},
-};
-
-/* Floating-point operations of one image's forward pass (multiply-add = 2). */
-static double model_flops(const vit_dims *d)
+static void on_message(void *user, vkvit_message_severity sev, const char *msg)
 {
-    double T = d->T, D = d->D, per_layer = 2 * T * D * 3 * D + 4 * T * T * D + 2 * T * D * D + 4 * T * D * d->mlp;
-    return 2.0 * d->patches * d->cpp * D + d->L * per_layer + 2.0 * d->prefix * D * d->K;
-}
-
-static struct vkvit_model *load_model(bench *b, const char *spec)
-{
-    struct vkvit_model *m = NULL;
-    for (size_t i = 0; i < sizeof presets / sizeof *presets; i++) {
-        if (strcmp(spec, presets[i].name) != 0)
-            continue;
-        vit_config c;
-        config_init(&c);
-        c.hidden = presets[i].hidden, c.layers = presets[i].layers, c.heads = presets[i].heads;
-        c.mlp = 4 * c.hidden, c.patch = presets[i].patch, c.image = presets[i].image, c.channels = 3;
-        c.num_labels = 1000, c.eps = 1e-6;
-        check(model_synthetic(b->ctx, &c, b->opt.seed, false, VKVIT_PRECISION_FP32, &m), spec);
-        return m;
+    if (strncmp(msg, "tune:", 5) == 0) {
+        if (print_tune || sev != VKVIT_MESSAGE_INFO)
+            printf("%s\n", msg);
+        return;
     }
-    check(model_load(b->ctx, spec, false, VKVIT_PRECISION_FP32, &m), spec);
-    return m;
-}
-
-static void run_models(bench *b)
-{
-    printf("\nwhole forward pass: one command buffer (input copy .. outputs), GPU timestamps around it\n");
-    printf("%-14s %5s %10s %10s %10s %10s %10s %9s %9s %9s\n", "model", "batch", "median ms", "p10 ms", "p90 ms",
-           "wall ms", "images/s", "GFLOP/s", "weights", "arena");
-    for (uint32_t i = 0; i < b->opt.n_models; i++) {
-        struct vkvit_model *m = load_model(b, b->opt.models[i]);
-        const char *name = strrchr(b->opt.models[i], '/') ? strrchr(b->opt.models[i], '/') + 1 : b->opt.models[i];
-        for (uint32_t j = 0; j < b->opt.n_batches; j++) {
-            uint32_t batch = b->opt.batches[j];
-            struct vkvit_plan *p = NULL;
-            vkvit_status s = plan_create(m, batch, false, &p);
-            if (s) {
-                printf("%-14s %5u   (%s: %s)\n", name, batch, vkvit_status_string(s), vkvit_last_error());
-                continue;
-            }
-            float *in = (float *)((char *)p->io.map + p->io_input);
-            for (uint64_t k = 0; k < p->input.size / 4; k++)
-                in[k] = rng_uniform(&b->rng, -2.0f, 2.0f);
-            timing t = time_cmd(b, p->cmd);
-            const stats *st = primary(&t);
-            double flops = model_flops(&m->dims) * batch;
-            printf("%-14s %5u %10.2f %10.2f %10.2f %10.2f %10.1f %9.1f %7.1fMB %7.1fMB\n", name, batch, st->median,
-                   st->p10, st->p90, t.wall_ms.median, 1e3 * batch / st->median, flops / (st->median * 1e6),
-                   (double)m->weights.size / 1e6, (double)p->arena.size / 1e6);
-            fflush(stdout);
-            plan_destroy(p);
-        }
-        model_free(m);
-    }
+    if (sev == VKVIT_MESSAGE_INFO)
+        return;
+    validation_messages += *(const bool *)user;
+    fprintf(stderr, "%s: %s\n", sev == VKVIT_MESSAGE_ERROR ? "VALIDATION ERROR" : "VALIDATION WARNING", msg);
 }
 
 int main(int argc, char **argv)
@@ -1302,7 +1719,9 @@ int main(int argc, char **argv)
     if (!b.opt.validate)
         unsetenv("VKVIT_VALIDATION");
 #endif
-    vkvit_context_options copt = {.device = b.opt.device, .validation = b.opt.validate};
+    vkvit_context_options copt = {.device = b.opt.device, .validation = b.opt.validate, .on_message = on_message,
+                                  .user = &b.opt.validate, .tune = b.opt.tune ? 1 : 0};
+    print_tune = b.opt.tune;
     check(vkvit_context_create(&copt, &b.ctx), "creating the Vulkan context");
 
     char *cmdline = command_line(argc, argv);
@@ -1326,13 +1745,18 @@ int main(int argc, char **argv)
     }
     if (n_cases)
         print_cases(cases, n_cases, b.opt.peak);
-    if (b.opt.n_models)
-        run_models(&b);
+    uint32_t n_rows = 0;
+    model_row *rows = b.opt.n_models ? run_models(&b, &pk, &n_rows) : NULL;
     if (b.opt.json)
-        write_json(&b, b.opt.json, argc, argv, cmdline, &host, &pk, cases, n_cases);
+        write_json(&b, b.opt.json, argc, argv, cmdline, &host, &pk, cases, n_cases, rows, n_rows);
 
+    free(rows);
     free(cmdline);
     free(cases);
     vkvit_context_destroy(b.ctx);
+    if (validation_messages) {
+        fprintf(stderr, "vkvit-bench: %d validation message(s)\n", validation_messages);
+        return 1;
+    }
     return 0;
 }

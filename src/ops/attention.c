@@ -110,7 +110,7 @@ static bool subgroup_kernel_ok(const vkvit_context *ctx)
 {
     const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
     return ctx->info.subgroup_size >= SG_MIN_SIZE && (ctx->info.subgroup_ops & need) == need &&
-           ctx->info.subgroup_size <= ctx->max_workgroup_invocations;
+           ctx->info.subgroup_size <= ctx->max_workgroup_invocations && !(ctx->paths_off & VK_PATH_SUBGROUP);
 }
 
 /* Specialization constants (attention.comp: DH4, WG, R, BK, VEC4) and the query rows each

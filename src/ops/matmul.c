@@ -5,16 +5,28 @@
  *   direct  no shared memory: one subgroup per workgroup, big register tile, rows of X shared with
  *           subgroupBroadcast. Chosen on CPU devices (lavapipe), where it is ~10x faster than the
  *           tiled kernel (bench/ has the figures); needs a subgroup of 4, 8 or 16 lanes with ballot.
- * The environment variable VKVIT_MATMUL=tiled|direct forces one (tests and benchmarks use it);
- * unset or "auto" picks by device type.
+ * And, for dtype OP_F16 only, from shaders/matmul_coopmat.comp:
+ *   coopmat tensor cores through VK_NV_cooperative_matrix: fp16 fragments staged through shared
+ *           memory, fp32 accumulators, the same epilogues. Used when the context found a usable
+ *           fp16 x fp16 + fp32 -> fp32 shape (ctx->coopmat_shapes; context.c enables what it needs) and
+ *           no driver quirk turned it off. Untested on hardware so far (docs/coopmat.md).
+ * The environment variable VKVIT_MATMUL=tiled|direct|coopmat forces one (tests and benchmarks use
+ * it); unset or "auto" picks coopmat for fp16 where it can run, else by device type. A forced kernel
+ * that cannot run here is VKVIT_ERROR_UNSUPPORTED, never a silent substitute, except that "coopmat"
+ * leaves fp32 matmuls (which it has no kernel for) to the automatic choice.
+ *
+ * Each kernel's tile configuration (workgroup shape, tile per invocation or subgroup, k stage: its
+ * specialization constants) is chosen per device class and shape by matmul_config.c, or is the
+ * winner the autotuner (matmul_tune.c; VKVIT_TUNE=1, vkvit-bench --tune) saved for the shape.
  *
  * dtype OP_F16: X, W, bias, R and Y hold fp16 (the -DFP16=1 variants of both kernels); products are
  * accumulated and the epilogue applied in fp32, rounded to fp16 once at the store. Needs ctx->fp16. */
-#include "ops.h"
+#include "matmul.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "matmul_coopmat_nv_f16.spv.h"
 #include "matmul_direct_f16.spv.h"
 #include "matmul_direct_f32.spv.h"
 #include "matmul_f16.spv.h"
@@ -34,63 +46,63 @@ static const vk_shader tiled_shader_f16 = {"matmul_f16", spv_matmul_f16, sizeof 
                                            sizeof(matmul_push)};
 static const vk_shader direct_shader_f16 = {"matmul_direct_f16", spv_matmul_direct_f16,
                                             sizeof spv_matmul_direct_f16, 5, sizeof(matmul_push)};
+static const vk_shader coopmat_shader = {"matmul_coopmat_nv_f16", spv_matmul_coopmat_nv_f16,
+                                         sizeof spv_matmul_coopmat_nv_f16, 5, sizeof(matmul_push)};
 
-/* A kernel with its tile. Block per workgroup: (wg_y * tm) rows x (wg_x * tn) columns. For the
- * direct kernel wg_x is the subgroup size (0 here) and tm a multiple of it. */
-typedef struct matmul_config {
-    const vk_shader *shader;
-    uint32_t wg_x, wg_y, tm, tn, bk;
-} matmul_config;
-
-/* Tiled: 256 invocations with a 4x4 tile each (64x64 blocks, 16-deep k stages, 8.3 KB shared);
- * 128 invocations where the device allows no more (the Vulkan minimum). */
-static const matmul_config tiled_configs[] = {
-    {&tiled_shader, 16, 16, 4, 4, 16},
-    {&tiled_shader, 16, 8, 8, 4, 16},
+static const vk_shader *const shaders[2][MATMUL_KERNELS] = {
+    {&tiled_shader, &direct_shader, NULL},             /* OP_F32 */
+    {&tiled_shader_f16, &direct_shader_f16, &coopmat_shader},   /* OP_F16 */
 };
-/* Direct on lavapipe (8 lanes, 256-bit SIMD): a 16x16 tile per lane, i.e. 16 x 128 blocks, measured
- * best of 8x8 .. 64x4 on the ViT-B shapes: larger tiles spill, smaller ones issue more loads per FMA. */
-static const matmul_config direct_config = {&direct_shader, 0, 1, 16, 16, 4};
 
 static bool direct_supported(const vkvit_context *ctx)
 {
     const uint32_t need = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_BALLOT_BIT;
     uint32_t sg = ctx->info.subgroup_size;
     return (ctx->info.subgroup_ops & need) == need && (sg == 4 || sg == 8 || sg == 16) &&
-           sg <= ctx->max_workgroup_invocations;
+           sg <= ctx->max_workgroup_invocations && !(ctx->paths_off & VK_PATH_SUBGROUP);
 }
 
-static vkvit_status pick_config(const vkvit_context *ctx, matmul_config *out)
+/* NULL when the coopmat kernel can run on this context, else why not: it needs a fragment shape and
+ * room for one of its configurations (matmul_config.c). */
+static const char *coopmat_unusable(const vkvit_context *ctx)
+{
+    if (ctx->coopmat_off)
+        return ctx->coopmat_off;
+    matmul_device d = matmul_device_of(ctx);
+    return matmul_kernel_unusable(&d, MATMUL_COOPMAT);
+}
+
+vkvit_status matmul_pick_kernel(const vkvit_context *ctx, op_dtype dtype, matmul_kernel *out)
 {
     const char *force = getenv("VKVIT_MATMUL");
-    bool want_direct;
-    if (force && strcmp(force, "direct") == 0) {
+    const char *no_coopmat = dtype == OP_F16 ? coopmat_unusable(ctx) : "it has no fp32 kernel";
+    if (!force || !*force || strcmp(force, "auto") == 0 || (strcmp(force, "coopmat") == 0 && dtype != OP_F16)) {
+        *out = !no_coopmat ? MATMUL_COOPMAT
+               : ctx->info.type == VKVIT_DEVICE_CPU && direct_supported(ctx) ? MATMUL_DIRECT : MATMUL_TILED;
+    } else if (strcmp(force, "coopmat") == 0) {
+        if (no_coopmat)
+            return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: VKVIT_MATMUL=coopmat, but the cooperative-matrix "
+                        "kernel cannot run on '%s': %s", ctx->info.name, no_coopmat);
+        *out = MATMUL_COOPMAT;
+    } else if (strcmp(force, "direct") == 0) {
         if (!direct_supported(ctx))
             return fail(VKVIT_ERROR_UNSUPPORTED,
                         "matmul: VKVIT_MATMUL=direct needs subgroups of 4, 8 or 16 lanes with ballot "
                         "(device has %u lanes)", ctx->info.subgroup_size);
-        want_direct = true;
-    } else if (force && strcmp(force, "tiled") == 0) {
-        want_direct = false;
-    } else if (!force || !*force || strcmp(force, "auto") == 0) {
-        want_direct = ctx->info.type == VKVIT_DEVICE_CPU && direct_supported(ctx);
+        *out = MATMUL_DIRECT;
+    } else if (strcmp(force, "tiled") == 0) {
+        *out = MATMUL_TILED;
     } else {
         return fail(VKVIT_ERROR_INVALID_ARGUMENT,
-                    "matmul: VKVIT_MATMUL='%s' is not one of auto, tiled, direct", force);
+                    "matmul: VKVIT_MATMUL='%s' is not one of auto, tiled, direct, coopmat", force);
     }
-    if (want_direct) {
-        *out = direct_config;
-        out->wg_x = ctx->info.subgroup_size;
-        return VKVIT_OK;
-    }
-    for (size_t i = 0; i < sizeof tiled_configs / sizeof *tiled_configs; i++) {
-        if (tiled_configs[i].wg_x * tiled_configs[i].wg_y <= ctx->max_workgroup_invocations) {
-            *out = tiled_configs[i];
-            return VKVIT_OK;
-        }
-    }
-    return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: device allows only %u invocations per workgroup",
-                ctx->max_workgroup_invocations);
+    return VKVIT_OK;
+}
+
+const char *op_matmul_kernel(const vkvit_context *ctx, op_dtype dtype)
+{
+    matmul_kernel k = MATMUL_TILED; /* set on success; initialised for -O3's maybe-uninitialized */
+    return matmul_pick_kernel(ctx, dtype, &k) ? NULL : matmul_kernel_names[k];
 }
 
 /* A span must hold `elems` elements of `esize` bytes, and the shader indexes it with 32-bit element
@@ -139,41 +151,95 @@ static vkvit_status validate(const vkvit_context *ctx, const matmul_args *a, mat
     return VKVIT_OK;
 }
 
-vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a)
+/* The specialization constants of `c` (shaders/matmul.comp, shaders/matmul_coopmat.comp). */
+static uint32_t spec_constants(const vkvit_context *ctx, const matmul_args *a, const matmul_config *c, bool vec4,
+                               uint32_t *spec)
 {
-    matmul_push push;
-    matmul_config c = {0};
-    vkvit_status s;
-    if ((s = validate(ctx, a, &push)) || (s = pick_config(ctx, &c)))
-        return s;
-    if (a->dtype == OP_F16)
-        c.shader = c.shader == &direct_shader ? &direct_shader_f16 : &tiled_shader_f16;
-    uint32_t groups[3] = {div_up(a->N, c.wg_x * c.tn), div_up(a->M, c.wg_y * c.tm), a->batch};
+    const uint32_t v4 = vec4 ? 4u : 1u, epi = (uint32_t)a->epilogue, bias = a->bias.size ? 1u : 0u;
+    if (c->kernel == MATMUL_COOPMAT) {
+        const uint32_t *f = matmul_device_of(ctx).coopmat;
+        const uint32_t v[] = {c->wg_x * c->wg_y * ctx->info.subgroup_size, c->wg_y, c->wg_x, c->tm / f[0],
+                              c->tn / f[1], f[0], f[1], f[2], c->bk, v4, epi, bias};
+        memcpy(spec, v, sizeof v);
+        return sizeof v / sizeof *v;
+    }
+    const uint32_t v[] = {c->wg_x, c->wg_y, c->tm, c->tn, v4, c->bk, epi, bias};
+    memcpy(spec, v, sizeof v);
+    return sizeof v / sizeof *v;
+}
+
+/* Records the validated matmul with configuration `c`. */
+static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a, const matmul_push *push,
+                           const matmul_config *c, bool vec4)
+{
+    uint32_t spec[VK_MAX_SPEC], n_spec = spec_constants(ctx, a, c, vec4, spec);
+    uint32_t bm = c->wg_y * c->tm, bn = c->wg_x * c->tn;
+    uint32_t groups[3] = {div_up(a->N, bn), div_up(a->M, bm), a->batch};
     for (int i = 0; i < 3; i++)
         if (groups[i] > ctx->max_workgroup_count[i])
             return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: %u workgroups along %c exceed the device limit "
                         "%u (batch %u, M %u, N %u)", groups[i], "xyz"[i], ctx->max_workgroup_count[i],
                         a->batch, a->M, a->N);
-    /* vec4 loads need every row and batch start on a multiple of 4 elements, and the bound X and W
-     * on a multiple of one vec4 (16 bytes fp32, 8 bytes fp16): the descriptor offset alignment the
-     * device asks for may be smaller. */
-    const VkDeviceSize vbytes = a->dtype == OP_F16 ? 8 : 16;
-    bool vec4 = a->K % 4 == 0 && push.x_stride % 4 == 0 && push.w_stride % 4 == 0 &&
-                (a->dtype != OP_F16 || (a->x.offset % vbytes == 0 && a->w.offset % vbytes == 0));
-    const uint32_t spec[] = {c.wg_x, c.wg_y, c.tm, c.tn, vec4 ? 4u : 1u, c.bk, (uint32_t)a->epilogue,
-                             a->bias.size ? 1u : 0u};
     vk_pipeline *pipe;
-    if ((s = vk_pipeline_get(ctx, c.shader, spec, sizeof spec / sizeof *spec, &pipe)))
+    vkvit_status s = vk_pipeline_get(ctx, shaders[a->dtype == OP_F16][c->kernel], spec, n_spec, &pipe);
+    if (s)
         return s;
     /* Absent optional inputs still need a valid binding; the spec constants say not to read them. */
     vk_dispatch d = {
         .pipe = pipe,
         .bufs = {a->x, a->w, a->bias.size ? a->bias : a->x, a->residual.size ? a->residual : a->y, a->y},
-        .push = &push,
+        .push = push,
         .groups = {groups[0], groups[1], groups[2]},
     };
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;
     vk_cmd_barrier(cmd);
     return VKVIT_OK;
+}
+
+/* vec4 loads need every row and batch start on a multiple of 4 elements, and the bound X and W on a
+ * multiple of one vec4 (16 bytes fp32, 8 bytes fp16): the descriptor offset alignment the device
+ * asks for may be smaller. */
+static bool vec4_loads(const matmul_args *a, const matmul_push *p)
+{
+    const VkDeviceSize vbytes = a->dtype == OP_F16 ? 8 : 16;
+    return a->K % 4 == 0 && p->x_stride % 4 == 0 && p->w_stride % 4 == 0 &&
+           (a->dtype != OP_F16 || (a->x.offset % vbytes == 0 && a->w.offset % vbytes == 0));
+}
+
+vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a)
+{
+    matmul_push push = {0};
+    matmul_kernel kernel = MATMUL_TILED;
+    matmul_config c;
+    vkvit_status s;
+    if ((s = validate(ctx, a, &push)) || (s = matmul_pick_kernel(ctx, a->dtype, &kernel)))
+        return s;
+    bool vec4 = vec4_loads(a, &push);
+    if ((s = matmul_choose_config(ctx, a, kernel, vec4, &c)))
+        return s;
+    return record(cmd, ctx, a, &push, &c, vec4);
+}
+
+vkvit_status op_matmul_with(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a, const matmul_config *c,
+                            bool scalar_loads)
+{
+    matmul_push push = {0};
+    vkvit_status s = validate(ctx, a, &push);
+    if (s)
+        return s;
+    const char *why = (unsigned)c->kernel >= MATMUL_KERNELS ? "unknown kernel"
+                      : c->kernel == MATMUL_DIRECT && !direct_supported(ctx)
+                          ? "the direct kernel needs subgroups of 4, 8 or 16 lanes with ballot"
+                      : c->kernel == MATMUL_COOPMAT ? (a->dtype == OP_F16 ? coopmat_unusable(ctx) : "it has no fp32 kernel")
+                                                    : NULL;
+    matmul_device d = matmul_device_of(ctx);
+    if (why || (why = matmul_config_invalid(&d, c))) {
+        char text[96];
+        matmul_config_string(c, text, sizeof text);
+        return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: %s %s cannot run on '%s': %s",
+                    (unsigned)c->kernel < MATMUL_KERNELS ? matmul_kernel_names[c->kernel] : "?", text,
+                    ctx->info.name, why);
+    }
+    return record(cmd, ctx, a, &push, c, vec4_loads(a, &push) && !scalar_loads);
 }

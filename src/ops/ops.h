@@ -27,7 +27,9 @@ typedef enum op_dtype { OP_F32 = 0, OP_F16 = 1 } op_dtype;
  *   GELU_TANH:   Y = gelu_tanh(X.W^T + b)
  *   RESIDUAL:    Y = R + X.W^T + b
  * dtype OP_F16: X, W, bias, R, Y are halves (sizes and strides in 2-byte elements); products
- *   accumulated and the epilogue applied in fp32, one rounding at the store (both kernels).          */
+ *   accumulated and the epilogue applied in fp32, one rounding at the store (every kernel, the
+ *   cooperative-matrix one included).
+ * Kernels and VKVIT_MATMUL=auto|tiled|direct|coopmat: src/ops/matmul.c.                             */
 typedef enum matmul_epilogue {
     MATMUL_EPI_NONE = 0,
     MATMUL_EPI_GELU = 1,
@@ -44,6 +46,10 @@ typedef struct matmul_args {
 } matmul_args;
 
 vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a);
+/* The kernel op_matmul uses for `dtype` on this context as things stand ("tiled", "direct" or
+ * "coopmat"; VKVIT_MATMUL included), or NULL with the error detail set where op_matmul would refuse
+ * the choice. For tests and benchmarks. */
+const char *op_matmul_kernel(const vkvit_context *ctx, op_dtype dtype);
 
 /* ---- attention.c: fused multi-head self-attention ---------------------------------------------
  * qkv: [B][T][3][H][dh] (q, k, v packed as one QKV Linear produces them)
@@ -164,6 +170,47 @@ typedef struct preprocess_args {
 } preprocess_args;
 
 vkvit_status op_preprocess(vk_cmd *cmd, vkvit_context *ctx, const preprocess_args *a);
+
+/* ---- preprocess.c: images the GPU already holds (vkvit_record) -----------------------------------
+ * The same resampling, bit for bit, from the application's images: RGBA8 rows in a VkBuffer (any
+ * row pitch; copied into `pixels`, packed, by each execution) or a sampled VkImage read with
+ * texelFetch (pass 1's IMAGE variant: each texel clamped to [0, 1], sRGB-encoded for _SRGB formats,
+ * rounded to 8 bits, so an RGBA8 UNORM image is read exactly). The sizes are known when recording:
+ * preprocess_pack_sources writes the meta words once, into host-visible `staging_meta`, which each
+ * execution copies into `meta`; the dispatches are direct, pass 1 one per image.                  */
+typedef struct preprocess_source {
+    uint32_t width, height;
+    VkBuffer buffer;                 /* RGBA8 rows at offset, row_pitch bytes apart (0 = width * 4), */
+    VkDeviceSize offset, row_pitch;
+    VkImageView view;                /* or (buffer = VK_NULL_HANDLE) a 2D sampled image in `layout` */
+    VkImageLayout layout;
+    bool srgb;                       /* the view's format is _SRGB                                  */
+} preprocess_source;
+
+/* Words for src[0..n) in a plan of `batch` slots; pixels counts the buffer sources only. */
+vkvit_status preprocess_measure_sources(const preprocess_spec *spec, const preprocess_source *src, uint32_t n,
+                                        uint32_t batch, preprocess_sizes *out);
+void preprocess_pack_sources(const preprocess_spec *spec, const preprocess_source *src, uint32_t n, uint32_t batch,
+                             uint32_t *meta);
+
+typedef struct preprocess_sources_args {
+    const preprocess_spec *spec;
+    uint32_t batch, n;
+    const preprocess_source *src;            /* n of them                                           */
+    vk_span staging_meta;                    /* host-visible, exactly the measured meta words       */
+    vk_span meta, pixels, scratch;           /* device; pixels unused without buffer sources        */
+    vk_span out;                             /* [batch][C][S][S] floats                             */
+} preprocess_sources_args;
+
+vkvit_status op_preprocess_sources(vk_cmd *cmd, vkvit_context *ctx, const preprocess_sources_args *a);
+
+/* ---- softmax.c: y[r] = softmax(x[r]) over each of `rows` rows of K floats ------------------------ */
+typedef struct softmax_args {
+    uint32_t rows, K;
+    vk_span x, y;
+} softmax_args;
+
+vkvit_status op_softmax(vk_cmd *cmd, vkvit_context *ctx, const softmax_args *a);
 
 /* Workgroup counts for `n_groups` 1-D workgroups folded into x (<= 65535, the portable minimum of
  * maxComputeWorkGroupCount) and y; shaders rebuild the index as x + y * gl_NumWorkGroups.x * WG. */

@@ -17,7 +17,18 @@ struct vk_cmd {
     uint32_t n_queries;
     VkPipeline bound;
     bool recording, submitted;
+    bool ran;                   /* a submit of the current recording has completed */
+    /* Profiling (vk_cmd_set_profiling): one timestamp after each command, in pools of PROFILE_CHUNK
+     * queries created as a recording needs them and kept for the next. */
+    bool profiling, profiled;   /* asked for; on in the current recording */
+    VkQueryPool *prof_pools;
+    uint32_t n_prof_pools, prof_pools_used;
+    const char **prof_tags;     /* [n_marks] static strings */
+    uint32_t n_marks, cap_marks;
+    vkvit_status prof_error;    /* from a mark recorded by a void function; vk_cmd_end returns it */
 };
+
+#define PROFILE_CHUNK 256
 
 static vkvit_status add_descriptor_pool(vk_cmd *cmd)
 {
@@ -26,14 +37,16 @@ static vkvit_status add_descriptor_pool(vk_cmd *cmd)
     if (!grown)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "descriptor pools");
     cmd->dpools = grown;
-    VkDescriptorPoolSize size = {VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * VK_MAX_BINDINGS};
+    /* Sampled images only come from vkvit_record's inputs: a few per recording. */
+    VkDescriptorPoolSize size[2] = {{VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, SETS_PER_POOL * VK_MAX_BINDINGS},
+                                    {VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, SETS_PER_POOL / 4}};
     VkDescriptorPoolCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = SETS_PER_POOL,
-        .poolSizeCount = 1,
-        .pPoolSizes = &size,
+        .poolSizeCount = 2,
+        .pPoolSizes = size,
     };
-    VK_CHECK(ctx->vk.vkCreateDescriptorPool(ctx->device, &ci, NULL, &cmd->dpools[cmd->n_dpools]));
+    VK_CHECK(ctx->vk.vkCreateDescriptorPool(ctx->device, &ci, ctx->alloc, &cmd->dpools[cmd->n_dpools]));
     cmd->n_dpools++;
     return VKVIT_OK;
 }
@@ -51,7 +64,7 @@ vkvit_status vk_cmd_create(vkvit_context *ctx, uint32_t n_timestamps, vk_cmd **o
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
         .queueFamilyIndex = ctx->queue_family,
     };
-    if ((r = ctx->vk.vkCreateCommandPool(ctx->device, &pci, NULL, &cmd->pool)) != VK_SUCCESS) {
+    if ((r = ctx->vk.vkCreateCommandPool(ctx->device, &pci, ctx->alloc, &cmd->pool)) != VK_SUCCESS) {
         s = vk_fail(r, "vkCreateCommandPool");
         goto fail;
     }
@@ -66,7 +79,7 @@ vkvit_status vk_cmd_create(vkvit_context *ctx, uint32_t n_timestamps, vk_cmd **o
         goto fail;
     }
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    if ((r = ctx->vk.vkCreateFence(ctx->device, &fci, NULL, &cmd->fence)) != VK_SUCCESS) {
+    if ((r = ctx->vk.vkCreateFence(ctx->device, &fci, ctx->alloc, &cmd->fence)) != VK_SUCCESS) {
         s = vk_fail(r, "vkCreateFence");
         goto fail;
     }
@@ -76,7 +89,7 @@ vkvit_status vk_cmd_create(vkvit_context *ctx, uint32_t n_timestamps, vk_cmd **o
             .queryType = VK_QUERY_TYPE_TIMESTAMP,
             .queryCount = n_timestamps,
         };
-        if ((r = ctx->vk.vkCreateQueryPool(ctx->device, &qci, NULL, &cmd->queries)) != VK_SUCCESS) {
+        if ((r = ctx->vk.vkCreateQueryPool(ctx->device, &qci, ctx->alloc, &cmd->queries)) != VK_SUCCESS) {
             s = vk_fail(r, "vkCreateQueryPool");
             goto fail;
         }
@@ -99,18 +112,100 @@ void vk_cmd_destroy(vk_cmd *cmd)
     if (cmd->submitted && cmd->fence)
         ctx->vk.vkWaitForFences(ctx->device, 1, &cmd->fence, VK_TRUE, UINT64_MAX);
     for (uint32_t i = 0; i < cmd->n_dpools; i++)
-        ctx->vk.vkDestroyDescriptorPool(ctx->device, cmd->dpools[i], NULL);
+        ctx->vk.vkDestroyDescriptorPool(ctx->device, cmd->dpools[i], ctx->alloc);
     free(cmd->dpools);
     if (cmd->queries)
-        ctx->vk.vkDestroyQueryPool(ctx->device, cmd->queries, NULL);
+        ctx->vk.vkDestroyQueryPool(ctx->device, cmd->queries, ctx->alloc);
+    for (uint32_t i = 0; i < cmd->n_prof_pools; i++)
+        ctx->vk.vkDestroyQueryPool(ctx->device, cmd->prof_pools[i], ctx->alloc);
+    free(cmd->prof_pools);
+    free(cmd->prof_tags);
     if (cmd->fence)
-        ctx->vk.vkDestroyFence(ctx->device, cmd->fence, NULL);
+        ctx->vk.vkDestroyFence(ctx->device, cmd->fence, ctx->alloc);
     if (cmd->pool)
-        ctx->vk.vkDestroyCommandPool(ctx->device, cmd->pool, NULL); /* frees cb */
+        ctx->vk.vkDestroyCommandPool(ctx->device, cmd->pool, ctx->alloc); /* frees cb */
     free(cmd);
 }
 
 VkCommandBuffer vk_cmd_handle(const vk_cmd *cmd) { return cmd->cb; }
+
+/* Profiling: see vk.h. */
+
+vkvit_status vk_cmd_set_profiling(vk_cmd *cmd, bool on)
+{
+    if (on && !cmd->ctx->timestamps)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "profiling needs compute-queue timestamps, which '%s' lacks",
+                    cmd->ctx->info.name);
+    cmd->profiling = on;
+    return VKVIT_OK;
+}
+
+static vkvit_status add_mark(vk_cmd *cmd, const char *tag)
+{
+    vkvit_context *ctx = cmd->ctx;
+    uint32_t i = cmd->n_marks, pool = i / PROFILE_CHUNK;
+    if (i == cmd->cap_marks) {
+        uint32_t cap = cmd->cap_marks ? 2 * cmd->cap_marks : PROFILE_CHUNK;
+        const char **tags = realloc(cmd->prof_tags, cap * sizeof *tags);
+        if (!tags)
+            return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "profiling marks");
+        cmd->prof_tags = tags;
+        cmd->cap_marks = cap;
+    }
+    if (pool == cmd->prof_pools_used) { /* first mark in this pool: reset it, creating it if new */
+        if (pool == cmd->n_prof_pools) {
+            VkQueryPool *pools = realloc(cmd->prof_pools, (pool + 1) * sizeof *pools);
+            if (!pools)
+                return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "profiling query pools");
+            cmd->prof_pools = pools;
+            VkQueryPoolCreateInfo qci = {
+                .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                .queryCount = PROFILE_CHUNK,
+            };
+            VK_CHECK(ctx->vk.vkCreateQueryPool(ctx->device, &qci, ctx->alloc, &cmd->prof_pools[pool]));
+            cmd->n_prof_pools++;
+        }
+        ctx->vk.vkCmdResetQueryPool(cmd->cb, cmd->prof_pools[pool], 0, PROFILE_CHUNK);
+        cmd->prof_pools_used++;
+    }
+    ctx->vk.vkCmdWriteTimestamp(cmd->cb, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, cmd->prof_pools[pool],
+                                i % PROFILE_CHUNK);
+    cmd->prof_tags[i] = tag;
+    cmd->n_marks++;
+    return VKVIT_OK;
+}
+
+/* A timestamp after everything recorded so far, when profiling: free when it is off. */
+static void mark(vk_cmd *cmd, const char *tag)
+{
+    if (cmd->profiled && !cmd->prof_error)
+        cmd->prof_error = add_mark(cmd, tag);
+}
+
+uint32_t vk_cmd_profile_count(const vk_cmd *cmd) { return cmd->profiled ? cmd->n_marks : 0; }
+
+vkvit_status vk_cmd_profile_read(vk_cmd *cmd, const char **tags, double *ns)
+{
+    vkvit_context *ctx = cmd->ctx;
+    if (!cmd->profiled || !cmd->ran)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "no profile: %s", !cmd->profiled ?
+                    "the command buffer was recorded without profiling" : "it has not run since it was recorded");
+    uint64_t t[PROFILE_CHUNK], t0 = 0;
+    for (uint32_t pool = 0; pool < cmd->prof_pools_used; pool++) {
+        uint32_t first = pool * PROFILE_CHUNK, n = cmd->n_marks - first < PROFILE_CHUNK ? cmd->n_marks - first
+                                                                                        : PROFILE_CHUNK;
+        VK_CHECK(ctx->vk.vkGetQueryPoolResults(ctx->device, cmd->prof_pools[pool], 0, n, sizeof t, t, sizeof *t,
+                                               VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT));
+        if (pool == 0)
+            t0 = t[0];
+        for (uint32_t i = 0; i < n; i++) {
+            tags[first + i] = cmd->prof_tags[first + i];
+            ns[first + i] = (double)(t[i] - t0) * ctx->info.timestamp_period;
+        }
+    }
+    return VKVIT_OK;
+}
 
 vkvit_status vk_cmd_begin(vk_cmd *cmd)
 {
@@ -129,6 +224,11 @@ vkvit_status vk_cmd_begin(vk_cmd *cmd)
     if (cmd->queries)
         ctx->vk.vkCmdResetQueryPool(cmd->cb, cmd->queries, 0, cmd->n_queries);
     cmd->recording = true;
+    cmd->ran = false;
+    cmd->profiled = cmd->profiling;
+    cmd->prof_pools_used = cmd->n_marks = 0;
+    cmd->prof_error = VKVIT_OK;
+    mark(cmd, "begin");
     return VKVIT_OK;
 }
 
@@ -165,11 +265,15 @@ static vkvit_status bind(vk_cmd *cmd, const vk_dispatch *d)
     if (s)
         return s;
     VkDescriptorBufferInfo bi[VK_MAX_BINDINGS];
+    VkDescriptorImageInfo ii = {VK_NULL_HANDLE, d->view, d->view_layout};
     VkWriteDescriptorSet w[VK_MAX_BINDINGS];
     for (uint32_t i = 0; i < p->n_buffers; i++) {
-        if (!d->bufs[i].buf || d->bufs[i].size == 0)
+        const bool image = (p->image_mask >> i) & 1;
+        if (image && !d->view)
+            return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: binding %u has no image view", p->name, i);
+        if (!image && (!d->bufs[i].buf || d->bufs[i].size == 0))
             return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: binding %u has no buffer", p->name, i);
-        if (d->bufs[i].offset % ctx->min_storage_align)
+        if (!image && d->bufs[i].offset % ctx->min_storage_align)
             return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: binding %u offset %llu is not a multiple of %u",
                         p->name, i, (unsigned long long)d->bufs[i].offset, ctx->min_storage_align);
         bi[i] = (VkDescriptorBufferInfo){d->bufs[i].buf, d->bufs[i].offset, d->bufs[i].size};
@@ -178,8 +282,9 @@ static vkvit_status bind(vk_cmd *cmd, const vk_dispatch *d)
             .dstSet = set,
             .dstBinding = i,
             .descriptorCount = 1,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .pBufferInfo = &bi[i],
+            .descriptorType = image ? VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .pImageInfo = image ? &ii : NULL,
+            .pBufferInfo = image ? NULL : &bi[i],
         };
     }
     ctx->vk.vkUpdateDescriptorSets(ctx->device, p->n_buffers, w, 0, NULL);
@@ -207,6 +312,7 @@ vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d)
     if (s)
         return s;
     ctx->vk.vkCmdDispatch(cmd->cb, g[0], g[1], g[2]);
+    mark(cmd, d->pipe->name);
     return VKVIT_OK;
 }
 
@@ -219,6 +325,7 @@ vkvit_status vk_cmd_dispatch_indirect(vk_cmd *cmd, const vk_dispatch *d, vk_span
     if (s)
         return s;
     cmd->ctx->vk.vkCmdDispatchIndirect(cmd->cb, args.buf, args.offset);
+    mark(cmd, d->pipe->name);
     return VKVIT_OK;
 }
 
@@ -238,12 +345,14 @@ void vk_cmd_barrier(vk_cmd *cmd)
 void vk_cmd_fill(vk_cmd *cmd, vk_span dst, uint32_t pattern)
 {
     cmd->ctx->vk.vkCmdFillBuffer(cmd->cb, dst.buf, dst.offset, dst.size, pattern);
+    mark(cmd, "fill");
 }
 
 void vk_cmd_copy(vk_cmd *cmd, vk_span src, vk_span dst)
 {
     VkBufferCopy region = {src.offset, dst.offset, src.size};
     cmd->ctx->vk.vkCmdCopyBuffer(cmd->cb, src.buf, dst.buf, 1, &region);
+    mark(cmd, "copy");
 }
 
 void vk_cmd_timestamp(vk_cmd *cmd, uint32_t index)
@@ -264,27 +373,13 @@ vkvit_status vk_cmd_end(vk_cmd *cmd)
                                       VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
     cmd->recording = false;
     VK_CHECK(cmd->ctx->vk.vkEndCommandBuffer(cmd->cb));
-    return VKVIT_OK;
+    return cmd->prof_error;
 }
 
 vkvit_status vk_cmd_submit_wait(vk_cmd *cmd)
 {
-    vkvit_context *ctx = cmd->ctx;
-    if (cmd->recording)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "command buffer submitted while still recording");
-    VK_CHECK(ctx->vk.vkResetFences(ctx->device, 1, &cmd->fence));
-    VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd->cb};
-    mtx_lock(&ctx->lock);
-    VkResult r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &si, cmd->fence);
-    mtx_unlock(&ctx->lock);
-    if (r != VK_SUCCESS)
-        return vk_fail(r, "vkQueueSubmit");
-    cmd->submitted = true;
-    r = ctx->vk.vkWaitForFences(ctx->device, 1, &cmd->fence, VK_TRUE, UINT64_MAX);
-    if (r != VK_SUCCESS)
-        return vk_fail(r, "vkWaitForFences");
-    cmd->submitted = false;
-    return VKVIT_OK;
+    vkvit_status s = vk_cmd_submit(cmd, NULL);
+    return s ? s : vk_cmd_wait(cmd);
 }
 
 vkvit_status vk_cmd_timestamps_ns(vk_cmd *cmd, uint32_t n, double *ns)
@@ -302,4 +397,113 @@ vkvit_status vk_cmd_timestamps_ns(vk_cmd *cmd, uint32_t n, double *ns)
             ns[i] = (double)(t[i] - t[0]) * ctx->info.timestamp_period;
     free(t);
     return vk_fail(r, "vkGetQueryPoolResults");
+}
+
+/* ---- submitting without waiting -------------------------------------------------------------------- */
+
+vkvit_status vk_cmd_submit(vk_cmd *cmd, const vk_signal *sig)
+{
+    vkvit_context *ctx = cmd->ctx;
+    if (cmd->recording || !cmd->fence)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "command buffer submitted while %s",
+                    cmd->recording ? "still recording" : "owned by the application");
+    vkvit_status s = vk_cmd_wait(cmd); /* the fence of a pending submit must not be reset */
+    if (s)
+        return s;
+    bool has_sem = sig && sig->semaphore;
+    if (has_sem && sig->value && !ctx->timeline)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "signalling timeline semaphore value %llu: timeline semaphores are not "
+                    "enabled on this context's device", (unsigned long long)sig->value);
+    VK_CHECK(ctx->vk.vkResetFences(ctx->device, 1, &cmd->fence));
+    /* Binary semaphores ignore the value; the chain exists only where timelines are enabled. */
+    VkTimelineSemaphoreSubmitInfo ts = {
+        .sType = VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+        .signalSemaphoreValueCount = 1,
+        .pSignalSemaphoreValues = has_sem ? &sig->value : NULL,
+    };
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .pNext = has_sem && ctx->timeline ? &ts : NULL,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &cmd->cb,
+        .signalSemaphoreCount = has_sem ? 1 : 0,
+        .pSignalSemaphores = has_sem ? &sig->semaphore : NULL,
+    };
+    mtx_lock(&ctx->lock);
+    VkResult r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &si, cmd->fence);
+    if (r == VK_SUCCESS)
+        cmd->submitted = true;
+    /* The application's fence: an empty submit signals it once all earlier work on the queue,
+     * this submit included, has completed. */
+    VkResult rf = r == VK_SUCCESS && sig && sig->fence ? ctx->vk.vkQueueSubmit(ctx->queue, 0, NULL, sig->fence)
+                                                       : VK_SUCCESS;
+    mtx_unlock(&ctx->lock);
+    if (r != VK_SUCCESS)
+        return vk_fail(r, "vkQueueSubmit");
+    return vk_fail(rf, "vkQueueSubmit (signalling the application's fence)");
+}
+
+vkvit_status vk_cmd_wait(vk_cmd *cmd)
+{
+    vkvit_context *ctx = cmd->ctx;
+    if (!cmd->submitted)
+        return VKVIT_OK;
+    VK_CHECK(ctx->vk.vkWaitForFences(ctx->device, 1, &cmd->fence, VK_TRUE, UINT64_MAX));
+    cmd->submitted = false;
+    cmd->ran = true;
+    return VKVIT_OK;
+}
+
+vkvit_status vk_cmd_poll(vk_cmd *cmd, bool *done)
+{
+    vkvit_context *ctx = cmd->ctx;
+    *done = !cmd->submitted;
+    if (*done)
+        return VKVIT_OK;
+    VkResult r = ctx->vk.vkGetFenceStatus(ctx->device, cmd->fence);
+    if (r == VK_NOT_READY)
+        return VKVIT_OK;
+    if (r != VK_SUCCESS)
+        return vk_fail(r, "vkGetFenceStatus");
+    *done = true;
+    return vk_cmd_wait(cmd);
+}
+
+/* ---- recording into the application's command buffer ------------------------------------------------ */
+
+vkvit_status vk_cmd_create_external(vkvit_context *ctx, vk_cmd **out)
+{
+    *out = NULL;
+    vk_cmd *cmd = calloc(1, sizeof *cmd);
+    if (!cmd)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "command recorder");
+    cmd->ctx = ctx;
+    vkvit_status s = add_descriptor_pool(cmd);
+    if (s) {
+        vk_cmd_destroy(cmd);
+        return s;
+    }
+    *out = cmd;
+    return VKVIT_OK;
+}
+
+vkvit_status vk_cmd_attach(vk_cmd *cmd, VkCommandBuffer cb)
+{
+    vkvit_context *ctx = cmd->ctx;
+    if (cmd->pool)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vk_cmd_attach on a command buffer vkvit owns");
+    for (uint32_t i = 0; i < cmd->n_dpools; i++)
+        VK_CHECK(ctx->vk.vkResetDescriptorPool(ctx->device, cmd->dpools[i], 0));
+    cmd->cur_dpool = 0;
+    cmd->bound = VK_NULL_HANDLE; /* whatever the application bound is unknown: always bind */
+    cmd->cb = cb;
+    cmd->recording = true;
+    cmd->profiled = false;
+    return VKVIT_OK;
+}
+
+void vk_cmd_detach(vk_cmd *cmd)
+{
+    cmd->cb = VK_NULL_HANDLE;
+    cmd->recording = false;
 }

@@ -46,7 +46,7 @@ static void volk_init(void) { volk_result = volkInitialize(); }
 
 /* volk keeps the loader's global entry points process-wide (they are the same for every instance);
  * everything device-level goes through per-context tables. */
-static vkvit_status load_vulkan(PFN_vkGetInstanceProcAddr gipa)
+vkvit_status load_vulkan(PFN_vkGetInstanceProcAddr gipa)
 {
     if (gipa) {
         volkInitializeCustom(gipa);
@@ -149,11 +149,11 @@ static vkvit_status create_instance(vkvit_context *ctx, bool validation)
         .enabledExtensionCount = n_exts,
         .ppEnabledExtensionNames = exts,
     };
-    VK_CHECK(vkCreateInstance(&ci, NULL, &ctx->instance));
+    VK_CHECK(vkCreateInstance(&ci, ctx->alloc, &ctx->instance));
     ctx->owns_instance = true;
     volkLoadInstanceOnly(ctx->instance);
     if (validation)
-        VK_CHECK(vkCreateDebugUtilsMessengerEXT(ctx->instance, &dbg, NULL, &ctx->messenger));
+        VK_CHECK(vkCreateDebugUtilsMessengerEXT(ctx->instance, &dbg, ctx->alloc, &ctx->messenger));
     return VKVIT_OK;
 }
 
@@ -399,33 +399,119 @@ static vkvit_status find_queue_family(vkvit_context *ctx)
     return VKVIT_OK;
 }
 
+/* ---- driver quirks, cooperative matrices ------------------------------------------------------------ */
+
+/* Looks the device up in the driver-quirk table (quirks.c) and reports every row that matches. */
+static void apply_quirks(vkvit_context *ctx)
+{
+    const char *no = getenv("VKVIT_NO_QUIRKS");
+    bool ignore = no && *no && strcmp(no, "0") != 0;
+    char names[64];
+    ctx->paths_off = 0;
+    for (const vk_quirk *q = vk_quirk_table; q->evidence; q++) {
+        if (!vk_quirk_matches(q, &ctx->info))
+            continue;
+        vk_message(ctx, VKVIT_MESSAGE_INFO, "driver quirk%s: %s off on '%s' (driver %s %s, version 0x%08x): %s",
+                   ignore ? " ignored (VKVIT_NO_QUIRKS)" : "", vk_path_names(q->paths_off, names, sizeof names),
+                   ctx->info.name, ctx->info.driver_name, ctx->info.driver_info, ctx->info.driver_version,
+                   q->evidence);
+        if (!ignore)
+            ctx->paths_off |= q->paths_off;
+    }
+}
+
+/* Whether the coopmat matmul (shaders/matmul_coopmat.comp) can run on a device vkvit creates with
+ * fp16 on or off. Besides VK_NV_cooperative_matrix in compute shaders it needs subgroup IDs and the
+ * Vulkan memory model, which glslang declares in every GL_NV_cooperative_matrix shader. Fills
+ * ctx->coopmat_shapes with the fp16 x fp16 + fp32 -> fp32 shapes, or says in ctx->coopmat_off why
+ * there are none. *vmm_ext: the memory model comes from VK_KHR_vulkan_memory_model (Vulkan 1.1). */
+static bool coopmat_check(vkvit_context *ctx, bool fp16, bool *vmm_ext)
+{
+    const vkvit_device_info *info = &ctx->info;
+    ctx->coopmat_shape_count = 0;
+    *vmm_ext = info->api_version < VK_API_VERSION_1_2;
+    ctx->coopmat_off = "the device has no VK_NV_cooperative_matrix";
+    if (!info->cooperative_matrix_nv)
+        return false;
+    ctx->coopmat_off = "turned off by the driver-quirk table";
+    if (ctx->paths_off & VK_PATH_COOPMAT)
+        return false;
+    ctx->coopmat_off = "it needs the fp16 path (shaderFloat16 + storageBuffer16BitAccess)";
+    if (!fp16)
+        return false;
+    ctx->coopmat_off = "it needs basic subgroup operations in compute shaders";
+    if (!(info->subgroup_ops & VK_SUBGROUP_FEATURE_BASIC_BIT))
+        return false;
+    VkPhysicalDeviceCooperativeMatrixPropertiesNV cp = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &cp};
+    vkGetPhysicalDeviceProperties2(ctx->phys, &p2);
+    ctx->coopmat_off = "the device has no cooperative matrices in compute shaders";
+    if (!(cp.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT))
+        return false;
+    ctx->coopmat_off = "it needs the Vulkan memory model (vulkanMemoryModel), which the device lacks";
+    if (*vmm_ext && !has_device_extension(ctx->phys, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME))
+        return false;
+    VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &vmm};
+    vkGetPhysicalDeviceFeatures2(ctx->phys, &f2);
+    if (!vmm.vulkanMemoryModel)
+        return false;
+    for (uint32_t i = 0; i < info->coopmat_shape_count; i++) {
+        const vkvit_coopmat_shape *c = &info->coopmat_shapes[i];   /* all of subgroup scope */
+        if (c->a_type == VK_COMPONENT_TYPE_FLOAT16_NV && c->b_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
+            c->c_type == VK_COMPONENT_TYPE_FLOAT32_NV && c->d_type == VK_COMPONENT_TYPE_FLOAT32_NV) {
+            uint32_t *d = ctx->coopmat_shapes[ctx->coopmat_shape_count++];
+            d[0] = c->m, d[1] = c->n, d[2] = c->k;
+        }
+    }
+    ctx->coopmat_off = ctx->coopmat_shape_count ? NULL : "the device has no subgroup-scope fp16 x fp16 + fp32 -> fp32 shape";
+    return ctx->coopmat_shape_count > 0;
+}
+
 static vkvit_status create_device(vkvit_context *ctx)
 {
     const vkvit_device_info *info = &ctx->info;
-    const char *exts[4];
+    const char *exts[5];
     uint32_t n_exts = 0;
+    apply_quirks(ctx);
     bool v12 = info->api_version >= VK_API_VERSION_1_2;
-    bool fp16 = info->shader_float16 && info->storage_buffer_16bit;
+    bool fp16 = info->shader_float16 && info->storage_buffer_16bit && !(ctx->paths_off & VK_PATH_FP16);
+    bool vmm_ext, coopmat = coopmat_check(ctx, fp16, &vmm_ext);   /* coopmat implies fp16 */
     if (fp16 && !v12)
         exts[n_exts++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
-    if (info->cooperative_matrix_nv)
+    if (coopmat)
         exts[n_exts++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+    if (coopmat && vmm_ext)
+        exts[n_exts++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
     /* Required by the spec wherever it is exposed (portability implementations such as MoltenVK). */
     if (has_device_extension(ctx->phys, "VK_KHR_portability_subset"))
         exts[n_exts++] = "VK_KHR_portability_subset";
 
+    /* Feature chain: s16 -> f16 (fp16) -> cm -> vmm (coopmat). */
+    VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+        .vulkanMemoryModel = VK_TRUE};
     VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+        .pNext = &vmm,
         .cooperativeMatrix = VK_TRUE};
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
-        .pNext = info->cooperative_matrix_nv ? &cm : NULL,
+        .pNext = coopmat ? &cm : NULL,
         .shaderFloat16 = VK_TRUE};
     VkPhysicalDevice16BitStorageFeatures s16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-        .pNext = fp16 ? (void *)&f16 : (info->cooperative_matrix_nv ? (void *)&cm : NULL),
+        .pNext = fp16 ? &f16 : NULL,
         .storageBuffer16BitAccess = fp16 ? VK_TRUE : VK_FALSE};
-    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &s16};
+    /* Timeline semaphores (vkvit_run_async): core 1.2, enabled wherever the device has them. */
+    const bool timeline = v12 && vk_timeline_supported(ctx->phys);
+    VkPhysicalDeviceTimelineSemaphoreFeatures tl = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES, .pNext = &s16,
+        .timelineSemaphore = VK_TRUE};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                    .pNext = timeline ? (void *)&tl : (void *)&s16};
 
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {
@@ -442,9 +528,10 @@ static vkvit_status create_device(vkvit_context *ctx)
         .enabledExtensionCount = n_exts,
         .ppEnabledExtensionNames = exts,
     };
-    VK_CHECK(vkCreateDevice(ctx->phys, &ci, NULL, &ctx->device));
+    VK_CHECK(vkCreateDevice(ctx->phys, &ci, ctx->alloc, &ctx->device));
     ctx->owns_device = true;
     ctx->fp16 = fp16;
+    ctx->timeline = timeline;
     return VKVIT_OK;
 }
 
@@ -464,7 +551,7 @@ static vkvit_status finish_setup(vkvit_context *ctx, const vkvit_context_options
     for (int i = 0; i < 3; i++)
         ctx->max_workgroup_count[i] = props.limits.maxComputeWorkGroupCount[i];
     const uint32_t need_sg = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
-    ctx->subgroup_arith = (ctx->info.subgroup_ops & need_sg) == need_sg;
+    ctx->subgroup_arith = (ctx->info.subgroup_ops & need_sg) == need_sg && !(ctx->paths_off & VK_PATH_SUBGROUP);
 
     uint32_t nq;
     VkQueueFamilyProperties *q = queue_families(ctx->phys, &nq);
@@ -481,7 +568,7 @@ static vkvit_status finish_setup(vkvit_context *ctx, const vkvit_context_options
         .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT | VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = ctx->queue_family,
     };
-    VK_CHECK(ctx->vk.vkCreateCommandPool(ctx->device, &pci, NULL, &ctx->transfer_pool));
+    VK_CHECK(ctx->vk.vkCreateCommandPool(ctx->device, &pci, ctx->alloc, &ctx->transfer_pool));
     return vk_pipeline_cache_open(ctx, opt ? opt->pipeline_cache_dir : NULL);
 }
 
@@ -497,6 +584,12 @@ static vkvit_status context_alloc(const vkvit_context_options *opt, vkvit_contex
     if (opt) {
         ctx->on_message = opt->on_message;
         ctx->user = opt->user;
+        ctx->budget = opt->device_memory_budget;
+        ctx->tune_mode = opt->tune;   /* resolved with VKVIT_TUNE by vk_tune_open */
+        if (opt->allocator) {
+            ctx->alloc_copy = *opt->allocator;
+            ctx->alloc = &ctx->alloc_copy;
+        }
     }
     *out = ctx;
     return VKVIT_OK;
@@ -554,10 +647,14 @@ VKVIT_API vkvit_status vkvit_context_adopt(const vkvit_adopt_info *adopt, const 
     ctx->queue_family = adopt->queue_family;
     volkLoadInstanceOnly(ctx->instance);
     query_info(ctx->phys, 0, &ctx->info);
-    /* The application created the device: vkvit cannot see which optional features it enabled, so
-     * it uses only core Vulkan 1.1 on an adopted device (fp16 and cooperative matrices stay off). */
+    /* The application created the device: vkvit uses the optional features the application says it
+     * enabled (adopt->enabled_features, enabled_extensions: fp16, timeline semaphores; features.c);
+     * cooperative matrices stay off. */
     ctx->fp16 = false;
     ctx->info.cooperative_matrix_nv = 0;
+    ctx->coopmat_off = "vkvit did not create the device (vkvit_context_adopt), so its optional features stay off";
+    apply_quirks(ctx);
+    vk_adopt_features(ctx, adopt);
     if ((s = finish_setup(ctx, opt))) {
         vkvit_context_destroy(ctx);
         return s;
@@ -575,14 +672,14 @@ VKVIT_API void vkvit_context_destroy(vkvit_context *ctx)
         vk_pipelines_destroy(ctx);
         vk_pipeline_cache_close(ctx);
         if (ctx->transfer_pool)
-            ctx->vk.vkDestroyCommandPool(ctx->device, ctx->transfer_pool, NULL);
+            ctx->vk.vkDestroyCommandPool(ctx->device, ctx->transfer_pool, ctx->alloc);
         if (ctx->owns_device)
-            ctx->vk.vkDestroyDevice(ctx->device, NULL);
+            ctx->vk.vkDestroyDevice(ctx->device, ctx->alloc);
     }
     if (ctx->messenger)
-        vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
+        vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, ctx->alloc);
     if (ctx->owns_instance && ctx->instance)
-        vkDestroyInstance(ctx->instance, NULL);
+        vkDestroyInstance(ctx->instance, ctx->alloc);
     mtx_destroy(&ctx->lock);
     free(ctx);
 }

@@ -13,9 +13,39 @@ static int find_memory_type(const vkvit_context *ctx, uint32_t type_bits, VkMemo
 
 vkvit_status vk_buffer_create(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind kind, vk_buffer *out)
 {
+    return vk_buffer_create_named(ctx, size, kind, NULL, out);
+}
+
+/* Counts `bytes` of VkDeviceMemory against the budget; false (nothing counted) if over it. */
+static bool budget_take(vkvit_context *ctx, VkDeviceSize bytes, uint64_t *in_use)
+{
+    mtx_lock(&ctx->lock);
+    *in_use = ctx->memory_bytes;
+    bool ok = !ctx->budget || (bytes <= ctx->budget && ctx->memory_bytes <= ctx->budget - bytes);
+    if (ok) {
+        ctx->memory_bytes += bytes;
+        if (ctx->memory_bytes > ctx->memory_peak)
+            ctx->memory_peak = ctx->memory_bytes;
+    }
+    mtx_unlock(&ctx->lock);
+    return ok;
+}
+
+static void budget_give(vkvit_context *ctx, VkDeviceSize bytes)
+{
+    mtx_lock(&ctx->lock);
+    ctx->memory_bytes -= bytes;
+    mtx_unlock(&ctx->lock);
+}
+
+vkvit_status vk_buffer_create_named(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind kind, const char *what,
+                                    vk_buffer *out)
+{
     memset(out, 0, sizeof *out);
+    if (!what)
+        what = "a buffer";
     if (size == 0)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "buffer of 0 bytes");
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s of 0 bytes", what);
     VkBufferCreateInfo bci = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
         .size = size,
@@ -23,7 +53,7 @@ vkvit_status vk_buffer_create(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT | VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
-    VK_CHECK(ctx->vk.vkCreateBuffer(ctx->device, &bci, NULL, &out->buf));
+    VK_CHECK(ctx->vk.vkCreateBuffer(ctx->device, &bci, ctx->alloc, &out->buf));
     VkMemoryRequirements req;
     ctx->vk.vkGetBufferMemoryRequirements(ctx->device, out->buf, &req);
 
@@ -43,12 +73,22 @@ vkvit_status vk_buffer_create(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind
         return fail(VKVIT_ERROR_UNSUPPORTED, "no memory type for a %s buffer",
                     kind == VK_MEM_DEVICE ? "device" : "host");
     }
+    uint64_t in_use;
+    if (!budget_take(ctx, req.size, &in_use)) {
+        vk_buffer_destroy(ctx, out);
+        return fail(VKVIT_ERROR_OUT_OF_DEVICE_MEMORY, "%s: allocating %llu bytes of %s memory would take vkvit's "
+                    "device memory from %llu to %llu bytes, past the budget of %llu bytes "
+                    "(vkvit_context_options.device_memory_budget)", what, (unsigned long long)req.size,
+                    kind == VK_MEM_DEVICE ? "device" : "host-visible", (unsigned long long)in_use,
+                    (unsigned long long)(in_use + req.size), (unsigned long long)ctx->budget);
+    }
+    out->mem_size = req.size;
     VkMemoryAllocateInfo ai = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
         .allocationSize = req.size,
         .memoryTypeIndex = (uint32_t)type,
     };
-    VkResult r = ctx->vk.vkAllocateMemory(ctx->device, &ai, NULL, &out->mem);
+    VkResult r = ctx->vk.vkAllocateMemory(ctx->device, &ai, ctx->alloc, &out->mem);
     if (r == VK_SUCCESS)
         r = ctx->vk.vkBindBufferMemory(ctx->device, out->buf, out->mem, 0);
     VkMemoryPropertyFlags flags = ctx->mem_props.memoryTypes[type].propertyFlags;
@@ -57,7 +97,7 @@ vkvit_status vk_buffer_create(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind
     if (r != VK_SUCCESS) {
         vk_buffer_destroy(ctx, out);
         vkvit_status s = vk_fail(r, "allocating buffer memory");
-        return fail(s, "allocating %llu bytes of %s memory failed: %s", (unsigned long long)size,
+        return fail(s, "%s: allocating %llu bytes of %s memory failed: %s", what, (unsigned long long)size,
                     kind == VK_MEM_DEVICE ? "device" : "host", vk_result_string(r));
     }
     out->size = size;
@@ -76,10 +116,12 @@ void vk_buffer_destroy(vkvit_context *ctx, vk_buffer *b)
         ctx->allocations--;
         mtx_unlock(&ctx->lock);
     }
+    if (b->mem_size) /* counted by budget_take */
+        budget_give(ctx, b->mem_size);
     if (b->buf)
-        ctx->vk.vkDestroyBuffer(ctx->device, b->buf, NULL);
+        ctx->vk.vkDestroyBuffer(ctx->device, b->buf, ctx->alloc);
     if (b->mem)
-        ctx->vk.vkFreeMemory(ctx->device, b->mem, NULL); /* unmaps implicitly */
+        ctx->vk.vkFreeMemory(ctx->device, b->mem, ctx->alloc); /* unmaps implicitly */
     memset(b, 0, sizeof *b);
 }
 
@@ -104,7 +146,7 @@ static vkvit_status oneshot(vkvit_context *ctx, oneshot_fn record, const void *a
         goto done;
     }
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    if ((r = ctx->vk.vkCreateFence(ctx->device, &fci, NULL, &fence)) != VK_SUCCESS) {
+    if ((r = ctx->vk.vkCreateFence(ctx->device, &fci, ctx->alloc, &fence)) != VK_SUCCESS) {
         s = vk_fail(r, "vkCreateFence (transfer)");
         goto done;
     }
@@ -136,7 +178,7 @@ static vkvit_status oneshot(vkvit_context *ctx, oneshot_fn record, const void *a
         s = vk_fail(r, "vkWaitForFences (transfer)");
 done:
     if (fence)
-        ctx->vk.vkDestroyFence(ctx->device, fence, NULL);
+        ctx->vk.vkDestroyFence(ctx->device, fence, ctx->alloc);
     if (cb)
         ctx->vk.vkFreeCommandBuffers(ctx->device, ctx->transfer_pool, 1, &cb);
     mtx_unlock(&ctx->lock);
@@ -223,4 +265,15 @@ vkvit_status vk_buffer_fill(vkvit_context *ctx, vk_buffer *b, VkDeviceSize offse
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "buffer fill: offset and size must be multiples of 4");
     fill_arg f = {b->buf, offset, bytes, pattern};
     return oneshot(ctx, record_fill, &f);
+}
+
+VKVIT_API vkvit_status vkvit_context_memory(const vkvit_context *cctx, vkvit_memory_info *out)
+{
+    if (!cctx || !out)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_context_memory: NULL argument");
+    vkvit_context *ctx = (vkvit_context *)cctx; /* only its lock changes */
+    mtx_lock(&ctx->lock);
+    *out = (vkvit_memory_info){ctx->memory_bytes, ctx->memory_peak, ctx->budget, ctx->allocations};
+    mtx_unlock(&ctx->lock);
+    return VKVIT_OK;
 }

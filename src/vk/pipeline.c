@@ -10,11 +10,11 @@
 static void pipeline_free(vkvit_context *ctx, vk_pipeline *p)
 {
     if (p->pipe)
-        ctx->vk.vkDestroyPipeline(ctx->device, p->pipe, NULL);
+        ctx->vk.vkDestroyPipeline(ctx->device, p->pipe, ctx->alloc);
     if (p->layout)
-        ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, NULL);
+        ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, ctx->alloc);
     if (p->dsl)
-        ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->dsl, NULL);
+        ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->dsl, ctx->alloc);
     free(p);
 }
 
@@ -24,7 +24,8 @@ static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_p
     for (uint32_t i = 0; i < sh->n_buffers; i++)
         b[i] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = (p->image_mask >> i) & 1 ? VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE
+                                                       : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
         };
@@ -33,7 +34,7 @@ static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_p
         .bindingCount = sh->n_buffers,
         .pBindings = b,
     };
-    VK_CHECK(ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &dci, NULL, &p->dsl));
+    VK_CHECK(ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &dci, ctx->alloc, &p->dsl));
     VkPushConstantRange pr = {VK_SHADER_STAGE_COMPUTE_BIT, 0, sh->push_size};
     VkPipelineLayoutCreateInfo lci = {
         .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
@@ -42,7 +43,7 @@ static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_p
         .pushConstantRangeCount = sh->push_size ? 1 : 0,
         .pPushConstantRanges = &pr,
     };
-    VK_CHECK(ctx->vk.vkCreatePipelineLayout(ctx->device, &lci, NULL, &p->layout));
+    VK_CHECK(ctx->vk.vkCreatePipelineLayout(ctx->device, &lci, ctx->alloc, &p->layout));
 
     VkShaderModuleCreateInfo mci = {
         .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
@@ -50,7 +51,7 @@ static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_p
         .pCode = sh->code,
     };
     VkShaderModule module;
-    VK_CHECK(ctx->vk.vkCreateShaderModule(ctx->device, &mci, NULL, &module));
+    VK_CHECK(ctx->vk.vkCreateShaderModule(ctx->device, &mci, ctx->alloc, &module));
     VkSpecializationMapEntry map[VK_MAX_SPEC];
     for (uint32_t i = 0; i < p->n_spec; i++)
         map[i] = (VkSpecializationMapEntry){i, i * 4, 4};
@@ -67,8 +68,8 @@ static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_p
             },
         .layout = p->layout,
     };
-    VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pcache, 1, &ci, NULL, &p->pipe);
-    ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
+    VkResult r = ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pcache, 1, &ci, ctx->alloc, &p->pipe);
+    ctx->vk.vkDestroyShaderModule(ctx->device, module, ctx->alloc);
     if (r != VK_SUCCESS) {
         vkvit_status s = vk_fail(r, "vkCreateComputePipelines");
         return fail(s, "creating the '%s' pipeline failed: %s", sh->name, vk_result_string(r));
@@ -78,6 +79,12 @@ static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_p
 
 vkvit_status vk_pipeline_get(vkvit_context *ctx, const vk_shader *sh, const uint32_t *spec, uint32_t n_spec,
                              vk_pipeline **out)
+{
+    return vk_pipeline_get_sampling(ctx, sh, 0, spec, n_spec, out);
+}
+
+vkvit_status vk_pipeline_get_sampling(vkvit_context *ctx, const vk_shader *sh, uint32_t image_mask,
+                                      const uint32_t *spec, uint32_t n_spec, vk_pipeline **out)
 {
     if (n_spec > VK_MAX_SPEC || sh->n_buffers > VK_MAX_BINDINGS)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "pipeline '%s': too many specialization constants or "
@@ -104,6 +111,7 @@ vkvit_status vk_pipeline_get(vkvit_context *ctx, const vk_shader *sh, const uint
         memcpy(p->spec, spec, n_spec * sizeof *spec);
     p->n_buffers = sh->n_buffers;
     p->push_size = sh->push_size;
+    p->image_mask = image_mask;
     if ((s = pipeline_build(ctx, sh, p))) {
         pipeline_free(ctx, p);
         goto done;
@@ -127,7 +135,7 @@ void vk_pipelines_destroy(vkvit_context *ctx)
 
 /* ---- the on-disk pipeline cache ------------------------------------------------------------------ */
 
-static int mkdir_p(char *path)
+int vk_mkdir_p(char *path)
 {
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
@@ -207,18 +215,20 @@ vkvit_status vk_pipeline_cache_open(vkvit_context *ctx, const char *dir)
         .initialDataSize = size,
         .pInitialData = size ? data : NULL,
     };
-    VkResult r = ctx->vk.vkCreatePipelineCache(ctx->device, &ci, NULL, &ctx->pcache);
+    VkResult r = ctx->vk.vkCreatePipelineCache(ctx->device, &ci, ctx->alloc, &ctx->pcache);
     if (r != VK_SUCCESS && size) { /* a stale or corrupt file: start empty */
         ci.initialDataSize = 0;
         ci.pInitialData = NULL;
-        r = ctx->vk.vkCreatePipelineCache(ctx->device, &ci, NULL, &ctx->pcache);
+        r = ctx->vk.vkCreatePipelineCache(ctx->device, &ci, ctx->alloc, &ctx->pcache);
     }
     free(data);
-    return vk_fail(r, "vkCreatePipelineCache");
+    vkvit_status s = vk_fail(r, "vkCreatePipelineCache");
+    return s ? s : vk_tune_open(ctx);   /* the tune file lives next to the cache */
 }
 
 void vk_pipeline_cache_close(vkvit_context *ctx)
 {
+    vk_tune_close(ctx);
     if (!ctx->pcache)
         return;
     size_t size = 0;
@@ -230,7 +240,7 @@ void vk_pipeline_cache_close(vkvit_context *ctx)
         char *slash = dir ? strrchr(dir, '/') : NULL;
         if (slash) {
             *slash = '\0';
-            mkdir_p(dir);
+            vk_mkdir_p(dir);
         }
         free(dir);
         /* Write a temporary file and rename it, so concurrent processes never read half a cache. */
@@ -249,7 +259,7 @@ void vk_pipeline_cache_close(vkvit_context *ctx)
         }
     }
     free(data);
-    ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pcache, NULL);
+    ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pcache, ctx->alloc);
     ctx->pcache = VK_NULL_HANDLE;
     free(ctx->pcache_path);
     ctx->pcache_path = NULL;

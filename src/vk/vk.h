@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <threads.h>
 
+#include "quirks.h"
 #include "status.h"
 #include "vkvit.h"
 
@@ -41,20 +42,42 @@ struct vkvit_context {
     bool timestamps;                       /* compute queue supports timestamps */
     bool fp16;                             /* shaderFloat16 + storageBuffer16BitAccess enabled */
     bool subgroup_arith;                   /* basic + arithmetic subgroup ops in compute */
+    bool timeline;                         /* timelineSemaphore enabled: submits may signal timelines */
+    const VkAllocationCallbacks *alloc;    /* for every Vulkan object vkvit creates; NULL = the driver's */
+    VkAllocationCallbacks alloc_copy;      /* what alloc points at (the caller's struct, copied) */
+    uint64_t budget;                       /* device-memory budget in bytes (0 = none), see vk_buffer_create */
+    uint32_t paths_off;                    /* vk_path bits the driver-quirk table turned off */
+    /* Cooperative-matrix shapes the coopmat matmul may use: subgroup scope, fp16 x fp16 + fp32 -> fp32,
+     * as {M, N, K}; VK_NV_cooperative_matrix and what its shaders need are enabled on the device.
+     * None: coopmat_off says why (a static string). */
+    uint32_t coopmat_shapes[VKVIT_MAX_COOPMAT_SHAPES][3];
+    uint32_t coopmat_shape_count;
+    const char *coopmat_off;
 
     VkPipelineCache pcache;
     char *pcache_path;                     /* NULL = not persisted */
+    int tune_mode;                         /* vk_tune_mode: options.tune, else VKVIT_TUNE (tune.c) */
+    struct vk_tune *tune;                  /* tuned kernel configurations; NULL with VK_TUNE_OFF */
 
     mtx_t lock;                            /* guards the queue, the pipeline list, transfer pool */
     vk_pipeline *pipelines;                /* created lazily, owned by the context */
     VkCommandPool transfer_pool;           /* one-shot uploads/readbacks, under lock */
     uint64_t bytes_allocated;              /* live vk_buffer_create bytes (requested sizes), under lock */
     uint32_t allocations;                  /* live vk_buffer_create buffers, under lock */
+    uint64_t memory_bytes, memory_peak;    /* live VkDeviceMemory (allocationSize) bytes, under lock */
 };
 
 /* ---- context.c --------------------------------------------------------------------------------- */
 /* Emits a message through the context's callback (or stderr). */
 void vk_message(vkvit_context *ctx, vkvit_message_severity sev, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* Loads the system Vulkan loader once (gipa NULL), or points volk at the application's entry point. */
+vkvit_status load_vulkan(PFN_vkGetInstanceProcAddr gipa);
+
+/* ---- features.c -------------------------------------------------------------------------------- */
+/* Whether the device supports timelineSemaphore (vkvit enables it on the devices it creates). */
+bool vk_timeline_supported(VkPhysicalDevice phys);
+/* An adopted device: ctx->fp16 and ctx->timeline from what the application says it enabled. */
+void vk_adopt_features(vkvit_context *ctx, const vkvit_adopt_info *adopt);
 
 /* ---- memory.c ---------------------------------------------------------------------------------- */
 typedef enum vk_mem_kind {
@@ -66,6 +89,7 @@ typedef struct vk_buffer {
     VkBuffer buf;
     VkDeviceMemory mem;
     VkDeviceSize size;
+    VkDeviceSize mem_size;   /* the VkDeviceMemory's allocationSize (what the budget counts) */
     void *map;        /* non-NULL when host-visible (persistently mapped) */
 } vk_buffer;
 
@@ -76,6 +100,11 @@ typedef struct vk_span {
 } vk_span;
 
 vkvit_status vk_buffer_create(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind kind, vk_buffer *out);
+/* The same; `what` (e.g. "the weights of model.safetensors") names the buffer in the messages of
+ * failures, such as VKVIT_ERROR_OUT_OF_DEVICE_MEMORY when the allocation would take the context's
+ * VkDeviceMemory past its budget (ctx->budget). NULL = "a buffer". */
+vkvit_status vk_buffer_create_named(vkvit_context *ctx, VkDeviceSize size, vk_mem_kind kind, const char *what,
+                                    vk_buffer *out);
 void vk_buffer_destroy(vkvit_context *ctx, vk_buffer *b);   /* zeroes *b; accepts a zeroed buffer */
 /* Host <-> buffer copies, through a temporary staging buffer and a one-shot submit when the buffer is
  * not mapped. Blocking. */
@@ -115,7 +144,7 @@ struct vk_pipeline {
     uint32_t spec[VK_MAX_SPEC];
     uint32_t n_spec;
     const char *name;
-    uint32_t n_buffers, push_size;
+    uint32_t n_buffers, push_size, image_mask;
     VkDescriptorSetLayout dsl;
     VkPipelineLayout layout;
     VkPipeline pipe;
@@ -123,10 +152,59 @@ struct vk_pipeline {
 
 vkvit_status vk_pipeline_get(vkvit_context *ctx, const vk_shader *shader, const uint32_t *spec,
                              uint32_t n_spec, vk_pipeline **out);
+/* The same for a shader whose bindings in `image_mask` (bit i: binding i) are sampled images
+ * (VK_DESCRIPTOR_TYPE_SAMPLED_IMAGE, read with texelFetch) instead of storage buffers. */
+vkvit_status vk_pipeline_get_sampling(vkvit_context *ctx, const vk_shader *shader, uint32_t image_mask,
+                                      const uint32_t *spec, uint32_t n_spec, vk_pipeline **out);
 void vk_pipelines_destroy(vkvit_context *ctx);
-/* Pipeline cache: created at context start from disk, saved at destroy. */
+/* Pipeline cache: created at context start from disk, saved at destroy. Open and close also open
+ * and close the tune file (tune.c), which lives next to it. */
 vkvit_status vk_pipeline_cache_open(vkvit_context *ctx, const char *dir);
 void vk_pipeline_cache_close(vkvit_context *ctx);
+
+/* ---- tune.c ------------------------------------------------------------------------------------ */
+/* Kernel configurations chosen by timing (the matmul autotuner, src/ops/matmul_tune.c), each under
+ * a key naming the kernel and shape, kept next to the pipeline cache (same directory) in a text file
+ * named <deviceUUID>-<driverVersion>.tune; tune.c describes the format. Nothing is read or written
+ * when the pipeline cache is not persisted (pipeline_cache_dir ""): winners then last as long as the
+ * context. A file that does not parse or names another device is ignored with a warning. */
+typedef enum vk_tune_mode {
+    VK_TUNE_OFF = -1,   /* built-in defaults only; no file read */
+    VK_TUNE_USE = 0,    /* saved winners where there are some, else defaults (the default) */
+    VK_TUNE_ON = 1,     /* also time the candidates of a shape with no saved winner, and save it */
+} vk_tune_mode;
+
+#define VK_TUNE_KEY 64        /* bytes of a key, NUL included: printable ASCII, no spaces */
+#define VK_TUNE_VALUES 8      /* unsigned 32-bit values per key, at most */
+
+typedef struct vk_tune_entry {
+    char key[VK_TUNE_KEY];
+    uint32_t n, vals[VK_TUNE_VALUES];
+    bool reported;            /* the user was told this context uses it */
+} vk_tune_entry;
+
+typedef struct vk_tune {
+    mtx_t lock;               /* the entries */
+    mtx_t timing;             /* held while one shape's candidates are timed: one at a time */
+    vk_tune_entry *entries;
+    uint32_t count, cap;
+    char *path;               /* the file; NULL = not persisted */
+    uint32_t shapes_timed;    /* what this context timed (tests count them) */
+    uint64_t runs_timed;      /* timed (and warm-up) submissions */
+} vk_tune;
+
+/* At context setup, after vk_pipeline_cache_open: resolves ctx->tune_mode (VKVIT_TUNE=1 / 0 where
+ * the options left it 0) and reads the file. Fails only when out of host memory. */
+vkvit_status vk_tune_open(vkvit_context *ctx);
+void vk_tune_close(vkvit_context *ctx);
+/* The values stored under `key` (how many; 0 = none), the first `cap` copied to vals. *reported (may
+ * be NULL) returns the entry's flag and then sets it. */
+uint32_t vk_tune_get(vkvit_context *ctx, const char *key, uint32_t *vals, uint32_t cap, bool *reported);
+/* Stores (replaces) `key`; where persisted, rewrites the file: what is on disk now (if it is valid
+ * for this device) merged with this context's entries, which win. Write failures are warnings. */
+vkvit_status vk_tune_put(vkvit_context *ctx, const char *key, const uint32_t *vals, uint32_t n);
+/* Creates the directories of `path` (modified in place and restored), like mkdir -p. 0 = done. */
+int vk_mkdir_p(char *path);
 
 /* ---- command.c --------------------------------------------------------------------------------- */
 /* A command buffer recorded once and submitted many times, with the descriptor sets its dispatches
@@ -137,6 +215,8 @@ typedef struct vk_cmd vk_cmd;
 typedef struct vk_dispatch {
     vk_pipeline *pipe;
     vk_span bufs[VK_MAX_BINDINGS];   /* bufs[i] -> binding i; pipe->n_buffers of them */
+    VkImageView view;                /* the bindings in pipe->image_mask: this view, in view_layout */
+    VkImageLayout view_layout;
     const void *push;                /* pipe->push_size bytes */
     uint32_t groups[3];              /* workgroup counts; 0 is treated as 1 for y and z */
 } vk_dispatch;
@@ -157,8 +237,36 @@ void vk_cmd_copy(vk_cmd *cmd, vk_span src, vk_span dst);           /* dst.size i
 void vk_cmd_timestamp(vk_cmd *cmd, uint32_t index);                /* no-op without timestamps */
 vkvit_status vk_cmd_end(vk_cmd *cmd);
 vkvit_status vk_cmd_submit_wait(vk_cmd *cmd);                      /* submit, wait on the fence */
+/* What a submit signals besides the command buffer's own fence (vkvit_run_async). */
+typedef struct vk_signal {
+    VkFence fence;          /* the application's (unsignalled): an empty submit right after signals it */
+    VkSemaphore semaphore;  /* binary, or timeline (signalled to `value`; needs ctx->timeline) */
+    uint64_t value;
+} vk_signal;
+/* Submits without waiting (first completing a pending submit); sig may be NULL. */
+vkvit_status vk_cmd_submit(vk_cmd *cmd, const vk_signal *sig);
+vkvit_status vk_cmd_wait(vk_cmd *cmd);                   /* waits for a pending submit; none: OK */
+vkvit_status vk_cmd_poll(vk_cmd *cmd, bool *done);       /* *done: nothing pending (any more) */
+/* Recording into a command buffer the application owns (vkvit_record): no pool, fence or
+ * timestamps of its own, only the descriptor pools, reset by each attach and kept until then (or
+ * destroy), so the application's recording stays valid meanwhile. */
+vkvit_status vk_cmd_create_external(vkvit_context *ctx, vk_cmd **out);
+vkvit_status vk_cmd_attach(vk_cmd *cmd, VkCommandBuffer cb);   /* cb: begun by the application */
+void vk_cmd_detach(vk_cmd *cmd);                               /* no vkEndCommandBuffer */
 /* Reads timestamps [0, n) in nanoseconds relative to the first; fails if unsupported. */
 vkvit_status vk_cmd_timestamps_ns(vk_cmd *cmd, uint32_t n, double *ns);
+/* Profiling, for benchmarks. With it on, the next recording writes a timestamp in vk_cmd_begin
+ * (mark 0, tagged "begin") and one after every dispatch, indirect dispatch, copy and fill, tagged
+ * with the pipeline's shader name ("copy", "fill"). Mark i minus mark i-1 is then command i's time,
+ * binding and the barrier before it included; the marks tile the recording, so they sum to mark n-1.
+ * Off by default, and then nothing is recorded and nothing costs. Takes effect at the next
+ * vk_cmd_begin. VKVIT_ERROR_UNSUPPORTED without compute-queue timestamps. */
+vkvit_status vk_cmd_set_profiling(vk_cmd *cmd, bool on);
+/* Marks in the current recording (0 when it was recorded without profiling). */
+uint32_t vk_cmd_profile_count(const vk_cmd *cmd);
+/* After a completed submit: tags[i] (static strings) and ns[i] (nanoseconds since mark 0) for the
+ * vk_cmd_profile_count() marks. */
+vkvit_status vk_cmd_profile_read(vk_cmd *cmd, const char **tags, double *ns);
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 static inline uint32_t div_up(uint32_t a, uint32_t b) { return (a + b - 1) / b; }

@@ -1,0 +1,181 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_KHR_memory_scope_semantics : require
+// Y[b] = epilogue(X[b] . W^T + bias) on tensor cores: the fp16 drop-in for matmul.comp's -DFP16=1
+// kernels (same bindings, push constants, epilogues; semantics in src/ops/ops.h, op_matmul).
+//   X: [batch][M][K] fp16  W: [N][K] fp16 (PyTorch Linear layout, per batch when w_stride != 0)
+//   bias: [N] fp16  R, Y: [batch][M][N] fp16; R may alias Y (in-place residual add)
+// Products are accumulated in fp32 cooperative matrices; bias, GELU and the residual are applied in
+// fp32 and Y is rounded to fp16 once, as in the scalar kernels.
+//
+// A workgroup is WARPS_M x WARPS_N subgroups and computes a BM x BN block of Y; each subgroup owns an
+// FM x FN grid of CM_M x CM_N accumulator fragments. Per BK-deep k stage the whole workgroup copies
+// the X and W slabs into shared memory (rows past M or N clamped, k past K zero), so every shape and
+// every buffer alignment is legal: the cooperative loads only ever read shared memory, whose rows are
+// padded to a multiple of 8 halves (coopMatLoad wants rows and starts 16-byte aligned). W is [N][K]
+// row-major, which is exactly B = W^T (K x N) stored column-major: B loads with colMajor = true.
+// The epilogue needs (row, column) per element, which a fragment does not expose, so each subgroup
+// stores one fragment at a time to its own fp32 scratch in shared memory and its lanes finish the
+// elements from there with bounds checks.
+//
+// Variants (shaders/meson.build): -DCOOPMAT_NV=1 (GL_NV_cooperative_matrix, which Debian 12's glslang
+// 12 compiles). -DCOOPMAT_KHR=1 is the GL_KHR_cooperative_matrix spelling of the same kernel; it needs
+// glslang >= 13 and is not built yet (docs/coopmat.md says what else it needs).
+// glslang marks every cooperative-matrix shader as using the Vulkan memory model, so the device needs
+// vulkanMemoryModel enabled (src/vk/context.c does it).
+#include "common.glsl"
+
+#if defined(COOPMAT_NV) && COOPMAT_NV
+#extension GL_NV_cooperative_matrix : require
+#define CM_A fcoopmatNV<16, gl_ScopeSubgroup, CM_M, CM_K>
+#define CM_B fcoopmatNV<16, gl_ScopeSubgroup, CM_K, CM_N>
+#define CM_ACC fcoopmatNV<32, gl_ScopeSubgroup, CM_M, CM_N>
+#define CM_LOAD_ROWS(m, buf, at, stride) coopMatLoadNV(m, buf, at, stride, false)
+#define CM_LOAD_COLS(m, buf, at, stride) coopMatLoadNV(m, buf, at, stride, true)
+#define CM_STORE_ROWS(m, buf, at, stride) coopMatStoreNV(m, buf, at, stride, false)
+#define CM_MUL_ADD(a, b, c) coopMatMulAddNV(a, b, c)
+#elif defined(COOPMAT_KHR) && COOPMAT_KHR
+#extension GL_KHR_cooperative_matrix : require
+#define CM_A coopmat<float16_t, gl_ScopeSubgroup, CM_M, CM_K, gl_MatrixUseA>
+#define CM_B coopmat<float16_t, gl_ScopeSubgroup, CM_K, CM_N, gl_MatrixUseB>
+#define CM_ACC coopmat<float, gl_ScopeSubgroup, CM_M, CM_N, gl_MatrixUseAccumulator>
+#define CM_LOAD_ROWS(m, buf, at, stride) coopMatLoad(m, buf, at, stride, gl_CooperativeMatrixLayoutRowMajor)
+#define CM_LOAD_COLS(m, buf, at, stride) coopMatLoad(m, buf, at, stride, gl_CooperativeMatrixLayoutColumnMajor)
+#define CM_STORE_ROWS(m, buf, at, stride) coopMatStore(m, buf, at, stride, gl_CooperativeMatrixLayoutRowMajor)
+#define CM_MUL_ADD(a, b, c) coopMatMulAdd(a, b, c)
+#else
+#error "matmul_coopmat.comp: define COOPMAT_NV or COOPMAT_KHR"
+#endif
+
+layout(constant_id = 0) const uint WG = 128;      // invocations: WARPS_M * WARPS_N * subgroup size
+layout(constant_id = 1) const uint WARPS_M = 2;   // subgroups along M
+layout(constant_id = 2) const uint WARPS_N = 2;   // subgroups along N
+layout(constant_id = 3) const uint FM = 2;        // fragments per subgroup along M
+layout(constant_id = 4) const uint FN = 2;        // fragments per subgroup along N
+layout(constant_id = 5) const uint CM_M = 16;     // the cooperative-matrix shape: A is CM_M x CM_K,
+layout(constant_id = 6) const uint CM_N = 16;     // B CM_K x CM_N, the accumulator CM_M x CM_N
+layout(constant_id = 7) const uint CM_K = 16;
+layout(constant_id = 8) const uint BK = 32;       // k per shared-memory stage: a multiple of CM_K and of 8
+layout(constant_id = 9) const uint VEC = 4;       // 4: f16vec4 global loads; 1: guarded scalar loads
+layout(constant_id = 10) const uint EPILOGUE = 0; // matmul_epilogue: 0 none, 1 gelu, 2 gelu_tanh, 3 residual
+layout(constant_id = 11) const uint HAS_BIAS = 0;
+layout(local_size_x_id = 0) in;
+
+// Bindings as in matmul.comp: 0 X, 1 W, 2 bias (X when absent), 3 R (Y when absent), 4 Y.
+layout(set = 0, binding = 0) restrict readonly buffer XS { float16_t x1[]; };
+layout(set = 0, binding = 0) restrict readonly buffer XV { f16vec4 x4[]; };
+layout(set = 0, binding = 1) restrict readonly buffer WS { float16_t w1[]; };
+layout(set = 0, binding = 1) restrict readonly buffer WV { f16vec4 w4[]; };
+layout(set = 0, binding = 2) restrict readonly buffer BS { float16_t bias[]; };
+layout(set = 0, binding = 3) readonly buffer RS { float16_t r[]; };
+layout(set = 0, binding = 4) writeonly buffer YS { float16_t y[]; };
+
+layout(push_constant) uniform Push {
+    uint M, N, K;
+    uint x_stride, w_stride, y_stride;   // elements between batches; w_stride 0: W shared
+} pc;
+
+const uint BM = WARPS_M * FM * CM_M, BN = WARPS_N * FN * CM_N;
+const uint LDS = BK + 8u;   // halves per staged row: 16-byte multiple, and rows start on other banks
+const uint FRAG = CM_M * CM_N;
+shared float16_t xs[BM * LDS];             // xs[m * LDS + k]: A, row-major
+shared float16_t ws[BN * LDS];             // ws[n * LDS + k]: B = W^T, column-major
+shared float cs[WARPS_M * WARPS_N * FRAG]; // one accumulator fragment per subgroup, row-major
+
+// Elements k..k+3 (k a multiple of 4) of the row starting at element `row`, zero past K. Indices
+// are clamped, so the load is in bounds either way.
+#define DEFINE_LOAD(name, scalars, vec4s)                                   \
+    f16vec4 name(uint row, uint k)                                          \
+    {                                                                       \
+        if (VEC == 4) {                                                     \
+            f16vec4 v = vec4s[(row + min(k, pc.K - 4u)) / 4u];              \
+            return k < pc.K ? v : f16vec4(0.0);                             \
+        }                                                                   \
+        f16vec4 v;                                                          \
+        [[unroll]] for (uint c = 0; c < 4u; c++) {                          \
+            float16_t e = scalars[row + min(k + c, pc.K - 1u)];             \
+            v[c] = k + c < pc.K ? e : float16_t(0.0);                       \
+        }                                                                   \
+        return v;                                                           \
+    }
+DEFINE_LOAD(load_x, x1, x4)
+DEFINE_LOAD(load_w, w1, w4)
+
+// v = X.W^T + bias for element (m, n); applies the epilogue and stores.
+void store(uint ybase, uint m, uint n, float v)
+{
+    uint i = ybase + m * pc.N + n;
+    if (EPILOGUE == 1)
+        v = gelu_erf(v);
+    else if (EPILOGUE == 2)
+        v = gelu_tanh(v);
+    else if (EPILOGUE == 3)
+        v += float(r[i]);
+    y[i] = float16_t(v);
+}
+
+void main()
+{
+    uint tid = gl_LocalInvocationIndex;
+    uint sg = gl_SubgroupID, wm = sg / WARPS_N, wn = sg % WARPS_N;
+    uint b = gl_WorkGroupID.z;
+    uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
+    uint xbase = b * pc.x_stride, wbase = b * pc.w_stride;
+
+    CM_ACC acc[FM * FN];
+    [[unroll]] for (uint f = 0; f < FM * FN; f++)
+        acc[f] = CM_ACC(0.0);
+
+    // Every branch around the cooperative operations below is uniform (pc, spec constants, the
+    // subgroup index): the whole subgroup takes part in each of them, as the extension requires.
+    for (uint k0 = 0; k0 < pc.K; k0 += BK) {
+        // Stage: item l = (row, 4-wide k chunk), chunks fastest so neighbours read neighbours.
+#define STAGE(load, base, r0, rows, last_row, dst)                                          \
+        [[unroll]] for (uint it = 0; it < (rows * (BK / 4u) + WG - 1u) / WG; it++) {         \
+            uint l = tid + it * WG, row = l / (BK / 4u), kq = (l % (BK / 4u)) * 4u;           \
+            if (l < rows * (BK / 4u)) {                                                       \
+                f16vec4 v = load(base + min(r0 + row, last_row) * pc.K, k0 + kq);             \
+                [[unroll]] for (uint c = 0; c < 4u; c++)                                      \
+                    dst[row * LDS + kq + c] = v[c];                                           \
+            }                                                                                 \
+        }
+        STAGE(load_x, xbase, m0, BM, pc.M - 1u, xs)
+        STAGE(load_w, wbase, n0, BN, pc.N - 1u, ws)
+#undef STAGE
+        barrier();
+        [[unroll]] for (uint kk = 0; kk < BK; kk += CM_K) {
+            CM_A a[FM];
+            CM_B bt[FN];
+            [[unroll]] for (uint i = 0; i < FM; i++)
+                CM_LOAD_ROWS(a[i], xs, ((wm * FM + i) * CM_M) * LDS + kk, LDS);
+            [[unroll]] for (uint j = 0; j < FN; j++)
+                CM_LOAD_COLS(bt[j], ws, ((wn * FN + j) * CM_N) * LDS + kk, LDS);
+            [[unroll]] for (uint i = 0; i < FM; i++)
+                [[unroll]] for (uint j = 0; j < FN; j++)
+                    acc[i * FN + j] = CM_MUL_ADD(a[i], bt[j], acc[i * FN + j]);
+        }
+        barrier();
+    }
+
+    // Epilogue, fragment by fragment through this subgroup's scratch: lane e of the fragment's
+    // elements goes to row e / CM_N, column e % CM_N (consecutive lanes, consecutive columns).
+    uint ybase = b * pc.y_stride, scratch = sg * FRAG;
+    [[unroll]] for (uint i = 0; i < FM; i++) {
+        [[unroll]] for (uint j = 0; j < FN; j++) {
+            CM_STORE_ROWS(acc[i * FN + j], cs, scratch, CM_N);
+            subgroupMemoryBarrierShared();
+            subgroupBarrier();
+            uint fm = m0 + (wm * FM + i) * CM_M, fn = n0 + (wn * FN + j) * CM_N;
+            for (uint e = gl_SubgroupInvocationID; e < FRAG; e += gl_SubgroupSize) {
+                uint m = fm + e / CM_N, n = fn + e % CM_N;
+                if (m < pc.M && n < pc.N)
+                    store(ybase, m, n, cs[scratch + e] + (HAS_BIAS != 0 ? float(bias[n]) : 0.0));
+            }
+            subgroupBarrier();   // every lane has read the scratch before the next fragment lands
+        }
+    }
+}
