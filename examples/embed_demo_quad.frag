@@ -1,0 +1,11 @@
+#version 450
+// embed_demo's textured quad: the texture, bilinear, opaque.
+layout(set = 0, binding = 0) uniform sampler2D tex;
+
+layout(location = 0) in vec2 uv;
+layout(location = 0) out vec4 color;
+
+void main()
+{
+    color = vec4(texture(tex, uv).rgb, 1.0);
+}
