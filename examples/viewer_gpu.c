@@ -1,6 +1,8 @@
 /* The viewer's own instance and device: one queue family for graphics, compute and presentation. */
 #include "viewer_gpu.h"
 
+#include <vkvit.h>
+
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -202,12 +204,31 @@ static int pick_device(const char *want, viewer_gpu *gpu)
 
 static int create_device(viewer_gpu *gpu)
 {
-    const char *exts[2];
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(gpu->phys, &props);
+    gpu->features = (VkPhysicalDeviceFeatures2){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    uint32_t paths = 0;
+    if (props.apiVersion >= VK_API_VERSION_1_2) { /* on Vulkan 1.1 vkvit runs fp32 only: a short chain */
+        gpu->features12 = (VkPhysicalDeviceVulkan12Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+        gpu->features11 = (VkPhysicalDeviceVulkan11Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+                                                             .pNext = &gpu->features12};
+        gpu->features.pNext = &gpu->features11;
+        paths = VKVIT_PATH_FP16;
+    }
+    /* Turns on, in our chain, what vkvit's fp16 path needs where the device has it. */
+    vkvit_device_requirements req;
+    if (vkvit_query_device_requirements(gpu->instance, gpu->phys, vkGetInstanceProcAddr, paths, &gpu->features, &req)) {
+        fprintf(stderr, "vkvit-viewer: vkvit_query_device_requirements: %s\n", vkvit_last_error());
+        return -1;
+    }
     uint32_t n = 0;
     if (gpu->surface)
-        exts[n++] = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
+        gpu->extensions[n++] = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
     if (has_device_extension(gpu->phys, "VK_KHR_portability_subset"))
-        exts[n++] = "VK_KHR_portability_subset";
+        gpu->extensions[n++] = "VK_KHR_portability_subset";
+    for (uint32_t i = 0; i < req.extension_count && n < sizeof gpu->extensions / sizeof *gpu->extensions; i++)
+        gpu->extensions[n++] = req.extensions[i];
+    gpu->extension_count = n;
     float priority = 1.0f;
     VkDeviceQueueCreateInfo qci = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -215,13 +236,13 @@ static int create_device(viewer_gpu *gpu)
         .queueCount = 1,
         .pQueuePriorities = &priority,
     };
-    /* No optional features: on an adopted device vkvit uses core Vulkan 1.1 only. */
     VkDeviceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = &gpu->features,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &qci,
         .enabledExtensionCount = n,
-        .ppEnabledExtensionNames = exts,
+        .ppEnabledExtensionNames = gpu->extensions,
     };
     if (viewer_vk_check(vkCreateDevice(gpu->phys, &ci, NULL, &gpu->device), "vkCreateDevice"))
         return -1;

@@ -16,6 +16,13 @@ typedef struct viewer_gpu {
     VkSurfaceKHR surface;             /* VK_NULL_HANDLE when headless                              */
     char name[VK_MAX_PHYSICAL_DEVICE_NAME_SIZE];
     unsigned validation_messages;     /* warnings and errors the validation layer reported         */
+    /* What the device was created with, for vkvit_adopt_info.enabled_features / _extensions: the
+     * features vkvit_query_device_requirements asks for its fp16 path (Vulkan 1.2+ devices). */
+    VkPhysicalDeviceFeatures2 features;
+    VkPhysicalDeviceVulkan11Features features11;
+    VkPhysicalDeviceVulkan12Features features12;
+    const char *extensions[12];
+    uint32_t extension_count;
 } viewer_gpu;
 
 /* Makes the window's surface once the instance exists (glfwCreateWindowSurface). */

@@ -203,6 +203,9 @@ static int start_vkvit(viewer *v)
         .queue_family = v->gpu.queue_family,
         .queue = v->gpu.queue,
         .get_instance_proc_addr = vkGetInstanceProcAddr,
+        .enabled_features = &v->gpu.features,
+        .enabled_extension_count = v->gpu.extension_count,
+        .enabled_extensions = v->gpu.extensions,
     };
     vkvit_context_options co = {.on_message = on_vkvit_message};
     vkvit_plan_options po = {.batch = 1, .attention_maps = 1};
