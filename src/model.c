@@ -370,8 +370,10 @@ const char *precision_name(vkvit_precision p)
     return p == VKVIT_PRECISION_FP32 ? "fp32" : p == VKVIT_PRECISION_FP16 ? "fp16" : "auto";
 }
 
-/* AUTO: VKVIT_PRECISION from the environment if set, else fp16 on a GPU with the fp16 path (on CPU
- * devices fp16 arithmetic is emulated, ~8x slower on lavapipe: bench/README.md). */
+/* AUTO: VKVIT_PRECISION from the environment if set, else fp16 on a GPU with the fp16 path. On CPU
+ * devices fp32: halving the bytes buys nothing there (the math is fp32 either way, and the
+ * conversions cost): ViT-B/16 batch 1 on lavapipe 2.17 s fp32 vs 2.71 s fp16, ViT-Ti 279 vs 311 ms
+ * (vkvit-bench --model vit-ti16,vit-b16 --precision fp32,fp16, bench/README.md). */
 static vkvit_status resolve_precision(const vkvit_context *ctx, vkvit_precision want, vkvit_precision *out)
 {
     if (want == VKVIT_PRECISION_AUTO) {
