@@ -1196,6 +1196,8 @@ typedef struct model_row {
     double flops, matmul_flops, attention_flops;   /* per run (the whole batch) */
     double images_s, gflops, pct_peak;             /* pct_peak < 0: no --peak */
     uint64_t weight_bytes, arena_bytes, io_bytes, allocated_bytes;
+    double load_s, plan_s;         /* startup: model load (or synthesis) + upload; plan creation,
+                                    * which compiles the pipelines not yet made in this process */
     bool have_ops;
     op_profile ops;
 } model_row;
@@ -1304,7 +1306,9 @@ static double fma_peak(const peaks *pk, vkvit_precision used)
 static void measure_row(bench *b, struct vkvit_model *m, const peaks *pk, model_row *row)
 {
     struct vkvit_plan *p = NULL;
+    double t0 = now_s();
     vkvit_status s = plan_create(m, row->batch, false, &p);
+    row->plan_s = now_s() - t0;
     if (s) {
         snprintf(row->skipped, sizeof row->skipped, "%s: %s", vkvit_status_string(s), vkvit_last_error());
         if (s != VKVIT_ERROR_UNSUPPORTED && s != VKVIT_ERROR_OUT_OF_DEVICE_MEMORY &&
@@ -1376,6 +1380,8 @@ static void print_model_row(const model_row *r)
     printf("%-12s %5u %-9s %4u %10.2f %10.2f %10.2f %10.2f %10.2f %10.2f %9.1f %8.3g %7s %7.1fMB %6.1fMB %5.1fMB\n",
            r->model, r->batch, prec, r->t.runs, g->median, g->p10, g->p90, w->median, w->p10, w->p90, r->images_s,
            r->gflops * 1e-3, pct, r->weight_bytes / 1e6, r->arena_bytes / 1e6, r->io_bytes / 1e6);
+    printf("    startup: %s%.3f s, plan creation %.3f s (records the pass; compiles the pipelines this process has "
+           "not made yet)\n", r->load_s > 0 ? "model load " : "", r->load_s > 0 ? r->load_s : 0.0, r->plan_s);
     if (!r->have_ops)
         return;
     const op_profile *op = &r->ops;
@@ -1413,13 +1419,16 @@ static model_row *run_models(bench *b, const peaks *pk, uint32_t *n_rows)
         const char *name = strrchr(spec, '/') && strrchr(spec, '/')[1] ? strrchr(spec, '/') + 1 : spec;
         for (uint32_t k = 0; k < o->n_precisions; k++) {
             struct vkvit_model *m = NULL;
+            double t0 = now_s();
             vkvit_status s = load_model(b, spec, o->precisions[k], &m);
+            double load_s = now_s() - t0;
             for (uint32_t j = 0; j < o->n_batches; j++) {
                 model_row *r = &rows[n++];
                 snprintf(r->model, sizeof r->model, "%s", name);
                 r->batch = o->batches[j];
                 r->asked = o->precisions[k];
                 r->pct_peak = -1;
+                r->load_s = j == 0 ? load_s : 0;
 #ifdef HAVE_POSIX
                 if (getloadavg(r->load, 3) != 3)
                     memset(r->load, 0, sizeof r->load);
@@ -1524,6 +1533,10 @@ static cJSON *model_row_json(const model_row *r)
     cJSON_AddNumberToObject(mem, "io", (double)r->io_bytes);
     cJSON_AddNumberToObject(mem, "total", (double)(r->weight_bytes + r->arena_bytes + r->io_bytes));
     cJSON_AddNumberToObject(mem, "context_allocated", (double)r->allocated_bytes);
+    cJSON *st = cJSON_AddObjectToObject(o, "startup_s");
+    if (r->load_s > 0)
+        cJSON_AddNumberToObject(st, "model_load", r->load_s);
+    cJSON_AddNumberToObject(st, "plan_create", r->plan_s);
     if (r->have_ops)
         cJSON_AddItemToObject(o, "ops", op_profile_json(&r->ops));
     return o;
