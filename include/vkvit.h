@@ -312,7 +312,12 @@ typedef struct vkvit_plan_options {
 
 /* Allocates the activation arena and records the whole forward pass (patch embedding, tokens,
  * every encoder block, final LayerNorm, head) into one command buffer, once. One thread at a time
- * may use a plan; several plans may share a model and a context. */
+ * may use a plan; several plans may share a model and a context.
+ * A batch whose activations would exceed the device's maxStorageBufferRange in one binding (128 MiB
+ * on lavapipe: ViT-B/16 beyond 55 images in fp32) runs as equal passes of fewer images, recorded one
+ * after the other in the same command buffer, with the same results; the input (all `batch` images)
+ * must still fit one binding, else VKVIT_ERROR_UNSUPPORTED names it (ViT-B/16 at 224 px: 222 images
+ * on lavapipe). */
 VKVIT_API vkvit_status vkvit_plan_create(vkvit_model *model, const vkvit_plan_options *options, vkvit_plan **out);
 
 typedef struct vkvit_plan_info {

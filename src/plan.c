@@ -32,12 +32,21 @@ static op_dtype plan_dtype(const struct vkvit_plan *p) { return p->model->elem_s
 
 static uint64_t max3(uint64_t a, uint64_t b, uint64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
 
-static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, uint32_t l)
+/* What one pass over `B` images reads and writes: the whole batch, or one chunk of it (plans whose
+ * activations for the whole batch would not fit one binding run the batch in chunks). Outputs are
+ * fp32; in fp16 plans the *_h twins hold them before widening. attn_stride: floats between layers. */
+typedef struct pass_io {
+    uint32_t B;
+    vk_span input, pooled, logits, attn, pooled_h, logits_h, attn_h;
+    uint32_t attn_stride;
+} pass_io;
+
+static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io, uint32_t l)
 {
     const struct vkvit_model *m = p->model;
     const vit_dims *d = &m->dims;
     vkvit_context *ctx = p->ctx;
-    uint32_t rows = p->batch * d->T;
+    uint32_t rows = io->B * d->T;
     float eps = (float)m->cfg.eps;
     const op_dtype dt = plan_dtype(p);
     const uint32_t es = m->elem_size;
@@ -49,12 +58,12 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, uint32_t l)
     matmul_args qkv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = p->ha, .y = p->big,
                        .w = model_span(m, li, L_QKV_W, 3ull * d->D * d->D),
                        .bias = model_span(m, li, L_QKV_B, 3ull * d->D), .dtype = dt};
-    attention_args att = {.batch = p->batch, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha,
+    attention_args att = {.batch = io->B, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha,
                           .dtype = dt};
     if (p->maps) {
-        const vk_span maps = dt == OP_F16 ? p->attn_h : p->attn;
-        att.cls_probs = vk_span_of(&p->arena, maps.offset + (VkDeviceSize)l * p->attn_layer_stride * es,
-                                   (VkDeviceSize)p->batch * d->T * es);
+        const vk_span maps = dt == OP_F16 ? io->attn_h : io->attn;
+        att.cls_probs = vk_span_of(&p->arena, maps.offset + (VkDeviceSize)l * io->attn_stride * es,
+                                   (VkDeviceSize)io->B * d->T * es);
     }
     matmul_args proj = {.batch = 1, .M = rows, .N = d->D, .K = d->D, .x = p->ha, .y = p->x, .residual = p->x,
                         .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_PROJ_W, (uint64_t)d->D * d->D),
@@ -77,18 +86,18 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, uint32_t l)
     return VKVIT_OK;
 }
 
-vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
+static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
 {
     const struct vkvit_model *m = p->model;
     const vit_dims *d = &m->dims;
     vkvit_context *ctx = p->ctx;
     vkvit_status s;
-    uint32_t B = p->batch;
+    uint32_t B = io->B;
     const op_dtype dt = plan_dtype(p);
     const bool f16 = dt == OP_F16;
 
     /* Patch embedding: im2col into `big`, one GEMM into `ha`, then the token sequence into x. */
-    patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = p->input, .patches = p->big,
+    patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = io->input, .patches = p->big,
                         .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
                       .w = model_span(m, -1, W_PATCH_W, (uint64_t)d->D * d->cpp),
@@ -102,13 +111,13 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
         return s;
 
     for (uint32_t l = 0; l < d->L; l++)
-        if ((s = record_layer(p, cmd, l)))
+        if ((s = record_layer(p, cmd, io, l)))
             return s;
 
     /* Final LayerNorm on the class (and distillation) token only: rows = B, stride T*D, written
      * side by side into pooled [B][prefix*D]. In fp16 the pooled tokens, logits and attention maps
      * are computed in halves and widened into the fp32 outputs. */
-    const vk_span pooled = f16 ? p->pooled_h : p->pooled, logits = f16 ? p->logits_h : p->logits;
+    const vk_span pooled = f16 ? io->pooled_h : io->pooled, logits = f16 ? io->logits_h : io->logits;
     for (uint32_t t = 0; t < d->prefix; t++) {
         layernorm_args ln = {.rows = B, .D = d->D, .x_stride = d->T * d->D, .y_stride = d->prefix * d->D,
                              .x_first = t * d->D, .y_first = t * d->D, .eps = (float)m->cfg.eps, .x = p->x,
@@ -125,11 +134,48 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
             return fail(s, "classifier: %s", vkvit_last_error());
     }
     if (f16) {
-        widen_args w[3] = {{B * d->prefix * d->D, p->pooled_h, p->pooled}, {B * d->K, p->logits_h, p->logits},
-                           {d->L * p->attn_layer_stride, p->attn_h, p->attn}};
+        widen_args w[3] = {{B * d->prefix * d->D, io->pooled_h, io->pooled}, {B * d->K, io->logits_h, io->logits},
+                           {d->L * io->attn_stride, io->attn_h, io->attn}};
         for (int i = 0; i < 3; i++)
             if ((i != 1 || d->K) && (i != 2 || p->maps) && (s = op_widen(cmd, ctx, &w[i])))
                 return fail(s, "fp16 outputs: %s", vkvit_last_error());
+    }
+    return VKVIT_OK;
+}
+
+vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
+{
+    if (p->chunk >= p->batch) {
+        pass_io io = {p->batch, p->input, p->pooled, p->logits, p->attn, p->pooled_h, p->logits_h, p->attn_h,
+                      p->attn_layer_stride};
+        return record_pass(p, cmd, &io);
+    }
+    /* In chunks: each chunk's input copied into the chunk region, its pass, its outputs copied into
+     * their places in the batch's output regions (buffer copies: no binding-offset alignment). */
+    const vit_dims *d = &p->model->dims;
+    const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image * 4, per_pooled = (VkDeviceSize)d->prefix * d->D * 4,
+                       per_logits = (VkDeviceSize)d->K * 4;
+    vkvit_status s;
+    for (uint32_t c0 = 0; c0 < p->batch; c0 += p->chunk) {
+        const uint32_t n = p->batch - c0 < p->chunk ? p->batch - c0 : p->chunk;
+        pass_io io = {n, p->c.input, p->c.pooled, p->c.logits, p->c.attn, p->pooled_h, p->logits_h, p->attn_h,
+                      p->c.attn_stride};
+        vk_cmd_copy(cmd, vk_span_of(&p->arena, p->input.offset + c0 * per_in, n * per_in), p->c.input);
+        vk_cmd_barrier(cmd);
+        if ((s = record_pass(p, cmd, &io)))
+            return fail(s, "images %u..%u of the batch: %s", c0, c0 + n - 1, vkvit_last_error());
+        vk_cmd_copy(cmd, vk_span_of(&p->arena, p->c.pooled.offset, n * per_pooled),
+                    vk_span_of(&p->arena, p->pooled.offset + c0 * per_pooled, n * per_pooled));
+        if (d->K)
+            vk_cmd_copy(cmd, vk_span_of(&p->arena, p->c.logits.offset, n * per_logits),
+                        vk_span_of(&p->arena, p->logits.offset + c0 * per_logits, n * per_logits));
+        for (uint32_t l = 0; p->maps && l < d->L; l++)
+            vk_cmd_copy(cmd, vk_span_of(&p->arena, p->c.attn.offset + (VkDeviceSize)l * p->c.attn_stride * 4,
+                                        (VkDeviceSize)n * d->T * 4),
+                        vk_span_of(&p->arena, p->attn.offset + ((VkDeviceSize)l * p->attn_layer_stride +
+                                                                 (VkDeviceSize)c0 * d->T) * 4,
+                                   (VkDeviceSize)n * d->T * 4));
+        vk_cmd_barrier(cmd);
     }
     return VKVIT_OK;
 }
@@ -207,32 +253,52 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->ctx = m->ctx;
     p->batch = batch;
     p->maps = maps;
-    uint64_t B = batch, rows = B * d->T;
     const uint64_t es = m->elem_size;        /* activations: fp32 or fp16 */
     const bool f16 = es == 2;
+    vkvit_status s;
+    /* Images per pass: the whole batch, unless its activations would exceed one binding
+     * (maxStorageBufferRange: 128 MiB on lavapipe, ViT-B/16 at batch ~50); then equal chunks, one
+     * pass each, recorded one after the other in the same command buffer. */
+    const uint64_t per_image = max3((uint64_t)d->T * 3 * d->D, (uint64_t)d->T * d->mlp,
+                                    (uint64_t)d->patches * d->cpp) * es;
+    uint64_t fit = p->ctx->info.max_storage_buffer_range / per_image;
+    if (p->ctx->test_max_chunk && fit > p->ctx->test_max_chunk)
+        fit = p->ctx->test_max_chunk;
+    if (fit == 0 && (s = check_range(p, per_image, "QKV/MLP (one image)")))
+        goto fail;
+    const uint64_t chunks = (batch + fit - 1) / fit;
+    p->chunk = (uint32_t)((batch + chunks - 1) / chunks);
+    const bool chunked = p->chunk < batch;
+    uint64_t B = batch, rows = (uint64_t)p->chunk * d->T, C = p->chunk;
     uint64_t n_in = B * d->C * d->image * d->image;
-    uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, B * d->patches * d->cpp);
+    uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, C * d->patches * d->cpp);
     uint64_t n_pooled = B * d->prefix * d->D, n_logits = d->K ? B * d->K : 1;
-    p->attn_layer_stride = (uint32_t)((rows + 127) / 128 * 128);
+    p->attn_layer_stride = (uint32_t)((B * d->T + 127) / 128 * 128);
+    p->c.attn_stride = (uint32_t)((rows + 127) / 128 * 128);
     uint64_t n_attn = maps ? (uint64_t)d->L * p->attn_layer_stride : 1;
+    /* One pass's outputs: the batch's when unchunked, a chunk's otherwise */
+    uint64_t c_in = C * d->C * d->image * d->image, c_pooled = C * d->prefix * d->D, c_logits = d->K ? C * d->K : 1,
+             c_attn = maps ? (uint64_t)d->L * p->c.attn_stride : 1;
 
-    /* The input and the outputs are fp32 whatever the precision; the fp16 twins of the outputs
-     * exist only in fp16 plans. */
+    /* The input and the outputs are fp32 whatever the precision; the fp16 twins of one pass's outputs
+     * exist only in fp16 plans; the chunk regions only in chunked plans. */
     carver a = {0};
     VkDeviceSize o_in = carve(&a, n_in * 4), o_x = carve(&a, rows * d->D * es), o_ha = carve(&a, rows * d->D * es),
                  o_big = carve(&a, n_big * es), o_pooled = carve(&a, n_pooled * 4), o_logits = carve(&a, n_logits * 4),
                  o_attn = carve(&a, n_attn * 4);
-    VkDeviceSize o_pooled_h = f16 ? carve(&a, n_pooled * 2) : 0, o_logits_h = f16 ? carve(&a, n_logits * 2) : 0,
-                 o_attn_h = f16 ? carve(&a, n_attn * 2) : 0;
+    VkDeviceSize o_pooled_h = f16 ? carve(&a, c_pooled * 2) : 0, o_logits_h = f16 ? carve(&a, c_logits * 2) : 0,
+                 o_attn_h = f16 ? carve(&a, c_attn * 2) : 0;
+    VkDeviceSize oc_in = chunked ? carve(&a, c_in * 4) : 0, oc_pooled = chunked ? carve(&a, c_pooled * 4) : 0,
+                 oc_logits = chunked ? carve(&a, c_logits * 4) : 0, oc_attn = chunked ? carve(&a, c_attn * 4) : 0;
     carver io = {0};
     p->io_input = carve(&io, n_in * 4);
     p->io_logits = carve(&io, n_logits * 4);
     p->io_pooled = carve(&io, n_pooled * 4);
     p->io_attn = carve(&io, n_attn * 4);
 
-    vkvit_status s;
-    if ((s = check_range(p, n_in * 4, "input")) || (s = check_range(p, n_big * es, "QKV/MLP")) ||
-        (s = check_range(p, rows * d->D * es, "residual")))
+    /* Bound whole: the input (preprocessing writes it), the logits (the probabilities' softmax). */
+    if ((s = check_range(p, n_in * 4, "input")) || (s = check_range(p, n_logits * 4, "logits")) ||
+        (s = check_range(p, n_big * es, "QKV/MLP")) || (s = check_range(p, rows * d->D * es, "residual")))
         goto fail;
     if ((s = vk_buffer_create_named(p->ctx, a.at, VK_MEM_DEVICE, "the plan's activations", &p->arena)) ||
         (s = vk_buffer_create_named(p->ctx, io.at, VK_MEM_HOST, "the plan's input and output staging", &p->io)))
@@ -245,9 +311,15 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->logits = vk_span_of(&p->arena, o_logits, n_logits * 4);
     p->attn = vk_span_of(&p->arena, o_attn, n_attn * 4);
     if (f16) {
-        p->pooled_h = vk_span_of(&p->arena, o_pooled_h, n_pooled * 2);
-        p->logits_h = vk_span_of(&p->arena, o_logits_h, n_logits * 2);
-        p->attn_h = vk_span_of(&p->arena, o_attn_h, n_attn * 2);
+        p->pooled_h = vk_span_of(&p->arena, o_pooled_h, c_pooled * 2);
+        p->logits_h = vk_span_of(&p->arena, o_logits_h, c_logits * 2);
+        p->attn_h = vk_span_of(&p->arena, o_attn_h, c_attn * 2);
+    }
+    if (chunked) {
+        p->c.input = vk_span_of(&p->arena, oc_in, c_in * 4);
+        p->c.pooled = vk_span_of(&p->arena, oc_pooled, c_pooled * 4);
+        p->c.logits = vk_span_of(&p->arena, oc_logits, c_logits * 4);
+        p->c.attn = vk_span_of(&p->arena, oc_attn, c_attn * 4);
     }
     if ((s = vk_cmd_create(p->ctx, PLAN_TIMESTAMPS, &p->cmd)) || (s = record(p)))
         goto fail;

@@ -13,7 +13,15 @@ struct vkvit_plan {
     vk_buffer io;                 /* host-visible: input staging + output readback        */
     /* arena regions */
     vk_span input, x, ha, big, pooled, logits, attn;   /* x/ha/big in the model's precision; the rest fp32 */
-    vk_span pooled_h, logits_h, attn_h;                /* fp16 plans: the outputs before widening */
+    vk_span pooled_h, logits_h, attn_h;                /* fp16 plans: one pass's outputs before widening */
+    /* Batches whose activations exceed one binding run in passes of `chunk` images (chunk = batch:
+     * one pass). x/ha/big are sized for a chunk; a chunked pass reads c.input and writes c.*, which
+     * are then copied into place (plan_record_compute). */
+    uint32_t chunk;
+    struct plan_chunk {
+        vk_span input, pooled, logits, attn;
+        uint32_t attn_stride;     /* floats between layers in c.attn */
+    } c;
     /* io byte offsets */
     VkDeviceSize io_input, io_logits, io_pooled, io_attn;
     uint32_t attn_layer_stride;   /* floats between layers in the attention-map region (aligned) */

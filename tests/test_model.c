@@ -119,6 +119,35 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
                     name, pn, rel);
     }
 
+    /* The same batch in passes of one image, as on a device whose maxStorageBufferRange cannot hold
+     * the batch's activations (the plan then runs it in chunks; the fixtures are too small to reach
+     * the real limit, so the test caps the chunk): the same results. */
+    {
+        ctx->test_max_chunk = 1;
+        vkvit_plan *pc = NULL;
+        vkvit_status sc = vkvit_plan_create(m, &po, &pc);
+        ctx->test_max_chunk = 0;
+        test_expect(sc == VKVIT_OK && pc && pc->chunk == 1, "%s%s: a plan capped at one image per pass runs in "
+                    "chunks of 1 (%s)", name, pn, sc ? vkvit_last_error() : "ok");
+        if (sc == VKVIT_OK) {
+            float *cl = test_alloc((size_t)B * (K ? K : 1)), *ce = test_alloc((size_t)B * D), *ca = test_alloc((size_t)B * L * T);
+            test_ok(vkvit_run(pc, &in), "run chunked");
+            if (K) {
+                test_ok(vkvit_get_logits(pc, cl, (size_t)B * K), "chunked logits");
+                snprintf(label, sizeof label, "%s%s: chunked logits == one pass", name, pn);
+                test_check(label, cl, logits, (size_t)B * K, 1e-6);
+            }
+            test_ok(vkvit_get_embeddings(pc, ce, (size_t)B * D), "chunked embeddings");
+            snprintf(label, sizeof label, "%s%s: chunked embeddings == one pass", name, pn);
+            test_check(label, ce, emb, (size_t)B * D, 1e-6);
+            test_ok(vkvit_get_attention(pc, ca, (size_t)B * L * T), "chunked attention");
+            snprintf(label, sizeof label, "%s%s: chunked attention maps == one pass", name, pn);
+            test_check(label, ca, att, (size_t)B * L * T, 1e-6);
+            free(cl), free(ce), free(ca);
+        }
+        vkvit_plan_destroy(pc);
+    }
+
     /* Each image alone through a batch-1 plan must give its row of the batch run: no bleeding. */
     vkvit_plan *p1 = NULL;
     vkvit_plan_options po1 = {.batch = 1};

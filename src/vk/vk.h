@@ -64,6 +64,7 @@ struct vkvit_context {
     VkCommandPool transfer_pool;           /* one-shot uploads/readbacks, under lock */
     uint64_t bytes_allocated;              /* live vk_buffer_create bytes (requested sizes), under lock */
     uint32_t allocations;                  /* live vk_buffer_create buffers, under lock */
+    uint32_t test_max_chunk;               /* tests only: caps a plan's images per pass (0 = no cap) */
     uint64_t memory_bytes, memory_peak;    /* live VkDeviceMemory (allocationSize) bytes, under lock */
 };
 
