@@ -500,7 +500,7 @@ fail:
     return s;
 }
 
-static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, vit_config *c)
+static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, const cJSON *args, vit_config *c)
 {
     vkvit_status s;
     bool found = false;
@@ -516,6 +516,16 @@ static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, vit_
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f]: "
                         "only square images are supported", name, ch->valuedouble,
                         ch->next->valuedouble, ch->next->next->valuedouble);
+        /* model_args.img_size / in_chans (parsed before) and input_size say the same thing twice:
+         * a file where they differ is contradictory, not a choice. */
+        if (cJSON_GetObjectItemCaseSensitive(args, "img_size") && c->image != (uint32_t)ch->next->valuedouble)
+            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f] contradicts "
+                        "model_args.img_size = %u", name, ch->valuedouble, ch->next->valuedouble,
+                        ch->next->next->valuedouble, c->image);
+        if (cJSON_GetObjectItemCaseSensitive(args, "in_chans") && c->channels != (uint32_t)ch->valuedouble)
+            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f] contradicts "
+                        "model_args.in_chans = %u", name, ch->valuedouble, ch->next->valuedouble,
+                        ch->next->next->valuedouble, c->channels);
         c->channels = (uint32_t)ch->valuedouble;
         c->image = (uint32_t)ch->next->valuedouble;
         c->present |= CONFIG_CHANNELS | CONFIG_IMAGE;
@@ -581,7 +591,7 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
         }
     }
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "pretrained_cfg");
-    if (cfg && (s = timm_pretrained_cfg(name, cfg, c)) != VKVIT_OK)
+    if (cfg && (s = timm_pretrained_cfg(name, cfg, args, c)) != VKVIT_OK)
         return s;
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(root, "label_names");
     if (labels && (s = timm_label_names(name, labels, c)) != VKVIT_OK)
