@@ -72,11 +72,8 @@ static uint32_t vec4_ok(const attention_args *a, vk_span out)
 static vkvit_status validate(const vkvit_context *ctx, const attention_args *a)
 {
     vkvit_status s;
-    if (a->dtype != OP_F32 && a->dtype != OP_F16)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "attention: unknown dtype %d", (int)a->dtype);
-    if (a->dtype == OP_F16 && !ctx->fp16)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "attention: fp16 needs shaderFloat16 and "
-                    "storageBuffer16BitAccess, which this device lacks");
+    if ((s = op_check_dtype(ctx, a->dtype, "attention")))
+        return s;
     if (a->batch == 0 || a->T == 0 || a->H == 0 || a->dh == 0)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "attention: empty shape (batch %u, T %u, H %u, dh %u)",
                     a->batch, a->T, a->H, a->dh);

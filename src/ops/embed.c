@@ -21,17 +21,6 @@ enum { WG = 64 };
 
 static bool fits(vk_span s, uint64_t n, uint64_t elem_size) { return s.buf && s.size >= n * elem_size; }
 
-/* Checks the dtype; fp16 only on a context with the fp16 path. */
-static vkvit_status check_dtype(vkvit_context *ctx, op_dtype t, const char *op)
-{
-    if (t != OP_F32 && t != OP_F16)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: unknown dtype %d", op, (int)t);
-    if (t == OP_F16 && !ctx->fp16)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: fp16 needs shaderFloat16 and storageBuffer16BitAccess, which this "
-                    "device lacks (or they are not enabled)", op);
-    return VKVIT_OK;
-}
-
 static vkvit_status dispatch_1d(vk_cmd *cmd, vk_dispatch *d, uint64_t n)
 {
     groups_1d((n + WG - 1) / WG, d->groups);
@@ -47,7 +36,7 @@ vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a
     if (!a->batch || !a->C || !a->P || !a->S || a->S % a->P)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "patchify: batch %u, channels %u, image %u, patch %u "
                     "(the patch must divide the image)", a->batch, a->C, a->S, a->P);
-    vkvit_status s = check_dtype(ctx, a->dtype, "patchify");
+    vkvit_status s = op_check_dtype(ctx, a->dtype, "patchify");
     if (s)
         return s;
     const uint64_t es = a->dtype == OP_F16 ? 2 : 4;
@@ -68,7 +57,7 @@ vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a)
     if (!a->batch || !a->D || a->prefix < 1 || a->prefix > 2 || a->T <= a->prefix)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "tokens: batch %u, T %u, D %u, prefix %u", a->batch, a->T, a->D,
                     a->prefix);
-    vkvit_status s = check_dtype(ctx, a->dtype, "tokens");
+    vkvit_status s = op_check_dtype(ctx, a->dtype, "tokens");
     if (s)
         return s;
     const uint64_t es = a->dtype == OP_F16 ? 2 : 4;
@@ -89,7 +78,7 @@ vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a)
 
 vkvit_status op_widen(vk_cmd *cmd, vkvit_context *ctx, const widen_args *a)
 {
-    vkvit_status s = check_dtype(ctx, OP_F16, "widen");
+    vkvit_status s = op_check_dtype(ctx, OP_F16, "widen");
     if (s)
         return s;
     if (!a->n || !fits(a->x, a->n, 2) || !fits(a->y, a->n, 4))

@@ -15,8 +15,9 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a)
 {
     if (!cmd || !ctx || !a)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: NULL argument");
-    if (a->dtype != OP_F32 && a->dtype != OP_F16)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: unknown dtype %d", (int)a->dtype);
+    vkvit_status s = op_check_dtype(ctx, a->dtype, "gelu");
+    if (s)
+        return s;
     const bool f16 = a->dtype == OP_F16;
     const VkDeviceSize es = f16 ? 2 : 4;
     if (a->n == 0)
@@ -25,13 +26,9 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a)
         a->y.size < (VkDeviceSize)a->n * es)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: spans smaller than n = %u %s", a->n,
                     f16 ? "halves" : "floats");
-    if (f16 && !ctx->fp16)
-        return fail(VKVIT_ERROR_UNSUPPORTED,
-                    "gelu: fp16 needs shaderFloat16 and storageBuffer16BitAccess, which this device lacks "
-                    "(or they are not enabled)");
     const uint32_t spec[] = {GELU_WG, a->tanh_approx ? 1u : 0u};
     vk_pipeline *pipe;
-    vkvit_status s = vk_pipeline_get(ctx, &gelu_shaders[f16], spec, 2, &pipe);
+    s = vk_pipeline_get(ctx, &gelu_shaders[f16], spec, 2, &pipe);
     if (s)
         return s;
     uint32_t n = a->n;

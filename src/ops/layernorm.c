@@ -43,11 +43,11 @@ static vkvit_status check_span(const char *what, vk_span s, uint64_t need)
     return VKVIT_OK;
 }
 
-static vkvit_status validate(const layernorm_args *a, uint32_t xs, uint32_t ys)
+static vkvit_status validate(const vkvit_context *ctx, const layernorm_args *a, uint32_t xs, uint32_t ys)
 {
-    vkvit_status s;
-    if (a->dtype != OP_F32 && a->dtype != OP_F16)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: unknown dtype %d", (int)a->dtype);
+    vkvit_status s = op_check_dtype(ctx, a->dtype, "layernorm");
+    if (s)
+        return s;
     if (a->rows == 0 || a->D == 0)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: empty shape (rows %u, D %u)", a->rows, a->D);
     if (xs < a->D || ys < a->D)
@@ -115,14 +115,10 @@ vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args 
     if (!cmd || !ctx || !a)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "layernorm: NULL argument");
     const uint32_t xs = a->x_stride ? a->x_stride : a->D, ys = a->y_stride ? a->y_stride : a->D;
-    vkvit_status s = validate(a, xs, ys);
+    vkvit_status s = validate(ctx, a, xs, ys);
     if (s)
         return s;
     const bool f16 = a->dtype == OP_F16;
-    if (f16 && !ctx->fp16)
-        return fail(VKVIT_ERROR_UNSUPPORTED,
-                    "layernorm: fp16 needs shaderFloat16 and storageBuffer16BitAccess, which this device "
-                    "lacks (or they are not enabled)");
 
     /* vec4 loads when every row and every binding starts on a 4-element boundary (16 bytes in fp32,
      * 8 in fp16). */

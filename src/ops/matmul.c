@@ -121,10 +121,9 @@ static vkvit_status check_span(const char *what, vk_span s, uint64_t elems, uint
 /* Shapes, strides and spans; fills the push constants (strides resolved: 0 = packed, W shared). */
 static vkvit_status validate(const vkvit_context *ctx, const matmul_args *a, matmul_push *p)
 {
-    if (a->dtype != OP_F32 && a->dtype != OP_F16)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "matmul: unknown dtype %d", (int)a->dtype);
-    if (a->dtype == OP_F16 && !ctx->fp16)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: fp16 needs shaderFloat16 and storageBuffer16BitAccess");
+    vkvit_status s = op_check_dtype(ctx, a->dtype, "matmul");
+    if (s)
+        return s;
     const uint64_t es = a->dtype == OP_F16 ? 2 : 4;   /* bytes per element */
     if (!a->batch || !a->M || !a->N || !a->K)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "matmul: zero dimension (batch %u, M %u, N %u, K %u)",
@@ -141,7 +140,6 @@ static vkvit_status validate(const vkvit_context *ctx, const matmul_args *a, mat
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "matmul: y_stride %u is less than M*N = %llu: batches "
                     "would overlap", a->y_stride, (unsigned long long)mn);
     uint64_t last = a->batch - 1;
-    vkvit_status s;
     if ((s = check_span("x", a->x, last * xs + mk, es)) || (s = check_span("w", a->w, last * ws + nk, es)) ||
         (s = check_span("y", a->y, last * ys + mn, es)) ||
         (a->bias.size && (s = check_span("bias", a->bias, a->N, es))) ||

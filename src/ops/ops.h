@@ -16,6 +16,17 @@
 
 typedef enum op_dtype { OP_F32 = 0, OP_F16 = 1 } op_dtype;
 
+/* Every op's first check: a known dtype, and OP_F16 only on a context with the fp16 path. */
+static inline vkvit_status op_check_dtype(const vkvit_context *ctx, op_dtype t, const char *op)
+{
+    if (t != OP_F32 && t != OP_F16)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: unknown dtype %d", op, (int)t);
+    if (t == OP_F16 && !ctx->fp16)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: fp16 needs shaderFloat16 and storageBuffer16BitAccess, which this "
+                    "device lacks (or they are not enabled)", op);
+    return VKVIT_OK;
+}
+
 /* ---- matmul.c: Y[b] = epilogue(X[b] . W^T + bias) ---------------------------------------------
  * X: [batch][M][K] row-major, batch stride x_stride elements (0 = M*K)
  * W: [N][K] row-major (PyTorch Linear layout), batch stride w_stride (0 = shared by all batches)
