@@ -484,6 +484,17 @@ static const char *slot_names(const family *fam, bool layer, int slot, int part,
     return buf;
 }
 
+/* What each canonical slot is, in words, for messages. */
+static const char *const global_names[W_GLOBAL_COUNT] = {
+    "patch embedding weight", "patch embedding bias", "class token", "distillation token",
+    "position embedding", "final LayerNorm weight", "final LayerNorm bias", "classifier weight",
+    "classifier bias", "distillation classifier weight", "distillation classifier bias"};
+static const char *const layer_names[L_SLOT_COUNT] = {
+    "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
+    "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",
+    "layernorm_after/norm2 weight", "layernorm_after/norm2 bias", "fc1/intermediate weight",
+    "fc1/intermediate bias", "fc2/output weight", "fc2/output bias"};
+
 static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv, bool qkv_bias, const family *fam,
                               const char *path)
 {
@@ -496,10 +507,6 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
                     return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' belongs to block %u, but the model has "
                                 "%u blocks", path, fd->layer[d->L][slot][p]->name, d->L, d->L);
     }
-    static const char *const global_names[W_GLOBAL_COUNT] = {
-        "patch embedding weight", "patch embedding bias", "class token", "distillation token",
-        "position embedding", "final LayerNorm weight", "final LayerNorm bias", "classifier weight",
-        "classifier bias", "distillation classifier weight", "distillation classifier bias"};
     bool has_head = fd->global[W_HEAD_W] || fd->global[W_HEAD_B];
     for (int slot = 0; slot < W_GLOBAL_COUNT; slot++) {
         bool required = slot != W_DIST && slot != W_HEAD_W && slot != W_HEAD_B && slot != W_HEAD_DIST_W &&
@@ -520,11 +527,6 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
         if (t && (s = check_shape(t, d, false, slot, false, path)))
             return s;
     }
-    static const char *const layer_names[L_SLOT_COUNT] = {
-        "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
-        "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",
-        "layernorm_after/norm2 weight", "layernorm_after/norm2 bias", "fc1/intermediate weight",
-        "fc1/intermediate bias", "fc2/output weight", "fc2/output bias"};
     static const char *const qkv_part[3] = {"query", "key", "value"};
     for (uint32_t l = 0; l < d->L; l++)
         for (int slot = 0; slot < L_SLOT_COUNT; slot++) {
@@ -587,24 +589,19 @@ static vkvit_status model_alloc(vkvit_context *ctx, vkvit_precision precision, s
 /* Names the tensor holding element `at` of the weight block, for messages. */
 static void describe_offset(const struct vkvit_model *m, uint64_t at, char *buf, size_t n)
 {
-    static const char *const global_names[W_GLOBAL_COUNT] = {"patch_embed.weight", "patch_embed.bias", "cls_token",
-        "dist_token", "pos_embed", "norm.weight", "norm.bias", "head.weight", "head.bias", "head_dist.weight",
-        "head_dist.bias"};
-    static const char *const layer_names[L_SLOT_COUNT] = {"norm1.weight", "norm1.bias", "qkv.weight", "qkv.bias",
-        "proj.weight", "proj.bias", "norm2.weight", "norm2.bias", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"};
     uint64_t best = 0;
     snprintf(buf, n, "?");
     for (int g = 0; g < W_GLOBAL_COUNT; g++)
         if (m->layout.global[g] != ABSENT && m->layout.global[g] <= at && m->layout.global[g] >= best) {
             best = m->layout.global[g];
-            snprintf(buf, n, "%s[%llu]", global_names[g], (unsigned long long)(at - best));
+            snprintf(buf, n, "the %s[%llu]", global_names[g], (unsigned long long)(at - best));
         }
     for (uint32_t l = 0; l < m->dims.L; l++)
         for (int k = 0; k < L_SLOT_COUNT; k++) {
             uint64_t o = m->layout.layer[(size_t)l * L_SLOT_COUNT + k];
             if (o <= at && o >= best) {
                 best = o;
-                snprintf(buf, n, "block %u %s[%llu]", l, layer_names[k], (unsigned long long)(at - o));
+                snprintf(buf, n, "block %u's %s[%llu]", l, layer_names[k], (unsigned long long)(at - o));
             }
         }
 }
@@ -623,7 +620,7 @@ static vkvit_status to_f16(const struct vkvit_model *m, uint16_t **out)
             char where[96];
             describe_offset(m, i, where, sizeof where);
             free(h);
-            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: weight %s = %g is beyond fp16's range (65504); load the "
+            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: %s = %g is beyond fp16's range (65504); load the "
                         "model with precision VKVIT_PRECISION_FP32", m->path, where, (double)m->host[i]);
         }
     }

@@ -881,7 +881,7 @@ static void run_precision_cases(vkvit_context *ctx)
     uint32_t a0, a1;
     device_bytes(ctx, &b0, &a0);
     EXPECT_STATUS(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_FP16}, &m),
-                  VKVIT_ERROR_UNSUPPORTED, "block 1 fc2.weight[5] = 100000");
+                  VKVIT_ERROR_UNSUPPORTED, "block 1's fc2/output weight[5] = 100000");
     test_expect(m == NULL, "fp16 overflow: *out stays NULL");
     device_bytes(ctx, &b1, &a1);
     test_expect(b1 == b0 && a1 == a0, "fp16 overflow: no device memory left behind");
