@@ -235,6 +235,27 @@ void test_download_f16(vkvit_context *ctx, vk_buffer *b, float *out, size_t n)
     free(h);
 }
 
+vk_buffer test_upload_as(vkvit_context *ctx, op_dtype t, const float *data, size_t n)
+{
+    return t == OP_F16 ? test_upload_f16(ctx, data, n) : test_upload(ctx, data, n);
+}
+
+void test_poison_as(vkvit_context *ctx, op_dtype t, vk_buffer *b)
+{
+    if (t == OP_F16)
+        test_poison_f16(ctx, b);
+    else
+        test_poison(ctx, b);
+}
+
+void test_download_as(vkvit_context *ctx, op_dtype t, vk_buffer *b, float *out, size_t n)
+{
+    if (t == OP_F16)
+        test_download_f16(ctx, b, out, n);
+    else
+        test_download(ctx, b, out, n);
+}
+
 bool test_fp16(vkvit_context *ctx)
 {
     if (ctx->fp16)

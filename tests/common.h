@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ops/ops.h"
 #include "vk/vk.h"
 
 #define TOL_F32 1e-5          /* one fp32 op vs the double reference (TESTING.md)          */
@@ -66,6 +67,10 @@ vk_buffer test_upload_f16(vkvit_context *ctx, const float *data, size_t n);   /*
 void test_download_f16(vkvit_context *ctx, vk_buffer *b, float *out, size_t n);
 /* test_poison for buffers of halves: both halves of every word an fp16 quiet NaN (0x7e00). */
 void test_poison_f16(vkvit_context *ctx, vk_buffer *b);
+/* The above for an op's element type (dtype OP_F32 or OP_F16), for tests that run both variants. */
+vk_buffer test_upload_as(vkvit_context *ctx, op_dtype t, const float *data, size_t n);
+void test_poison_as(vkvit_context *ctx, op_dtype t, vk_buffer *b);
+void test_download_as(vkvit_context *ctx, op_dtype t, vk_buffer *b, float *out, size_t n);
 
 /* Whether the context runs fp16 kernels. When it does not, prints why and records a check that
  * the device really lacks shaderFloat16 or storageBuffer16BitAccess: a device with both whose

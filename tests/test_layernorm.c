@@ -78,8 +78,11 @@ static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
     return op_layernorm(cmd, ctx, arg);
 }
 
-static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, uint64_t *rng)
+/* One case through op_layernorm in `t` (fp32, or fp16: x, gamma, beta, y stored as halves), against the
+ * double reference; for fp16 the inputs are rounded to halves first (see cases_f16). */
+static void run_case(vkvit_context *ctx, const ln_case *c, op_dtype t, const char *variant, uint64_t *rng)
 {
+    const bool f16 = t == OP_F16;
     const uint32_t xs = c->x_stride ? c->x_stride : c->D, ys = c->y_stride ? c->y_stride : c->D;
     const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset,
                  yf = c->first ? FIRST_Y : 0, ny = (size_t)(c->rows - 1) * ys + c->D + yf;
@@ -94,32 +97,40 @@ static void run_case(vkvit_context *ctx, const ln_case *c, const char *variant, 
                 x[c->x_offset + (size_t)r * xs + i] = c->mean + (float)r;
     test_fill(gamma, c->D, rng, -1.5f, 1.5f);
     test_fill(beta, c->D, rng, -0.5f, 0.5f);
+    if (f16) {
+        test_round_f16(x, nx);
+        test_round_f16(gamma, c->D);
+        test_round_f16(beta, c->D);
+    }
     for (uint32_t r = 0; r < c->rows; r++)
         memcpy(xp + (size_t)r * c->D, x + c->x_offset + (size_t)r * xs, c->D * sizeof(float));
     ref_layernorm(xp, gamma, beta, ref, c->rows, c->D, c->eps);
 
-    vk_buffer bx = test_upload(ctx, x, nx), bg = test_upload(ctx, gamma, c->D),
-              bb = test_upload(ctx, beta, c->D), by = test_upload(ctx, NULL, ny);
-    test_poison(ctx, &by);
-    const VkDeviceSize xoff = c->first ? 0 : (VkDeviceSize)c->x_offset * sizeof(float);
+    vk_buffer bx = test_upload_as(ctx, t, x, nx), bg = test_upload_as(ctx, t, gamma, c->D),
+              bb = test_upload_as(ctx, t, beta, c->D), by = test_upload_as(ctx, t, NULL, ny);
+    test_poison_as(ctx, t, &by);
+    const VkDeviceSize xoff = c->first ? 0 : (VkDeviceSize)c->x_offset * (f16 ? 2 : sizeof(float));
     layernorm_args a = {
         .rows = c->rows, .D = c->D, .x_stride = c->x_stride, .y_stride = c->y_stride, .eps = c->eps,
         .x = vk_span_of(&bx, xoff, bx.size - xoff), .gamma = vk_whole(&bg), .beta = vk_whole(&bb),
-        .y = vk_whole(&by), .dtype = OP_F32, .x_first = c->first ? c->x_offset : 0, .y_first = (uint32_t)yf,
+        .y = vk_whole(&by), .dtype = t, .x_first = c->first ? c->x_offset : 0, .y_first = (uint32_t)yf,
     };
     test_run(ctx, record, &a);
-    test_download(ctx, &by, y, ny);
+    test_download_as(ctx, t, &by, y, ny);
 
     /* Rows packed for the comparison; the gaps between strided rows must still hold the poison. */
     size_t gaps_written = pack_rows(y + yf, ny - yf, ys, c->rows, c->D, out);
     for (size_t i = 0; i < yf; i++)
         gaps_written += !isnan(y[i]);
     char name[128];
-    snprintf(name, sizeof name, "layernorm %-10s %-20s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
-    test_check(name, out, ref, n, TOL_F32);
+    if (f16)
+        snprintf(name, sizeof name, "layernorm fp16 %-10s %-16s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
+    else
+        snprintf(name, sizeof name, "layernorm %-10s %-20s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
+    test_check(name, out, ref, n, f16 ? TOL_F16 : TOL_F32);
     if (ys > c->D || yf)
-        test_expect(gaps_written == 0, "%s: %zu elements between rows of y were overwritten", name,
-                    gaps_written);
+        test_expect(gaps_written == 0, "%s: %zu %s between rows of y were overwritten", name, gaps_written,
+                    f16 ? "halves" : "elements");
 
     vk_buffer_destroy(ctx, &bx);
     vk_buffer_destroy(ctx, &bg);
@@ -157,57 +168,6 @@ static const ln_case cases_f16[] = {
     {"mean -1e3 D=65", 13, 65, 0, 0, 0, 1e-6f, -1e3f, 1.7f, 0, 0, 0},
     {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0, 0},
 };
-
-static void run_case_f16(vkvit_context *ctx, const ln_case *c, const char *variant, uint64_t *rng)
-{
-    const uint32_t xs = c->x_stride ? c->x_stride : c->D, ys = c->y_stride ? c->y_stride : c->D;
-    const size_t nx = (size_t)(c->rows - 1) * xs + c->D + c->x_offset,
-                 yf = c->first ? FIRST_Y : 0, ny = (size_t)(c->rows - 1) * ys + c->D + yf;
-    const size_t n = (size_t)c->rows * c->D;
-    float *x = test_alloc(nx), *gamma = test_alloc(c->D), *beta = test_alloc(c->D), *y = test_alloc(ny);
-    float *xp = test_alloc(n), *out = test_alloc(n), *ref = test_alloc(n);
-
-    test_fill(x, nx, rng, c->mean - c->half_range, c->mean + c->half_range);
-    if (c->constant_rows)
-        for (uint32_t r = 0; r < c->rows; r++)
-            for (uint32_t i = 0; i < c->D; i++)
-                x[c->x_offset + (size_t)r * xs + i] = c->mean + (float)r;
-    test_fill(gamma, c->D, rng, -1.5f, 1.5f);
-    test_fill(beta, c->D, rng, -0.5f, 0.5f);
-    test_round_f16(x, nx);
-    test_round_f16(gamma, c->D);
-    test_round_f16(beta, c->D);
-    for (uint32_t r = 0; r < c->rows; r++)
-        memcpy(xp + (size_t)r * c->D, x + c->x_offset + (size_t)r * xs, c->D * sizeof(float));
-    ref_layernorm(xp, gamma, beta, ref, c->rows, c->D, c->eps);
-
-    vk_buffer bx = test_upload_f16(ctx, x, nx), bg = test_upload_f16(ctx, gamma, c->D),
-              bb = test_upload_f16(ctx, beta, c->D), by = test_upload_f16(ctx, NULL, ny);
-    test_poison_f16(ctx, &by);
-    const VkDeviceSize xoff = c->first ? 0 : (VkDeviceSize)c->x_offset * 2;
-    layernorm_args a = {
-        .rows = c->rows, .D = c->D, .x_stride = c->x_stride, .y_stride = c->y_stride, .eps = c->eps,
-        .x = vk_span_of(&bx, xoff, bx.size - xoff), .gamma = vk_whole(&bg), .beta = vk_whole(&bb),
-        .y = vk_whole(&by), .dtype = OP_F16, .x_first = c->first ? c->x_offset : 0, .y_first = (uint32_t)yf,
-    };
-    test_run(ctx, record, &a);
-    test_download_f16(ctx, &by, y, ny);
-
-    size_t gaps_written = pack_rows(y + yf, ny - yf, ys, c->rows, c->D, out);
-    for (size_t i = 0; i < yf; i++)
-        gaps_written += !isnan(y[i]);
-    char name[128];
-    snprintf(name, sizeof name, "layernorm fp16 %-10s %-16s rows=%-4u D=%-4u", variant, c->what, c->rows, c->D);
-    test_check(name, out, ref, n, TOL_F16);
-    if (ys > c->D || yf)
-        test_expect(gaps_written == 0, "%s: %zu halves between rows of y were overwritten", name, gaps_written);
-
-    vk_buffer_destroy(ctx, &bx);
-    vk_buffer_destroy(ctx, &bg);
-    vk_buffer_destroy(ctx, &bb);
-    vk_buffer_destroy(ctx, &by);
-    free(x), free(gamma), free(beta), free(y), free(xp), free(out), free(ref);
-}
 
 /* Without ctx->fp16, op_layernorm refuses OP_F16 with UNSUPPORTED naming the missing features. */
 static void check_f16_refused(vkvit_context *ctx)
@@ -284,7 +244,7 @@ int main(void)
         snprintf(variant, sizeof variant, "%s/%s", v & 2 ? "sg" : "shared", v & 1 ? "gpu" : "cpu");
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
             if (!(v & 1) || cases[i].gpu_shape)
-                run_case(ctx, &cases[i], variant, &rng);
+                run_case(ctx, &cases[i], OP_F32, variant, &rng);
     }
     ctx->subgroup_arith = has_sg;
     ctx->info.type = type;
@@ -302,7 +262,7 @@ int main(void)
             snprintf(variant, sizeof variant, "%s/%s", v & 2 ? "sg" : "shared", v & 1 ? "gpu" : "cpu");
             for (size_t i = 0; i < sizeof cases_f16 / sizeof cases_f16[0]; i++)
                 if (!(v & 1) || cases_f16[i].gpu_shape)
-                    run_case_f16(ctx, &cases_f16[i], variant, &rng);
+                    run_case(ctx, &cases_f16[i], OP_F16, variant, &rng);
         }
         ctx->subgroup_arith = has_sg;
         ctx->info.type = type;

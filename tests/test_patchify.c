@@ -14,28 +14,6 @@ static vkvit_status rec_patchify(vk_cmd *cmd, vkvit_context *ctx, const void *a)
 static vkvit_status rec_tokens(vk_cmd *cmd, vkvit_context *ctx, const void *a) { return op_tokens(cmd, ctx, a); }
 static vkvit_status rec_widen(vk_cmd *cmd, vkvit_context *ctx, const void *a) { return op_widen(cmd, ctx, a); }
 
-/* Buffers of the op's element type: fp32, or halves for the fp16 variants. */
-static vk_buffer upload_as(vkvit_context *ctx, op_dtype t, const float *data, size_t n)
-{
-    return t == OP_F16 ? test_upload_f16(ctx, data, n) : test_upload(ctx, data, n);
-}
-
-static void poison_as(vkvit_context *ctx, op_dtype t, vk_buffer *b)
-{
-    if (t == OP_F16)
-        test_poison_f16(ctx, b);
-    else
-        test_poison(ctx, b);
-}
-
-static void download_as(vkvit_context *ctx, op_dtype t, vk_buffer *b, float *out, size_t n)
-{
-    if (t == OP_F16)
-        test_download_f16(ctx, b, out, n);
-    else
-        test_download(ctx, b, out, n);
-}
-
 static void check_patchify(vkvit_context *ctx, uint32_t B, uint32_t C, uint32_t S, uint32_t P, op_dtype t,
                            uint64_t *rng)
 {
@@ -45,12 +23,12 @@ static void check_patchify(vkvit_context *ctx, uint32_t B, uint32_t C, uint32_t 
     ref_patchify(img, ref, B, C, S, P);
     if (t == OP_F16)
         test_round_f16(ref, n); /* the fp32 image's values, each rounded once */
-    vk_buffer bi = test_upload(ctx, img, n), bo = upload_as(ctx, t, NULL, n);
-    poison_as(ctx, t, &bo);
+    vk_buffer bi = test_upload(ctx, img, n), bo = test_upload_as(ctx, t, NULL, n);
+    test_poison_as(ctx, t, &bo);
     patchify_args a = {.batch = B, .C = C, .S = S, .P = P, .image = vk_whole(&bi), .patches = vk_whole(&bo),
                        .dtype = t};
     test_run(ctx, rec_patchify, &a);
-    download_as(ctx, t, &bo, out, n);
+    test_download_as(ctx, t, &bo, out, n);
     char name[128];
     snprintf(name, sizeof name, "patchify%s B=%u C=%u S=%u P=%u", t == OP_F16 ? " fp16" : "", B, C, S, P);
     test_check(name, out, ref, n, 0.0); /* a permutation (and one rounding): exact */
@@ -77,15 +55,15 @@ static void check_tokens(vkvit_context *ctx, uint32_t B, uint32_t N, uint32_t D,
     ref_tokens(emb, cls, dist, pos, ref, B, T, D, prefix);
     if (t == OP_F16)
         test_round_f16(ref, n_x); /* the sum of two halves is exact in fp32, then rounded once */
-    vk_buffer be = upload_as(ctx, t, emb, n_emb), bc = upload_as(ctx, t, cls, D), bd = upload_as(ctx, t, dist, D);
-    vk_buffer bp = upload_as(ctx, t, pos, (size_t)T * D), bx = upload_as(ctx, t, NULL, n_x);
-    poison_as(ctx, t, &bx);
+    vk_buffer be = test_upload_as(ctx, t, emb, n_emb), bc = test_upload_as(ctx, t, cls, D), bd = test_upload_as(ctx, t, dist, D);
+    vk_buffer bp = test_upload_as(ctx, t, pos, (size_t)T * D), bx = test_upload_as(ctx, t, NULL, n_x);
+    test_poison_as(ctx, t, &bx);
     tokens_args a = {.batch = B, .T = T, .D = D, .prefix = prefix, .emb = vk_whole(&be), .cls = vk_whole(&bc),
                      .pos = vk_whole(&bp), .x = vk_whole(&bx), .dtype = t};
     if (prefix == 2)
         a.dist = vk_whole(&bd);
     test_run(ctx, rec_tokens, &a);
-    download_as(ctx, t, &bx, out, n_x);
+    test_download_as(ctx, t, &bx, out, n_x);
     char name[128];
     snprintf(name, sizeof name, "tokens%s B=%u T=%u D=%u prefix=%u", t == OP_F16 ? " fp16" : "", B, T, D, prefix);
     test_check(name, out, ref, n_x, 0.0); /* one addition per element, as the reference: exact */
