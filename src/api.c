@@ -5,6 +5,7 @@
 
 #include "plan.h"
 #include "preprocess.h"
+#include "ref/ref.h"
 #include "ref/vit.h"
 
 VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, const vkvit_model_options *options,
@@ -149,17 +150,6 @@ VKVIT_API vkvit_status vkvit_get_logits(const vkvit_plan *p, float *out, size_t 
     return s;
 }
 
-static void softmax(const float *z, float *out, uint32_t n)
-{
-    double mx = -INFINITY, sum = 0;
-    for (uint32_t i = 0; i < n; i++)
-        mx = z[i] > mx ? z[i] : mx;
-    for (uint32_t i = 0; i < n; i++)
-        sum += exp((double)z[i] - mx);
-    for (uint32_t i = 0; i < n; i++)
-        out[i] = (float)(exp((double)z[i] - mx) / sum);
-}
-
 VKVIT_API vkvit_status vkvit_get_probabilities(const vkvit_plan *p, float *out, size_t capacity)
 {
     if (p && !p->model->dims.K)
@@ -168,9 +158,7 @@ VKVIT_API vkvit_status vkvit_get_probabilities(const vkvit_plan *p, float *out, 
     if (s)
         return s;
     memcpy(out, plan_logits(p), (size_t)p->last_n * p->model->dims.K * sizeof *out);
-    uint32_t K = p->model->dims.K;
-    for (uint32_t i = 0; i < p->last_n; i++)
-        softmax(out + (size_t)i * K, out + (size_t)i * K, K);
+    ref_softmax(out, out, p->last_n, p->model->dims.K);
     return VKVIT_OK;
 }
 
@@ -215,7 +203,7 @@ VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *p, uint32_t image, uint32_t
     float *prob = malloc(K * sizeof *prob);
     if (!prob)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "vkvit_top_k");
-    softmax(plan_logits(p) + (size_t)image * K, prob, K);
+    ref_softmax(plan_logits(p) + (size_t)image * K, prob, 1, K);
     for (uint32_t j = 0; j < k; j++) { /* k is small: selection, ties to the lower index */
         uint32_t best = UINT32_MAX;
         for (uint32_t i = 0; i < K; i++) {

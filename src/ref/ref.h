@@ -25,6 +25,10 @@ void ref_attention(const float *qkv, float *out, float *cls_probs, uint32_t B, u
 void ref_layernorm(const float *x, const float *gamma, const float *beta, float *y, uint32_t rows,
                    uint32_t D, float eps);
 
+/* y[r] = softmax(x[r]) for `rows` rows of K (max subtracted, double sums); y may be x. Also what
+ * vkvit_get_probabilities computes on the host. */
+void ref_softmax(const float *x, float *y, uint32_t rows, uint32_t K);
+
 /* image [B][C][S][S] -> patches [B*G*G][C*P*P]; tokens: see op_tokens in src/ops/ops.h. */
 void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t S, uint32_t P);
 void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
