@@ -21,6 +21,40 @@ static void print_subgroup_ops(uint32_t ops)
     printf("%s\n", any ? "" : "none");
 }
 
+static const char *ext_name(vkvit_coopmat_extension e)
+{
+    return e == VKVIT_COOPMAT_KHR ? "KHR" : e == VKVIT_COOPMAT_NV ? "NV" : "-";
+}
+
+/* What a context on device `index` uses: the cooperative-matrix path (extension, fragment, subgroup
+ * size) or why it is off, and so the kernel of fp16 matmuls. */
+static void print_context_paths(uint32_t index)
+{
+    char name[16];
+    snprintf(name, sizeof name, "%u", index);
+    vkvit_context_options o = {.device = name};
+    vkvit_context *ctx;
+    vkvit_device_info d;
+    if (vkvit_context_create(&o, &ctx) != VKVIT_OK) {
+        printf("  vkvit context      cannot be created: %s\n", vkvit_last_error());
+        return;
+    }
+    uint32_t paths = 0;
+    vkvit_context_device_info(ctx, &d);
+    vkvit_context_paths(ctx, &paths);
+    printf("  fp16 path          %s\n", paths & VKVIT_PATH_FP16 ? "on" : "off");
+    if (d.coopmat_extension != VKVIT_COOPMAT_NONE)
+        printf("  coopmat path       %s %ux%ux%u fragments, %u-lane subgroups: fp16 matmuls run on it\n",
+               d.coopmat_extension == VKVIT_COOPMAT_KHR ? "VK_KHR_cooperative_matrix" : "VK_NV_cooperative_matrix",
+               d.coopmat_m, d.coopmat_n, d.coopmat_k, d.coopmat_subgroup_size);
+    else
+        printf("  coopmat path       off: %s\n", d.coopmat_status ? d.coopmat_status : "?");
+    const char *force = getenv("VKVIT_MATMUL");
+    if (force && *force)
+        printf("  VKVIT_MATMUL       %s (forces the matmul kernel)\n", force);
+    vkvit_context_destroy(ctx);
+}
+
 int main(void)
 {
     uint32_t n = 0;
@@ -53,12 +87,15 @@ int main(void)
         print_subgroup_ops(x->subgroup_ops);
         printf("  shaderFloat16      %s\n", x->shader_float16 ? "yes" : "no");
         printf("  16-bit storage     %s\n", x->storage_buffer_16bit ? "yes" : "no");
+        printf("  coop. matrix (KHR) %s\n", x->cooperative_matrix_khr ? "yes" : "no");
         printf("  coop. matrix (NV)  %s\n", x->cooperative_matrix_nv ? "yes" : "no");
         for (uint32_t k = 0; k < x->coopmat_shape_count; k++) {
             const vkvit_coopmat_shape *c = &x->coopmat_shapes[k];
-            printf("    %ux%ux%u  A %s  B %s  C %s  D %s\n", c->m, c->n, c->k, component_name(c->a_type),
-                   component_name(c->b_type), component_name(c->c_type), component_name(c->d_type));
+            printf("    %-3s %2ux%2ux%2u  A %s  B %s  C %s  D %s%s\n", ext_name(c->extension), c->m, c->n, c->k,
+                   component_name(c->a_type), component_name(c->b_type), component_name(c->c_type),
+                   component_name(c->d_type), c->saturating ? "  saturating" : "");
         }
+        print_context_paths(x->index);
         printf("  shared memory      %u bytes\n", x->max_shared_memory);
         printf("  max buffer range   %u bytes\n", x->max_storage_buffer_range);
         if (x->timestamp_period > 0)

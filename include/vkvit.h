@@ -86,11 +86,22 @@ typedef enum vkvit_device_type {
     VKVIT_DEVICE_CPU
 } vkvit_device_type;
 
-/* One supported VK_NV_cooperative_matrix shape: D[MxN] (type d) = A[MxK] (a) * B[KxN] (b) + C (c).
- * Types are VkComponentTypeNV values (e.g. 0 = FLOAT16, 1 = FLOAT32). */
+/* The cooperative-matrix (tensor core) extensions vkvit has a kernel for. */
+typedef enum vkvit_coopmat_extension {
+    VKVIT_COOPMAT_NONE = 0,
+    VKVIT_COOPMAT_NV = 1,            /* VK_NV_cooperative_matrix (NVIDIA's proprietary driver)          */
+    VKVIT_COOPMAT_KHR = 2            /* VK_KHR_cooperative_matrix (NVIDIA, AMD RADV, Intel ANV, Mesa's
+                                      * lavapipe 25+)                                                   */
+} vkvit_coopmat_extension;
+
+/* One supported cooperative-matrix shape: D[MxN] (type d) = A[MxK] (a) * B[KxN] (b) + C (c).
+ * Types are VkComponentTypeKHR values, which equal the NV ones (0 = FLOAT16, 1 = FLOAT32, ...).
+ * Only shapes of subgroup scope are listed. */
 typedef struct vkvit_coopmat_shape {
     uint32_t m, n, k;
     uint32_t a_type, b_type, c_type, d_type;
+    vkvit_coopmat_extension extension;   /* which extension lists it */
+    int saturating;                      /* saturatingAccumulation (KHR; 0 for NV) */
 } vkvit_coopmat_shape;
 
 #define VKVIT_MAX_COOPMAT_SHAPES 16
@@ -109,8 +120,19 @@ typedef struct vkvit_device_info {
     int shader_float16;              /* VkPhysicalDeviceShaderFloat16Int8Features.shaderFloat16      */
     int storage_buffer_16bit;        /* storageBuffer16BitAccess                                      */
     int cooperative_matrix_nv;       /* VK_NV_cooperative_matrix present and its feature enabled-able */
-    uint32_t coopmat_shape_count;
+    int cooperative_matrix_khr;      /* VK_KHR_cooperative_matrix present and its feature enabled-able
+                                      * (a build without the KHR kernel only sees that it is listed)  */
+    uint32_t coopmat_shape_count;    /* shapes of both extensions, KHR first                         */
     vkvit_coopmat_shape coopmat_shapes[VKVIT_MAX_COOPMAT_SHAPES];
+    /* What a context uses (vkvit_context_device_info; zeros / NULL from vkvit_enumerate_devices):
+     * the extension and fragment shape of its cooperative-matrix matmul, the subgroup size that
+     * kernel runs at (pinned with subgroup size control where the device has it), and, when
+     * coopmat_extension is NONE, why not (a static string). fp16 matmuls of an fp16 model use it;
+     * vkvit_plan_info.matmul_kernel says what a plan runs. */
+    vkvit_coopmat_extension coopmat_extension;
+    uint32_t coopmat_m, coopmat_n, coopmat_k;
+    uint32_t coopmat_subgroup_size;
+    const char *coopmat_status;
     uint32_t max_shared_memory;      /* maxComputeSharedMemorySize, bytes                             */
     uint32_t max_storage_buffer_range;
     float timestamp_period;          /* nanoseconds per timestamp tick; 0 if compute timestamps unsupported */
@@ -327,6 +349,9 @@ typedef struct vkvit_plan_info {
     uint64_t io_bytes;           /* host-visible memory for input upload and output readback    */
     uint64_t image_bytes;        /* device + host-visible memory of the image path: 0 until the
                                   * first vkvit_run_images, then as large as the largest run needed */
+    const char *matmul_kernel;   /* the matmul kernel the plan's linear layers run: "coopmat" (tensor
+                                  * cores, vkvit_device_info.coopmat_extension), "tiled" or "direct"
+                                  * (static string)                                                 */
 } vkvit_plan_info;
 
 VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *plan, vkvit_plan_info *out);
@@ -440,9 +465,11 @@ typedef enum vkvit_path {
     /* vkvit_run_async signalling a timeline semaphore: timelineSemaphore; before Vulkan 1.2 the
      * extension VK_KHR_timeline_semaphore. */
     VKVIT_PATH_TIMELINE = 1u << 1,
-    /* Tensor cores: VK_NV_cooperative_matrix (cooperativeMatrix) with vulkanMemoryModel (before
-     * Vulkan 1.2 VK_KHR_vulkan_memory_model) and the fp16 path. Reported for the device vkvit
-     * creates itself; an adopted context does not use it (yet). */
+    /* Tensor cores: VK_KHR_cooperative_matrix (preferred, where this build has its kernel) or
+     * VK_NV_cooperative_matrix, feature cooperativeMatrix, with vulkanMemoryModel (before Vulkan 1.2
+     * VK_KHR_vulkan_memory_model) and the fp16 path; on devices whose subgroup size varies
+     * (minSubgroupSize < maxSubgroupSize) also subgroupSizeControl and computeFullSubgroups (Vulkan
+     * 1.3, or VK_EXT_subgroup_size_control), so that the kernel's subgroup size can be pinned. */
     VKVIT_PATH_COOPMAT = 1u << 2,
     VKVIT_PATH_ALL = 0x7u
 } vkvit_path;
@@ -458,14 +485,16 @@ typedef struct vkvit_device_requirements {
 /* What to enable on a device you will create and hand to vkvit_context_adopt, for the VKVIT_PATH_*
  * bits in `paths` that `physical_device` supports (out->supported; the others are ignored):
  *   - the device extensions to add to ppEnabledExtensionNames (out->extensions; none on Vulkan 1.2+
- *     except VK_NV_cooperative_matrix);
+ *     except the cooperative-matrix one, and VK_EXT_subgroup_size_control before 1.3);
  *   - the features, set to VK_TRUE in the structures of `features`'s pNext chain that carry them,
  *     every other member left as it is, so pass the chain you are going to give vkCreateDevice:
  *     storageBuffer16BitAccess in VkPhysicalDeviceVulkan11Features or
  *     VkPhysicalDevice16BitStorageFeatures; shaderFloat16, timelineSemaphore and vulkanMemoryModel
  *     in VkPhysicalDeviceVulkan12Features or VkPhysicalDeviceShaderFloat16Int8Features /
  *     TimelineSemaphoreFeatures / VulkanMemoryModelFeatures; cooperativeMatrix in
- *     VkPhysicalDeviceCooperativeMatrixFeaturesNV. features may be NULL (only report).
+ *     VkPhysicalDeviceCooperativeMatrixFeaturesKHR (or ...NV where only NV is used);
+ *     subgroupSizeControl and computeFullSubgroups in VkPhysicalDeviceVulkan13Features or
+ *     VkPhysicalDeviceSubgroupSizeControlFeatures, where needed. features may be NULL (only report).
  * Then pass the same chain and extension list as vkvit_adopt_info.enabled_features / _extensions.
  * get_instance_proc_addr: as in vkvit_adopt_info (NULL = the system loader). Nothing is created.
  * Errors: VKVIT_ERROR_INVALID_ARGUMENT (NULL handles, a needed feature whose structure is not in the
@@ -475,8 +504,8 @@ VKVIT_API vkvit_status vkvit_query_device_requirements(VkInstance instance, VkPh
                                                        uint32_t paths, VkPhysicalDeviceFeatures2 *features,
                                                        vkvit_device_requirements *out);
 
-/* The optional paths the context has on: VKVIT_PATH_* bits (fp16, timelines; cooperative matrices
- * when vkvit created the device and uses them). */
+/* The optional paths the context has on: VKVIT_PATH_* bits (fp16, timelines, cooperative matrices;
+ * on an adopted device, those the application enabled as vkvit_query_device_requirements says). */
 VKVIT_API vkvit_status vkvit_context_paths(const vkvit_context *ctx, uint32_t *paths);
 
 typedef struct vkvit_memory_info {

@@ -85,7 +85,8 @@ VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info 
                              .layers = d->L, .weight_bytes = p->model->weights.size, .arena_bytes = p->arena.size,
                              .io_bytes = p->io.size,
                              .image_bytes = p->img.staging_meta.size + p->img.staging_pixels.size + p->img.meta.size +
-                                            p->img.pixels.size + p->img.scratch.size};
+                                            p->img.pixels.size + p->img.scratch.size,
+                             .matmul_kernel = p->matmul_kernel ? p->matmul_kernel : "?"};
     return VKVIT_OK;
 }
 

@@ -323,6 +323,7 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     }
     if ((s = vk_cmd_create(p->ctx, PLAN_TIMESTAMPS, &p->cmd)) || (s = record(p)))
         goto fail;
+    p->matmul_kernel = op_matmul_kernel(p->ctx, plan_dtype(p));
     *out = p;
     return VKVIT_OK;
 fail:

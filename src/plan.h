@@ -9,6 +9,7 @@ struct vkvit_plan {
     vkvit_context *ctx;
     uint32_t batch;
     bool maps;
+    const char *matmul_kernel;    /* what its linear layers run (op_matmul_kernel at creation) */
     vk_buffer arena;              /* device-local activations, regions reused by liveness */
     vk_buffer io;                 /* host-visible: input staging + output readback        */
     /* arena regions */

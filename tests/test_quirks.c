@@ -74,9 +74,11 @@ static void check_tables(void)
     test_expect(c == 0, "the row past the end of the table is never read: 0x%x", c);
 
     char buf[64];
-    test_expect(strcmp(vk_path_names(VK_PATH_COOPMAT | VK_PATH_SUBGROUP, buf, sizeof buf), "coopmat, subgroup kernels") == 0,
-                "path names: \"%s\"", buf);
-    test_expect(strcmp(vk_path_names(VK_PATH_ALL, buf, 10), "coopmat, ") == 0, "path names truncated safely: \"%s\"", buf);
+    test_expect(strcmp(vk_path_names(VK_PATH_COOPMAT_KHR | VK_PATH_SUBGROUP, buf, sizeof buf),
+                       "subgroup kernels, coopmat (KHR)") == 0, "path names: \"%s\"", buf);
+    test_expect(strcmp(vk_path_names(VK_PATH_COOPMAT, buf, sizeof buf), "coopmat (NV), coopmat (KHR)") == 0,
+                "both coopmat paths: \"%s\"", buf);
+    test_expect(strcmp(vk_path_names(VK_PATH_ALL, buf, 10), "coopmat (") == 0, "path names truncated safely: \"%s\"", buf);
 }
 
 /* Every built-in row says where its evidence is, turns off known paths only, has a sane range and

@@ -783,13 +783,13 @@ typedef struct peaks {
 
 enum { PEAK_FMA_NACC = 8, PEAK_FMA_UNROLL = 4, PEAK_FMA_WG = 64, PEAK_COPY_WG = 64 };
 
-static const vk_shader fma_f32 = {"peak_fma_f32", spv_peak_fma_f32, sizeof spv_peak_fma_f32, 1, 12};
+static const vk_shader fma_f32 = {"peak_fma_f32", spv_peak_fma_f32, sizeof spv_peak_fma_f32, 1, 12, false};
 static const vk_shader fma_f32_scalar = {"peak_fma_f32_scalar", spv_peak_fma_f32_scalar,
-                                         sizeof spv_peak_fma_f32_scalar, 1, 12};
-static const vk_shader fma_f16 = {"peak_fma_f16", spv_peak_fma_f16, sizeof spv_peak_fma_f16, 1, 12};
-static const vk_shader copy_shader = {"peak_copy", spv_peak_copy, sizeof spv_peak_copy, 2, 4};
+                                         sizeof spv_peak_fma_f32_scalar, 1, 12, false};
+static const vk_shader fma_f16 = {"peak_fma_f16", spv_peak_fma_f16, sizeof spv_peak_fma_f16, 1, 12, false};
+static const vk_shader copy_shader = {"peak_copy", spv_peak_copy, sizeof spv_peak_copy, 2, 4, false};
 static const vk_shader copy_shader_scalar = {"peak_copy_scalar", spv_peak_copy_scalar, sizeof spv_peak_copy_scalar,
-                                             2, 4};
+                                             2, 4, false};
 
 typedef struct fma_push {
     uint32_t iters;

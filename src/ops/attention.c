@@ -26,18 +26,18 @@ typedef struct attention_push {
 } attention_push;
 
 static const vk_shader attention_shared_shader = {"attention_f32", spv_attention_f32,
-                                                  sizeof spv_attention_f32, 2, sizeof(attention_push)};
+                                                  sizeof spv_attention_f32, 2, sizeof(attention_push), false};
 static const vk_shader attention_sg_shader = {"attention_sg_f32", spv_attention_sg_f32,
-                                              sizeof spv_attention_sg_f32, 2, sizeof(attention_push)};
+                                              sizeof spv_attention_sg_f32, 2, sizeof(attention_push), false};
 static const vk_shader attention_probs_shader = {"attention_probs_f32", spv_attention_probs_f32,
-                                                 sizeof spv_attention_probs_f32, 2, sizeof(attention_push)};
+                                                 sizeof spv_attention_probs_f32, 2, sizeof(attention_push), false};
 /* fp16 storage (qkv, out, cls_probs as halves), fp32 math: the same sources built with -DFP16=1. */
 static const vk_shader attention_shared_f16_shader = {"attention_f16", spv_attention_f16,
-                                                      sizeof spv_attention_f16, 2, sizeof(attention_push)};
+                                                      sizeof spv_attention_f16, 2, sizeof(attention_push), false};
 static const vk_shader attention_sg_f16_shader = {"attention_sg_f16", spv_attention_sg_f16,
-                                                  sizeof spv_attention_sg_f16, 2, sizeof(attention_push)};
+                                                  sizeof spv_attention_sg_f16, 2, sizeof(attention_push), false};
 static const vk_shader attention_probs_f16_shader = {"attention_probs_f16", spv_attention_probs_f16,
-                                                     sizeof spv_attention_probs_f16, 2, sizeof(attention_push)};
+                                                     sizeof spv_attention_probs_f16, 2, sizeof(attention_push), false};
 
 enum {
     MAX_DH = 128,

@@ -8,14 +8,14 @@
 
 /* [dtype] */
 static const vk_shader patchify_shaders[2] = {
-    {"patchify", spv_patchify_f32, sizeof spv_patchify_f32, 2, 5 * sizeof(uint32_t)},
-    {"patchify_f16", spv_patchify_f16, sizeof spv_patchify_f16, 2, 5 * sizeof(uint32_t)},
+    {"patchify", spv_patchify_f32, sizeof spv_patchify_f32, 2, 5 * sizeof(uint32_t), false},
+    {"patchify_f16", spv_patchify_f16, sizeof spv_patchify_f16, 2, 5 * sizeof(uint32_t), false},
 };
 static const vk_shader tokens_shaders[2] = {
-    {"tokens", spv_tokens_f32, sizeof spv_tokens_f32, 5, 4 * sizeof(uint32_t)},
-    {"tokens_f16", spv_tokens_f16, sizeof spv_tokens_f16, 5, 4 * sizeof(uint32_t)},
+    {"tokens", spv_tokens_f32, sizeof spv_tokens_f32, 5, 4 * sizeof(uint32_t), false},
+    {"tokens_f16", spv_tokens_f16, sizeof spv_tokens_f16, 5, 4 * sizeof(uint32_t), false},
 };
-static const vk_shader widen_shader = {"widen", spv_widen_f16, sizeof spv_widen_f16, 2, sizeof(uint32_t)};
+static const vk_shader widen_shader = {"widen", spv_widen_f16, sizeof spv_widen_f16, 2, sizeof(uint32_t), false};
 
 enum { WG = 64 };
 

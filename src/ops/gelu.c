@@ -5,8 +5,8 @@
 
 /* [dtype]: fp32, fp16 storage (the activation itself is evaluated in fp32 either way). */
 static const vk_shader gelu_shaders[2] = {
-    {"gelu", spv_gelu_f32, sizeof spv_gelu_f32, 2, sizeof(uint32_t)},
-    {"gelu_f16", spv_gelu_f16, sizeof spv_gelu_f16, 2, sizeof(uint32_t)},
+    {"gelu", spv_gelu_f32, sizeof spv_gelu_f32, 2, sizeof(uint32_t), false},
+    {"gelu_f16", spv_gelu_f16, sizeof spv_gelu_f16, 2, sizeof(uint32_t), false},
 };
 
 enum { GELU_WG = 64, GELU_PER_INVOCATION = 4 };

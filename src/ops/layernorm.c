@@ -23,10 +23,10 @@ typedef struct layernorm_push {
 /* [dtype][0] shared-memory reduction, [dtype][1] subgroup reduction (ctx->subgroup_arith). The fp16
  * variants store x, gamma, beta and y as halves; statistics and normalisation stay fp32. */
 static const vk_shader layernorm_shaders[2][2] = {
-    {{"layernorm_f32", spv_layernorm_f32, sizeof spv_layernorm_f32, 4, sizeof(layernorm_push)},
-     {"layernorm_sg_f32", spv_layernorm_sg_f32, sizeof spv_layernorm_sg_f32, 4, sizeof(layernorm_push)}},
-    {{"layernorm_f16", spv_layernorm_f16, sizeof spv_layernorm_f16, 4, sizeof(layernorm_push)},
-     {"layernorm_sg_f16", spv_layernorm_sg_f16, sizeof spv_layernorm_sg_f16, 4, sizeof(layernorm_push)}},
+    {{"layernorm_f32", spv_layernorm_f32, sizeof spv_layernorm_f32, 4, sizeof(layernorm_push), false},
+     {"layernorm_sg_f32", spv_layernorm_sg_f32, sizeof spv_layernorm_sg_f32, 4, sizeof(layernorm_push), false}},
+    {{"layernorm_f16", spv_layernorm_f16, sizeof spv_layernorm_f16, 4, sizeof(layernorm_push), false},
+     {"layernorm_sg_f16", spv_layernorm_sg_f16, sizeof spv_layernorm_sg_f16, 4, sizeof(layernorm_push), false}},
 };
 
 /* Bytes a strided [rows][D] view of `esize`-byte elements reaches. */

@@ -6,10 +6,12 @@
  *           subgroupBroadcast. Chosen on CPU devices (lavapipe), where it is ~10x faster than the
  *           tiled kernel (bench/ has the figures); needs a subgroup of 4, 8 or 16 lanes with ballot.
  * And, for dtype OP_F16 only, from shaders/matmul_coopmat.comp:
- *   coopmat tensor cores through VK_NV_cooperative_matrix: fp16 fragments staged through shared
- *           memory, fp32 accumulators, the same epilogues. Used when the context found a usable
- *           fp16 x fp16 + fp32 -> fp32 shape (ctx->coopmat_shapes; context.c enables what it needs) and
- *           no driver quirk turned it off. Untested on hardware so far (docs/coopmat.md).
+ *   coopmat tensor cores through VK_KHR_cooperative_matrix or VK_NV_cooperative_matrix (one source,
+ *           two spellings; ctx->coopmat_ext says which the context enabled): fp16 fragments staged
+ *           through shared memory, fp32 accumulators, the same epilogues. Used when the context found
+ *           a usable fp16 x fp16 + fp32 -> fp32 shape (ctx->coopmat_shapes; context.c enables what it
+ *           needs) and no driver quirk turned it off. The KHR kernel runs in CI on Mesa 26's lavapipe
+ *           (tools/debian13.sh); neither has run on GPU hardware yet (docs/coopmat.md).
  * The environment variable VKVIT_MATMUL=tiled|direct|coopmat forces one (tests and benchmarks use
  * it); unset or "auto" picks coopmat for fp16 where it can run, else by device type. A forced kernel
  * that cannot run here is VKVIT_ERROR_UNSUPPORTED, never a silent substitute, except that "coopmat"
@@ -27,6 +29,9 @@
 #include <string.h>
 
 #include "matmul_coopmat_nv_f16.spv.h"
+#if VKVIT_HAVE_COOPMAT_KHR
+#include "matmul_coopmat_khr_f16.spv.h"
+#endif
 #include "matmul_direct_f16.spv.h"
 #include "matmul_direct_f32.spv.h"
 #include "matmul_f16.spv.h"
@@ -39,20 +44,36 @@ typedef struct matmul_push {
 } matmul_push;
 
 static const vk_shader tiled_shader = {"matmul", spv_matmul_f32, sizeof spv_matmul_f32, 5,
-                                       sizeof(matmul_push)};
+                                       sizeof(matmul_push), false};
 static const vk_shader direct_shader = {"matmul_direct", spv_matmul_direct_f32,
-                                        sizeof spv_matmul_direct_f32, 5, sizeof(matmul_push)};
+                                        sizeof spv_matmul_direct_f32, 5, sizeof(matmul_push), false};
 static const vk_shader tiled_shader_f16 = {"matmul_f16", spv_matmul_f16, sizeof spv_matmul_f16, 5,
-                                           sizeof(matmul_push)};
+                                           sizeof(matmul_push), false};
 static const vk_shader direct_shader_f16 = {"matmul_direct_f16", spv_matmul_direct_f16,
-                                            sizeof spv_matmul_direct_f16, 5, sizeof(matmul_push)};
-static const vk_shader coopmat_shader = {"matmul_coopmat_nv_f16", spv_matmul_coopmat_nv_f16,
-                                         sizeof spv_matmul_coopmat_nv_f16, 5, sizeof(matmul_push)};
+                                            sizeof spv_matmul_direct_f16, 5, sizeof(matmul_push), false};
+static const vk_shader coopmat_nv_shader = {"matmul_coopmat_nv_f16", spv_matmul_coopmat_nv_f16,
+                                            sizeof spv_matmul_coopmat_nv_f16, 5, sizeof(matmul_push), true};
+#if VKVIT_HAVE_COOPMAT_KHR
+static const vk_shader coopmat_khr_shader = {"matmul_coopmat_khr_f16", spv_matmul_coopmat_khr_f16,
+                                             sizeof spv_matmul_coopmat_khr_f16, 5, sizeof(matmul_push), true};
+#endif
 
 static const vk_shader *const shaders[2][MATMUL_KERNELS] = {
     {&tiled_shader, &direct_shader, NULL},             /* OP_F32 */
-    {&tiled_shader_f16, &direct_shader_f16, &coopmat_shader},   /* OP_F16 */
+    {&tiled_shader_f16, &direct_shader_f16, &coopmat_nv_shader},   /* OP_F16; coopmat: see shader_for */
 };
+
+/* The shader of kernel k for dtype: the coopmat kernel in the spelling of the context's extension. */
+static const vk_shader *shader_for(const vkvit_context *ctx, op_dtype dtype, matmul_kernel k)
+{
+#if VKVIT_HAVE_COOPMAT_KHR
+    if (k == MATMUL_COOPMAT && ctx->coopmat_ext == VKVIT_COOPMAT_KHR)
+        return &coopmat_khr_shader;
+#else
+    (void)ctx;
+#endif
+    return shaders[dtype == OP_F16][k];
+}
 
 static bool direct_supported(const vkvit_context *ctx)
 {
@@ -179,7 +200,7 @@ static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a
                         "%u (batch %u, M %u, N %u)", groups[i], "xyz"[i], ctx->max_workgroup_count[i],
                         a->batch, a->M, a->N);
     vk_pipeline *pipe;
-    vkvit_status s = vk_pipeline_get(ctx, shaders[a->dtype == OP_F16][c->kernel], spec, n_spec, &pipe);
+    vkvit_status s = vk_pipeline_get(ctx, shader_for(ctx, a->dtype, c->kernel), spec, n_spec, &pipe);
     if (s)
         return s;
     /* Absent optional inputs still need a valid binding; the spec constants say not to read them. */

@@ -18,22 +18,6 @@ const char *matmul_vendor_name(matmul_vendor v)
     return (unsigned)v < sizeof names / sizeof *names ? names[v] : "?";
 }
 
-/* The coopmat fragment shape: the largest of the context's fp16 x fp16 + fp32 -> fp32 shapes whose
- * M, N and K divide 32 (every coopmat tile below is a multiple of 32). */
-static void coopmat_fragment(const vkvit_context *ctx, uint32_t out[3])
-{
-    uint32_t best = 0;
-    memset(out, 0, 3 * sizeof *out);
-    for (uint32_t i = 0; i < ctx->coopmat_shape_count; i++) {
-        const uint32_t *c = ctx->coopmat_shapes[i];
-        if (c[0] && c[1] && c[2] && 32 % c[0] == 0 && 32 % c[1] == 0 && 32 % c[2] == 0 &&
-            c[0] * c[1] * c[2] > best) {
-            best = c[0] * c[1] * c[2];
-            memcpy(out, c, 3 * sizeof *c);
-        }
-    }
-}
-
 matmul_device matmul_device_of(const vkvit_context *ctx)
 {
     matmul_device d = {MATMUL_VENDOR_OTHER, ctx->info.subgroup_size, ctx->info.max_shared_memory,
@@ -47,7 +31,7 @@ matmul_device matmul_device_of(const vkvit_context *ctx)
     }
     if (ctx->info.type == VKVIT_DEVICE_CPU)
         d.vendor = MATMUL_VENDOR_CPU;
-    coopmat_fragment(ctx, d.coopmat);
+    vk_coopmat_pick((const uint32_t(*)[3])ctx->coopmat_shapes, ctx->coopmat_shape_count, d.coopmat);
     return d;
 }
 

@@ -14,12 +14,12 @@ typedef struct h_push {
     uint32_t slot, srgb;
 } h_push;
 
-static const vk_shader copy_shader = {"preprocess (upload)", spv_preprocess_copy, sizeof spv_preprocess_copy, 4, 0};
+static const vk_shader copy_shader = {"preprocess (upload)", spv_preprocess_copy, sizeof spv_preprocess_copy, 4, 0, false};
 static const vk_shader h_shader = {"preprocess (horizontal)", spv_preprocess_h, sizeof spv_preprocess_h, 3,
-                                   sizeof(h_push)};
+                                   sizeof(h_push), false};
 /* Binding 1 is the application's image (vkvit_record): a sampled image. */
 static const vk_shader h_image_shader = {"preprocess (horizontal, image)", spv_preprocess_h_image,
-                                         sizeof spv_preprocess_h_image, 3, sizeof(h_push)};
+                                         sizeof spv_preprocess_h_image, 3, sizeof(h_push), false};
 
 typedef struct v_push {
     float mean[4], std[4];
@@ -28,7 +28,7 @@ typedef struct v_push {
     uint32_t pad;
 } v_push;
 static const vk_shader v_shader = {"preprocess (vertical)", spv_preprocess_v, sizeof spv_preprocess_v, 3,
-                                   sizeof(v_push)};
+                                   sizeof(v_push), false};
 
 enum { WG = 64, HEADER = 16, IMAGE_WORDS = 16 };
 /* header words */

@@ -7,7 +7,7 @@ typedef struct softmax_push {
     uint32_t rows, K;
 } softmax_push;
 
-static const vk_shader softmax_shader = {"softmax", spv_softmax_f32, sizeof spv_softmax_f32, 2, sizeof(softmax_push)};
+static const vk_shader softmax_shader = {"softmax", spv_softmax_f32, sizeof spv_softmax_f32, 2, sizeof(softmax_push), false};
 
 vkvit_status op_softmax(vk_cmd *cmd, vkvit_context *ctx, const softmax_args *a)
 {

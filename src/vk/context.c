@@ -185,10 +185,48 @@ static vkvit_device_type map_type(VkPhysicalDeviceType t)
     }
 }
 
-static void query_coopmat(VkPhysicalDevice phys, vkvit_device_info *info)
+#define KHR_COOPMAT_NAME "VK_KHR_cooperative_matrix"   /* a literal: older headers lack the macro */
+
+static void add_shape(vkvit_device_info *info, vkvit_coopmat_shape shape)
 {
-    info->cooperative_matrix_nv = 0;
-    info->coopmat_shape_count = 0;
+    if (info->coopmat_shape_count < VKVIT_MAX_COOPMAT_SHAPES)
+        info->coopmat_shapes[info->coopmat_shape_count++] = shape;
+}
+
+/* The KHR shapes of subgroup scope (builds with the KHR kernel; others only see the extension). */
+static void query_coopmat_khr(VkPhysicalDevice phys, vkvit_device_info *info)
+{
+    bool listed = has_device_extension(phys, KHR_COOPMAT_NAME);
+#if VKVIT_HAVE_COOPMAT_KHR
+    if (!listed || !vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR)
+        return;
+    VkPhysicalDeviceCooperativeMatrixFeaturesKHR cm = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &cm};
+    vkGetPhysicalDeviceFeatures2(phys, &f2);
+    info->cooperative_matrix_khr = cm.cooperativeMatrix ? 1 : 0;
+    uint32_t n = 0;
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(phys, &n, NULL) != VK_SUCCESS || n == 0)
+        return;
+    VkCooperativeMatrixPropertiesKHR *p = calloc(n, sizeof *p);
+    if (!p)
+        return;
+    for (uint32_t i = 0; i < n; i++)
+        p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_KHR;
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR(phys, &n, p) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n; i++)
+            if (p[i].scope == VK_SCOPE_SUBGROUP_KHR)
+                add_shape(info, (vkvit_coopmat_shape){p[i].MSize, p[i].NSize, p[i].KSize, p[i].AType, p[i].BType,
+                                                      p[i].CType, p[i].ResultType, VKVIT_COOPMAT_KHR,
+                                                      p[i].saturatingAccumulation ? 1 : 0});
+    free(p);
+#else
+    info->cooperative_matrix_khr = listed;
+#endif
+}
+
+static void query_coopmat_nv(VkPhysicalDevice phys, vkvit_device_info *info)
+{
     if (!has_device_extension(phys, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME) ||
         !vkGetPhysicalDeviceCooperativeMatrixPropertiesNV)
         return;
@@ -205,15 +243,20 @@ static void query_coopmat(VkPhysicalDevice phys, vkvit_device_info *info)
         return;
     for (uint32_t i = 0; i < n; i++)
         p[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
-    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(phys, &n, p) == VK_SUCCESS) {
-        for (uint32_t i = 0; i < n && info->coopmat_shape_count < VKVIT_MAX_COOPMAT_SHAPES; i++) {
-            if (p[i].scope != VK_SCOPE_SUBGROUP_NV)
-                continue;
-            info->coopmat_shapes[info->coopmat_shape_count++] = (vkvit_coopmat_shape){
-                p[i].MSize, p[i].NSize, p[i].KSize, p[i].AType, p[i].BType, p[i].CType, p[i].DType};
-        }
-    }
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(phys, &n, p) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n; i++)
+            if (p[i].scope == VK_SCOPE_SUBGROUP_NV)
+                add_shape(info, (vkvit_coopmat_shape){p[i].MSize, p[i].NSize, p[i].KSize, p[i].AType, p[i].BType,
+                                                      p[i].CType, p[i].DType, VKVIT_COOPMAT_NV, 0});
     free(p);
+}
+
+static void query_coopmat(VkPhysicalDevice phys, vkvit_device_info *info)
+{
+    info->cooperative_matrix_nv = info->cooperative_matrix_khr = 0;
+    info->coopmat_shape_count = 0;
+    query_coopmat_khr(phys, info);
+    query_coopmat_nv(phys, info);
 }
 
 /* The device's queue families (malloc'd, *n entries; NULL when out of memory). */
@@ -420,86 +463,221 @@ static void apply_quirks(vkvit_context *ctx)
     }
 }
 
-/* Whether the coopmat matmul (shaders/matmul_coopmat.comp) can run on a device vkvit creates with
- * fp16 on or off. Besides VK_NV_cooperative_matrix in compute shaders it needs subgroup IDs and the
- * Vulkan memory model, which glslang declares in every GL_NV_cooperative_matrix shader. Fills
- * ctx->coopmat_shapes with the fp16 x fp16 + fp32 -> fp32 shapes, or says in ctx->coopmat_off why
- * there are none. *vmm_ext: the memory model comes from VK_KHR_vulkan_memory_model (Vulkan 1.1). */
-static bool coopmat_check(vkvit_context *ctx, bool fp16, bool *vmm_ext)
+void vk_coopmat_pick(const uint32_t (*shapes)[3], uint32_t n, uint32_t out[3])
+{
+    memset(out, 0, 3 * sizeof *out);
+    for (uint32_t i = 0; i < n; i++) {
+        const uint32_t *c = shapes[i];
+        if (!c[0] || !c[1] || !c[2] || 32 % c[0] || 32 % c[1] || 32 % c[2])
+            continue;
+        uint32_t v = c[0] * c[1] * c[2], best = out[0] * out[1] * out[2];
+        if (v > best || (v == best && c[2] > out[2]))
+            memcpy(out, c, 3 * sizeof *c);
+    }
+}
+
+/* The device's subgroup size range and whether a compute pipeline can pin its size (Vulkan 1.3 or
+ * VK_EXT_subgroup_size_control: subgroupSizeControl, computeFullSubgroups, compute in
+ * requiredSubgroupSizeStages). Without the extension min = max = subgroupSize. */
+typedef struct subgroup_control {
+    uint32_t min, max;
+    bool can_pin, ext;   /* ext: VK_EXT_subgroup_size_control must be enabled (before Vulkan 1.3) */
+} subgroup_control;
+
+static subgroup_control query_subgroup_control(const vkvit_context *ctx)
+{
+    subgroup_control c = {ctx->info.subgroup_size, ctx->info.subgroup_size, false, false};
+    bool v13 = ctx->info.api_version >= VK_API_VERSION_1_3;
+    c.ext = !v13 && has_device_extension(ctx->phys, VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME);
+    if (!v13 && !c.ext)
+        return c;
+    VkPhysicalDeviceSubgroupSizeControlProperties p = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_PROPERTIES};
+    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &p};
+    vkGetPhysicalDeviceProperties2(ctx->phys, &p2);
+    VkPhysicalDeviceSubgroupSizeControlFeatures f = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES};
+    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f};
+    vkGetPhysicalDeviceFeatures2(ctx->phys, &f2);
+    c.min = p.minSubgroupSize;
+    c.max = p.maxSubgroupSize;
+    c.can_pin = f.subgroupSizeControl && f.computeFullSubgroups &&
+                (p.requiredSubgroupSizeStages & VK_SHADER_STAGE_COMPUTE_BIT) && c.min <= ctx->info.subgroup_size &&
+                ctx->info.subgroup_size <= c.max;
+    return c;
+}
+
+/* Why the coopmat matmul of extension `ext` cannot run on this context, or NULL. `app`: an adopted
+ * device, and what its application enabled (NULL: vkvit creates the device and enables what is
+ * needed). fp16: the fp16 path is on. */
+static const char *coopmat_unusable_ext(vkvit_context *ctx, vkvit_coopmat_extension ext, bool fp16,
+                                        const subgroup_control *sgc, const vk_enabled *app)
 {
     const vkvit_device_info *info = &ctx->info;
-    ctx->coopmat_shape_count = 0;
-    *vmm_ext = info->api_version < VK_API_VERSION_1_2;
-    ctx->coopmat_off = "the device has no VK_NV_cooperative_matrix";
-    if (!info->cooperative_matrix_nv)
-        return false;
-    ctx->coopmat_off = "turned off by the driver-quirk table";
-    if (ctx->paths_off & VK_PATH_COOPMAT)
-        return false;
-    ctx->coopmat_off = "it needs the fp16 path (shaderFloat16 + storageBuffer16BitAccess)";
+    uint32_t stages = 0;
+    if (ext == VKVIT_COOPMAT_KHR) {
+#if VKVIT_HAVE_COOPMAT_KHR
+        if (!info->cooperative_matrix_khr)
+            return "the device has no VK_KHR_cooperative_matrix";
+        if (ctx->paths_off & VK_PATH_COOPMAT_KHR)
+            return "VK_KHR_cooperative_matrix is turned off by the driver-quirk table";
+        if (app && !app->coopmat_khr)
+            return "the application did not enable VK_KHR_cooperative_matrix (cooperativeMatrix) on the adopted device";
+        VkPhysicalDeviceCooperativeMatrixPropertiesKHR cp = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_KHR};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &cp};
+        vkGetPhysicalDeviceProperties2(ctx->phys, &p2);
+        stages = cp.cooperativeMatrixSupportedStages;
+#else
+        return info->cooperative_matrix_khr ? "the device has VK_KHR_cooperative_matrix, but this build of vkvit has "
+                                              "no KHR kernel (it needs glslang >= 13 and Vulkan headers >= 1.3.255)"
+                                            : "the device has no VK_KHR_cooperative_matrix";
+#endif
+    } else {
+        if (!info->cooperative_matrix_nv)
+            return "the device has no VK_NV_cooperative_matrix";
+        if (ctx->paths_off & VK_PATH_COOPMAT_NV)
+            return "VK_NV_cooperative_matrix is turned off by the driver-quirk table";
+        if (app && !app->coopmat_nv)
+            return "the application did not enable VK_NV_cooperative_matrix (cooperativeMatrix) on the adopted device";
+        VkPhysicalDeviceCooperativeMatrixPropertiesNV cp = {
+            .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
+        VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &cp};
+        vkGetPhysicalDeviceProperties2(ctx->phys, &p2);
+        stages = cp.cooperativeMatrixSupportedStages;
+    }
+    if (!(stages & VK_SHADER_STAGE_COMPUTE_BIT))
+        return "the device has no cooperative matrices in compute shaders";
     if (!fp16)
-        return false;
-    ctx->coopmat_off = "it needs basic subgroup operations in compute shaders";
+        return "it needs the fp16 path (shaderFloat16 + storageBuffer16BitAccess)";
     if (!(info->subgroup_ops & VK_SUBGROUP_FEATURE_BASIC_BIT))
-        return false;
-    VkPhysicalDeviceCooperativeMatrixPropertiesNV cp = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
-    VkPhysicalDeviceProperties2 p2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, .pNext = &cp};
-    vkGetPhysicalDeviceProperties2(ctx->phys, &p2);
-    ctx->coopmat_off = "the device has no cooperative matrices in compute shaders";
-    if (!(cp.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT))
-        return false;
-    ctx->coopmat_off = "it needs the Vulkan memory model (vulkanMemoryModel), which the device lacks";
-    if (*vmm_ext && !has_device_extension(ctx->phys, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME))
-        return false;
+        return "it needs basic subgroup operations in compute shaders";
     VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
     VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &vmm};
-    vkGetPhysicalDeviceFeatures2(ctx->phys, &f2);
-    if (!vmm.vulkanMemoryModel)
-        return false;
+    bool vmm_ext = info->api_version < VK_API_VERSION_1_2;
+    if (!vmm_ext || has_device_extension(ctx->phys, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME))
+        vkGetPhysicalDeviceFeatures2(ctx->phys, &f2);
+    if (!vmm.vulkanMemoryModel || (app && !app->memory_model))
+        return app ? "it needs the Vulkan memory model (vulkanMemoryModel), which the application did not enable"
+                   : "it needs the Vulkan memory model (vulkanMemoryModel), which the device lacks";
+    /* The kernel's workgroup is WARPS_M x WARPS_N subgroups of the size the host assumes. */
+    if (sgc->min != sgc->max && !(sgc->can_pin && (!app || app->subgroup_control)))
+        return "its subgroup size varies per pipeline on this device and cannot be pinned (it needs "
+               "subgroupSizeControl and computeFullSubgroups)";
     for (uint32_t i = 0; i < info->coopmat_shape_count; i++) {
-        const vkvit_coopmat_shape *c = &info->coopmat_shapes[i];   /* all of subgroup scope */
-        if (c->a_type == VK_COMPONENT_TYPE_FLOAT16_NV && c->b_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
-            c->c_type == VK_COMPONENT_TYPE_FLOAT32_NV && c->d_type == VK_COMPONENT_TYPE_FLOAT32_NV) {
+        const vkvit_coopmat_shape *c = &info->coopmat_shapes[i];
+        if (c->extension == ext && c->a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
+            c->b_type == VK_COMPONENT_TYPE_FLOAT16_NV && c->c_type == VK_COMPONENT_TYPE_FLOAT32_NV &&
+            c->d_type == VK_COMPONENT_TYPE_FLOAT32_NV && !c->saturating)
+            return NULL;
+    }
+    return "the device has no subgroup-scope fp16 x fp16 + fp32 -> fp32 shape";
+}
+
+/* Chooses the coopmat matmul's extension (KHR over NV) and fills ctx->coopmat_* (see vk.h), or says
+ * in ctx->coopmat_off why there is none. Returns the subgroup control found (for the device's
+ * features). */
+static subgroup_control coopmat_check(vkvit_context *ctx, bool fp16, const vk_enabled *app)
+{
+    const vkvit_device_info *info = &ctx->info;
+    subgroup_control sgc = query_subgroup_control(ctx);
+    ctx->coopmat_shape_count = 0;
+    ctx->coopmat_subgroup_size = 0;
+    ctx->coopmat_ext = VKVIT_COOPMAT_NONE;
+    const char *khr = coopmat_unusable_ext(ctx, VKVIT_COOPMAT_KHR, fp16, &sgc, app);
+    const char *nv = khr ? coopmat_unusable_ext(ctx, VKVIT_COOPMAT_NV, fp16, &sgc, app) : khr;
+    if (khr && nv) {
+        ctx->coopmat_off = !info->cooperative_matrix_khr && !info->cooperative_matrix_nv
+                               ? "the device has neither VK_KHR_cooperative_matrix nor VK_NV_cooperative_matrix"
+                           : info->cooperative_matrix_khr ? khr : nv;
+        return sgc;
+    }
+    ctx->coopmat_ext = khr ? VKVIT_COOPMAT_NV : VKVIT_COOPMAT_KHR;
+    for (uint32_t i = 0; i < info->coopmat_shape_count; i++) {
+        const vkvit_coopmat_shape *c = &info->coopmat_shapes[i];
+        if (c->extension == ctx->coopmat_ext && c->a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
+            c->b_type == VK_COMPONENT_TYPE_FLOAT16_NV && c->c_type == VK_COMPONENT_TYPE_FLOAT32_NV &&
+            c->d_type == VK_COMPONENT_TYPE_FLOAT32_NV && !c->saturating) {
             uint32_t *d = ctx->coopmat_shapes[ctx->coopmat_shape_count++];
             d[0] = c->m, d[1] = c->n, d[2] = c->k;
         }
     }
-    ctx->coopmat_off = ctx->coopmat_shape_count ? NULL : "the device has no subgroup-scope fp16 x fp16 + fp32 -> fp32 shape";
-    return ctx->coopmat_shape_count > 0;
+    ctx->coopmat_off = NULL;
+    /* Pinned wherever the device can pin it (on lavapipe too, where min == max: the same code runs in CI). */
+    if (sgc.can_pin && (!app || app->subgroup_control))
+        ctx->coopmat_subgroup_size = info->subgroup_size;
+    return sgc;
+}
+
+/* What vkvit_context_device_info reports of the coopmat path (the fragment by vk_coopmat_pick). */
+static void coopmat_report(vkvit_context *ctx)
+{
+    vkvit_device_info *info = &ctx->info;
+    uint32_t f[3];
+    vk_coopmat_pick((const uint32_t(*)[3])ctx->coopmat_shapes, ctx->coopmat_shape_count, f);
+    info->coopmat_extension = ctx->coopmat_shape_count ? ctx->coopmat_ext : VKVIT_COOPMAT_NONE;
+    info->coopmat_m = f[0], info->coopmat_n = f[1], info->coopmat_k = f[2];
+    info->coopmat_subgroup_size = ctx->coopmat_shape_count
+                                      ? (ctx->coopmat_subgroup_size ? ctx->coopmat_subgroup_size : info->subgroup_size)
+                                      : 0;
+    info->coopmat_status = ctx->coopmat_off;
+    if (ctx->coopmat_shape_count)
+        vk_message(ctx, VKVIT_MESSAGE_INFO, "cooperative matrices: %s, fragment %ux%ux%u, %u-lane subgroups%s",
+                   ctx->coopmat_ext == VKVIT_COOPMAT_KHR ? KHR_COOPMAT_NAME : VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME,
+                   f[0], f[1], f[2], info->coopmat_subgroup_size, ctx->coopmat_subgroup_size ? " (pinned)" : "");
+    else
+        vk_message(ctx, VKVIT_MESSAGE_INFO, "cooperative matrices off: %s", ctx->coopmat_off);
 }
 
 static vkvit_status create_device(vkvit_context *ctx)
 {
     const vkvit_device_info *info = &ctx->info;
-    const char *exts[5];
+    const char *exts[8];
     uint32_t n_exts = 0;
     apply_quirks(ctx);
     bool v12 = info->api_version >= VK_API_VERSION_1_2;
     bool fp16 = info->shader_float16 && info->storage_buffer_16bit && !(ctx->paths_off & VK_PATH_FP16);
-    bool vmm_ext, coopmat = coopmat_check(ctx, fp16, &vmm_ext);   /* coopmat implies fp16 */
+    subgroup_control sgc = coopmat_check(ctx, fp16, NULL);   /* coopmat implies fp16 */
+    const bool coopmat = ctx->coopmat_shape_count > 0, khr = coopmat && ctx->coopmat_ext == VKVIT_COOPMAT_KHR;
+    const bool pin = coopmat && ctx->coopmat_subgroup_size;
     if (fp16 && !v12)
         exts[n_exts++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
     if (coopmat)
-        exts[n_exts++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
-    if (coopmat && vmm_ext)
+        exts[n_exts++] = khr ? KHR_COOPMAT_NAME : VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+    if (coopmat && !v12)
         exts[n_exts++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
+    if (pin && sgc.ext)
+        exts[n_exts++] = VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME;
     /* Required by the spec wherever it is exposed (portability implementations such as MoltenVK). */
     if (has_device_extension(ctx->phys, "VK_KHR_portability_subset"))
         exts[n_exts++] = "VK_KHR_portability_subset";
 
-    /* Feature chain: s16 -> f16 (fp16) -> cm -> vmm (coopmat). */
+    /* Feature chain: f2 -> [tl] -> s16 -> [f16 -> [cm -> vmm -> [sg]]]. */
+    VkPhysicalDeviceSubgroupSizeControlFeatures sg = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES,
+        .subgroupSizeControl = VK_TRUE,
+        .computeFullSubgroups = VK_TRUE};
     VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+        .pNext = pin ? &sg : NULL,
         .vulkanMemoryModel = VK_TRUE};
-    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm_nv = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
         .pNext = &vmm,
         .cooperativeMatrix = VK_TRUE};
+    void *cm = &cm_nv;
+#if VKVIT_HAVE_COOPMAT_KHR
+    VkPhysicalDeviceCooperativeMatrixFeaturesKHR cm_khr = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR,
+        .pNext = &vmm,
+        .cooperativeMatrix = VK_TRUE};
+    if (khr)
+        cm = &cm_khr;
+#endif
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
-        .pNext = coopmat ? &cm : NULL,
+        .pNext = coopmat ? cm : NULL,
         .shaderFloat16 = VK_TRUE};
     VkPhysicalDevice16BitStorageFeatures s16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
@@ -532,6 +710,7 @@ static vkvit_status create_device(vkvit_context *ctx)
     ctx->owns_device = true;
     ctx->fp16 = fp16;
     ctx->timeline = timeline;
+    coopmat_report(ctx);
     return VKVIT_OK;
 }
 
@@ -648,13 +827,13 @@ VKVIT_API vkvit_status vkvit_context_adopt(const vkvit_adopt_info *adopt, const 
     volkLoadInstanceOnly(ctx->instance);
     query_info(ctx->phys, 0, &ctx->info);
     /* The application created the device: vkvit uses the optional features the application says it
-     * enabled (adopt->enabled_features, enabled_extensions: fp16, timeline semaphores; features.c);
-     * cooperative matrices stay off. */
-    ctx->fp16 = false;
-    ctx->info.cooperative_matrix_nv = 0;
-    ctx->coopmat_off = "vkvit did not create the device (vkvit_context_adopt), so its optional features stay off";
+     * enabled (adopt->enabled_features, enabled_extensions: fp16, timeline semaphores, cooperative
+     * matrices and what they need; features.c). */
     apply_quirks(ctx);
-    vk_adopt_features(ctx, adopt);
+    vk_enabled app;
+    vk_adopt_features(ctx, adopt, &app);
+    coopmat_check(ctx, ctx->fp16, &app);
+    coopmat_report(ctx);
     if ((s = finish_setup(ctx, opt))) {
         vkvit_context_destroy(ctx);
         return s;

@@ -10,7 +10,8 @@
 #include "quirks.h"
 
 /* Every optional feature vkvit uses, and the feature structures that may carry it. */
-enum { F_STORAGE16, F_FLOAT16, F_TIMELINE, F_MEMORY_MODEL, F_COOPMAT, F_COUNT };
+enum { F_STORAGE16, F_FLOAT16, F_TIMELINE, F_MEMORY_MODEL, F_COOPMAT, F_COOPMAT_KHR, F_SG_CONTROL, F_FULL_SUBGROUPS,
+       F_COUNT };
 
 typedef struct feature_home {
     VkStructureType type;
@@ -25,6 +26,8 @@ typedef struct feature {
 } feature;
 
 #define HOME(T, stype, member) {VK_STRUCTURE_TYPE_##stype, offsetof(T, member)}
+/* VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR (Vulkan headers 1.3.255+) */
+#define COOPMAT_KHR_FEATURES ((VkStructureType)1000506000)
 
 static const feature features[F_COUNT] = {
     [F_STORAGE16] = {"storageBuffer16BitAccess",
@@ -51,6 +54,21 @@ static const feature features[F_COUNT] = {
                    {HOME(VkPhysicalDeviceCooperativeMatrixFeaturesNV, PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
                          cooperativeMatrix)},
                    1, "VkPhysicalDeviceCooperativeMatrixFeaturesNV"},
+    /* The KHR structure has the NV one's layout; its sType is spelled as a number so that builds
+     * with older headers (and no KHR kernel) still see it in an application's chain. */
+    [F_COOPMAT_KHR] = {"cooperativeMatrix",
+                       {{COOPMAT_KHR_FEATURES, offsetof(VkPhysicalDeviceCooperativeMatrixFeaturesNV, cooperativeMatrix)}},
+                       1, "VkPhysicalDeviceCooperativeMatrixFeaturesKHR"},
+    [F_SG_CONTROL] = {"subgroupSizeControl",
+                      {HOME(VkPhysicalDeviceVulkan13Features, PHYSICAL_DEVICE_VULKAN_1_3_FEATURES, subgroupSizeControl),
+                       HOME(VkPhysicalDeviceSubgroupSizeControlFeatures, PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES,
+                            subgroupSizeControl)},
+                      2, "VkPhysicalDeviceVulkan13Features or VkPhysicalDeviceSubgroupSizeControlFeatures"},
+    [F_FULL_SUBGROUPS] = {"computeFullSubgroups",
+                          {HOME(VkPhysicalDeviceVulkan13Features, PHYSICAL_DEVICE_VULKAN_1_3_FEATURES, computeFullSubgroups),
+                           HOME(VkPhysicalDeviceSubgroupSizeControlFeatures,
+                                PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES, computeFullSubgroups)},
+                          2, "VkPhysicalDeviceVulkan13Features or VkPhysicalDeviceSubgroupSizeControlFeatures"},
 };
 
 /* The member of structure `s` that holds feature f, or NULL if s does not carry it. */
@@ -83,16 +101,19 @@ typedef struct inst_fns {
     PFN_vkEnumerateDeviceExtensionProperties extensions;
 } inst_fns;
 
-enum { X_FLOAT16, X_TIMELINE, X_MEMORY_MODEL, X_COOPMAT, X_COUNT };
+enum { X_FLOAT16, X_TIMELINE, X_MEMORY_MODEL, X_COOPMAT, X_COOPMAT_KHR, X_SG_CONTROL, X_COUNT };
 static const char *const ext_names[X_COUNT] = {
     [X_FLOAT16] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME,
     [X_TIMELINE] = VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME,
     [X_MEMORY_MODEL] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME,
     [X_COOPMAT] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME,
+    [X_COOPMAT_KHR] = "VK_KHR_cooperative_matrix",
+    [X_SG_CONTROL] = VK_EXT_SUBGROUP_SIZE_CONTROL_EXTENSION_NAME,
 };
 
 typedef struct support {
     bool v12;                 /* device API 1.2+: the KHR extensions above are core */
+    bool v13;                 /* device API 1.3+: subgroup size control is core */
     bool ext[X_COUNT];        /* the device offers the extension */
     bool has[F_COUNT];        /* the device supports the feature */
 } support;
@@ -103,6 +124,7 @@ static vkvit_status query_support(const inst_fns *fn, VkPhysicalDevice phys, sup
     VkPhysicalDeviceProperties props;
     fn->properties(phys, &props);
     out->v12 = props.apiVersion >= VK_API_VERSION_1_2;
+    out->v13 = props.apiVersion >= VK_API_VERSION_1_3;
     uint32_t n = 0;
     VK_CHECK(fn->extensions(phys, NULL, &n, NULL));
     VkExtensionProperties *e = calloc(n ? n : 1, sizeof *e);
@@ -118,6 +140,8 @@ static vkvit_status query_support(const inst_fns *fn, VkPhysicalDevice phys, sup
 
     /* Only structures the device knows may go into the chain. */
     VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm_khr = {.sType = COOPMAT_KHR_FEATURES};   /* same layout */
+    VkPhysicalDeviceSubgroupSizeControlFeatures sgc = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES};
     VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
     VkPhysicalDeviceTimelineSemaphoreFeatures tl = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES};
     VkPhysicalDeviceShaderFloat16Int8Features f16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
@@ -138,10 +162,23 @@ static vkvit_status query_support(const inst_fns *fn, VkPhysicalDevice phys, sup
         APPEND(vmm);
     if (out->ext[X_COOPMAT])
         APPEND(cm);
+    if (out->ext[X_COOPMAT_KHR])
+        APPEND(cm_khr);
+    if (out->v13 || out->ext[X_SG_CONTROL])
+        APPEND(sgc);
 #undef APPEND
     fn->features2(phys, &f2);
     read_chain(f2.pNext, out->has);
     return VKVIT_OK;
+}
+
+/* The cooperative-matrix feature vkvit would use on a device with `sup`: KHR where this build has its
+ * kernel, else NV; -1 for neither. */
+static int coopmat_feature(const support *sup)
+{
+    if (VKVIT_HAVE_COOPMAT_KHR && sup->ext[X_COOPMAT_KHR] && sup->has[F_COOPMAT_KHR])
+        return F_COOPMAT_KHR;
+    return sup->ext[X_COOPMAT] && sup->has[F_COOPMAT] ? F_COOPMAT : -1;
 }
 
 /* The paths a device with `sup` supports. */
@@ -152,7 +189,7 @@ static uint32_t supported_paths(const support *sup)
         paths |= VKVIT_PATH_FP16;
     if (sup->has[F_TIMELINE])
         paths |= VKVIT_PATH_TIMELINE;
-    if ((paths & VKVIT_PATH_FP16) && sup->has[F_COOPMAT] && sup->has[F_MEMORY_MODEL])
+    if ((paths & VKVIT_PATH_FP16) && coopmat_feature(sup) >= 0 && sup->has[F_MEMORY_MODEL])
         paths |= VKVIT_PATH_COOPMAT;
     return paths;
 }
@@ -166,7 +203,17 @@ bool vk_timeline_supported(VkPhysicalDevice phys)
 
 /* ---- the query for applications ---------------------------------------------------------------------- */
 
+static bool offer(VkPhysicalDeviceFeatures2 *chain, int f);
+
 static vkvit_status require(VkPhysicalDeviceFeatures2 *chain, int f)
+{
+    return offer(chain, f) ? VKVIT_OK
+                  : fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_query_device_requirements: %s is needed, but the "
+                         "feature chain has no structure for it: add %s", features[f].name, features[f].structs);
+}
+
+/* Sets feature f wherever the chain has a structure for it; whether it had one. */
+static bool offer(VkPhysicalDeviceFeatures2 *chain, int f)
 {
     bool placed = false;
     for (VkBaseOutStructure *s = (VkBaseOutStructure *)chain; s; s = s->pNext) {
@@ -176,9 +223,7 @@ static vkvit_status require(VkPhysicalDeviceFeatures2 *chain, int f)
             placed = true;
         }
     }
-    return placed ? VKVIT_OK
-                  : fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_query_device_requirements: %s is needed, but the "
-                         "feature chain has no structure for it: add %s", features[f].name, features[f].structs);
+    return placed;
 }
 
 static void add_extension(vkvit_device_requirements *out, const char *name)
@@ -221,22 +266,33 @@ VKVIT_API vkvit_status vkvit_query_device_requirements(VkInstance instance, VkPh
     if (s)
         return s;
     out->supported = supported_paths(&sup) & paths;
+    const int cm = coopmat_feature(&sup);
     static const struct {
         uint32_t path;
-        int feature, ext; /* ext: needed below Vulkan 1.2 (-1 none), or always for coopmat */
+        int feature, ext; /* ext: needed below Vulkan 1.2 (-1 none) */
     } needs[] = {
         {VKVIT_PATH_FP16, F_STORAGE16, -1},       {VKVIT_PATH_FP16, F_FLOAT16, X_FLOAT16},
         {VKVIT_PATH_TIMELINE, F_TIMELINE, X_TIMELINE}, {VKVIT_PATH_COOPMAT, F_MEMORY_MODEL, X_MEMORY_MODEL},
-        {VKVIT_PATH_COOPMAT, F_COOPMAT, X_COOPMAT}, {VKVIT_PATH_COOPMAT, F_STORAGE16, -1},
-        {VKVIT_PATH_COOPMAT, F_FLOAT16, X_FLOAT16},
+        {VKVIT_PATH_COOPMAT, F_STORAGE16, -1}, {VKVIT_PATH_COOPMAT, F_FLOAT16, X_FLOAT16},
     };
     for (size_t i = 0; i < sizeof needs / sizeof *needs; i++) {
         if (!(out->supported & needs[i].path))
             continue;
-        if (needs[i].ext >= 0 && (!sup.v12 || needs[i].ext == X_COOPMAT))
+        if (needs[i].ext >= 0 && !sup.v12)
             add_extension(out, ext_names[needs[i].ext]);
         if (chain && (s = require(chain, needs[i].feature)))
             return s;
+    }
+    if (out->supported & VKVIT_PATH_COOPMAT) {
+        add_extension(out, ext_names[cm == F_COOPMAT_KHR ? X_COOPMAT_KHR : X_COOPMAT]);
+        if (chain && (s = require(chain, cm)))
+            return s;
+        /* Subgroup size control lets vkvit pin the kernel's subgroup size. Set where the chain has a
+         * structure for it: needed only on devices whose subgroup size varies (AMD, Intel), where the
+         * cooperative-matrix path stays off without it (vkvit_context_device_info says so). */
+        if (sup.has[F_SG_CONTROL] && sup.has[F_FULL_SUBGROUPS] && chain && offer(chain, F_SG_CONTROL) &&
+            offer(chain, F_FULL_SUBGROUPS) && !sup.v13)
+            add_extension(out, ext_names[X_SG_CONTROL]);
     }
     return VKVIT_OK;
 }
@@ -251,14 +307,20 @@ static bool listed(const vkvit_adopt_info *a, const char *name)
     return false;
 }
 
-void vk_adopt_features(vkvit_context *ctx, const vkvit_adopt_info *adopt)
+void vk_adopt_features(vkvit_context *ctx, const vkvit_adopt_info *adopt, vk_enabled *out)
 {
     bool on[F_COUNT];
     read_chain(adopt->enabled_features, on);
-    const bool v12 = ctx->info.api_version >= VK_API_VERSION_1_2;
+    const bool v12 = ctx->info.api_version >= VK_API_VERSION_1_2, v13 = ctx->info.api_version >= VK_API_VERSION_1_3;
     const bool fp16 = on[F_FLOAT16] && on[F_STORAGE16] && (v12 || listed(adopt, ext_names[X_FLOAT16]));
     ctx->fp16 = fp16 && !(ctx->paths_off & VK_PATH_FP16);
     ctx->timeline = on[F_TIMELINE] && (v12 || listed(adopt, ext_names[X_TIMELINE]));
+    *out = (vk_enabled){
+        .coopmat_khr = on[F_COOPMAT_KHR] && listed(adopt, ext_names[X_COOPMAT_KHR]),
+        .coopmat_nv = on[F_COOPMAT] && listed(adopt, ext_names[X_COOPMAT]),
+        .memory_model = on[F_MEMORY_MODEL] && (v12 || listed(adopt, ext_names[X_MEMORY_MODEL])),
+        .subgroup_control = on[F_SG_CONTROL] && on[F_FULL_SUBGROUPS] && (v13 || listed(adopt, ext_names[X_SG_CONTROL])),
+    };
     vk_message(ctx, VKVIT_MESSAGE_INFO, "adopted device '%s': fp16 path %s, timeline semaphores %s (from the "
                "features the application enabled)", ctx->info.name,
                ctx->fp16 ? "on" : fp16 ? "off (driver-quirk table)" : "off", ctx->timeline ? "on" : "off");

@@ -56,11 +56,21 @@ static vkvit_status pipeline_build(vkvit_context *ctx, const vk_shader *sh, vk_p
     for (uint32_t i = 0; i < p->n_spec; i++)
         map[i] = (VkSpecializationMapEntry){i, i * 4, 4};
     VkSpecializationInfo spec = {p->n_spec, map, p->n_spec * 4u, p->spec};
+    /* A kernel that sizes its workgroup in subgroups gets exactly the subgroup size it was built for,
+     * in full subgroups, where the device can pin it (context.c decides; Vulkan 1.3 or
+     * VK_EXT_subgroup_size_control). */
+    const bool pin = sh->pin_subgroup && ctx->coopmat_subgroup_size;
+    VkPipelineShaderStageRequiredSubgroupSizeCreateInfo sgsize = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_REQUIRED_SUBGROUP_SIZE_CREATE_INFO,
+        .requiredSubgroupSize = ctx->coopmat_subgroup_size,
+    };
     VkComputePipelineCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
         .stage =
             {
                 .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                .pNext = pin ? &sgsize : NULL,
+                .flags = pin ? VK_PIPELINE_SHADER_STAGE_CREATE_REQUIRE_FULL_SUBGROUPS_BIT : 0,
                 .stage = VK_SHADER_STAGE_COMPUTE_BIT,
                 .module = module,
                 .pName = "main",

@@ -39,7 +39,7 @@ uint32_t vk_quirk_paths(const vk_quirk *table, const vkvit_device_info *info)
 
 const char *vk_path_names(uint32_t paths, char *buf, size_t size)
 {
-    static const char *const names[] = {"coopmat", "fp16", "subgroup kernels"};
+    static const char *const names[] = {"coopmat (NV)", "fp16", "subgroup kernels", "coopmat (KHR)"};
     size_t n = 0;
     if (size)
         buf[0] = '\0';

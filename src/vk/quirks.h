@@ -16,11 +16,13 @@
 #include "vkvit.h"
 
 typedef enum vk_path {
-    VK_PATH_COOPMAT = 1u << 0,    /* cooperative-matrix kernels (shaders/matmul_coopmat.comp) */
+    VK_PATH_COOPMAT_NV = 1u << 0, /* the VK_NV_cooperative_matrix kernel (shaders/matmul_coopmat.comp) */
     VK_PATH_FP16 = 1u << 1,       /* fp16 storage + arithmetic: every OP_F16 kernel */
     VK_PATH_SUBGROUP = 1u << 2,   /* subgroup-operation kernels: matmul direct, attention subgroup,
                                    * LayerNorm subgroup reduction (the shared-memory ones remain) */
+    VK_PATH_COOPMAT_KHR = 1u << 3, /* the VK_KHR_cooperative_matrix kernel (the same shader) */
 } vk_path;
+#define VK_PATH_COOPMAT (VK_PATH_COOPMAT_NV | VK_PATH_COOPMAT_KHR)   /* both cooperative-matrix kernels */
 #define VK_PATH_ALL (VK_PATH_COOPMAT | VK_PATH_FP16 | VK_PATH_SUBGROUP)
 
 typedef struct vk_quirk {
@@ -45,7 +47,7 @@ extern const vk_quirk vk_quirk_table[];
 bool vk_quirk_matches(const vk_quirk *q, const vkvit_device_info *info);
 /* The union of paths_off over the rows of `table` (ended by evidence NULL) that match `info`. */
 uint32_t vk_quirk_paths(const vk_quirk *table, const vkvit_device_info *info);
-/* "coopmat, fp16" etc. for messages; returns buf. */
+/* "coopmat (NV), fp16" etc. for messages; returns buf. */
 const char *vk_path_names(uint32_t paths, char *buf, size_t size);
 
 #endif

@@ -47,12 +47,17 @@ struct vkvit_context {
     VkAllocationCallbacks alloc_copy;      /* what alloc points at (the caller's struct, copied) */
     uint64_t budget;                       /* device-memory budget in bytes (0 = none), see vk_buffer_create */
     uint32_t paths_off;                    /* vk_path bits the driver-quirk table turned off */
-    /* Cooperative-matrix shapes the coopmat matmul may use: subgroup scope, fp16 x fp16 + fp32 -> fp32,
-     * as {M, N, K}; VK_NV_cooperative_matrix and what its shaders need are enabled on the device.
-     * None: coopmat_off says why (a static string). */
+    /* The cooperative-matrix matmul: the extension whose kernel it runs (KHR where the build has it
+     * and the device offers it, else NV), that extension's shapes it may use (subgroup scope,
+     * fp16 x fp16 + fp32 -> fp32, as {M, N, K}), with the extension and what its shaders need enabled
+     * on the device. None: coopmat_off says why (a static string). coopmat_subgroup_size: the lanes
+     * per subgroup its pipelines are pinned to (REQUIRE_FULL_SUBGROUPS + requiredSubgroupSize), 0 when
+     * the device has no subgroup size control (its one subgroupSize is then what the kernel gets). */
+    vkvit_coopmat_extension coopmat_ext;
     uint32_t coopmat_shapes[VKVIT_MAX_COOPMAT_SHAPES][3];
     uint32_t coopmat_shape_count;
     const char *coopmat_off;
+    uint32_t coopmat_subgroup_size;
 
     VkPipelineCache pcache;
     char *pcache_path;                     /* NULL = not persisted */
@@ -74,11 +79,24 @@ void vk_message(vkvit_context *ctx, vkvit_message_severity sev, const char *fmt,
 /* Loads the system Vulkan loader once (gipa NULL), or points volk at the application's entry point. */
 vkvit_status load_vulkan(PFN_vkGetInstanceProcAddr gipa);
 
+/* The cooperative-matrix fragment shape the coopmat matmul uses among n {M, N, K} shapes: of those
+ * whose M, N and K divide 32 (every coopmat block is a multiple of 32, so none of them pads), the
+ * largest M*N*K (the fewest cooperative operations per block), on a tie the larger K (fewer k steps),
+ * then the first listed. Zeros when none qualifies. */
+void vk_coopmat_pick(const uint32_t (*shapes)[3], uint32_t n, uint32_t out[3]);
+
 /* ---- features.c -------------------------------------------------------------------------------- */
 /* Whether the device supports timelineSemaphore (vkvit enables it on the devices it creates). */
 bool vk_timeline_supported(VkPhysicalDevice phys);
-/* An adopted device: ctx->fp16 and ctx->timeline from what the application says it enabled. */
-void vk_adopt_features(vkvit_context *ctx, const vkvit_adopt_info *adopt);
+/* What the application enabled on an adopted device, for the cooperative-matrix path (context.c
+ * decides with it): the feature and extension of each coopmat extension, vulkanMemoryModel, and
+ * subgroupSizeControl + computeFullSubgroups. */
+typedef struct vk_enabled {
+    bool coopmat_khr, coopmat_nv, memory_model, subgroup_control;
+} vk_enabled;
+/* An adopted device: ctx->fp16 and ctx->timeline from what the application says it enabled, and
+ * *out for the cooperative-matrix check. */
+void vk_adopt_features(vkvit_context *ctx, const vkvit_adopt_info *adopt, vk_enabled *out);
 
 /* ---- memory.c ---------------------------------------------------------------------------------- */
 typedef enum vk_mem_kind {
@@ -137,6 +155,7 @@ typedef struct vk_shader {
     size_t code_size;     /* bytes */
     uint32_t n_buffers;
     uint32_t push_size;
+    bool pin_subgroup;    /* assumes ctx->coopmat_subgroup_size lanes: pinned where that is set */
 } vk_shader;
 
 struct vk_pipeline {
