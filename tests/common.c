@@ -9,12 +9,24 @@
 #include <time.h>
 
 static int passed, failed, validation_messages;
+/* test_capture_begin/end: messages go here instead of failing the test. */
+static bool capturing;
+static char captured[1 << 16];
+static size_t captured_len;
+static int captured_count;
 
 static void on_message(void *user, vkvit_message_severity sev, const char *msg)
 {
     (void)user;
     if (sev == VKVIT_MESSAGE_INFO)
         return;
+    if (capturing) {
+        captured_count++;
+        int w = snprintf(captured + captured_len, sizeof captured - captured_len, "%s\n", msg);
+        if (w > 0)
+            captured_len += (size_t)w < sizeof captured - captured_len ? (size_t)w : sizeof captured - captured_len - 1;
+        return;
+    }
     validation_messages++;
     fprintf(stderr, "%s: %s\n", sev == VKVIT_MESSAGE_ERROR ? "VALIDATION ERROR" : "VALIDATION WARNING", msg);
 }
@@ -40,6 +52,21 @@ vkvit_context *test_context(void)
 }
 
 int test_validation_messages(void) { return validation_messages; }
+
+void test_capture_begin(void)
+{
+    capturing = true;
+    captured_len = 0;
+    captured[0] = '\0';
+    captured_count = 0;
+}
+
+const char *test_capture_end(int *count)
+{
+    capturing = false;
+    *count = captured_count;
+    return captured;
+}
 
 int test_finish(vkvit_context *ctx)
 {
@@ -266,4 +293,27 @@ bool test_fp16(vkvit_context *ctx)
                 "fp16: the device has shaderFloat16 and storageBuffer16BitAccess and no driver quirk turns fp16 "
                 "off, so the context must enable them");
     return false;
+}
+
+void test_expect_coopmat(const vkvit_context *ctx, bool used)
+{
+    const char *want = getenv("VKVIT_EXPECT_COOPMAT");
+    if (!want || !*want || strcmp(want, "0") == 0)
+        return;
+    const vkvit_coopmat_extension ext = strcmp(want, "khr") == 0 ? VKVIT_COOPMAT_KHR
+                                        : strcmp(want, "nv") == 0 ? VKVIT_COOPMAT_NV
+                                                                  : VKVIT_COOPMAT_NONE;   /* any */
+    const char *got = ctx->coopmat_ext == VKVIT_COOPMAT_KHR ? "KHR" : ctx->coopmat_ext == VKVIT_COOPMAT_NV ? "NV" : "none";
+    test_expect(used && ctx->coopmat_shape_count > 0 && (ext == VKVIT_COOPMAT_NONE || ctx->coopmat_ext == ext),
+                "VKVIT_EXPECT_COOPMAT=%s: the cooperative-matrix kernel ran (%s, extension %s%s%s)", want,
+                used ? "used" : "NOT used", got, ctx->coopmat_off ? "; off because: " : "",
+                ctx->coopmat_off ? ctx->coopmat_off : "");
+}
+
+void test_expect_plan_coopmat(vkvit_context *ctx, const vkvit_plan *plan)
+{
+    vkvit_plan_info pi;
+    test_ok(vkvit_plan_get_info(plan, &pi), "plan info");
+    printf("     plan: matmul kernel %s\n", pi.matmul_kernel);
+    test_expect_coopmat(ctx, strcmp(pi.matmul_kernel, "coopmat") == 0);
 }

@@ -26,6 +26,11 @@
 vkvit_context *test_context(void);
 /* Number of validation warnings/errors seen so far. */
 int test_validation_messages(void);
+/* For tests that provoke validation messages on purpose: between begin and end, messages are
+ * collected instead of failing the test; end returns them (one per line, valid until the next begin)
+ * and their number. */
+void test_capture_begin(void);
+const char *test_capture_end(int *count);
 /* Destroys ctx (may be NULL), counts any validation message as a failure, prints
  * "N passed, N failed" and returns the process exit code (0 only if nothing failed). */
 int test_finish(vkvit_context *ctx);
@@ -76,6 +81,15 @@ void test_download_as(vkvit_context *ctx, op_dtype t, vk_buffer *b, float *out, 
  * the device really lacks shaderFloat16 or storageBuffer16BitAccess: a device with both whose
  * context left them off would silently hide the fp16 path, so that fails. */
 bool test_fp16(vkvit_context *ctx);
+
+/* Where the environment says the cooperative-matrix kernel must run (VKVIT_EXPECT_COOPMAT=khr, nv, or
+ * any other non-empty value but 0 for either: the Debian 13 CI stage sets khr), records a check that
+ * it did: `used` says whether the test's fp16 work ran on it, and the context must have the named
+ * extension's kernel on. Does nothing when the variable is unset. */
+void test_expect_coopmat(const vkvit_context *ctx, bool used);
+/* The same for an fp16 plan: its linear layers must run the cooperative-matrix kernel
+ * (vkvit_plan_info.matmul_kernel, printed either way). */
+void test_expect_plan_coopmat(vkvit_context *ctx, const vkvit_plan *plan);
 
 /* Records `record(cmd, ctx, arg)` into a fresh command buffer, submits, waits. Exits on error. */
 typedef vkvit_status (*test_record_fn)(vk_cmd *cmd, vkvit_context *ctx, const void *arg);

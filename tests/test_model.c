@@ -80,6 +80,8 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = B, .attention_maps = 1};
     test_ok(vkvit_plan_create(m, &po, &p), "plan");
+    if (f16)
+        test_expect_plan_coopmat(ctx, p);
     vkvit_tensor in = {e.input, B, d->C, d->image, d->image};
     test_ok(vkvit_run(p, &in), "run");
 

@@ -127,6 +127,8 @@ int main(int argc, char **argv)
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = BATCH};
     test_ok(vkvit_plan_create(m, &po, &p), "plan");
+    if (f16)
+        test_expect_plan_coopmat(ctx, p);
 
     float *prob = test_alloc((size_t)BATCH * e.K), *logits = test_alloc((size_t)BATCH * e.K);
     char lb[64], lb2[64];

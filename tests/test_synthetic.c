@@ -22,6 +22,8 @@ static void check(vkvit_context *ctx, const char *name, uint32_t D, uint32_t L, 
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = B};
     test_ok(vkvit_plan_create(m, &po, &p), "plan");
+    if (prec == VKVIT_PRECISION_FP16)
+        test_expect_plan_coopmat(ctx, p);
     size_t n_in = (size_t)B * 3 * 224 * 224;
     float *input = test_alloc(n_in), *gpu = test_alloc((size_t)B * 1000), *ref = test_alloc((size_t)B * 1000);
     float *pooled = test_alloc((size_t)B * D);

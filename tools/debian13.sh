@@ -105,8 +105,12 @@ in_root bash -c '
   cd /src/vkvit
   echo "== debian13: $(. /etc/os-release; echo "$PRETTY_NAME"), Mesa $(dpkg-query -W -f="\${Version}" mesa-vulkan-drivers), $(glslangValidator --version | head -1)"
   if [ -f build-deb13/build.ninja ] && ! meson introspect build-deb13 --projectinfo >/dev/null 2>&1; then rm -rf build-deb13; fi
-  if [ ! -f build-deb13/build.ninja ]; then
-    meson setup build-deb13 -Dbuildtype=release --werror > /tmp/setup.log 2>&1 || { cat /tmp/setup.log; exit 1; }
+  # -Dcoopmat_khr=enabled: a glslang or header that cannot build the KHR kernel is an error here.
+  opts="-Dbuildtype=release -Dwerror=true -Dcoopmat_khr=enabled"
+  if [ -f build-deb13/build.ninja ]; then
+    meson configure build-deb13 $opts > /tmp/setup.log 2>&1 || { cat /tmp/setup.log; exit 1; }
+  else
+    meson setup build-deb13 $opts > /tmp/setup.log 2>&1 || { cat /tmp/setup.log; exit 1; }
     grep -i "cooperative" /tmp/setup.log || true
   fi
   meson compile -C build-deb13 || exit 1
