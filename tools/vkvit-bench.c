@@ -40,6 +40,7 @@
 #include "ops/ops.h"
 #include "plan.h"
 #include "vk/vk.h"
+#include "safetensors.h"   /* st_f32_to_f16 */
 
 #include "peak_copy.spv.h"
 #include "peak_copy_scalar.spv.h"
@@ -124,7 +125,9 @@ static void usage(FILE *f)
           "                   repeatable, comma-separated. One row per model x precision x batch; a batch\n"
           "                   the device cannot hold is printed as 'skipped: <reason>'\n"
           "  --precision LIST fp32, fp16 and/or auto, comma-separated (default auto): the model's storage\n"
-          "                   precision (vkvit_model_options.precision); % peak uses the matching FMA peak\n"
+          "                   precision (vkvit_model_options.precision); % peak uses the matching FMA peak.\n"
+          "                   With --op: matmul cases run once per precision (fp16: fp16 inputs and output,\n"
+          "                   the fp16 kernels; VKVIT_MATMUL=coopmat|tiled|direct picks which), other ops fp32\n"
           "  --ops            with --model: per-op breakdown, a timestamp after every dispatch, summed per\n"
           "                   op type (matmul, attention, layernorm, other) and per shader\n"
           "  --peak           measure this device's FMA throughput (fp32 vec4, fp32 scalar, fp16 vec4 if\n"
@@ -484,6 +487,28 @@ static vk_buffer output_buffer(bench *b, uint64_t n, const char *what)
     return buf;
 }
 
+/* random_buffer / output_buffer with fp16 elements when f16 (n even or not: sized up to whole words). */
+static vk_buffer random_buffer_as(bench *b, bool f16, uint64_t n, float lo, float hi, const char *what)
+{
+    if (!f16)
+        return random_buffer(b, n, lo, hi, what);
+    const uint64_t bytes = (n * 2 + 3) / 4 * 4;
+    check_range(b, bytes, what);
+    vk_buffer buf;
+    check(vk_buffer_create(b->ctx, bytes, VK_MEM_DEVICE, &buf), what);
+    uint16_t *tmp = xcalloc(n, sizeof *tmp);
+    for (uint64_t i = 0; i < n; i++)
+        tmp[i] = st_f32_to_f16(rng_uniform(&b->rng, lo, hi));
+    check(vk_buffer_write(b->ctx, &buf, 0, tmp, n * 2), what);
+    free(tmp);
+    return buf;
+}
+
+static vk_buffer output_buffer_as(bench *b, bool f16, uint64_t n, const char *what)
+{
+    return output_buffer(b, f16 ? (n + 1) / 2 : n, what);
+}
+
 /* ---- the cases -------------------------------------------------------------------------------------- */
 
 typedef enum op_kind { K_MATMUL, K_ATTENTION, K_LAYERNORM, K_GELU } op_kind;
@@ -498,6 +523,7 @@ typedef struct bench_case {
     uint32_t T, H, dh;             /* attention */
     uint32_t rows, D;              /* layernorm, rows already multiplied by batch */
     uint64_t n;                    /* gelu, already multiplied by batch */
+    bool f16;                      /* matmul: fp16 inputs and output (--precision fp16) */
     char shape[96];
     /* results */
     double work;                   /* flops (matmul, attention) or bytes (layernorm, gelu) */
@@ -521,8 +547,9 @@ static void describe(bench_case *c)
 {
     switch (c->kind) {
     case K_MATMUL:
-        snprintf(c->shape, sizeof c->shape, "%ux%u -> %u, +bias%s%s", c->M, c->K, c->N,
-                 c->epi == MATMUL_EPI_NONE ? "" : " +", c->epi == MATMUL_EPI_NONE ? "" : epi_name(c->epi));
+        snprintf(c->shape, sizeof c->shape, "%ux%u -> %u, +bias%s%s%s", c->M, c->K, c->N,
+                 c->epi == MATMUL_EPI_NONE ? "" : " +", c->epi == MATMUL_EPI_NONE ? "" : epi_name(c->epi),
+                 c->f16 ? ", fp16" : "");
         c->work = 2.0 * c->M * c->N * c->K;
         c->flops = true;
         break;
@@ -552,6 +579,23 @@ static uint32_t add_case(bench_case *cases, uint32_t n, bench_case c)
     describe(&c);
     cases[n] = c;
     return n + 1;
+}
+
+/* A matmul case once per --precision (fp32 / auto: fp32 storage; fp16: fp16), other ops once. */
+static uint32_t add_cases(const options *o, bench_case *cases, uint32_t n, bench_case c)
+{
+    if (c.kind != K_MATMUL)
+        return add_case(cases, n, c);
+    bool f32 = false, f16 = false;
+    for (uint32_t i = 0; i < o->n_precisions; i++)
+        *(o->precisions[i] == VKVIT_PRECISION_FP16 ? &f16 : &f32) = true;
+    if (f32)
+        n = add_case(cases, n, c);
+    if (f16) {
+        c.f16 = true;
+        n = add_case(cases, n, c);
+    }
+    return n;
 }
 
 static uint32_t mul_checked(uint64_t a, uint64_t b, const char *what)
@@ -629,7 +673,7 @@ static uint32_t custom_case(const options *o, const char *s, uint32_t batch, ben
             e *= d[i];
         c.n = mul_checked(e, batch, "gelu n x batch");
     }
-    return add_case(cases, n, c);
+    return add_cases(o, cases, n, c);
 }
 
 static uint32_t build_cases(const options *o, bench_case *cases)
@@ -657,7 +701,7 @@ static uint32_t build_cases(const options *o, bench_case *cases)
             for (size_t i = 0; i < sizeof mm / sizeof *mm; i++) {
                 bench_case c = {.kind = K_MATMUL, .batch = B, .M = M, .K = mm[i].K, .N = mm[i].N, .epi = mm[i].epi};
                 snprintf(c.label, sizeof c.label, "%s", mm[i].label);
-                n = add_case(cases, n, c);
+                n = add_cases(o, cases, n, c);
             }
         }
         if (o->ops & OP_BIT_ATTENTION) {
@@ -701,21 +745,29 @@ static void run_case(bench *b, bench_case *c)
     switch (c->kind) {
     case K_MATMUL: {
         float ws = 1.0f / sqrtf((float)c->K);
-        bufs[nb++] = random_buffer(b, (uint64_t)c->M * c->K, -1, 1, "matmul X");
-        bufs[nb++] = random_buffer(b, (uint64_t)c->N * c->K, -ws, ws, "matmul W");
-        bufs[nb++] = random_buffer(b, c->N, -0.1f, 0.1f, "matmul bias");
-        bufs[nb++] = output_buffer(b, (uint64_t)c->M * c->N, "matmul Y");
+        const bool h = c->f16;
+        const op_dtype dt = h ? OP_F16 : OP_F32;
+        if (h && !ctx->fp16)
+            die("matmul fp16: the device has no fp16 path (shaderFloat16 + storageBuffer16BitAccess)");
+        bufs[nb++] = random_buffer_as(b, h, (uint64_t)c->M * c->K, -1, 1, "matmul X");
+        bufs[nb++] = random_buffer_as(b, h, (uint64_t)c->N * c->K, -ws, ws, "matmul W");
+        bufs[nb++] = random_buffer_as(b, h, c->N, -0.1f, 0.1f, "matmul bias");
+        bufs[nb++] = output_buffer_as(b, h, (uint64_t)c->M * c->N, "matmul Y");
         matmul_args a = {
             .batch = 1, .M = c->M, .N = c->N, .K = c->K,
             .x = vk_whole(&bufs[0]), .w = vk_whole(&bufs[1]), .bias = vk_whole(&bufs[2]),
             .residual = none_span(), .y = vk_whole(&bufs[3]),
-            .epilogue = c->epi, .dtype = OP_F32,
+            .epilogue = c->epi, .dtype = dt,
         };
         if (c->epi == MATMUL_EPI_RESIDUAL) {
-            bufs[nb++] = random_buffer(b, (uint64_t)c->M * c->N, -1, 1, "matmul residual");
+            bufs[nb++] = random_buffer_as(b, h, (uint64_t)c->M * c->N, -1, 1, "matmul residual");
             a.residual = vk_whole(&bufs[4]);
         }
         s = op_matmul(cmd, ctx, &a);
+        /* Which kernel ran (VKVIT_MATMUL, or the automatic choice), in the shape column. */
+        const char *k = op_matmul_kernel(ctx, dt);
+        size_t len = strlen(c->shape);
+        snprintf(c->shape + len, sizeof c->shape - len, " [%s]", k ? k : "?");
         break;
     }
     case K_ATTENTION: {
@@ -1097,7 +1149,7 @@ static void print_peaks(const bench *b, const peaks *p)
 
 static void print_cases(const bench_case *c, uint32_t n, bool have_peak)
 {
-    printf("ops (fp32)\n");
+    printf("ops (fp32 unless the shape says fp16; [kernel] for matmuls)\n");
     printf("  %-9s %-8s %-34s %5s %6s %10s %10s %10s %10s %16s%s\n", "op", "case", "shape", "batch", "runs",
            "median ms", "p10 ms", "p90 ms", "wall ms", "rate", have_peak ? "  % peak" : "");
     for (uint32_t i = 0; i < n; i++) {
@@ -1111,7 +1163,8 @@ static void print_cases(const bench_case *c, uint32_t n, bool have_peak)
         printf("\n");
     }
     if (have_peak)
-        printf("  %% peak: matmul, attention vs fp32 vec4 FMA; layernorm, gelu vs the copy shader's bandwidth\n");
+        printf("  %% peak: matmul, attention vs fp32 vec4 FMA (fp16 matmuls: fp16 vec4 FMA); layernorm, gelu vs "
+               "the copy shader's bandwidth\n");
     printf("\n");
 }
 
@@ -1752,7 +1805,7 @@ int main(int argc, char **argv)
     }
     for (uint32_t i = 0; i < n_cases; i++) {
         run_case(&b, &cases[i]);
-        double ref = cases[i].flops ? pk.fp32 : pk.copy;
+        double ref = cases[i].f16 ? pk.fp16 : cases[i].flops ? pk.fp32 : pk.copy;
         if (ref > 0)
             cases[i].pct_peak = 100.0 * cases[i].rate / ref;
     }
