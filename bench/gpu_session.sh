@@ -56,8 +56,12 @@ step synthetic_fp16 300 "$B/tests/test_synthetic" fp16 ti s b
 # 3. ceilings, kernels, tuning
 step peak 120 "$B/tools/vkvit-bench" --peak --json "$OUT/peak.json"
 step kernels_fp32 300 "$B/tools/vkvit-bench" --peak --op all --batch 1,8,64 --json "$OUT/kernels.json"
-VKVIT_MATMUL=coopmat step matmul_coopmat 300 "$B/tools/vkvit-bench" --op matmul --batch 1,8,64 \
-    --json "$OUT/matmul-coopmat.json"
+# fp16 matmuls: the cooperative-matrix kernel (KHR where the build has it, else NV) against the scalar
+# fp16 kernel (before, --op was fp32 only and this step timed fp32 under a coopmat label)
+VKVIT_MATMUL=coopmat step matmul_coopmat 300 "$B/tools/vkvit-bench" --peak --op matmul --precision fp16 \
+    --batch 1,8,64 --json "$OUT/matmul-coopmat.json"
+VKVIT_MATMUL=tiled step matmul_fp16_tiled 300 "$B/tools/vkvit-bench" --op matmul --precision fp16 \
+    --batch 1,8,64 --json "$OUT/matmul-fp16-tiled.json"
 step tune 600 "$B/tools/vkvit-bench" --op matmul --batch 1,8,64 --tune --json "$OUT/tune.json"
 
 # 4. whole forward pass

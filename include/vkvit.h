@@ -203,10 +203,9 @@ VKVIT_API vkvit_status vkvit_context_create(const vkvit_context_options *options
 
 /* The application's Vulkan objects, for embedding vkvit in a renderer. vkvit never destroys them.
  * The device must be Vulkan 1.1 or later. Core Vulkan 1.1 is all vkvit needs (fp32 inference,
- * images, vkvit_record); the optional paths (fp16, timeline semaphores) are used where the
- * application enabled what they need and says so in enabled_features / enabled_extensions:
- * vkvit_query_device_requirements tells what to enable. Cooperative matrices stay off on an
- * adopted device. The queue must support compute; vkvit submits to it from the thread that calls
+ * images, vkvit_record); the optional paths (fp16, timeline semaphores, cooperative matrices) are
+ * used where the application enabled what they need and says so in enabled_features /
+ * enabled_extensions: vkvit_query_device_requirements tells what to enable. The queue must support compute; vkvit submits to it from the thread that calls
  * vkvit, so the application must not use it concurrently (Vulkan's external synchronisation rule). */
 typedef struct vkvit_adopt_info {
     VkInstance instance;

@@ -119,6 +119,8 @@ void app_create_instance(app_vulkan *app, const char *device_name)
     }
 }
 
+bool app_has_extension(const app_vulkan *app, const char *name) { return has_extension(app->phys, name); }
+
 void app_create_device(app_vulkan *app, const void *features, const char *const *exts, uint32_t n_exts)
 {
     uint32_t nq = 0;

@@ -34,6 +34,8 @@ int app_validation_messages(void);
 void app_create_instance(app_vulkan *app, const char *device_name);
 void app_create_device(app_vulkan *app, const void *features, const char *const *exts, uint32_t n_exts);
 void app_destroy(app_vulkan *app);   /* device, messenger, instance */
+/* Whether app->phys offers the device extension `name`. */
+bool app_has_extension(const app_vulkan *app, const char *name);
 
 /* A host-visible, coherent, mapped buffer with `usage`. */
 typedef struct app_buffer {

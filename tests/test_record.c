@@ -60,6 +60,10 @@ typedef struct app_features {
     VkPhysicalDeviceFeatures2 f2;
     VkPhysicalDeviceVulkan11Features v11;
     VkPhysicalDeviceVulkan12Features v12;
+    VkPhysicalDeviceVulkan13Features v13;          /* chained on Vulkan 1.3 devices */
+#if VKVIT_HAVE_COOPMAT_KHR
+    VkPhysicalDeviceCooperativeMatrixFeaturesKHR cm;   /* chained where the device has the extension */
+#endif
     vkvit_device_requirements req;
 } app_features;
 
@@ -81,6 +85,21 @@ static void test_requirements(app_vulkan *app, app_features *f)
                                                 .pNext = &f->v12};
     f->f2 = (VkPhysicalDeviceFeatures2){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, .pNext = &f->v11};
     f->v12.bufferDeviceAddress = VK_TRUE; /* the application's own choice: must survive the query */
+    /* What a careful application chains for the cooperative-matrix path: the 1.3 features (subgroup
+     * size control) and the KHR structure, each only where the device knows it. */
+    VkPhysicalDeviceProperties props;
+    vkGetPhysicalDeviceProperties(app->phys, &props);
+    if (props.apiVersion >= VK_API_VERSION_1_3) {
+        f->v13.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES;
+        f->v12.pNext = &f->v13;
+    }
+#if VKVIT_HAVE_COOPMAT_KHR
+    if (app_has_extension(app, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
+        f->cm.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR;
+        f->cm.pNext = f->v11.pNext;
+        f->v11.pNext = &f->cm;
+    }
+#endif
     s = vkvit_query_device_requirements(app->instance, app->phys, vkGetInstanceProcAddr, VKVIT_PATH_ALL, &f->f2,
                                         &f->req);
     test_ok(s, "vkvit_query_device_requirements");
@@ -92,6 +111,21 @@ static void test_requirements(app_vulkan *app, app_features *f)
                     f->v12.bufferDeviceAddress,
                 "requirements: shaderFloat16, storageBuffer16BitAccess and timelineSemaphore set in the chain, the "
                 "application's bufferDeviceAddress left on");
+    for (uint32_t i = 0; i < f->req.extension_count; i++)
+        printf("requirements: extension %s\n", f->req.extensions[i]);
+    if (f->req.supported & VKVIT_PATH_COOPMAT) {
+        bool cm_on = false;
+#if VKVIT_HAVE_COOPMAT_KHR
+        cm_on = f->cm.cooperativeMatrix;
+#endif
+        test_expect(cm_on && f->v12.vulkanMemoryModel && f->req.extension_count == 1 &&
+                        !strcmp(f->req.extensions[0], "VK_KHR_cooperative_matrix"),
+                    "requirements: the cooperative-matrix path asks for VK_KHR_cooperative_matrix, cooperativeMatrix "
+                    "and vulkanMemoryModel");
+        test_expect(!f->v13.sType || (f->v13.subgroupSizeControl && f->v13.computeFullSubgroups),
+                    "requirements: subgroupSizeControl and computeFullSubgroups set where the chain has the 1.3 "
+                    "features");
+    }
 }
 
 static vkvit_context *adopt(app_vulkan *app, const app_features *f)
@@ -356,6 +390,8 @@ static void test_fp16_adopted(app_vulkan *app, vkvit_context *ctx)
         vkvit_model_options mo = {.precision = f16 ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32};
         test_ok(vkvit_model_load(ctx, HF_VIT, &mo, &m), f16 ? "load hf-vit in fp16 (adopted device)" : "load hf-vit");
         test_ok(vkvit_plan_create(m, NULL, &p), "plan");
+        if (f16)
+            test_expect_plan_coopmat(ctx, p);
         app_image gi = app_image_create(app, VK_FORMAT_R8G8B8A8_UNORM, im.width, im.height);
         app_image_upload(app, &gi, im.rgba, 4);
         vkvit_gpu_image in = {.image = gi.image, .format = gi.format, .width = im.width, .height = im.height};
@@ -717,8 +753,13 @@ int main(void)
     test_expect((paths & (VKVIT_PATH_FP16 | VKVIT_PATH_TIMELINE)) == (VKVIT_PATH_FP16 | VKVIT_PATH_TIMELINE) &&
                     ctx->fp16,
                 "adopted with the enabled features: fp16 and timelines on (paths 0x%x)", paths);
+    test_expect(!(f.req.supported & VKVIT_PATH_COOPMAT) == !(paths & VKVIT_PATH_COOPMAT),
+                "adopted with the enabled features: the cooperative-matrix path is on exactly where the query "
+                "reported it (paths 0x%x, %s)", paths, ctx->coopmat_off ? ctx->coopmat_off : "on");
+    test_expect_coopmat(ctx, (paths & VKVIT_PATH_COOPMAT) != 0);
     test_ok(vkvit_context_paths(plain, &paths), "vkvit_context_paths");
-    test_expect(paths == 0 && !plain->fp16, "adopted without enabled features: no optional path (0x%x)", paths);
+    test_expect(paths == 0 && !plain->fp16 && plain->coopmat_off, "adopted without enabled features: no optional "
+                "path (0x%x; coopmat: %s)", paths, plain->coopmat_off ? plain->coopmat_off : "on");
 
     test_record_inputs(&app, ctx);
     test_record_photo(&app, ctx);

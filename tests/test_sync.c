@@ -4,9 +4,14 @@
  * in one stage; a setting that silently failed to reach the layer would make that stage prove nothing.
  * So this test records deliberate hazards: a transfer write followed by a second transfer write, and a
  * transfer write followed by a compute shader writing the same bytes (GELU), with no barrier between.
- * With the setting, the layer must report a write-after-write hazard for each; without it, it must
- * report nothing (so a report here comes from the setting). The same pairs with vk_cmd_barrier between
- * them must be silent either way. Any other validation message fails the test as in every test. */
+ * With the setting, the layer must report the write-after-write hazard; without it, it must report
+ * nothing (so a report here comes from the setting). The same pairs with vk_cmd_barrier between them
+ * must be silent either way. Any other validation message fails the test as in every test.
+ *
+ * The fill-then-GELU hazard: Debian 12's layer (1.3.239) reports it; Debian 13's (1.4.309) does not
+ * report hazards on a compute shader's storage-buffer descriptors on lavapipe at all (seen: neither
+ * write-after-write nor read-after-write), so there it is printed, not required: layers from 1.4 on
+ * are only held to the transfer pair. */
 #include "common.h"
 #include "ops/ops.h"
 
@@ -22,7 +27,22 @@ typedef struct hazard_case {
     bool gelu;      /* the second write: GELU into the buffer (else a second fill) */
 } hazard_case;
 
-static void run(vkvit_context *ctx, const hazard_case *c, vk_buffer *x, vk_buffer *y, bool sync)
+/* The Khronos layer's specVersion (0 if absent). */
+static uint32_t layer_version(void)
+{
+    uint32_t n = 0, v = 0;
+    if (vkEnumerateInstanceLayerProperties(&n, NULL) != VK_SUCCESS || n == 0)
+        return 0;
+    VkLayerProperties *p = calloc(n, sizeof *p);
+    if (p && vkEnumerateInstanceLayerProperties(&n, p) == VK_SUCCESS)
+        for (uint32_t i = 0; i < n; i++)
+            if (!strcmp(p[i].layerName, "VK_LAYER_KHRONOS_validation"))
+                v = p[i].specVersion;
+    free(p);
+    return v;
+}
+
+static void run(vkvit_context *ctx, const hazard_case *c, vk_buffer *x, vk_buffer *y, bool sync, bool shader_hazards)
 {
     vk_cmd *cmd;
     test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
@@ -47,7 +67,10 @@ static void run(vkvit_context *ctx, const hazard_case *c, vk_buffer *x, vk_buffe
     const bool waw = strstr(msgs, "SYNC-HAZARD-WRITE-AFTER-WRITE") != NULL;
     if (count)
         printf("     layer said (%d message(s)):\n%s", count, msgs);
-    if (want)
+    if (want && c->gelu && !shader_hazards)
+        printf("     %s: this layer %s the hazard (not required of layers 1.4+)\n", c->what,
+               waw ? "reports" : "does not report");
+    else if (want)
         test_expect(waw, "%s: the layer reports the write-after-write hazard", c->what);
     else
         test_expect(count == 0, "%s: the layer is silent (%d message(s))", c->what, count);
@@ -64,6 +87,9 @@ int main(void)
     const bool sync = en && strstr(en, "VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT");
     printf("synchronization validation: %s (VK_LAYER_ENABLES=%s)\n", sync ? "on" : "off", en ? en : "");
     vkvit_context *ctx = test_context();
+    const uint32_t lv = layer_version();
+    const bool shader_hazards = lv < VK_MAKE_API_VERSION(0, 1, 4, 0);
+    printf("validation layer %u.%u.%u\n", VK_API_VERSION_MAJOR(lv), VK_API_VERSION_MINOR(lv), VK_API_VERSION_PATCH(lv));
     float *zeros = calloc(N, sizeof *zeros);
     if (!zeros)
         return 1;
@@ -75,7 +101,7 @@ int main(void)
         {"fill, barrier, GELU", true, true},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        run(ctx, &cases[i], &x, &y, sync);
+        run(ctx, &cases[i], &x, &y, sync, shader_hazards);
     vk_buffer_destroy(ctx, &x);
     vk_buffer_destroy(ctx, &y);
     free(zeros);

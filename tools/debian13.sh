@@ -5,9 +5,9 @@
 # are never touched.
 #
 #   tools/debian13.sh                 create (or reuse) the root, build with --werror into build-deb13/,
-#                                     run the whole suite with the validation layer and the
-#                                     cooperative-matrix kernel forced on (VKVIT_EXPECT_COOPMAT=khr: a
-#                                     test that does not get it fails)
+#                                     run the whole suite with the validation layer, synchronization
+#                                     validation, and the cooperative-matrix kernel forced on
+#                                     (VKVIT_EXPECT_COOPMAT=khr: a test that does not get it fails)
 #   tools/debian13.sh -- CMD ARGS...  run CMD in the root instead, from the checkout (e.g. a shell:
 #                                     tools/debian13.sh -- bash)
 #
@@ -116,6 +116,8 @@ in_root bash -c '
   meson compile -C build-deb13 || exit 1
   export VKVIT_DEVICE=llvmpipe XDG_CACHE_HOME=/src/vkvit/build-deb13/cache
   export VKVIT_MATMUL=coopmat VKVIT_EXPECT_COOPMAT=khr
+  # Synchronization validation on (test_sync proves the setting reaches the layer).
+  export VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT
   echo "== debian13: the device, its cooperative-matrix shapes and the one chosen"
   build-deb13/examples/vkvit-info || exit 1
   meson test -C build-deb13 --print-errorlogs $MESON_TEST_ARGS

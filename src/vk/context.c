@@ -34,7 +34,12 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverity
         sev = VKVIT_MESSAGE_ERROR;
     else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
         sev = VKVIT_MESSAGE_WARNING;
-    vk_message(ctx, sev, "validation: %s", data->pMessage ? data->pMessage : "(no message)");
+    /* Newer layers leave the message's name (e.g. SYNC-HAZARD-WRITE-AFTER-WRITE) out of its text. */
+    const char *id = data->pMessageIdName, *msg = data->pMessage ? data->pMessage : "(no message)";
+    if (id && *id && !strstr(msg, id))
+        vk_message(ctx, sev, "validation: [%s] %s", id, msg);
+    else
+        vk_message(ctx, sev, "validation: %s", msg);
     return VK_FALSE;
 }
 
