@@ -245,23 +245,34 @@ static void check_coopmat_choice(vkvit_context *ctx)
         {"16x16x16, 16 KiB of shared memory", {{16, 16, 16}}, 1, 16384, "coopmat", NULL},
         {"16x16x16, 8 KiB of shared memory", {{16, 16, 16}}, 1, 8192, NULL, "shared-memory"},
     };
-    set_path("auto");
-    const char *scalar = op_matmul_kernel(ctx, OP_F32);
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        memcpy(ctx->coopmat_shapes, cases[i].shapes, sizeof cases[i].shapes);
-        ctx->coopmat_shape_count = cases[i].n;
-        ctx->coopmat_off = NULL;
-        ctx->info.max_shared_memory = cases[i].shared;
+    /* As this device, and as a discrete GPU (auto picks coopmat on GPUs, never on CPU devices, whose
+     * cooperative matrices are emulated; the scalar choice is the one auto makes for fp32). */
+    const vkvit_device_type real = ctx->info.type;
+    const vkvit_device_type types[] = {real, VKVIT_DEVICE_DISCRETE_GPU};
+    for (size_t t = 0; t < 2; t++) {
+        ctx->info.type = types[t];
+        const bool cpu = types[t] == VKVIT_DEVICE_CPU;
         set_path("auto");
-        const char *got = op_matmul_kernel(ctx, OP_F16), *want = cases[i].want_auto ? cases[i].want_auto : scalar;
-        test_expect(got && strcmp(got, want) == 0, "coopmat choice, %s: auto picks %s (want %s)", cases[i].what, got, want);
-        set_path("coopmat");
-        got = op_matmul_kernel(ctx, OP_F16);
-        const char *err = cases[i].want_forced_error;
-        test_expect(err ? !got && strstr(vkvit_last_error(), err) : got && strcmp(got, "coopmat") == 0,
-                    "coopmat choice, %s: forced gives %s \"%s\"", cases[i].what, got ? got : "refusal",
-                    got ? "" : vkvit_last_error());
+        const char *scalar = op_matmul_kernel(ctx, OP_F32);
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+            memcpy(ctx->coopmat_shapes, cases[i].shapes, sizeof cases[i].shapes);
+            ctx->coopmat_shape_count = cases[i].n;
+            ctx->coopmat_off = NULL;
+            ctx->info.max_shared_memory = cases[i].shared;
+            set_path("auto");
+            const char *got = op_matmul_kernel(ctx, OP_F16);
+            const char *want = cases[i].want_auto && !cpu ? cases[i].want_auto : scalar;
+            test_expect(got && strcmp(got, want) == 0, "coopmat choice on a %s, %s: auto picks %s (want %s)",
+                        vkvit_device_type_string(types[t]), cases[i].what, got, want);
+            set_path("coopmat");
+            got = op_matmul_kernel(ctx, OP_F16);
+            const char *err = cases[i].want_forced_error;
+            test_expect(err ? !got && strstr(vkvit_last_error(), err) : got && strcmp(got, "coopmat") == 0,
+                        "coopmat choice on a %s, %s: forced gives %s \"%s\"", vkvit_device_type_string(types[t]),
+                        cases[i].what, got ? got : "refusal", got ? "" : vkvit_last_error());
+        }
     }
+    ctx->info.type = real;
     memcpy(ctx->coopmat_shapes, saved, sizeof saved);
     ctx->coopmat_shape_count = n;
     ctx->coopmat_off = off;
@@ -290,7 +301,11 @@ static void coopmat_section(vkvit_context *ctx, const mm_case *cases, size_t n, 
         printf("coopmat: running the %s kernel, fragment %ux%ux%u, %u-lane subgroups%s\n",
                ctx->coopmat_ext == VKVIT_COOPMAT_KHR ? "KHR" : "NV", d->coopmat_m, d->coopmat_n, d->coopmat_k,
                d->coopmat_subgroup_size, ctx->coopmat_subgroup_size ? " (pinned)" : "");
-        test_expect(auto_f16 && strcmp(auto_f16, "coopmat") == 0, "auto picks coopmat for fp16 (picked %s)", auto_f16);
+        if (ctx->info.type == VKVIT_DEVICE_CPU)
+            test_expect(auto_f16 && strcmp(auto_f16, "coopmat") != 0, "auto leaves the emulated coopmat kernel of a "
+                        "CPU device alone for fp16 (picked %s)", auto_f16);
+        else
+            test_expect(auto_f16 && strcmp(auto_f16, "coopmat") == 0, "auto picks coopmat for fp16 (picked %s)", auto_f16);
         const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
                               RES = MATMUL_EPI_RESIDUAL;
         const mm_case large[] = {

@@ -13,7 +13,8 @@
  *           needs) and no driver quirk turned it off. The KHR kernel runs in CI on Mesa 26's lavapipe
  *           (tools/debian13.sh); neither has run on GPU hardware yet (docs/coopmat.md).
  * The environment variable VKVIT_MATMUL=tiled|direct|coopmat forces one (tests and benchmarks use
- * it); unset or "auto" picks coopmat for fp16 where it can run, else by device type. A forced kernel
+ * it); unset or "auto" picks coopmat for fp16 where it can run on a GPU, else by device type (CPU
+ * devices emulate cooperative matrices: there it runs only when forced). A forced kernel
  * that cannot run here is VKVIT_ERROR_UNSUPPORTED, never a silent substitute, except that "coopmat"
  * leaves fp32 matmuls (which it has no kernel for) to the automatic choice.
  *
@@ -97,9 +98,11 @@ vkvit_status matmul_pick_kernel(const vkvit_context *ctx, op_dtype dtype, matmul
 {
     const char *force = getenv("VKVIT_MATMUL");
     const char *no_coopmat = dtype == OP_F16 ? coopmat_unusable(ctx) : "it has no fp32 kernel";
+    const bool cpu = ctx->info.type == VKVIT_DEVICE_CPU;
     if (!force || !*force || strcmp(force, "auto") == 0 || (strcmp(force, "coopmat") == 0 && dtype != OP_F16)) {
-        *out = !no_coopmat ? MATMUL_COOPMAT
-               : ctx->info.type == VKVIT_DEVICE_CPU && direct_supported(ctx) ? MATMUL_DIRECT : MATMUL_TILED;
+        /* A CPU device's cooperative matrices are emulated: on Mesa 26's lavapipe the coopmat kernel is
+         * ~5x slower than the direct one (bench/README.md), so there it only runs when forced. */
+        *out = !no_coopmat && !cpu ? MATMUL_COOPMAT : cpu && direct_supported(ctx) ? MATMUL_DIRECT : MATMUL_TILED;
     } else if (strcmp(force, "coopmat") == 0) {
         if (no_coopmat)
             return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: VKVIT_MATMUL=coopmat, but the cooperative-matrix "

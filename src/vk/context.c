@@ -512,6 +512,14 @@ static subgroup_control query_subgroup_control(const vkvit_context *ctx)
     return c;
 }
 
+/* Whether the kernel can use shape c of extension ext: fp16 x fp16 + fp32 -> fp32, not saturating
+ * (the component-type values of KHR and NV are the same). */
+static bool kernel_shape(const vkvit_coopmat_shape *c, vkvit_coopmat_extension ext)
+{
+    return c->extension == ext && c->a_type == VK_COMPONENT_TYPE_FLOAT16_NV && c->b_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
+           c->c_type == VK_COMPONENT_TYPE_FLOAT32_NV && c->d_type == VK_COMPONENT_TYPE_FLOAT32_NV && !c->saturating;
+}
+
 /* Why the coopmat matmul of extension `ext` cannot run on this context, or NULL. `app`: an adopted
  * device, and what its application enabled (NULL: vkvit creates the device and enables what is
  * needed). fp16: the fp16 path is on. */
@@ -570,13 +578,9 @@ static const char *coopmat_unusable_ext(vkvit_context *ctx, vkvit_coopmat_extens
     if (sgc->min != sgc->max && !(sgc->can_pin && (!app || app->subgroup_control)))
         return "its subgroup size varies per pipeline on this device and cannot be pinned (it needs "
                "subgroupSizeControl and computeFullSubgroups)";
-    for (uint32_t i = 0; i < info->coopmat_shape_count; i++) {
-        const vkvit_coopmat_shape *c = &info->coopmat_shapes[i];
-        if (c->extension == ext && c->a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
-            c->b_type == VK_COMPONENT_TYPE_FLOAT16_NV && c->c_type == VK_COMPONENT_TYPE_FLOAT32_NV &&
-            c->d_type == VK_COMPONENT_TYPE_FLOAT32_NV && !c->saturating)
+    for (uint32_t i = 0; i < info->coopmat_shape_count; i++)
+        if (kernel_shape(&info->coopmat_shapes[i], ext))
             return NULL;
-    }
     return "the device has no subgroup-scope fp16 x fp16 + fp32 -> fp32 shape";
 }
 
@@ -601,9 +605,7 @@ static subgroup_control coopmat_check(vkvit_context *ctx, bool fp16, const vk_en
     ctx->coopmat_ext = khr ? VKVIT_COOPMAT_NV : VKVIT_COOPMAT_KHR;
     for (uint32_t i = 0; i < info->coopmat_shape_count; i++) {
         const vkvit_coopmat_shape *c = &info->coopmat_shapes[i];
-        if (c->extension == ctx->coopmat_ext && c->a_type == VK_COMPONENT_TYPE_FLOAT16_NV &&
-            c->b_type == VK_COMPONENT_TYPE_FLOAT16_NV && c->c_type == VK_COMPONENT_TYPE_FLOAT32_NV &&
-            c->d_type == VK_COMPONENT_TYPE_FLOAT32_NV && !c->saturating) {
+        if (kernel_shape(c, ctx->coopmat_ext)) {
             uint32_t *d = ctx->coopmat_shapes[ctx->coopmat_shape_count++];
             d[0] = c->m, d[1] = c->n, d[2] = c->k;
         }
