@@ -264,6 +264,14 @@ int main(int argc, char **argv)
         rc = 1;
         goto done;
     }
+    vkvit_plan_info pinfo = {0};
+    vkvit_plan_get_info(plan, &pinfo);
+    /* "fp16, coopmat matmuls": the tensor-core path (or the scalar kernel) an fp16 model runs on */
+    char prec[64];
+    snprintf(prec, sizeof prec, "%s%s%s%s", vkvit_precision_string(info.precision),
+             info.precision == VKVIT_PRECISION_FP16 ? ", " : "",
+             info.precision == VKVIT_PRECISION_FP16 ? pinfo.matmul_kernel : "",
+             info.precision == VKVIT_PRECISION_FP16 ? " matmuls" : "");
     images = calloc(batch, sizeof *images);
     names = calloc(batch, sizeof *names);
     top = calloc(k, sizeof *top);
@@ -325,10 +333,10 @@ int main(int argc, char **argv)
         json_string(dev.name);
         printf(",\n  \"model\": ");
         json_string(o.model);
-        printf(",\n  \"family\": \"%s\", \"precision\": \"%s\", \"parameters\": %llu, \"batch\": %u, \"images\": %zu, "
-               "\"failed\": %d,\n  \"images_per_second\": %.3f, \"ms_per_image\": %.3f",
-               info.family, vkvit_precision_string(info.precision), (unsigned long long)info.parameters, batch,
-               done_images, failures, ips, latency_ms);
+        printf(",\n  \"family\": \"%s\", \"precision\": \"%s\", \"matmul_kernel\": \"%s\", \"parameters\": %llu, "
+               "\"batch\": %u, \"images\": %zu, \"failed\": %d,\n  \"images_per_second\": %.3f, \"ms_per_image\": %.3f",
+               info.family, vkvit_precision_string(info.precision), pinfo.matmul_kernel ? pinfo.matmul_kernel : "?",
+               (unsigned long long)info.parameters, batch, done_images, failures, ips, latency_ms);
         if (o.verify)
             printf(",\n  \"verify_rel_err\": %.3e", worst_verify);
         printf("\n}\n");
@@ -336,7 +344,7 @@ int main(int argc, char **argv)
         printf("\ndevice %s | model %s (%s, %.2fM params, %ux%u, %u classes, %s) | batch %u | %zu images in %.3f s: "
                "%.1f images/s, %.2f ms per image (decode excluded, preprocessing on the GPU included)\n",
                dev.name, o.model, info.family, (double)info.parameters / 1e6, info.image_size, info.image_size,
-               info.num_classes, vkvit_precision_string(info.precision), batch, done_images, gpu_time, ips, latency_ms);
+               info.num_classes, prec, batch, done_images, gpu_time, ips, latency_ms);
         if (o.verify)
             printf("verify: GPU vs CPU reference logits, worst relative difference %.3e (%s, bound %.0e)\n",
                    worst_verify, worst_verify <= verify_bound ? "ok" : "TOO LARGE", verify_bound);
