@@ -23,10 +23,12 @@
 // elements from there with bounds checks.
 //
 // Variants (shaders/meson.build): -DCOOPMAT_NV=1 (GL_NV_cooperative_matrix, which Debian 12's glslang
-// 12 compiles). -DCOOPMAT_KHR=1 is the GL_KHR_cooperative_matrix spelling of the same kernel; it needs
-// glslang >= 13 and is not built yet (docs/coopmat.md says what else it needs).
+// 12 compiles) and -DCOOPMAT_KHR=1, the GL_KHR_cooperative_matrix spelling of the same kernel, built
+// where glslang >= 13 compiles it (docs/coopmat.md). The macros below are the only difference.
 // glslang marks every cooperative-matrix shader as using the Vulkan memory model, so the device needs
-// vulkanMemoryModel enabled (src/vk/context.c does it).
+// vulkanMemoryModel enabled (src/vk/context.c does it). The host sizes the workgroup as
+// WARPS_M * WARPS_N subgroups of the device's subgroup size, pinned where the device can pin it, so
+// gl_SubgroupID is the warp index.
 #include "common.glsl"
 
 #if defined(COOPMAT_NV) && COOPMAT_NV
