@@ -40,7 +40,8 @@ grep -q '^device .* images/s' "$tmp/out"; check "summary line with images/s" tes
 check "--json parses, one result per image" python3 -c "
 import json, sys; d = json.load(open('$tmp/json'))
 assert len(d['results']) == $n_images and all(len(r['top']) == 2 for r in d['results']), d
-assert d['images'] == $n_images and d['failed'] == 0 and d['images_per_second'] > 0"
+assert d['images'] == $n_images and d['failed'] == 0 and d['images_per_second'] > 0
+assert d['matmul_kernel'] in ('coopmat', 'tiled', 'direct'), d['matmul_kernel']"
 
 # 3. Bad images among good ones.
 good=$(ls "$root"/examples/images/*.png | head -1)
@@ -93,7 +94,8 @@ if [ -d "$shared/models/deit-tiny-imagenet" ]; then
     "$shared"/images/coffee.png >"$tmp/out" 2>"$tmp/err"
   check "--fp16 (exit 0)" test $? -eq 0
   cat "$tmp/out" "$tmp/err"
-  check "--fp16: the model runs in fp16" grep -q 'classes, fp16)' "$tmp/out"
+  check "--fp16: the model runs in fp16, and the summary names its matmul kernel" \
+    grep -E -q 'classes, fp16, (coopmat|tiled|direct) matmuls\)' "$tmp/out"
   check "--fp16: chelsea.png: Egyptian cat" bash -c "grep -A1 chelsea.png '$tmp/out' | grep -q 'Egyptian cat'"
   check "--fp16: coffee.png: espresso" bash -c "grep -A1 coffee.png '$tmp/out' | grep -q espresso"
   check "--fp16: verify within 2e-2" grep -q 'verify: .*(ok, bound 2e-02)' "$tmp/out"
