@@ -134,10 +134,15 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
             return fail(s, "classifier: %s", vkvit_last_error());
     }
     if (f16) {
-        widen_args w[3] = {{B * d->prefix * d->D, io->pooled_h, io->pooled}, {B * d->K, io->logits_h, io->logits},
-                           {d->L * io->attn_stride, io->attn_h, io->attn}};
+        /* The pooled tokens always; the logits unless a backbone; the attention maps if asked for. */
+        const struct {
+            bool present;
+            widen_args w;
+        } out[3] = {{true, {B * d->prefix * d->D, io->pooled_h, io->pooled}},
+                    {d->K > 0, {B * d->K, io->logits_h, io->logits}},
+                    {p->maps, {d->L * io->attn_stride, io->attn_h, io->attn}}};
         for (int i = 0; i < 3; i++)
-            if ((i != 1 || d->K) && (i != 2 || p->maps) && (s = op_widen(cmd, ctx, &w[i])))
+            if (out[i].present && (s = op_widen(cmd, ctx, &out[i].w)))
                 return fail(s, "fp16 outputs: %s", vkvit_last_error());
     }
     return VKVIT_OK;

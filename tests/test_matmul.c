@@ -36,14 +36,18 @@ static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
     return op_matmul(cmd, ctx, arg);
 }
 
-static void set_path(const char *path) { setenv("VKVIT_MATMUL", path, 1); }
+/* VKVIT_MATMUL as the context read it at creation: what op_matmul obeys. */
+static void set_path(vkvit_context *ctx, const char *path)
+{
+    snprintf(ctx->matmul_force, sizeof ctx->matmul_force, "%s", path);
+}
 
 /* Whether the forced kernel `path` runs `dtype` on this device. One it cannot run (the direct kernel
  * wants 4 to 16 lanes, NVIDIA has 32; coopmat wants VK_NV_cooperative_matrix) is refused by op_matmul
  * with UNSUPPORTED: say so, rather than let test_run abort the whole test. */
 static bool path_runs(vkvit_context *ctx, const char *path, op_dtype dtype)
 {
-    set_path(path);
+    set_path(ctx, path);
     if (op_matmul_kernel(ctx, dtype))
         return true;
     printf("%s %s: not run on this device: %s\n", dtype == OP_F16 ? "fp16" : "fp32", path, vkvit_last_error());
@@ -100,7 +104,7 @@ static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uin
     };
     if (residual)
         a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * 4);
-    set_path(path);
+    set_path(ctx, path);
     test_run(ctx, record, &a);
     test_ok(vk_buffer_read(ctx, &by, off, out, ny * sizeof(float)), "download");
 
@@ -188,7 +192,7 @@ static void run_case_f16(vkvit_context *ctx, const mm_case *c, const char *path,
     };
     if (residual)
         a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * 2);
-    set_path(path);
+    set_path(ctx, path);
     test_run(ctx, record, &a);
     uint16_t *h = malloc(ny * sizeof *h);
     if (!h)
@@ -252,19 +256,19 @@ static void check_coopmat_choice(vkvit_context *ctx)
     for (size_t t = 0; t < 2; t++) {
         ctx->info.type = types[t];
         const bool cpu = types[t] == VKVIT_DEVICE_CPU;
-        set_path("auto");
+        set_path(ctx, "auto");
         const char *scalar = op_matmul_kernel(ctx, OP_F32);
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
             memcpy(ctx->coopmat_shapes, cases[i].shapes, sizeof cases[i].shapes);
             ctx->coopmat_shape_count = cases[i].n;
             ctx->coopmat_off = NULL;
             ctx->info.max_shared_memory = cases[i].shared;
-            set_path("auto");
+            set_path(ctx, "auto");
             const char *got = op_matmul_kernel(ctx, OP_F16);
             const char *want = cases[i].want_auto && !cpu ? cases[i].want_auto : scalar;
             test_expect(got && strcmp(got, want) == 0, "coopmat choice on a %s, %s: auto picks %s (want %s)",
                         vkvit_device_type_string(types[t]), cases[i].what, got, want);
-            set_path("coopmat");
+            set_path(ctx, "coopmat");
             got = op_matmul_kernel(ctx, OP_F16);
             const char *err = cases[i].want_forced_error;
             test_expect(err ? !got && strstr(vkvit_last_error(), err) : got && strcmp(got, "coopmat") == 0,
@@ -277,7 +281,7 @@ static void check_coopmat_choice(vkvit_context *ctx)
     ctx->coopmat_shape_count = n;
     ctx->coopmat_off = off;
     ctx->info.max_shared_memory = shared;
-    set_path("auto");
+    set_path(ctx, "auto");
 }
 
 /* The cooperative-matrix kernel (fp16 only). Where the context can run it: the fp16 cases through it
@@ -288,10 +292,10 @@ static void check_coopmat_choice(vkvit_context *ctx)
  * VKVIT_MATMUL=coopmat is refused with UNSUPPORTED naming the reason, never silently substituted. */
 static void coopmat_section(vkvit_context *ctx, const mm_case *cases, size_t n, uint64_t *rng)
 {
-    set_path("auto");
+    set_path(ctx, "auto");
     const char *auto_f16 = op_matmul_kernel(ctx, OP_F16), *auto_f32 = op_matmul_kernel(ctx, OP_F32);
     check_coopmat_choice(ctx);
-    set_path("coopmat");
+    set_path(ctx, "coopmat");
     test_expect(auto_f32 && strcmp(op_matmul_kernel(ctx, OP_F32), auto_f32) == 0,
                 "VKVIT_MATMUL=coopmat leaves fp32 matmuls to the automatic choice (%s)", auto_f32);
     const bool runs = op_matmul_kernel(ctx, OP_F16) != NULL;
@@ -331,7 +335,7 @@ static void coopmat_section(vkvit_context *ctx, const mm_case *cases, size_t n, 
                     run_case_f16(ctx, &c1, "coopmat", rng);
                     run_case_f16(ctx, &c2, "coopmat", rng);
                 }
-        set_path("auto");
+        set_path(ctx, "auto");
         return;
     }
     const char *why = ctx->coopmat_off ? ctx->coopmat_off : "(no reason recorded)";
@@ -387,7 +391,7 @@ static void fp16_section(vkvit_context *ctx, uint64_t *rng)
         if (path_runs(ctx, paths[p], OP_F16))
             for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
                 run_case_f16(ctx, &cases[i], paths[p], rng);
-    set_path("auto");
+    set_path(ctx, "auto");
     run_case_f16(ctx, &cases[3], "auto", rng);
     coopmat_section(ctx, cases, sizeof cases / sizeof *cases, rng);
 }
@@ -428,13 +432,13 @@ static void check_errors(vkvit_context *ctx)
     bad[8].a.dtype = ctx->fp16 ? OP_F16 : OP_F32, bad[8].a.x = vk_span_of(&b, 0, 30);
     bad[9].a.dtype = (op_dtype)9;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        set_path(bad[i].path);
+        set_path(ctx, bad[i].path);
         vkvit_status st = op_matmul(cmd, ctx, &bad[i].a);
         const char *msg = vkvit_last_error();
         test_expect(st == VKVIT_ERROR_INVALID_ARGUMENT && strncmp(msg, "matmul: ", 8) == 0,
                     "matmul rejects %s: %s \"%s\"", bad[i].what, vkvit_status_string(st), msg);
     }
-    set_path("auto");
+    set_path(ctx, "auto");
     test_ok(vk_cmd_end(cmd), "end");
     vk_cmd_destroy(cmd);
     vk_buffer_destroy(ctx, &b);
@@ -479,7 +483,7 @@ static void bench(vkvit_context *ctx)
             vk_buffer bb = test_upload(ctx, bias, N), by = test_upload(ctx, NULL, (size_t)M * N);
             matmul_args a = {.batch = 1, .M = M, .N = N, .K = K, .x = vk_whole(&bx), .w = vk_whole(&bw),
                              .bias = vk_whole(&bb), .y = vk_whole(&by), .epilogue = MATMUL_EPI_GELU};
-            set_path(paths[p]);
+            set_path(ctx, paths[p]);
             vk_cmd *cmd;
             test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
             test_ok(vk_cmd_begin(cmd), "begin");
@@ -512,7 +516,7 @@ static void bench(vkvit_context *ctx)
             free(x), free(w), free(bias);
         }
     }
-    set_path("auto");
+    set_path(ctx, "auto");
 }
 
 int main(void)

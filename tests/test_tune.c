@@ -209,10 +209,12 @@ static uint32_t check_candidates(vkvit_context *ctx, const tcase *tc, matmul_ker
 /* Whether this device runs `kernel` for `dt` (as VKVIT_MATMUL would force it). */
 static bool kernel_runs(vkvit_context *ctx, matmul_kernel kernel, op_dtype dt)
 {
-    setenv("VKVIT_MATMUL", matmul_kernel_names[kernel], 1);
+    char saved[sizeof ctx->matmul_force];
+    memcpy(saved, ctx->matmul_force, sizeof saved);
+    snprintf(ctx->matmul_force, sizeof ctx->matmul_force, "%s", matmul_kernel_names[kernel]);
     matmul_kernel got;
     bool ok = matmul_pick_kernel(ctx, dt, &got) == VKVIT_OK && got == kernel;
-    unsetenv("VKVIT_MATMUL");
+    memcpy(ctx->matmul_force, saved, sizeof saved);
     if (!ok)
         printf("%s %s: NOT RUN on this device: %s\n", dt == OP_F16 ? "fp16" : "fp32", matmul_kernel_names[kernel],
                dt == OP_F32 && kernel == MATMUL_COOPMAT ? "it has no fp32 kernel" : vkvit_last_error());

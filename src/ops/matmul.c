@@ -12,8 +12,8 @@
  *           a usable fp16 x fp16 + fp32 -> fp32 shape (ctx->coopmat_shapes; context.c enables what it
  *           needs) and no driver quirk turned it off. The KHR kernel runs in CI on Mesa 26's lavapipe
  *           (tools/debian13.sh); neither has run on GPU hardware yet (docs/coopmat.md).
- * The environment variable VKVIT_MATMUL=tiled|direct|coopmat forces one (tests and benchmarks use
- * it); unset or "auto" picks coopmat for fp16 where it can run on a GPU, else by device type (CPU
+ * The environment variable VKVIT_MATMUL=tiled|direct|coopmat, read when the context is created,
+ * forces one (tests and benchmarks use it); unset or "auto" picks coopmat for fp16 where it can run on a GPU, else by device type (CPU
  * devices emulate cooperative matrices: there it runs only when forced). A forced kernel
  * that cannot run here is VKVIT_ERROR_UNSUPPORTED, never a silent substitute, except that "coopmat"
  * leaves fp32 matmuls (which it has no kernel for) to the automatic choice.
@@ -96,7 +96,7 @@ static const char *coopmat_unusable(const vkvit_context *ctx)
 
 vkvit_status matmul_pick_kernel(const vkvit_context *ctx, op_dtype dtype, matmul_kernel *out)
 {
-    const char *force = getenv("VKVIT_MATMUL");
+    const char *force = ctx->matmul_force;   /* VKVIT_MATMUL, read when the context was made */
     const char *no_coopmat = dtype == OP_F16 ? coopmat_unusable(ctx) : "it has no fp32 kernel";
     const bool cpu = ctx->info.type == VKVIT_DEVICE_CPU;
     if (!force || !*force || strcmp(force, "auto") == 0 || (strcmp(force, "coopmat") == 0 && dtype != OP_F16)) {

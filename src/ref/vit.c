@@ -27,28 +27,28 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
 
     ref_patchify(input, big, B, d->C, d->image, d->P);
     ref_matmul(big, model_host(m, -1, W_PATCH_W), 0, model_host(m, -1, W_PATCH_B), NULL, h, 1, B * d->patches, d->D,
-               d->cpp, 0);
+               d->cpp, REF_EPI_NONE);
     ref_tokens(h, model_host(m, -1, W_CLS), model_host(m, -1, W_DIST), model_host(m, -1, W_POS), x, B, d->T, d->D,
                d->prefix);
-    int gelu = m->cfg.gelu == VIT_GELU_TANH ? 2 : 1;
+    int gelu = m->cfg.gelu == VIT_GELU_TANH ? REF_EPI_GELU_TANH : REF_EPI_GELU;
     for (uint32_t l = 0; l < d->L; l++) {
         int li = (int)l;
         ref_layernorm(x, model_host(m, li, L_LN1_W), model_host(m, li, L_LN1_B), h, (uint32_t)rows, d->D,
                       (float)m->cfg.eps);
         ref_matmul(h, model_host(m, li, L_QKV_W), 0, model_host(m, li, L_QKV_B), NULL, big, 1, (uint32_t)rows,
-                   3 * d->D, d->D, 0);
+                   3 * d->D, d->D, REF_EPI_NONE);
         ref_attention(big, h, probs, B, d->T, d->H, d->dh, 0.0f);
         if (maps)
             for (uint64_t i = 0; i < rows; i++)
                 maps[(uint64_t)l * rows + i] = probs[i];
         ref_matmul(h, model_host(m, li, L_PROJ_W), 0, model_host(m, li, L_PROJ_B), x, x, 1, (uint32_t)rows, d->D,
-                   d->D, 3);
+                   d->D, REF_EPI_RESIDUAL);
         ref_layernorm(x, model_host(m, li, L_LN2_W), model_host(m, li, L_LN2_B), h, (uint32_t)rows, d->D,
                       (float)m->cfg.eps);
         ref_matmul(h, model_host(m, li, L_FC1_W), 0, model_host(m, li, L_FC1_B), NULL, big, 1, (uint32_t)rows, d->mlp,
                    d->D, gelu);
         ref_matmul(big, model_host(m, li, L_FC2_W), 0, model_host(m, li, L_FC2_B), x, x, 1, (uint32_t)rows, d->D,
-                   d->mlp, 3);
+                   d->mlp, REF_EPI_RESIDUAL);
     }
     for (uint32_t t = 0; t < d->prefix; t++) {
         for (uint32_t b = 0; b < B; b++)
@@ -61,7 +61,7 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
     }
     if (d->K && logits)
         ref_matmul(pooled, model_host(m, -1, W_HEAD_W), 0, model_host(m, -1, W_HEAD_B), NULL, logits, 1, B, d->K,
-                   d->prefix * d->D, 0);
+                   d->prefix * d->D, REF_EPI_NONE);
     rc = 0;
 done:
     free(x);

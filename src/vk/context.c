@@ -767,6 +767,8 @@ static vkvit_status context_alloc(const vkvit_context_options *opt, vkvit_contex
         free(ctx);
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "context mutex");
     }
+    const char *force = getenv("VKVIT_MATMUL");
+    snprintf(ctx->matmul_force, sizeof ctx->matmul_force, "%s", force ? force : "");
     if (opt) {
         ctx->on_message = opt->on_message;
         ctx->user = opt->user;

@@ -58,6 +58,9 @@ struct vkvit_context {
     uint32_t coopmat_shape_count;
     const char *coopmat_off;
     uint32_t coopmat_subgroup_size;
+    /* VKVIT_MATMUL as the environment had it when the context was made ("" = unset): the matmul kernel
+     * to force (src/ops/matmul.c). Read once, not on every recorded matmul; tests set it directly. */
+    char matmul_force[32];
 
     VkPipelineCache pcache;
     char *pcache_path;                     /* NULL = not persisted */
