@@ -13,8 +13,9 @@
  *           needs) and no driver quirk turned it off. The KHR kernel runs in CI on Mesa 26's lavapipe
  *           (tools/debian13.sh); neither has run on GPU hardware yet (docs/coopmat.md).
  * The environment variable VKVIT_MATMUL=tiled|direct|coopmat, read when the context is created,
- * forces one (tests and benchmarks use it); unset or "auto" picks coopmat for fp16 where it can run on a GPU, else by device type (CPU
- * devices emulate cooperative matrices: there it runs only when forced). A forced kernel
+ * forces one (tests and benchmarks use it); unset or "auto" picks coopmat for fp16 where it can run
+ * on a GPU, else by device type (CPU devices emulate cooperative matrices: there it runs only when
+ * forced). A forced kernel
  * that cannot run here is VKVIT_ERROR_UNSUPPORTED, never a silent substitute, except that "coopmat"
  * leaves fp32 matmuls (which it has no kernel for) to the automatic choice.
  *

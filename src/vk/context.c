@@ -595,7 +595,7 @@ static subgroup_control coopmat_check(vkvit_context *ctx, bool fp16, const vk_en
     ctx->coopmat_subgroup_size = 0;
     ctx->coopmat_ext = VKVIT_COOPMAT_NONE;
     const char *khr = coopmat_unusable_ext(ctx, VKVIT_COOPMAT_KHR, fp16, &sgc, app);
-    const char *nv = khr ? coopmat_unusable_ext(ctx, VKVIT_COOPMAT_NV, fp16, &sgc, app) : khr;
+    const char *nv = khr ? coopmat_unusable_ext(ctx, VKVIT_COOPMAT_NV, fp16, &sgc, app) : NULL;
     if (khr && nv) {
         ctx->coopmat_off = !info->cooperative_matrix_khr && !info->cooperative_matrix_nv
                                ? "the device has neither VK_KHR_cooperative_matrix nor VK_NV_cooperative_matrix"
@@ -623,7 +623,7 @@ static void coopmat_report(vkvit_context *ctx)
     vkvit_device_info *info = &ctx->info;
     uint32_t f[3];
     vk_coopmat_pick((const uint32_t(*)[3])ctx->coopmat_shapes, ctx->coopmat_shape_count, f);
-    info->coopmat_extension = ctx->coopmat_shape_count ? ctx->coopmat_ext : VKVIT_COOPMAT_NONE;
+    info->coopmat_extension = ctx->coopmat_ext;   /* NONE when off */
     info->coopmat_m = f[0], info->coopmat_n = f[1], info->coopmat_k = f[2];
     info->coopmat_subgroup_size = ctx->coopmat_shape_count
                                       ? (ctx->coopmat_subgroup_size ? ctx->coopmat_subgroup_size : info->subgroup_size)
