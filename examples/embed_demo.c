@@ -27,7 +27,7 @@
  */
 #include <volk.h> /* before vkvit.h and glfw3.h: Vulkan through volk, VK_NO_PROTOTYPES */
 
-#include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
@@ -294,7 +294,7 @@ static int load_photos(demo *d, VkFormat format)
                                VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT, t) ||
              demo_image_upload(&d->vk, t, im.rgba) ||
              demo_quads_texture(&d->vk, &d->quads, t->view, &d->photo_sets[d->photo_count - 1]);
-        vkvit_image_free(&im);
+        vkvit_image_destroy(&im);
     }
     if (rc == 0 && d->photo_count == 0) {
         fprintf(stderr, "embed_demo: no images to show in %s\n", d->opt.images);
@@ -705,7 +705,7 @@ static void stop(demo *d)
         vkDeviceWaitIdle(vk->device);
     for (int i = 0; i < SLOTS; i++)
         vkvit_plan_destroy(d->slots[i].plan);
-    vkvit_model_free(d->model);
+    vkvit_model_destroy(d->model);
     vkvit_context_destroy(d->ctx); /* leaves our device alone */
     for (int i = 0; i < SLOTS && vk->device; i++) {
         slot *s = &d->slots[i];

@@ -1,7 +1,7 @@
 /* The viewer's own instance and device: one queue family for graphics, compute and presentation. */
 #include "viewer_gpu.h"
 
-#include <vkvit.h>
+#include <vkvit_vulkan.h>
 
 #include <ctype.h>
 #include <stdbool.h>

@@ -298,7 +298,7 @@ int main(int argc, char **argv)
         }
         if (n) {
             double t0 = now();
-            s = vkvit_run_images(plan, images, n);
+            s = vkvit_run_images(plan, images, n, NULL);
             gpu_time += now() - t0;
             if (s != VKVIT_OK) {
                 fprintf(stderr, "vkvit-classify: %s: %s\n", vkvit_status_string(s), vkvit_last_error());
@@ -320,7 +320,7 @@ int main(int argc, char **argv)
             }
         }
         for (uint32_t i = 0; i < n; i++)
-            vkvit_image_free(&images[i]);
+            vkvit_image_destroy(&images[i]);
         if (show_progress)
             progress(next, o.n_paths);
     }
@@ -360,7 +360,7 @@ done:
         free(o.paths[i]);
     free(o.paths);
     vkvit_plan_destroy(plan);
-    vkvit_model_free(model);
+    vkvit_model_destroy(model);
     vkvit_context_destroy(ctx);
     return rc;
 }

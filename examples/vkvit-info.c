@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 static const char *component_name(uint32_t t)
 {

@@ -11,7 +11,7 @@
  */
 #include <volk.h> /* before vkvit.h and glfw3.h: Vulkan through volk, VK_NO_PROTOTYPES */
 
-#include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 #define GLFW_INCLUDE_NONE
 #include <GLFW/glfw3.h>
@@ -159,7 +159,7 @@ static void update_heat(viewer *v)
 static void load_current(viewer *v)
 {
     const char *path = v->files[v->current];
-    vkvit_image_free(&v->image);
+    vkvit_image_destroy(&v->image);
     v->top_count = 0;
     v->have_attention = false;
     v->error[0] = 0;
@@ -168,7 +168,7 @@ static void load_current(viewer *v)
     vkvit_status s = vkvit_image_load(path, &v->image);
     if (s == VKVIT_OK) {
         double t0 = now_ms();
-        s = vkvit_run_images(v->plan, &v->image, 1);
+        s = vkvit_run_images(v->plan, &v->image, 1, NULL);
         v->run_ms = now_ms() - t0;
     }
     uint32_t k = v->info.num_classes < VIEWER_TOP_K ? v->info.num_classes : VIEWER_TOP_K;
@@ -237,9 +237,9 @@ static int start_vkvit(viewer *v)
 
 static void stop_vkvit(viewer *v)
 {
-    vkvit_image_free(&v->image);
+    vkvit_image_destroy(&v->image);
     vkvit_plan_destroy(v->plan);
-    vkvit_model_free(v->model);
+    vkvit_model_destroy(v->model);
     vkvit_context_destroy(v->ctx);
     v->plan = NULL, v->model = NULL, v->ctx = NULL;
     free(v->attention);

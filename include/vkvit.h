@@ -13,18 +13,20 @@
  * Conventions
  *   - Every call that can fail returns a vkvit_status. On failure a human-readable detail (what went
  *     wrong and where: file, tensor, byte offset) is kept per thread; read it with vkvit_last_error().
- *   - Handles are opaque. Whoever creates a handle destroys it; destroy functions accept NULL.
+ *   - Handles are opaque. Whoever creates a handle (or loads an image) ends it with the matching
+ *     vkvit_*_destroy, which accepts NULL.
  *   - Option structs zero-initialise to sensible defaults.
  *   - No global state: contexts are independent. A context may be used from several threads at once;
  *     objects created from it (plans) are used by one thread at a time.
- *   - If your application loads Vulkan with volk, include volk.h before this header.
+ *   - This header needs no Vulkan header. Sharing a VkDevice with vkvit, recording into your own
+ *     command buffers, GPU-resident images and buffers, and fences / semaphores signalled by a run
+ *     are in vkvit_vulkan.h.
  */
 #ifndef VKVIT_H
 #define VKVIT_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include <vulkan/vulkan_core.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +43,10 @@ extern "C" {
 #define VKVIT_VERSION_MAJOR 0
 #define VKVIT_VERSION_MINOR 1
 #define VKVIT_VERSION_PATCH 0
+
+/* Defined in vkvit_vulkan.h (and vulkan_core.h); a program without Vulkan passes NULL. */
+struct VkAllocationCallbacks;
+typedef struct vkvit_submit_signal vkvit_submit_signal;
 
 /* ---- status codes ------------------------------------------------------------------------------ */
 
@@ -160,6 +166,21 @@ typedef enum vkvit_message_severity {
 
 typedef void (*vkvit_message_fn)(void *user, vkvit_message_severity severity, const char *message);
 
+/* Kernel autotuning (matmul tile sizes and workgroup shapes). */
+typedef enum vkvit_tune {
+    /* The winners a tuning run saved for this device next to the pipeline cache
+     * (<deviceUUID>-<driverVersion>.tune), built-in per-device choices elsewhere. The environment
+     * variable VKVIT_TUNE=1 turns this into VKVIT_TUNE_ON, VKVIT_TUNE=0 into VKVIT_TUNE_OFF. */
+    VKVIT_TUNE_AUTO = 0,
+    /* Also, the first time a matmul shape with no saved winner is recorded, time a few candidate
+     * configurations on scratch buffers (milliseconds to seconds per shape, at plan creation) and
+     * save the fastest. The candidates are the same kernels with other tile sizes, each tested against
+     * the reference; on lavapipe their results are bit-identical. */
+    VKVIT_TUNE_ON,
+    /* Built-in choices only; no tune file is read. */
+    VKVIT_TUNE_OFF
+} vkvit_tune;
+
 typedef struct vkvit_context_options {
     /* Which device: NULL = the VKVIT_DEVICE environment variable if set, else the best device
      * (discrete > integrated > virtual > CPU). A string of digits picks by index, anything else by
@@ -176,64 +197,21 @@ typedef struct vkvit_context_options {
     /* Where the VkPipelineCache is persisted. NULL = $XDG_CACHE_HOME/vkvit (or ~/.cache/vkvit),
      * one file per device UUID; "" = no persistence. */
     const char *pipeline_cache_dir;
-    /* Host memory callbacks passed as pAllocator for every Vulkan object vkvit creates and destroys
-     * (its instance and device when it makes them, buffers, device memory, pipelines, command pools,
-     * fences, image views, ...). The struct is copied; it and its pUserData must stay valid until
-     * vkvit_context_destroy. NULL = the driver's allocator. vkvit's own host memory (malloc) does not
-     * go through it. */
-    const VkAllocationCallbacks *allocator;
+    /* Host memory callbacks for every Vulkan object vkvit creates (vkvit_vulkan.h says which); NULL =
+     * the driver's allocator. */
+    const struct VkAllocationCallbacks *allocator;
     /* Device memory budget in bytes; 0 = none. An allocation that would take the VkDeviceMemory vkvit
      * holds (vkvit_context_memory: weights, activations, staging, image buffers) past it fails with
      * VKVIT_ERROR_OUT_OF_DEVICE_MEMORY, a detail naming what it was for, the sizes and the budget,
      * and nothing of the failed call left allocated. */
     uint64_t device_memory_budget;
-    /* Kernel autotuning (matmul tile sizes and workgroup shapes). 0 = use the winners a tuning run
-     * saved for this device next to the pipeline cache (<deviceUUID>-<driverVersion>.tune), built-in
-     * per-device choices elsewhere; 1 = also, the first time a matmul shape with no saved winner is
-     * recorded, time a few candidate configurations on scratch buffers (milliseconds to seconds per
-     * shape, at plan creation) and save the fastest; -1 = built-in choices only. With 0 the
-     * environment decides: VKVIT_TUNE=1 tunes, VKVIT_TUNE=0 is -1. pipeline_cache_dir "" keeps
-     * tuned winners for the context's lifetime only. The candidates are the same kernels with other
-     * tile sizes, each tested against the reference; on lavapipe their results are bit-identical. */
-    int tune;
+    /* Kernel autotuning; zero = VKVIT_TUNE_AUTO. pipeline_cache_dir "" keeps tuned winners for the
+     * context's lifetime only. */
+    vkvit_tune tune;
 } vkvit_context_options;
 
 /* Creates an instance and a device of its own. */
 VKVIT_API vkvit_status vkvit_context_create(const vkvit_context_options *options, vkvit_context **out);
-
-/* The application's Vulkan objects, for embedding vkvit in a renderer. vkvit never destroys them.
- * The device must be Vulkan 1.1 or later. Core Vulkan 1.1 is all vkvit needs (fp32 inference,
- * images, vkvit_record); the optional paths (fp16, timeline semaphores, cooperative matrices) are
- * used where the application enabled what they need and says so in enabled_features /
- * enabled_extensions: vkvit_query_device_requirements tells what to enable. The queue must support compute; vkvit submits to it from the thread that calls
- * vkvit, so the application must not use it concurrently (Vulkan's external synchronisation rule). */
-typedef struct vkvit_adopt_info {
-    VkInstance instance;
-    VkPhysicalDevice physical_device;
-    VkDevice device;
-    uint32_t queue_family;
-    VkQueue queue;
-    /* Optional: the application's loader entry point (e.g. from volk or SDL). NULL = the system
-     * Vulkan loader. Passing one re-points vkvit's private loader-level entry points, so make that
-     * vkvit_context_adopt call while no other thread is inside a vkvit call. */
-    PFN_vkGetInstanceProcAddr get_instance_proc_addr;
-    /* Optional: what the application enabled on the device. enabled_features is the pNext chain it
-     * gave VkDeviceCreateInfo (e.g. its VkPhysicalDeviceFeatures2): vkvit reads the
-     * VkPhysicalDeviceVulkan11Features, VkPhysicalDeviceVulkan12Features,
-     * VkPhysicalDevice16BitStorageFeatures, VkPhysicalDeviceShaderFloat16Int8Features and
-     * VkPhysicalDeviceTimelineSemaphoreFeatures in it and skips any other structure. The fp16 path (VKVIT_PRECISION_FP16) is on where shaderFloat16 and
-     * storageBuffer16BitAccess are enabled (before Vulkan 1.2 also VK_KHR_shader_float16_int8 in
-     * enabled_extensions), timeline semaphores where timelineSemaphore is (before 1.2 with
-     * VK_KHR_timeline_semaphore); vkvit_context_paths reports the result. NULL / 0 = none. */
-    const void *enabled_features;
-    uint32_t enabled_extension_count;
-    const char *const *enabled_extensions;
-} vkvit_adopt_info;
-
-/* Builds a context on the application's device. options->device and options->validation are
- * ignored (the application chose them). */
-VKVIT_API vkvit_status vkvit_context_adopt(const vkvit_adopt_info *adopt,
-                                           const vkvit_context_options *options, vkvit_context **out);
 
 /* Waits for the device to be idle, releases everything the context created, saves the pipeline
  * cache. Accepts NULL. */
@@ -320,7 +298,7 @@ VKVIT_API vkvit_status vkvit_model_input_rect(const vkvit_model *model, uint32_t
  * the model's lifetime. */
 VKVIT_API const char *vkvit_model_label(const vkvit_model *model, uint32_t index);
 /* Frees the model. Plans made from it must be destroyed first. Accepts NULL. */
-VKVIT_API void vkvit_model_free(vkvit_model *model);
+VKVIT_API void vkvit_model_destroy(vkvit_model *model);
 
 /* ---- plans: one recorded forward pass for a batch size -------------------------------------------- */
 
@@ -362,10 +340,18 @@ typedef struct vkvit_tensor {
     uint32_t n, channels, height, width;
 } vkvit_tensor;
 
-/* Runs the recorded forward pass on input->n <= batch images: copies the input, submits once,
- * waits. Errors: VKVIT_ERROR_INPUT_SIZE (channels/height/width differ from the model's),
- * VKVIT_ERROR_BATCH_TOO_LARGE, VKVIT_ERROR_DEVICE_LOST. */
-VKVIT_API vkvit_status vkvit_run(vkvit_plan *plan, const vkvit_tensor *input);
+/* Runs the recorded forward pass on input->n <= batch images: copies the input (you may free it on
+ * return), submits once, and
+ *   - signal NULL: waits; the results are then readable through the getters;
+ *   - signal non-NULL (vkvit_vulkan.h; a zeroed one signals nothing): returns once submitted. The run
+ *     is pending until vkvit_wait (or a vkvit_poll that says done), the getters fail until then, and
+ *     the signal's fence / semaphore are signalled when it completes. Any other call on the plan (a
+ *     run, vkvit_record, destroying it) first waits for the pending run. After an error nothing was
+ *     submitted, so nothing will be signalled.
+ * Errors: VKVIT_ERROR_INPUT_SIZE (channels/height/width differ from the model's),
+ * VKVIT_ERROR_BATCH_TOO_LARGE, VKVIT_ERROR_DEVICE_LOST, VKVIT_ERROR_UNSUPPORTED (a timeline
+ * semaphore value without VKVIT_PATH_TIMELINE). */
+VKVIT_API vkvit_status vkvit_run(vkvit_plan *plan, const vkvit_tensor *input, const vkvit_submit_signal *signal);
 
 /* ---- images ------------------------------------------------------------------------------------ */
 
@@ -387,7 +373,7 @@ VKVIT_API vkvit_status vkvit_image_load(const char *path, vkvit_image *out);
 /* The same from an encoded file in memory. `name` is used in messages (may be NULL). */
 VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const char *name, vkvit_image *out);
 /* Frees what vkvit_image_load/decode allocated and zeroes *image. Accepts NULL. */
-VKVIT_API void vkvit_image_free(vkvit_image *image);
+VKVIT_API void vkvit_image_destroy(vkvit_image *image);
 
 /* Runs the plan on n <= batch RGBA8 images of any size (each side 1..VKVIT_MAX_IMAGE_SIDE). The
  * preprocessing the checkpoint was trained with runs on the GPU in the same command buffer as the
@@ -404,14 +390,23 @@ VKVIT_API void vkvit_image_free(vkvit_image *image);
  *     601-2 luma as PIL's convert("L"); a crop larger than the resized image shows zeros.
  * The batch's images travel through a host-visible staging buffer that grows to the largest run
  * (the image variant of the command buffer is then recorded again); vkvit_plan_info.image_bytes.
- * Outputs as after vkvit_run (and vkvit_verify checks the preprocessed input).
+ * Outputs, and `signal`, as for vkvit_run (and vkvit_verify checks the preprocessed input).
  * Errors: VKVIT_ERROR_INVALID_ARGUMENT (NULL, n = 0, an image without pixels),
  * VKVIT_ERROR_BATCH_TOO_LARGE, VKVIT_ERROR_BAD_IMAGE (a side of 0 or above the maximum),
  * VKVIT_ERROR_INPUT_SIZE (a spec without resize or crop and an image not of the model's size),
  * VKVIT_ERROR_UNSUPPORTED (a model of other than 1 or 3 channels; images needing more bytes in one
  * binding than the device's maxStorageBufferRange: 128 MiB on lavapipe, 33 megapixels in all),
  * VKVIT_ERROR_OUT_OF_*_MEMORY, VKVIT_ERROR_DEVICE_LOST. The detail names the image's index. */
-VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *plan, const vkvit_image *images, uint32_t n);
+VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *plan, const vkvit_image *images, uint32_t n,
+                                        const vkvit_submit_signal *signal);
+
+/* Blocks until the plan's pending asynchronous run has completed and makes its results readable.
+ * Nothing pending: returns VKVIT_OK at once. Errors: VKVIT_ERROR_DEVICE_LOST, VKVIT_ERROR_VULKAN. */
+VKVIT_API vkvit_status vkvit_wait(vkvit_plan *plan);
+/* Without blocking: *done = 1 when nothing is pending any more (the results are then readable, as
+ * after vkvit_wait), 0 while the run executes. */
+VKVIT_API vkvit_status vkvit_poll(vkvit_plan *plan, int *done);
+
 
 /* Results of the last run, for its n images. Each copies into `out`, which holds `capacity`
  * floats; VKVIT_ERROR_INVALID_ARGUMENT if that is too small or nothing has run yet.
@@ -441,71 +436,7 @@ VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *plan, uint32_t image, uint3
  * Needs a model loaded with keep_host_weights. */
 VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *plan, double *rel_err);
 
-/* ---- embedding in a renderer: the application's device, command buffers, images, buffers ----------
- *
- * In short, for a game that renders into `target` and wants a label for it every N frames:
- *
- *     vkvit_adopt_info ad = {instance, physical_device, device, family, queue};
- *     vkvit_context_adopt(&ad, NULL, &ctx);  vkvit_model_load(ctx, dir, NULL, &model);
- *     vkvit_plan_create(model, NULL, &plan);
- *     vkvit_gpu_image in = {.image = target, .format = VK_FORMAT_B8G8R8A8_SRGB,
- *                           .width = w, .height = h};                    // in SHADER_READ_ONLY_OPTIMAL
- *     vkvit_record_outputs out = {.probabilities = {probs_buffer, 0}};
- *     vkvit_record(plan, frame_cb, &in, 1, &out);                     // after your barrier
- *     ... submit frame_cb with your fence; when it has signalled:
- *     vkvit_record_complete(plan);  vkvit_top_k(plan, 0, 5, top);      // or read probs_buffer
- */
-
-/* Optional vkvit paths that need device features or extensions beyond core Vulkan 1.1. */
-typedef enum vkvit_path {
-    /* fp16 storage and arithmetic (VKVIT_PRECISION_FP16): shaderFloat16, storageBuffer16BitAccess;
-     * before Vulkan 1.2 the extension VK_KHR_shader_float16_int8. */
-    VKVIT_PATH_FP16 = 1u << 0,
-    /* vkvit_run_async signalling a timeline semaphore: timelineSemaphore; before Vulkan 1.2 the
-     * extension VK_KHR_timeline_semaphore. */
-    VKVIT_PATH_TIMELINE = 1u << 1,
-    /* Tensor cores: VK_KHR_cooperative_matrix (preferred, where this build has its kernel) or
-     * VK_NV_cooperative_matrix, feature cooperativeMatrix, with vulkanMemoryModel (before Vulkan 1.2
-     * VK_KHR_vulkan_memory_model) and the fp16 path; on devices whose subgroup size varies
-     * (minSubgroupSize < maxSubgroupSize) also subgroupSizeControl and computeFullSubgroups (Vulkan
-     * 1.3, or VK_EXT_subgroup_size_control), so that the kernel's subgroup size can be pinned. */
-    VKVIT_PATH_COOPMAT = 1u << 2,
-    VKVIT_PATH_ALL = 0x7u
-} vkvit_path;
-
-#define VKVIT_MAX_REQUIRED_EXTENSIONS 8
-
-typedef struct vkvit_device_requirements {
-    uint32_t supported;              /* the requested VKVIT_PATH_* bits this physical device supports */
-    uint32_t extension_count;
-    const char *extensions[VKVIT_MAX_REQUIRED_EXTENSIONS];   /* to enable; static strings          */
-} vkvit_device_requirements;
-
-/* What to enable on a device you will create and hand to vkvit_context_adopt, for the VKVIT_PATH_*
- * bits in `paths` that `physical_device` supports (out->supported; the others are ignored):
- *   - the device extensions to add to ppEnabledExtensionNames (out->extensions; none on Vulkan 1.2+
- *     except the cooperative-matrix one, and VK_EXT_subgroup_size_control before 1.3);
- *   - the features, set to VK_TRUE in the structures of `features`'s pNext chain that carry them,
- *     every other member left as it is, so pass the chain you are going to give vkCreateDevice:
- *     storageBuffer16BitAccess in VkPhysicalDeviceVulkan11Features or
- *     VkPhysicalDevice16BitStorageFeatures; shaderFloat16, timelineSemaphore and vulkanMemoryModel
- *     in VkPhysicalDeviceVulkan12Features or VkPhysicalDeviceShaderFloat16Int8Features /
- *     TimelineSemaphoreFeatures / VulkanMemoryModelFeatures; cooperativeMatrix in
- *     VkPhysicalDeviceCooperativeMatrixFeaturesKHR (or ...NV where only NV is used);
- *     subgroupSizeControl and computeFullSubgroups in VkPhysicalDeviceVulkan13Features or
- *     VkPhysicalDeviceSubgroupSizeControlFeatures, where needed. features may be NULL (only report).
- * Then pass the same chain and extension list as vkvit_adopt_info.enabled_features / _extensions.
- * get_instance_proc_addr: as in vkvit_adopt_info (NULL = the system loader). Nothing is created.
- * Errors: VKVIT_ERROR_INVALID_ARGUMENT (NULL handles, a needed feature whose structure is not in the
- * chain: the detail names the structure to add), VKVIT_ERROR_NO_VULKAN. */
-VKVIT_API vkvit_status vkvit_query_device_requirements(VkInstance instance, VkPhysicalDevice physical_device,
-                                                       PFN_vkGetInstanceProcAddr get_instance_proc_addr,
-                                                       uint32_t paths, VkPhysicalDeviceFeatures2 *features,
-                                                       vkvit_device_requirements *out);
-
-/* The optional paths the context has on: VKVIT_PATH_* bits (fp16, timelines, cooperative matrices;
- * on an adopted device, those the application enabled as vkvit_query_device_requirements says). */
-VKVIT_API vkvit_status vkvit_context_paths(const vkvit_context *ctx, uint32_t *paths);
+/* ---- device memory ------------------------------------------------------------------------------ */
 
 typedef struct vkvit_memory_info {
     uint64_t bytes;        /* VkDeviceMemory vkvit holds now: weights, plans, staging, image buffers */
@@ -516,123 +447,6 @@ typedef struct vkvit_memory_info {
 
 /* Device memory in use by the context and everything made from it. Safe from any thread. */
 VKVIT_API vkvit_status vkvit_context_memory(const vkvit_context *ctx, vkvit_memory_info *out);
-
-/* An image the GPU holds: a VkImage, or RGBA8 pixels in a VkBuffer (set `buffer`, leave `image`). */
-typedef struct vkvit_gpu_image {
-    /* A 2D colour image created with VK_IMAGE_USAGE_SAMPLED_BIT, single-sampled, of any format the
-     * device supports VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT for (no filtering is needed): vkvit reads
-     * its texels with texelFetch and takes each as an 8-bit RGB image would hold it (R, G, B
-     * clamped to [0, 1], _SRGB formats re-encoded to sRGB, rounded to 8 bits; alpha ignored), then
-     * preprocesses exactly as vkvit_run_images does (PIL's resampling, bit for bit): an
-     * R8G8B8A8/B8G8R8A8 image gives the logits its pixels give through vkvit_run_images. */
-    VkImage image;
-    /* Optional: the view to read (a 2D view of one mip level and layer, identity swizzle unless you
-     * want otherwise). VK_NULL_HANDLE = vkvit creates one of mip 0, layer 0 with `format`, and
-     * destroys it when the plan is recorded again or destroyed. */
-    VkImageView view;
-    VkFormat format;             /* the view's format (vkvit needs it for its _SRGB-ness and checks) */
-    /* Its layout while the command buffer executes: VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL (0, the
-     * default, means that) or VK_IMAGE_LAYOUT_GENERAL. vkvit makes no layout transition. */
-    VkImageLayout layout;
-    /* Or: RGBA8 pixels (R, G, B, A bytes) in a buffer created with VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-     * the first at byte `offset`, rows `row_pitch` bytes apart (0 = width * 4). */
-    VkBuffer buffer;
-    VkDeviceSize offset;
-    VkDeviceSize row_pitch;
-    /* The size in pixels (of the view's mip level), 1..VKVIT_MAX_IMAGE_SIDE each. */
-    uint32_t width, height;
-} vkvit_gpu_image;
-
-/* Where a result goes on the GPU: `buffer` (VK_BUFFER_USAGE_TRANSFER_DST_BIT) at byte `offset`
- * (a multiple of 4). buffer VK_NULL_HANDLE = not wanted. */
-typedef struct vkvit_gpu_buffer {
-    VkBuffer buffer;
-    VkDeviceSize offset;
-} vkvit_gpu_buffer;
-
-/* Results written into the application's buffers, fp32, for the recording's n images, laid out as
- * the vkvit_get_* functions return them. All optional. */
-typedef struct vkvit_record_outputs {
-    vkvit_gpu_buffer logits;          /* [n][num_classes]                                          */
-    vkvit_gpu_buffer probabilities;   /* [n][num_classes], softmax computed on the GPU              */
-    vkvit_gpu_buffer embeddings;      /* [n][hidden]                                               */
-    vkvit_gpu_buffer attention;       /* [n][layers][tokens]; needs plan option attention_maps      */
-} vkvit_record_outputs;
-
-/* Records preprocessing and the forward pass of n <= batch images into `cb`, a primary command
- * buffer the application has begun, outside a render pass, allocated from a pool of the context's
- * queue family; the application ends it and submits it, to that queue family, with its own fence
- * or semaphores, and may submit it any number of times (each execution reads the images anew).
- * vkvit_record itself submits nothing and waits for nothing (except a pending vkvit_run_async of
- * this plan, which it completes first).
- *
- * Synchronisation: what the recorded commands read and write, so what you order them with.
- *   first   a global memory barrier from COMPUTE_SHADER | TRANSFER (SHADER_WRITE | TRANSFER_WRITE) to
- *           COMPUTE_SHADER | TRANSFER (reads and writes): it orders vkvit after earlier compute and
- *           transfer work in the queue, an earlier execution of this recording included.
- *   inputs  a VkImage is read by VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT with VK_ACCESS_SHADER_READ_BIT,
- *           in the layout you state: make your writes visible to that and transition the layout
- *           yourself before these commands, e.g. after rendering into it an image memory barrier
- *           COLOR_ATTACHMENT_OUTPUT / COLOR_ATTACHMENT_WRITE -> COMPUTE_SHADER / SHADER_READ,
- *           COLOR_ATTACHMENT_OPTIMAL -> SHADER_READ_ONLY_OPTIMAL. A buffer is read by
- *           VK_PIPELINE_STAGE_TRANSFER_BIT with VK_ACCESS_TRANSFER_READ_BIT (vkCmdCopyBuffer).
- *   outputs your buffers are written by VK_PIPELINE_STAGE_TRANSFER_BIT with VK_ACCESS_TRANSFER_WRITE_BIT
- *           (vkCmdCopyBuffer): before the GPU reads them, a barrier from there to your stage and
- *           access. The last command is a global memory barrier COMPUTE_SHADER | TRANSFER writes ->
- *           HOST / HOST_READ, so host-visible outputs may be read once your fence has signalled.
- *   state   vkvit binds its own compute pipelines, descriptor sets and push constants: bind yours
- *           again before your next dispatch. Graphics state is left alone.
- *
- * Results through the getters: every execution also copies the outputs into the plan's host-visible
- * memory. After an execution has completed (your fence signalled), call vkvit_record_complete; then
- * vkvit_get_*, vkvit_top_k and vkvit_verify return its results until the plan runs again.
- *
- * Lifetimes: the plan (with its model and context) and the images, views and buffers you passed
- * must outlive every execution of the recording. The recording is valid until vkvit_record is
- * called again on this plan or the plan is destroyed (its descriptor sets and vkvit's views go
- * then): do neither, and call no vkvit_run* on the plan, while an execution is pending; the plan's
- * activations are shared by all its runs. For frames in flight use a plan per frame (plans can
- * share the model). Submitted to a queue other than the context's, order it against vkvit's own
- * submissions yourself.
- *
- * Errors: VKVIT_ERROR_INVALID_ARGUMENT (NULL plan or cb, n = 0, an image with both or neither of
- * image and buffer, an unsupported layout, a row_pitch below width * 4 or not a multiple of 4, an
- * output offset not a multiple of 4, attention without attention_maps), VKVIT_ERROR_BATCH_TOO_LARGE,
- * VKVIT_ERROR_BAD_IMAGE (a side of 0 or above VKVIT_MAX_IMAGE_SIDE), VKVIT_ERROR_UNSUPPORTED (a format
- * the device cannot sample, logits/probabilities of a backbone, a model of other than 1 or 3
- * channels), VKVIT_ERROR_INPUT_SIZE (as vkvit_run_images), VKVIT_ERROR_OUT_OF_*_MEMORY. The detail
- * names the image's index or the output. On failure `cb` may hold part of a recording: reset it. */
-VKVIT_API vkvit_status vkvit_record(vkvit_plan *plan, VkCommandBuffer cb, const vkvit_gpu_image *images, uint32_t n,
-                                    const vkvit_record_outputs *outputs);
-
-/* Tells vkvit that an execution of the plan's recording has completed, so that the getters return
- * its results. Errors: VKVIT_ERROR_INVALID_ARGUMENT (nothing recorded). */
-VKVIT_API vkvit_status vkvit_record_complete(vkvit_plan *plan);
-
-/* What an asynchronous run signals when it completes, besides vkvit's own fence (vkvit_wait). */
-typedef struct vkvit_submit_signal {
-    VkFence fence;            /* optional, yours, unsignalled: signalled once the run has completed */
-    VkSemaphore semaphore;    /* optional, yours: a binary semaphore, or a timeline semaphore ...    */
-    uint64_t value;           /* ... signalled to this value (> 0; 0 for a binary semaphore). Needs
-                               * VKVIT_PATH_TIMELINE on the context (vkvit_context_paths).           */
-} vkvit_submit_signal;
-
-/* vkvit_run and vkvit_run_images without the wait: the input is copied (you may free it on return),
- * the run is submitted to the context's queue, and the call returns. signal may be NULL. The run's
- * results are readable through the getters after vkvit_wait (or a vkvit_poll that says done); until
- * then the getters fail. Any other call on the plan (a run, vkvit_record, destroying it) first
- * waits for the pending run. Errors: as vkvit_run / vkvit_run_images, and VKVIT_ERROR_UNSUPPORTED
- * for a timeline value without VKVIT_PATH_TIMELINE; after an error nothing was submitted, so nothing
- * will be signalled. */
-VKVIT_API vkvit_status vkvit_run_async(vkvit_plan *plan, const vkvit_tensor *input, const vkvit_submit_signal *signal);
-VKVIT_API vkvit_status vkvit_run_images_async(vkvit_plan *plan, const vkvit_image *images, uint32_t n,
-                                              const vkvit_submit_signal *signal);
-/* Blocks until the plan's pending asynchronous run has completed and makes its results readable.
- * Nothing pending: returns VKVIT_OK at once. Errors: VKVIT_ERROR_DEVICE_LOST, VKVIT_ERROR_VULKAN. */
-VKVIT_API vkvit_status vkvit_wait(vkvit_plan *plan);
-/* Without blocking: *done = 1 when nothing is pending any more (the results are then readable, as
- * after vkvit_wait), 0 while the run executes. */
-VKVIT_API vkvit_status vkvit_poll(vkvit_plan *plan, int *done);
 
 #ifdef __cplusplus
 }

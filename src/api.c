@@ -1,10 +1,12 @@
-/* The public model/plan API: argument checks, then the layers below. */
+/* The public model/plan/run API: argument checks, then the layers below (model.c, plan.c; vkvit_record
+ * is in record.c). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
 #include "preprocess.h"
+#include "record.h"
 #include "ref/ref.h"
 #include "ref/vit.h"
 
@@ -61,7 +63,7 @@ VKVIT_API const char *vkvit_model_label(const vkvit_model *m, uint32_t index)
     return m->cfg.labels.names[index];
 }
 
-VKVIT_API void vkvit_model_free(vkvit_model *m) { model_free(m); }
+VKVIT_API void vkvit_model_destroy(vkvit_model *m) { model_free(m); }
 
 VKVIT_API const char *vkvit_precision_string(vkvit_precision p) { return precision_name(p); }
 
@@ -90,9 +92,28 @@ VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info 
     return VKVIT_OK;
 }
 
-VKVIT_API void vkvit_plan_destroy(vkvit_plan *p) { plan_destroy(p); }
+VKVIT_API void vkvit_plan_destroy(vkvit_plan *p)
+{
+    if (!p)
+        return;
+    record_free(p);
+    plan_destroy(p);
+}
 
-VKVIT_API vkvit_status vkvit_run(vkvit_plan *p, const vkvit_tensor *in)
+/* The run's signal as vk_command.c takes it; NULL = wait (sig NULL). */
+static vkvit_status check_signal(const vkvit_plan *p, const char *fn, const vkvit_submit_signal *sig, vk_signal *out)
+{
+    if (!sig)
+        return VKVIT_OK;
+    if (sig->semaphore && sig->value && !p->ctx->timeline)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: a timeline semaphore value (%llu) needs timeline semaphores, which "
+                    "this context has not enabled (vkvit_context_paths; VKVIT_PATH_TIMELINE)", fn,
+                    (unsigned long long)sig->value);
+    *out = (vk_signal){sig->fence, sig->semaphore, sig->value};
+    return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_run(vkvit_plan *p, const vkvit_tensor *in, const vkvit_submit_signal *signal)
 {
     if (!p || !in || !in->data)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run: NULL %s", !p ? "plan" : "input");
@@ -105,10 +126,13 @@ VKVIT_API vkvit_status vkvit_run(vkvit_plan *p, const vkvit_tensor *in)
     if (in->n > p->batch)
         return fail(VKVIT_ERROR_BATCH_TOO_LARGE, "vkvit_run: %u images, but the plan was made for batch %u", in->n,
                     p->batch);
-    return plan_run(p, in->data, in->n);
+    vk_signal sig;
+    vkvit_status s = check_signal(p, "vkvit_run", signal, &sig);
+    return s ? s : plan_run(p, in->data, in->n, signal ? &sig : NULL);
 }
 
-VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *p, const vkvit_image *images, uint32_t n)
+VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *p, const vkvit_image *images, uint32_t n,
+                                        const vkvit_submit_signal *signal)
 {
     if (!p || !images)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run_images: NULL %s", !p ? "plan" : "images");
@@ -125,7 +149,37 @@ VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *p, const vkvit_image *images
             return fail(VKVIT_ERROR_BAD_IMAGE, "vkvit_run_images: image %u is %ux%u; each side must be 1..%d", i,
                         im->width, im->height, VKVIT_MAX_IMAGE_SIDE);
     }
-    return plan_run_images(p, images, n);
+    vk_signal sig;
+    vkvit_status s = check_signal(p, "vkvit_run_images", signal, &sig);
+    return s ? s : plan_run_images(p, images, n, signal ? &sig : NULL);
+}
+
+VKVIT_API vkvit_status vkvit_wait(vkvit_plan *p)
+{
+    if (!p)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_wait: plan is NULL");
+    vkvit_status s = plan_wait(p);
+    return s ? fail(s, "vkvit_wait: %s", vkvit_last_error()) : VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_poll(vkvit_plan *p, int *done)
+{
+    if (!p || !done)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_poll: NULL argument");
+    bool finished = true;
+    vkvit_status s = plan_poll(p, &finished);
+    *done = finished;
+    return s ? fail(s, "vkvit_poll: %s", vkvit_last_error()) : VKVIT_OK;
+}
+
+/* Why there are no results to read (p->last_n == 0), for the getters' messages. */
+static const char *no_results(const vkvit_plan *p)
+{
+    if (p->pending)
+        return "the run is still pending: call vkvit_wait (or vkvit_poll) first";
+    if (record_recorded(p))
+        return "the plan was recorded with vkvit_record: call vkvit_record_complete once an execution has completed";
+    return "nothing has run on this plan yet (no successful vkvit_run or vkvit_run_images, no vkvit_record_complete)";
 }
 
 static vkvit_status check_output(const vkvit_plan *p, const float *out, size_t capacity, size_t per_image,
@@ -134,7 +188,7 @@ static vkvit_status check_output(const vkvit_plan *p, const float *out, size_t c
     if (!p || !out)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: NULL argument", what);
     if (!p->last_n)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s", what, plan_no_results(p));
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s", what, no_results(p));
     if (capacity < p->last_n * per_image)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: capacity %zu floats, the last run needs %zu", what, capacity,
                     p->last_n * per_image);
@@ -196,7 +250,7 @@ VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *p, uint32_t image, uint32_t
     if (!K)
         return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_top_k: the model is a backbone (no classifier)");
     if (!p->last_n)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: %s", plan_no_results(p));
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: %s", no_results(p));
     if (image >= p->last_n)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_top_k: image %u, the last run had %u", image, p->last_n);
     if (k == 0 || k > K)
@@ -227,7 +281,7 @@ VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
     if (!p->model->host)
         return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_verify: load the model with keep_host_weights");
     if (!p->last_n)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_verify: %s", plan_no_results(p));
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_verify: %s", no_results(p));
     const vit_dims *d = &p->model->dims;
     uint32_t n = p->last_n;
     size_t per = d->K ? d->K : (size_t)d->prefix * d->D;

@@ -171,7 +171,7 @@ VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const c
         stbi_image_free(px);
         return fail(VKVIT_ERROR_BAD_IMAGE, "%s: the header says %dx%d, the data %dx%d", name, w, h, dw, dh);
     }
-    out->rgba = px; /* stb allocates with malloc (STBI_MALLOC default); vkvit_image_free uses stbi_image_free */
+    out->rgba = px; /* stb allocates with malloc (STBI_MALLOC default); vkvit_image_destroy uses stbi_image_free */
     out->width = (uint32_t)w;
     out->height = (uint32_t)h;
     return VKVIT_OK;
@@ -213,7 +213,7 @@ VKVIT_API vkvit_status vkvit_image_load(const char *path, vkvit_image *out)
     return s;
 }
 
-VKVIT_API void vkvit_image_free(vkvit_image *image)
+VKVIT_API void vkvit_image_destroy(vkvit_image *image)
 {
     if (!image)
         return;

@@ -342,7 +342,47 @@ vkvit_status plan_set_profiling(struct vkvit_plan *p, bool on)
     return s ? s : record(p);
 }
 
-vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n)
+/* Submits a run of n images: waits for it (signal NULL), or leaves it pending. */
+static vkvit_status submit(struct vkvit_plan *p, vk_cmd *cmd, uint32_t n, const vk_signal *signal)
+{
+    p->last_n = 0;
+    vkvit_status s = signal ? vk_cmd_submit(cmd, signal) : vk_cmd_submit_wait(cmd);
+    if (s)
+        return s;
+    if (signal) {
+        p->pending = cmd;
+        p->pending_n = n;
+    } else {
+        p->last_n = n;
+    }
+    return VKVIT_OK;
+}
+
+vkvit_status plan_wait(struct vkvit_plan *p)
+{
+    if (!p->pending)
+        return VKVIT_OK;
+    vkvit_status s = vk_cmd_wait(p->pending);
+    p->pending = NULL;
+    if (!s)
+        p->last_n = p->pending_n;
+    return s;
+}
+
+vkvit_status plan_poll(struct vkvit_plan *p, bool *done)
+{
+    *done = true;
+    if (!p->pending)
+        return VKVIT_OK;
+    bool finished = false;
+    vkvit_status s = vk_cmd_poll(p->pending, &finished);
+    if (!s && finished)
+        s = plan_wait(p);
+    *done = finished;
+    return s;
+}
+
+vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n, const vk_signal *signal)
 {
     const vit_dims *d = &p->model->dims;
     size_t per_image = (size_t)d->C * d->image * d->image;
@@ -353,11 +393,7 @@ vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n)
     memcpy(dst, input, (size_t)n * per_image * sizeof *dst);
     if (n < p->batch) /* unused slots: zeros, so nothing undefined flows through the batch */
         memset(dst + (size_t)n * per_image, 0, (size_t)(p->batch - n) * per_image * sizeof *dst);
-    p->last_n = 0;
-    if ((s = plan_submit(p, p->cmd)))
-        return s;
-    p->last_n = n;
-    return VKVIT_OK;
+    return submit(p, p->cmd, n, signal);
 }
 
 /* Makes `b` hold at least `words` 32-bit words: grows by at least half its size (a run of slightly
@@ -408,7 +444,7 @@ fail:
     return s;
 }
 
-vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n)
+vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n, const vk_signal *signal)
 {
     const preprocess_spec *spec = &p->model->pre;
     if (spec->channels != 1 && spec->channels != 3)
@@ -423,18 +459,14 @@ vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, ui
     if ((s = images_reserve(p, &need)))
         return s;
     preprocess_pack(spec, images, n, p->batch, p->img.staging_meta.map, p->img.staging_pixels.map);
-    p->last_n = 0;
-    if ((s = plan_submit(p, p->img.cmd)))
-        return s;
-    p->last_n = n;
-    return VKVIT_OK;
+    return submit(p, p->img.cmd, n, signal);
 }
 
 void plan_destroy(struct vkvit_plan *p)
 {
     if (!p)
         return;
-    plan_external_free(p);
+    (void)plan_wait(p);
     vk_cmd_destroy(p->img.cmd);
     vk_buffer_destroy(p->ctx, &p->img.staging_meta);
     vk_buffer_destroy(p->ctx, &p->img.staging_pixels);

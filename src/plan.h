@@ -35,7 +35,10 @@ struct vkvit_plan {
         vk_buffer staging_meta, staging_pixels;  /* host-visible, written before each submit */
         vk_buffer meta, pixels, scratch;         /* device */
     } img;
-    struct plan_external *ext;    /* vkvit_record and asynchronous runs (src/embed.c); NULL until used */
+    /* A run submitted without waiting (a signal given): its results become the last run's at plan_wait. */
+    vk_cmd *pending;
+    uint32_t pending_n;
+    struct plan_record *rec;      /* vkvit_record's state (src/record.c); NULL until used        */
 };
 
 /* The float-input command buffer writes GPU timestamps around the whole pass (input copy to
@@ -46,20 +49,19 @@ enum { PLAN_TS_START = 0, PLAN_TS_END = 1, PLAN_TIMESTAMPS = 2 };
 vkvit_status plan_set_profiling(struct vkvit_plan *p, bool on);
 
 vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struct vkvit_plan **out);
-vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n);
-/* RGBA8 images of any size, preprocessed on the GPU as the model's spec says (p->model->pre). */
-vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n);
-void plan_destroy(struct vkvit_plan *p);
-
-/* src/embed.c. Submits a run's command buffer and waits, or, inside vkvit_run_async /
- * vkvit_run_images_async, only submits (the run is then pending). */
-vkvit_status plan_submit(struct vkvit_plan *p, vk_cmd *cmd);
-/* Completes a pending asynchronous run, whose results become the last run's; nothing pending: OK.
- * Every run starts with it, as the pending one may still read the buffers the next one writes. */
+/* Runs: normalised floats, or RGBA8 images of any size preprocessed on the GPU as the model's spec
+ * says (p->model->pre). Each completes a pending run first, then submits its command buffer: with
+ * `signal` NULL it waits and the results are the last run's; otherwise it returns once submitted, the
+ * run pending (plan_wait), and the signal's fence / semaphore are signalled when it completes. */
+vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n, const vk_signal *signal);
+vkvit_status plan_run_images(struct vkvit_plan *p, const vkvit_image *images, uint32_t n, const vk_signal *signal);
+/* Completes a pending run, whose results become the last run's; nothing pending: OK. Every run starts
+ * with it, as the pending one may still read the buffers the next one writes. */
 vkvit_status plan_wait(struct vkvit_plan *p);
-void plan_external_free(struct vkvit_plan *p);   /* waits; called by plan_destroy */
-/* Why there are no results to read (p->last_n == 0), for the getters' messages. */
-const char *plan_no_results(const struct vkvit_plan *p);
+/* *done = no run pending any more (a finished one is completed as by plan_wait). */
+vkvit_status plan_poll(struct vkvit_plan *p, bool *done);
+/* Waits for a pending run, then frees the plan; p->rec must have been freed (record_free). */
+void plan_destroy(struct vkvit_plan *p);
 
 /* Records the forward pass from the input region p->input ([batch][C][S][S] fp32, normalised) to
  * the fp32 output regions of the arena: p->logits [batch][K] (K > 0), p->pooled [batch][prefix*D],

@@ -4,7 +4,7 @@
 #ifndef VKVIT_STATUS_H
 #define VKVIT_STATUS_H
 
-#include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))

@@ -24,7 +24,7 @@ static float *logits_of(vkvit_context *ctx, const char *path, const float *input
     vkvit_plan_options po = {.batch = B};
     test_ok(vkvit_plan_create(m, &po, &p), "plan");
     vkvit_tensor in = {input, B, 3, 224, 224};
-    test_ok(vkvit_run(p, &in), "run");
+    test_ok(vkvit_run(p, &in, NULL), "run");
     float *out = test_alloc((size_t)B * info.num_classes);
     test_ok(vkvit_get_logits(p, out, (size_t)B * info.num_classes), "logits");
     for (uint32_t b = 0; b < B; b++) {
@@ -38,7 +38,7 @@ static float *logits_of(vkvit_context *ctx, const char *path, const float *input
     if (keep)
         *keep = m;
     else
-        vkvit_model_free(m);
+        vkvit_model_destroy(m);
     return out;
 }
 
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     }
     const char *cat = vkvit_model_label(hf_model, 285);
     test_expect(cat && strstr(cat, "Egyptian cat"), "label 285 from config.json id2label: '%s'", cat ? cat : "(none)");
-    vkvit_model_free(hf_model);
+    vkvit_model_destroy(hf_model);
     free(hf), free(tm), free(input), free(want);
     return test_finish(ctx);
 }

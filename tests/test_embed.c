@@ -134,10 +134,10 @@ static bool run_once(vkvit_context *ctx, const fixture *fx, float *out)
     vkvit_tensor in = {fx->input, fx->B, fx->C, fx->H, fx->W};
     vkvit_status s;
     if ((s = vkvit_model_load(ctx, fx->model_dir, NULL, &m)) || (s = vkvit_plan_create(m, &po, &p)) ||
-        (s = vkvit_run(p, &in)) || (s = vkvit_get_logits(p, out, (size_t)fx->B * fx->K)))
+        (s = vkvit_run(p, &in, NULL)) || (s = vkvit_get_logits(p, out, (size_t)fx->B * fx->K)))
         fprintf(stderr, "%s: %s: %s\n", fx->name, vkvit_status_string(s), vkvit_last_error());
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     return s == VKVIT_OK;
 }
 
@@ -231,7 +231,7 @@ static int worker_main(void *arg)
     } else {
         for (int r = 0; r < THREAD_RUNS; r++) {
             memset(out, 0xff, n * sizeof *out); /* NaN: a run that writes nothing cannot pass */
-            if ((s = vkvit_run(p, &in)) || (s = vkvit_get_logits(p, out, n))) {
+            if ((s = vkvit_run(p, &in, NULL)) || (s = vkvit_get_logits(p, out, n))) {
                 snprintf(w->error, sizeof w->error, "run %d: %s: %s", r, vkvit_status_string(s), vkvit_last_error());
                 w->runs_bad++;
                 continue;
@@ -250,7 +250,7 @@ static int worker_main(void *arg)
         }
     }
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     free(out);
     free(first);
     return 0;
@@ -297,7 +297,7 @@ int main(void)
     vkvit_model *m = NULL;
     test_ok(vkvit_model_load(shared, hf.model_dir, NULL, &m), "load hf-vit");
     test_threads(shared, &hf, &hf, m);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     vkvit_context_destroy(shared);
 
     free_fixture(&hf);

@@ -211,7 +211,7 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < (size_t)BATCH * SIDE * SIDE; i++)
             input[i] = ((float)pixels[(size_t)b0 * SIDE * SIDE + i] * rescale - mean) / std;
         vkvit_tensor in = {input, BATCH, 1, SIDE, SIDE};
-        test_ok(vkvit_run(plan, &in), "run");
+        test_ok(vkvit_run(plan, &in, NULL), "run");
         test_ok(vkvit_get_logits(plan, logits + (size_t)b0 * CLASSES, (size_t)BATCH * CLASSES), "logits");
     }
     double secs = now() - t0;
@@ -254,7 +254,7 @@ int main(int argc, char **argv)
     test_check("logits vs PyTorch (all 10,000 images)", logits, torch_logits, (size_t)N_TEST * CLASSES, 1e-4);
 
     vkvit_plan_destroy(plan);
-    vkvit_model_free(model);
+    vkvit_model_destroy(model);
     free(input), free(logits), free(torch_pred), free(torch_logits), free(pixels), free(labels);
     return test_finish(ctx);
 }

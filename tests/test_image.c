@@ -187,8 +187,8 @@ static void decode_check(const char *name, const bytes *file, uint32_t w, uint32
     }
     test_expect(worst <= tolerance, "decode %s: max |RGBA - expected| %d (allowed %d), mean %.3f", name, worst,
                 tolerance, sum / ((double)w * h * 4));
-    vkvit_image_free(&im);
-    test_expect(!im.rgba && !im.width, "vkvit_image_free zeroes the image");
+    vkvit_image_destroy(&im);
+    test_expect(!im.rgba && !im.width, "vkvit_image_destroy zeroes the image");
 }
 
 static unsigned char *random_bytes(size_t n, uint64_t *rng)
@@ -358,7 +358,7 @@ static void test_bad(uint64_t *rng)
     s = vkvit_image_decode(edge.p, edge.n, "edge.png", &im);
     test_expect(s == VKVIT_OK && im.width == 16384 && im.height == 1, "16384x1 (the largest side) decodes: %s",
                 vkvit_status_string(s));
-    vkvit_image_free(&im);
+    vkvit_image_destroy(&im);
     free(edge.p), free(line);
 
     /* files */
@@ -378,8 +378,8 @@ static void test_bad(uint64_t *rng)
     s = vkvit_image_load(path, &im);
     test_expect(s == VKVIT_OK && im.width == 3 && im.height == 1 && !memcmp(im.rgba, px, 12), "load %s: %s", path,
                 vkvit_status_string(s));
-    vkvit_image_free(&im);
-    vkvit_image_free(NULL);
+    vkvit_image_destroy(&im);
+    vkvit_image_destroy(NULL);
     unlink(path);
     snprintf(path, sizeof path, "%s/empty.jpg", dir);
     unlink(path);

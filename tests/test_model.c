@@ -83,7 +83,7 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     if (f16)
         test_expect_plan_coopmat(ctx, p);
     vkvit_tensor in = {e.input, B, d->C, d->image, d->image};
-    test_ok(vkvit_run(p, &in), "run");
+    test_ok(vkvit_run(p, &in, NULL), "run");
 
     float *logits = test_alloc((size_t)B * (K ? K : 1)), *emb = test_alloc((size_t)B * D);
     float *att = test_alloc((size_t)B * L * T), *att_lm = test_alloc((size_t)B * L * T);
@@ -133,7 +133,7 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
                     "chunks of 1 (%s)", name, pn, sc ? vkvit_last_error() : "ok");
         if (sc == VKVIT_OK) {
             float *cl = test_alloc((size_t)B * (K ? K : 1)), *ce = test_alloc((size_t)B * D), *ca = test_alloc((size_t)B * L * T);
-            test_ok(vkvit_run(pc, &in), "run chunked");
+            test_ok(vkvit_run(pc, &in, NULL), "run chunked");
             if (K) {
                 test_ok(vkvit_get_logits(pc, cl, (size_t)B * K), "chunked logits");
                 snprintf(label, sizeof label, "%s%s: chunked logits == one pass", name, pn);
@@ -156,7 +156,7 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     test_ok(vkvit_plan_create(m, &po1, &p1), "plan batch 1");
     for (uint32_t b = 0; b < B; b++) {
         vkvit_tensor one = {e.input + b * per_image, 1, d->C, d->image, d->image};
-        test_ok(vkvit_run(p1, &one), "run batch 1");
+        test_ok(vkvit_run(p1, &one, NULL), "run batch 1");
         float *o = test_alloc(K ? K : D);
         if (K) {
             test_ok(vkvit_get_logits(p1, o, K), "logits b1");
@@ -171,7 +171,7 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     }
     /* A partial batch: 1 image through the batch-B plan. */
     vkvit_tensor first = {e.input, 1, d->C, d->image, d->image};
-    test_ok(vkvit_run(p, &first), "run partial");
+    test_ok(vkvit_run(p, &first, NULL), "run partial");
     if (K) {
         float one[4096];
         test_ok(vkvit_get_logits(p, one, K), "partial logits");
@@ -180,7 +180,7 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     }
     vkvit_plan_destroy(p1);
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     free(logits), free(emb), free(att), free(att_lm), free(rl), free(rp), free(rm), free(re);
     free_expected(&e);
 }

@@ -592,7 +592,7 @@ static void run_load_cases(vkvit_context *ctx)
             test_expect(si == VKVIT_OK && info.num_classes == 10,
                         "%-26s loads: %s, %u layers, %u classes", c->name, info.family, info.layers,
                         info.num_classes);
-            vkvit_model_free(m);
+            vkvit_model_destroy(m);
             m = NULL;
         }
         device_bytes(ctx, &b1, &a1);
@@ -678,19 +678,19 @@ static void run_time_cases(vkvit_context *ctx)
     /* bad inputs */
     vkvit_tensor in = {input, 2, 3, 32, 32};
     vkvit_tensor t3 = {three, 3, 3, 32, 32};
-    EXPECT_STATUS(vkvit_run(p, &t3), VKVIT_ERROR_BATCH_TOO_LARGE, "batch 2");
+    EXPECT_STATUS(vkvit_run(p, &t3, NULL), VKVIT_ERROR_BATCH_TOO_LARGE, "batch 2");
     vkvit_tensor h31 = {input, 1, 3, 31, 32}, w33 = {input, 1, 3, 32, 33}, c1 = {input, 1, 1, 32, 32},
                  c4 = {input, 1, 4, 32, 32}, none = {input, 0, 3, 32, 32}, nodata = {NULL, 1, 3, 32, 32};
-    EXPECT_STATUS(vkvit_run(p, &h31), VKVIT_ERROR_INPUT_SIZE, "31");
-    EXPECT_STATUS(vkvit_run(p, &w33), VKVIT_ERROR_INPUT_SIZE, "33");
-    EXPECT_STATUS(vkvit_run(p, &c1), VKVIT_ERROR_INPUT_SIZE, "3x32x32");
-    EXPECT_STATUS(vkvit_run(p, &c4), VKVIT_ERROR_INPUT_SIZE, "4x32x32");
-    EXPECT_STATUS(vkvit_run(p, &none), VKVIT_ERROR_INVALID_ARGUMENT, "n = 0");
-    EXPECT_STATUS(vkvit_run(p, &nodata), VKVIT_ERROR_INVALID_ARGUMENT, "input");
+    EXPECT_STATUS(vkvit_run(p, &h31, NULL), VKVIT_ERROR_INPUT_SIZE, "31");
+    EXPECT_STATUS(vkvit_run(p, &w33, NULL), VKVIT_ERROR_INPUT_SIZE, "33");
+    EXPECT_STATUS(vkvit_run(p, &c1, NULL), VKVIT_ERROR_INPUT_SIZE, "3x32x32");
+    EXPECT_STATUS(vkvit_run(p, &c4, NULL), VKVIT_ERROR_INPUT_SIZE, "4x32x32");
+    EXPECT_STATUS(vkvit_run(p, &none, NULL), VKVIT_ERROR_INVALID_ARGUMENT, "n = 0");
+    EXPECT_STATUS(vkvit_run(p, &nodata, NULL), VKVIT_ERROR_INVALID_ARGUMENT, "input");
     EXPECT_STATUS(vkvit_get_logits(p, logits, 64), VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run");
 
     /* a good run, then bad output requests */
-    EXPECT_STATUS(vkvit_run(p, &in), VKVIT_OK, NULL);
+    EXPECT_STATUS(vkvit_run(p, &in, NULL), VKVIT_OK, NULL);
     EXPECT_STATUS(vkvit_get_logits(p, logits, 2 * K - 1), VKVIT_ERROR_INVALID_ARGUMENT, "capacity 19");
     EXPECT_STATUS(vkvit_get_logits(p, logits, 0), VKVIT_ERROR_INVALID_ARGUMENT, "capacity 0");
     EXPECT_STATUS(vkvit_get_probabilities(p, logits, 2 * K - 1), VKVIT_ERROR_INVALID_ARGUMENT, "capacity 19");
@@ -704,10 +704,10 @@ static void run_time_cases(vkvit_context *ctx)
     EXPECT_STATUS(vkvit_top_k(p, 0, 0, top), VKVIT_ERROR_INVALID_ARGUMENT, "k = 0");
     EXPECT_STATUS(vkvit_top_k(p, 2, 1, top), VKVIT_ERROR_INVALID_ARGUMENT, "image 2");
     EXPECT_STATUS(vkvit_top_k(p, 1, 10, top), VKVIT_OK, NULL);
-    EXPECT_STATUS(vkvit_run(p, &t3), VKVIT_ERROR_BATCH_TOO_LARGE, "3 images");
+    EXPECT_STATUS(vkvit_run(p, &t3, NULL), VKVIT_ERROR_BATCH_TOO_LARGE, "3 images");
     /* one image into a batch-2 plan: outputs for one image only */
     vkvit_tensor one = {input, 1, 3, 32, 32};
-    EXPECT_STATUS(vkvit_run(p, &one), VKVIT_OK, NULL);
+    EXPECT_STATUS(vkvit_run(p, &one, NULL), VKVIT_OK, NULL);
     EXPECT_STATUS(vkvit_get_logits(p, logits, K), VKVIT_OK, NULL);
     EXPECT_STATUS(vkvit_top_k(p, 1, 1, top), VKVIT_ERROR_INVALID_ARGUMENT, "image 1");
 
@@ -735,8 +735,8 @@ static void run_time_cases(vkvit_context *ctx)
     vkvit_plan_info pi;
     EXPECT_STATUS(vkvit_plan_get_info(NULL, &pi), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     EXPECT_STATUS(vkvit_plan_get_info(p, NULL), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
-    EXPECT_STATUS(vkvit_run(NULL, &in), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
-    EXPECT_STATUS(vkvit_run(p, NULL), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
+    EXPECT_STATUS(vkvit_run(NULL, &in, NULL), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
+    EXPECT_STATUS(vkvit_run(p, NULL, NULL), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     EXPECT_STATUS(vkvit_get_logits(NULL, logits, 64), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     EXPECT_STATUS(vkvit_get_logits(p, NULL, 64), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     EXPECT_STATUS(vkvit_get_probabilities(NULL, logits, 64), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
@@ -760,13 +760,13 @@ static void run_time_cases(vkvit_context *ctx)
     test_expect(cx == NULL, "vkvit_context_adopt(NULL adopt info) leaves *out NULL");
     test_expect(vkvit_status_string(VKVIT_STATUS_COUNT) != NULL && vkvit_status_string((vkvit_status)-1) != NULL,
                 "vkvit_status_string of out-of-range values is not NULL");
-    vkvit_model_free(NULL);
+    vkvit_model_destroy(NULL);
     vkvit_plan_destroy(NULL);
     vkvit_context_destroy(NULL);
-    test_expect(true, "vkvit_model_free(NULL), vkvit_plan_destroy(NULL), vkvit_context_destroy(NULL) return");
+    test_expect(true, "vkvit_model_destroy(NULL), vkvit_plan_destroy(NULL), vkvit_context_destroy(NULL) return");
 
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
 
     /* host weights kept: verify before a run; attention maps with too small a capacity */
     test_ok(vkvit_model_load(ctx, fixture_path("hf-vit", NULL), &(vkvit_model_options){.keep_host_weights = 1}, &m),
@@ -774,7 +774,7 @@ static void run_time_cases(vkvit_context *ctx)
     test_ok(vkvit_plan_create(m, &(vkvit_plan_options){.batch = 1, .attention_maps = 1}, &p), "plan with maps");
     EXPECT_STATUS(vkvit_verify(p, &rel), VKVIT_ERROR_INVALID_ARGUMENT, "nothing has run");
     EXPECT_STATUS(vkvit_get_attention(p, logits, 64), VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run");
-    EXPECT_STATUS(vkvit_run(p, &one), VKVIT_OK, NULL);
+    EXPECT_STATUS(vkvit_run(p, &one, NULL), VKVIT_OK, NULL);
     float maps[3 * 17];
     EXPECT_STATUS(vkvit_get_attention(p, maps, 3 * 17 - 1), VKVIT_ERROR_INVALID_ARGUMENT, "capacity 50");
     EXPECT_STATUS(vkvit_get_attention(p, maps, 3 * 17), VKVIT_OK, NULL);
@@ -782,20 +782,20 @@ static void run_time_cases(vkvit_context *ctx)
     EXPECT_STATUS(vkvit_verify(p, &rel), VKVIT_OK, NULL);
     test_expect(rel >= 0 && rel < 1e-4, "vkvit_verify after the rejected calls: rel %.3e < 1e-4", rel);
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
 
     /* a backbone has no logits */
     test_ok(vkvit_model_load(ctx, fixture_path("backbone", NULL), NULL, &m), "loading tests/data/backbone");
     test_ok(vkvit_plan_create(m, NULL, &p), "backbone plan");
     EXPECT_STATUS(vkvit_get_logits(p, logits, 64), VKVIT_ERROR_UNSUPPORTED, "backbone");
-    EXPECT_STATUS(vkvit_run(p, &one), VKVIT_OK, NULL);
+    EXPECT_STATUS(vkvit_run(p, &one, NULL), VKVIT_OK, NULL);
     EXPECT_STATUS(vkvit_get_logits(p, logits, 64), VKVIT_ERROR_UNSUPPORTED, "backbone");
     EXPECT_STATUS(vkvit_get_probabilities(p, logits, 64), VKVIT_ERROR_UNSUPPORTED, "backbone");
     EXPECT_STATUS(vkvit_top_k(p, 0, 1, top), VKVIT_ERROR_UNSUPPORTED, "backbone");
     EXPECT_STATUS(vkvit_get_embeddings(p, logits, 64), VKVIT_OK, NULL);
-    EXPECT_STATUS(vkvit_run(p, &in), VKVIT_ERROR_BATCH_TOO_LARGE, "batch 1");
+    EXPECT_STATUS(vkvit_run(p, &in, NULL), VKVIT_ERROR_BATCH_TOO_LARGE, "batch 1");
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
 
     free(three);
     free(input);
@@ -812,7 +812,7 @@ static void expect_precision(vkvit_context *ctx, const char *path, vkvit_precisi
         vkvit_model_get_info(m, &mi);
     test_expect(s == VKVIT_OK && mi.precision == want_prec, "%s: AUTO loads as %s (got %s, %s)", what,
                 vkvit_precision_string(want_prec), vkvit_status_string(s), vkvit_precision_string(mi.precision));
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
 }
 
 static void run_precision_cases(vkvit_context *ctx)
@@ -835,7 +835,7 @@ static void run_precision_cases(vkvit_context *ctx)
         test_ok(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_FP32}, &m), "fp32");
         vkvit_model_get_info(m, &mi);
         test_expect(mi.precision == VKVIT_PRECISION_FP32, "an explicit FP32 wins over VKVIT_PRECISION=fp16");
-        vkvit_model_free(m);
+        vkvit_model_destroy(m);
         m = NULL;
     }
     setenv("VKVIT_PRECISION", "fp8", 1);
@@ -887,7 +887,7 @@ static void run_precision_cases(vkvit_context *ctx)
     test_expect(b1 == b0 && a1 == a0, "fp16 overflow: no device memory left behind");
     test_ok(vkvit_model_load(ctx, path, &(vkvit_model_options){.precision = VKVIT_PRECISION_FP32}, &m),
             "the same checkpoint in fp32");
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     free(big);
     ckpt_free(&c);
 }

@@ -144,7 +144,7 @@ int main(int argc, char **argv)
             snprintf(path, sizeof path, "%s/%s", argv[2], e.names[first + i]);
             test_ok(vkvit_image_load(path, &ims[i]), path);
         }
-        test_ok(vkvit_run_images(p, ims, n), "vkvit_run_images");
+        test_ok(vkvit_run_images(p, ims, n, NULL), "vkvit_run_images");
         test_ok(vkvit_get_probabilities(p, prob, (size_t)n * e.K), "probabilities");
         test_ok(vkvit_get_logits(p, logits, (size_t)n * e.K), "logits");
         for (uint32_t i = 0; i < n; i++) {
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
                             "(grid max |d| %d, statistics %.2e)", e.names[k], max_grid, max_stat);
         }
         for (uint32_t i = 0; i < n; i++)
-            vkvit_image_free(&ims[i]);
+            vkvit_image_destroy(&ims[i]);
     }
     printf("     %d/%u photos with PyTorch's top-1, %d/%u with top-5 within 0.02 (worst %.5f)\n", all_top1, e.n, all_top5,
            e.n, worst_dp);
@@ -196,7 +196,7 @@ int main(int argc, char **argv)
     test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_FORWARD), "vkvit_verify on the last run's preprocessed photos: GPU "
                 "forward vs the C reference, rel %.2e", rel);
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     free(prob), free(logits), free(e.logits), free(e.grid);
     return test_finish(ctx);
 }

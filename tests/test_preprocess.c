@@ -400,7 +400,7 @@ static void test_plan(vkvit_context *ctx, uint64_t *rng)
             vkvit_image ims[3];
             for (uint32_t i = 0; i < counts[r]; i++)
                 ims[i] = random_image(runs[r][i][0], runs[r][i][1], rng, i == 1, (int)(i & 1));
-            test_ok(vkvit_run_images(p, ims, counts[r]), "vkvit_run_images");
+            test_ok(vkvit_run_images(p, ims, counts[r], NULL), "vkvit_run_images");
             vkvit_plan_info info;
             test_ok(vkvit_plan_get_info(p, &info), "info");
             memset(ref, 0, B * per * sizeof *ref);
@@ -415,7 +415,7 @@ static void test_plan(vkvit_context *ctx, uint64_t *rng)
             /* the same input through vkvit_run gives the same logits */
             test_ok(vkvit_get_logits(p, la, counts[r] * 10), "logits");
             vkvit_tensor t = {ref, counts[r], C, 32, 32};
-            test_ok(vkvit_run(p, &t), "vkvit_run");
+            test_ok(vkvit_run(p, &t, NULL), "vkvit_run");
             test_ok(vkvit_get_logits(p, lb, counts[r] * 10), "logits");
             snprintf(name, sizeof name, "plan C=%u run %zu: logits from images == logits from the reference tensor", C, r);
             test_check(name, la, lb, counts[r] * 10, TOL_F32);
@@ -448,7 +448,7 @@ static void test_plan(vkvit_context *ctx, uint64_t *rng)
             bad.height = errs[i].h;
             if (errs[i].null_px)
                 bad.rgba = NULL;
-            vkvit_status s = vkvit_run_images(p, errs[i].im, errs[i].n);
+            vkvit_status s = vkvit_run_images(p, errs[i].im, errs[i].n, NULL);
             test_expect(s == errs[i].want && strstr(vkvit_last_error(), errs[i].needle), "run_images error: %s: %s",
                         vkvit_status_string(s), vkvit_last_error());
         }
@@ -456,12 +456,12 @@ static void test_plan(vkvit_context *ctx, uint64_t *rng)
         uint64_t range = ctx->info.max_storage_buffer_range, rows = range / (4 * 16384) + 1;
         if (rows <= VKVIT_MAX_IMAGE_SIDE) {
             vkvit_image big = {calloc(16384 * rows, 4), 16384, (uint32_t)rows};
-            vkvit_status s = vkvit_run_images(p, &big, 1);
+            vkvit_status s = vkvit_run_images(p, &big, 1, NULL);
             test_expect(s == VKVIT_ERROR_UNSUPPORTED && strstr(vkvit_last_error(), "maxStorageBufferRange"),
                         "run_images with a 16384x%llu image (over maxStorageBufferRange %llu): %s: %s",
                         (unsigned long long)rows, (unsigned long long)range, vkvit_status_string(s), vkvit_last_error());
             free(big.rgba);
-            s = vkvit_run_images(p, &ok, 1);
+            s = vkvit_run_images(p, &ok, 1, NULL);
             test_expect(s == VKVIT_OK, "run_images after that refusal: %s", vkvit_status_string(s));
         } else {
             printf("     (maxStorageBufferRange %llu holds any image: no over-limit case on this device)\n",
@@ -470,12 +470,12 @@ static void test_plan(vkvit_context *ctx, uint64_t *rng)
         /* a spec that neither resizes nor crops takes only the model's size */
         m->pre.resize = PRE_RESIZE_NONE;
         m->pre.crop = false;
-        vkvit_status s = vkvit_run_images(p, &ok, 1);
+        vkvit_status s = vkvit_run_images(p, &ok, 1, NULL);
         test_expect(s == VKVIT_ERROR_INPUT_SIZE && strstr(vkvit_last_error(), "image 0: a 8x8 image"),
                     "run_images without resize: %s: %s", vkvit_status_string(s), vkvit_last_error());
         free(ok.rgba);
         vkvit_plan_destroy(p);
-        vkvit_model_free(m);
+        vkvit_model_destroy(m);
     }
 }
 

@@ -10,7 +10,7 @@
  *      vkvit_record_complete; the same command buffer submitted again reads the images anew;
  *   3. the real DeiT-Tiny on a photo (resize 256 bicubic + crop 224) from a VkImage: vkvit_run_images'
  *      logits and top-1;
- *   4. vkvit_run_async / vkvit_run_images_async signalling the application's fence and timeline
+ *   4. vkvit_run / vkvit_run_images with a vkvit_submit_signal: the application's fence and timeline
  *      semaphore give vkvit_run's logits bitwise after vkvit_wait / vkvit_poll; a pending run is
  *      completed by the next call; a timeline value on a context without timelines is refused;
  *   5. bad vkvit_record arguments get their status and a message naming the problem;
@@ -221,7 +221,7 @@ static void test_record_inputs(app_vulkan *app, vkvit_context *ctx)
     for (int i = 0; i < REC_BATCH; i++)
         host[i] = (vkvit_image){random_rgba(w[i], h[i], &seed), w[i], h[i]};
     results ref = results_alloc(&pi, REC_BATCH), got = results_alloc(&pi, REC_BATCH);
-    test_ok(vkvit_run_images(p, host, REC_BATCH), "reference vkvit_run_images");
+    test_ok(vkvit_run_images(p, host, REC_BATCH, NULL), "reference vkvit_run_images");
     get_results(p, &ref);
 
     /* The application's inputs: an RGBA8 image (vkvit makes the view), a padded RGBA8 buffer, a BGRA8
@@ -295,7 +295,7 @@ static void test_record_inputs(app_vulkan *app, vkvit_context *ctx)
         free(host[0].rgba);
         host[0].rgba = random_rgba(w[0], h[0], &seed);
         app_image_upload(app, &i0, host[0].rgba, 4);
-        test_ok(vkvit_run_images(p, host, REC_BATCH), "reference vkvit_run_images (new image 0)");
+        test_ok(vkvit_run_images(p, host, REC_BATCH, NULL), "reference vkvit_run_images (new image 0)");
         get_results(p, &ref);
         memset(outb.map, 0xff, bytes);
         app_submit_wait(app, cb, false);
@@ -319,7 +319,7 @@ static void test_record_inputs(app_vulkan *app, vkvit_context *ctx)
     app_free(app, cb);
 
     vkvit_plan_destroy(p); /* destroys vkvit's view of i0 before the image */
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     app->vk.vkDestroyImageView(app->device, v3, NULL);
     app_image_destroy(app, &i0);
     app_image_destroy(app, &i2);
@@ -348,7 +348,7 @@ static void test_record_photo(app_vulkan *app, vkvit_context *ctx)
     vkvit_model_info mi;
     test_ok(vkvit_model_get_info(m, &mi), "model info");
     float *ref = test_alloc(mi.num_classes);
-    test_ok(vkvit_run_images(p, &photo, 1), "vkvit_run_images");
+    test_ok(vkvit_run_images(p, &photo, 1, NULL), "vkvit_run_images");
     test_ok(vkvit_get_logits(p, ref, mi.num_classes), "logits");
 
     app_image im = app_image_create(app, VK_FORMAT_R8G8B8A8_UNORM, photo.width, photo.height);
@@ -372,8 +372,8 @@ static void test_record_photo(app_vulkan *app, vkvit_context *ctx)
     app_buffer_destroy(app, &outb);
     free(ref);
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
-    vkvit_image_free(&photo);
+    vkvit_model_destroy(m);
+    vkvit_image_destroy(&photo);
 }
 
 /* The fp16 path on the adopted device, which has what the requirements query asked for: a model
@@ -402,7 +402,7 @@ static void test_fp16_adopted(app_vulkan *app, vkvit_context *ctx)
         test_ok(vkvit_record_complete(p), "vkvit_record_complete");
         test_ok(vkvit_get_logits(p, logits[f16], 10), "logits");
         vkvit_plan_destroy(p);
-        vkvit_model_free(m);
+        vkvit_model_destroy(m);
         app_image_destroy(app, &gi);
     }
     test_check("fp16 on the adopted device: hf-vit logits from a VkImage vs fp32", logits[1], logits[0], 10,
@@ -427,7 +427,7 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
     test_fill(x0, n_in, &seed, -2, 2);
     memcpy(x, x0, n_in * sizeof *x);
     vkvit_tensor in = {x, 2, mi.channels, mi.image_size, mi.image_size};
-    test_ok(vkvit_run(p, &in), "vkvit_run");
+    test_ok(vkvit_run(p, &in, NULL), "vkvit_run");
     test_ok(vkvit_get_logits(p, ref, n_out), "logits");
 
     VkSemaphoreTypeCreateInfo ti = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
@@ -440,8 +440,8 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
     app_check(app->vk.vkCreateFence(app->device, &fci, NULL, &fence), "app vkCreateFence");
 
     vkvit_submit_signal sig = {.fence = fence, .semaphore = timeline, .value = 5};
-    vkvit_status s = vkvit_run_async(p, &in, &sig);
-    test_expect(s == VKVIT_OK, "vkvit_run_async with the application's fence and timeline value 5 (%s%s%s)",
+    vkvit_status s = vkvit_run(p, &in, &sig);
+    test_expect(s == VKVIT_OK, "vkvit_run with a signal with the application's fence and timeline value 5 (%s%s%s)",
                 vkvit_status_string(s), s ? ": " : "", s ? vkvit_last_error() : "");
     memset(x, 0xff, n_in * sizeof *x); /* the input was copied: scribbling on it changes nothing */
     s = vkvit_get_logits(p, out, n_out);
@@ -458,31 +458,31 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
     test_ok(vkvit_poll(p, &done), "vkvit_poll");
     test_expect(done == 1, "vkvit_poll says done once the application's fence signalled");
     test_ok(vkvit_get_logits(p, out, n_out), "logits");
-    check_same("async: vkvit_run_async + vkvit_poll vs vkvit_run", out, ref, n_out, 0);
+    check_same("async: vkvit_run with a signal + vkvit_poll vs vkvit_run", out, ref, n_out, 0);
 
     /* A pending run is completed by the next call on the plan; vkvit_wait then has nothing to do. */
     memcpy(x, x0, n_in * sizeof *x);
-    test_ok(vkvit_run_async(p, &in, NULL), "vkvit_run_async");
-    test_ok(vkvit_run_async(p, &in, NULL), "vkvit_run_async while one is pending");
+    test_ok(vkvit_run(p, &in, &(vkvit_submit_signal){0}), "vkvit_run with a signal");
+    test_ok(vkvit_run(p, &in, &(vkvit_submit_signal){0}), "vkvit_run with a signal while one is pending");
     test_ok(vkvit_wait(p), "vkvit_wait");
     test_ok(vkvit_wait(p), "vkvit_wait with nothing pending");
     test_ok(vkvit_get_logits(p, out, n_out), "logits");
-    check_same("async: two vkvit_run_async in a row, then vkvit_wait", out, ref, n_out, 0);
+    check_same("async: two vkvit_run with a signal in a row, then vkvit_wait", out, ref, n_out, 0);
 
     /* Images: the same pixels through vkvit_run_images and its asynchronous twin, then vkvit_run
      * right after an asynchronous run (it completes the pending one first). */
     vkvit_image im[2] = {{random_rgba(40, 30, &seed), 40, 30}, {random_rgba(32, 32, &seed), 32, 32}};
-    test_ok(vkvit_run_images(p, im, 2), "vkvit_run_images");
+    test_ok(vkvit_run_images(p, im, 2, NULL), "vkvit_run_images");
     test_ok(vkvit_get_logits(p, ref, n_out), "logits");
-    test_ok(vkvit_run_images_async(p, im, 2, &(vkvit_submit_signal){.semaphore = timeline, .value = 9}),
-            "vkvit_run_images_async");
+    test_ok(vkvit_run_images(p, im, 2, &(vkvit_submit_signal){.semaphore = timeline, .value = 9}),
+            "vkvit_run_images with a signal");
     test_ok(vkvit_wait(p), "vkvit_wait");
     test_ok(vkvit_get_logits(p, out, n_out), "logits");
-    check_same("async: vkvit_run_images_async + vkvit_wait vs vkvit_run_images", out, ref, n_out, 0);
-    test_ok(vkvit_run_images_async(p, im, 2, NULL), "vkvit_run_images_async");
-    test_ok(vkvit_run_images(p, im, 2), "vkvit_run_images while one is pending");
+    check_same("async: vkvit_run_images with a signal + vkvit_wait vs vkvit_run_images", out, ref, n_out, 0);
+    test_ok(vkvit_run_images(p, im, 2, &(vkvit_submit_signal){0}), "vkvit_run_images with a signal");
+    test_ok(vkvit_run_images(p, im, 2, NULL), "vkvit_run_images while one is pending");
     test_ok(vkvit_get_logits(p, out, n_out), "logits");
-    check_same("async: vkvit_run_images right after vkvit_run_images_async", out, ref, n_out, 0);
+    check_same("async: vkvit_run_images right after vkvit_run_images with a signal", out, ref, n_out, 0);
     app_check(app->vk.vkGetSemaphoreCounterValue(app->device, timeline, &value), "vkGetSemaphoreCounterValue");
     test_expect(value == 9, "the timeline semaphore reached 9 (%llu)", (unsigned long long)value);
 
@@ -491,15 +491,15 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
     vkvit_plan *p2 = NULL;
     test_ok(vkvit_model_load(no_timeline, HF_VIT, NULL, &m2), "load hf-vit (no features)");
     test_ok(vkvit_plan_create(m2, &po, &p2), "plan (no features)");
-    s = vkvit_run_async(p2, &in, &(vkvit_submit_signal){.semaphore = timeline, .value = 10});
+    s = vkvit_run(p2, &in, &(vkvit_submit_signal){.semaphore = timeline, .value = 10});
     test_expect(s == VKVIT_ERROR_UNSUPPORTED && contains(vkvit_last_error(), "timeline"),
                 "a timeline value on a context without timelines is refused (%s: %s)", vkvit_status_string(s),
                 vkvit_last_error());
     vkvit_plan_destroy(p2);
-    vkvit_model_free(m2);
+    vkvit_model_destroy(m2);
 
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     app->vk.vkDestroyFence(app->device, fence, NULL);
     app->vk.vkDestroySemaphore(app->device, timeline, NULL);
     free(im[0].rgba), free(im[1].rgba);
@@ -562,7 +562,7 @@ static void test_record_errors(app_vulkan *app, vkvit_context *ctx)
     app_image_destroy(app, &im);
     app_buffer_destroy(app, &b);
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
 }
 
 /* ---- 6. memory: budget and allocation callbacks ------------------------------------------------------------------ */
@@ -665,7 +665,7 @@ static void test_memory(void)
     const uint64_t weights = memory(ctx).bytes;
     test_ok(vkvit_plan_create(m, NULL, &p), "plan");
     const uint64_t with_plan = memory(ctx).bytes;
-    test_ok(vkvit_run_images(p, &photo, 1), "vkvit_run_images");
+    test_ok(vkvit_run_images(p, &photo, 1, NULL), "vkvit_run_images");
     vkvit_memory_info all = memory(ctx);
     printf("memory: DeiT-Tiny weights %llu bytes, + plan %llu, + image path %llu (peak %llu, %u buffers)\n",
            (unsigned long long)weights, (unsigned long long)(with_plan - weights),
@@ -674,7 +674,7 @@ static void test_memory(void)
                 "vkvit_context_memory reports the weights (>= 20 MB), then the plan, then the image path");
     long calls_used = atomic_load(&counts.calls) - after_create;
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     test_expect(memory(ctx).bytes == 0 && memory(ctx).buffers == 0, "nothing left after plan and model are freed");
     vkvit_context_destroy(ctx);
     long calls = atomic_load(&counts.calls), live = atomic_load(&counts.live);
@@ -705,7 +705,7 @@ static void test_memory(void)
                 vkvit_last_error());
     test_expect(memory(ctx).bytes == weights, "the failed plan left only the weights allocated (%llu bytes)",
                 (unsigned long long)memory(ctx).bytes);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     vkvit_context_destroy(ctx);
 
     /* Exactly enough for everything the run above needed. */
@@ -713,16 +713,16 @@ static void test_memory(void)
     m = NULL, p = NULL;
     vkvit_prediction top;
     if (!(s = vkvit_model_load(ctx, DEIT, &mo, &m)) && !(s = vkvit_plan_create(m, NULL, &p)) &&
-        !(s = vkvit_run_images(p, &photo, 1)))
+        !(s = vkvit_run_images(p, &photo, 1, NULL)))
         s = vkvit_top_k(p, 0, 1, &top);
     test_expect(s == VKVIT_OK, "a budget of the peak (%llu bytes) is enough to load, plan and run (%s%s%s)",
                 (unsigned long long)all.peak_bytes, s ? vkvit_last_error() : "top-1: ", s ? "" : top.label,
                 s ? "" : "");
     test_expect(memory(ctx).peak_bytes <= all.peak_bytes, "the peak stays within the budget");
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     vkvit_context_destroy(ctx);
-    vkvit_image_free(&photo);
+    vkvit_image_destroy(&photo);
     test_expect(memory_messages == 0, "no validation message on the memory tests' contexts (%d)", memory_messages);
 }
 

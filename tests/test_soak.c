@@ -107,7 +107,7 @@ int main(void)
     float *first_l = test_alloc(nl), *first_e = test_alloc(ne), *l = test_alloc(nl), *e = test_alloc(ne);
     vkvit_tensor in = {input, B, mi.channels, mi.image_size, mi.image_size};
 
-    test_ok(vkvit_run(p, &in), "run 1");
+    test_ok(vkvit_run(p, &in, NULL), "run 1");
     test_ok(vkvit_get_logits(p, first_l, nl), "logits of run 1");
     test_ok(vkvit_get_embeddings(p, first_e, ne), "embeddings of run 1");
     test_check("run 1 logits vs the fixture", first_l, expected, nl, 1e-4);
@@ -120,7 +120,7 @@ int main(void)
             before = take(ctx);
             t_measure = now_s();
         }
-        vkvit_status s = vkvit_run(p, &in);
+        vkvit_status s = vkvit_run(p, &in, NULL);
         if (s == VKVIT_OK)
             s = vkvit_get_logits(p, l, nl);
         if (s == VKVIT_OK)
@@ -163,7 +163,7 @@ int main(void)
                 (unsigned long long)after.device_bytes, after.device_buffers);
 
     vkvit_plan_destroy(p);
-    vkvit_model_free(m);
+    vkvit_model_destroy(m);
     test_expect(ctx->bytes_allocated == 0 && ctx->allocations == 0,
                 "after plan and model are freed: %llu device bytes in %u buffers left",
                 (unsigned long long)ctx->bytes_allocated, ctx->allocations);

@@ -29,7 +29,7 @@ static void check(vkvit_context *ctx, const char *name, uint32_t D, uint32_t L, 
     float *pooled = test_alloc((size_t)B * D);
     test_fill(input, n_in, rng, -2.0f, 2.0f);
     vkvit_tensor in = {input, B, 3, 224, 224};
-    test_ok(vkvit_run(p, &in), "run");
+    test_ok(vkvit_run(p, &in, NULL), "run");
     test_ok(vkvit_get_logits(p, gpu, (size_t)B * 1000), "logits");
     test_expect(ref_vit_forward(m, input, B, ref, pooled, NULL) == 0, "%s: reference forward ran", name);
     char label[128];

@@ -278,7 +278,7 @@ static void on_message(void *user, vkvit_message_severity sev, const char *msg)
 }
 
 /* A validated context persisting to `dir` with tuning `tune`; the message counters reset. */
-static vkvit_context *context_at(const char *dir, int tune)
+static vkvit_context *context_at(const char *dir, vkvit_tune tune)
 {
     vkvit_context_options opt = {.validation = 1, .on_message = on_message, .pipeline_cache_dir = dir, .tune = tune};
     vkvit_context *ctx = NULL;
@@ -365,7 +365,7 @@ static const tcase planted_case = {1, 40, 72, 24, MATMUL_EPI_NONE, false, false}
 /* Tunes tune_cases in a fresh directory; fills path (the tune file) and the chosen configurations. */
 static void tune_first(const char *dir, char *path, size_t path_size, matmul_config *chosen)
 {
-    vkvit_context *a = context_at(dir, 1);
+    vkvit_context *a = context_at(dir, VKVIT_TUNE_ON);
     test_expect(a->tune && a->tune->path && strncmp(a->tune->path, dir, strlen(dir)) == 0,
                 "tuning on: the tune file is in the pipeline cache's directory: %s", a->tune ? a->tune->path : "(none)");
     snprintf(path, path_size, "%s", a->tune && a->tune->path ? a->tune->path : "");
@@ -393,7 +393,7 @@ static void tune_first(const char *dir, char *path, size_t path_size, matmul_con
  * a planted, non-default entry is used as written. */
 static void read_back(const char *dir, const char *path, const matmul_config *chosen)
 {
-    vkvit_context *b = context_at(dir, 1);
+    vkvit_context *b = context_at(dir, VKVIT_TUNE_ON);
     matmul_config got[N_TUNE];
     record_shapes(b, tune_cases, N_TUNE, OP_F32, got);
     bool all = true;
@@ -417,17 +417,17 @@ static void read_back(const char *dir, const char *path, const matmul_config *ch
     FILE *f = fopen(path, "a");
     test_ok(f && fputs(line, f) >= 0 && fclose(f) == 0 ? VKVIT_OK : VKVIT_ERROR_IO, "planting an entry");
 
-    vkvit_context *c = context_at(dir, 0);
+    vkvit_context *c = context_at(dir, VKVIT_TUNE_AUTO);
     matmul_config planted;
     record_shapes(c, &planted_case, 1, OP_F32, &planted);
     test_expect(n > 1 && same(&planted, p) && runs_of(c) == 0 && warning_count == 0,
                 "a planted entry is used as written: %s (want %s), nothing timed", cfg_text(&planted), cfg_text(p));
     context_done(c);
 
-    vkvit_context *off = context_at(dir, -1);
+    vkvit_context *off = context_at(dir, VKVIT_TUNE_OFF);
     record_shapes(off, &planted_case, 1, OP_F32, &planted);
     matmul_config def = matmul_default_config(&d, k, &s);
-    test_expect(!off->tune && same(&planted, &def), "tuning off (-1): the default %s, no tune table", cfg_text(&planted));
+    test_expect(!off->tune && same(&planted, &def), "tuning off (VKVIT_TUNE_OFF): the default %s, no tune table", cfg_text(&planted));
     context_done(off);
 }
 
@@ -435,19 +435,19 @@ static void read_back(const char *dir, const char *path, const matmul_config *ch
 static void modes(const char *dir)
 {
     setenv("VKVIT_TUNE", "1", 1);
-    vkvit_context *c = context_at(dir, 0);
-    test_expect(c->tune_mode == VK_TUNE_ON, "VKVIT_TUNE=1 turns tuning on (%d)", c->tune_mode);
+    vkvit_context *c = context_at(dir, VKVIT_TUNE_AUTO);
+    test_expect(c->tune_mode == VKVIT_TUNE_ON, "VKVIT_TUNE=1 turns tuning on (%d)", c->tune_mode);
     context_done(c);
     setenv("VKVIT_TUNE", "0", 1);
-    c = context_at(dir, 0);
-    test_expect(c->tune_mode == VK_TUNE_OFF && !c->tune, "VKVIT_TUNE=0 turns it off (%d)", c->tune_mode);
+    c = context_at(dir, VKVIT_TUNE_AUTO);
+    test_expect(c->tune_mode == VKVIT_TUNE_OFF && !c->tune, "VKVIT_TUNE=0 turns it off (%d)", c->tune_mode);
     context_done(c);
-    c = context_at(dir, 1);
-    test_expect(c->tune_mode == VK_TUNE_ON, "the option wins over VKVIT_TUNE (%d)", c->tune_mode);
+    c = context_at(dir, VKVIT_TUNE_ON);
+    test_expect(c->tune_mode == VKVIT_TUNE_ON, "the option wins over VKVIT_TUNE (%d)", c->tune_mode);
     context_done(c);
     unsetenv("VKVIT_TUNE");
 
-    c = context_at("", 1);
+    c = context_at("", VKVIT_TUNE_ON);
     matmul_config got;
     record_shapes(c, &planted_case, 1, OP_F32, &got);
     test_expect(c->tune && !c->tune->path && shapes_of(c) == 1,
@@ -517,7 +517,7 @@ static void bad_files(const char *dir, const char *path)
                 n += (size_t)snprintf(text + n, sizeof text - n, "# padding padding padding padding padding\n");
         }
         write_text(path, text, n);
-        vkvit_context *c = context_at(dir, 0);
+        vkvit_context *c = context_at(dir, VKVIT_TUNE_AUTO);
         matmul_config got;
         record_shapes(c, &planted_case, 1, OP_F32, &got);
         matmul_device d = matmul_device_of(c);
@@ -536,13 +536,13 @@ static void bad_files(const char *dir, const char *path)
     size_t n = (size_t)snprintf(text, sizeof text, "%s\nmatmul.direct.f32.v4.b1.40x72x24.none 8 1 12 16 4 1\n"
                                 "matmul.tiled.f32.v4.b1.40x72x24.none 16 16 4 4 6 1\n", header);
     write_text(path, text, n);
-    vkvit_context *c = context_at(dir, 1);
+    vkvit_context *c = context_at(dir, VKVIT_TUNE_ON);
     matmul_config got;
     record_shapes(c, &planted_case, 1, OP_F32, &got);
     test_expect(warning_count == 1 && strstr(last_warning, "not usable") && shapes_of(c) == 1,
                 "a stale entry: warned (\"%s\") and timed again (%u shape)", last_warning, shapes_of(c));
     context_done(c);
-    c = context_at(dir, 0);
+    c = context_at(dir, VKVIT_TUNE_AUTO);
     record_shapes(c, &planted_case, 1, OP_F32, &got);
     test_expect(warning_count == 0 && runs_of(c) == 0, "the re-tuned file reads without warnings (%s)", last_warning);
     context_done(c);
@@ -564,7 +564,7 @@ static void bad_files(const char *dir, const char *path)
             n = at + (size_t)snprintf(text + at, sizeof text - at, "%u%s", (unsigned)test_uniform(&rng, 0, 4e9f),
                                       valid + at);
         write_text(path, text, n);
-        c = context_at(dir, 0);
+        c = context_at(dir, VKVIT_TUNE_AUTO);
         record_shapes(c, &planted_case, 1, OP_F32, &got);
         matmul_device d = matmul_device_of(c);
         all_valid = all_valid && !matmul_config_invalid(&d, &got) && runs_of(c) == 0;
@@ -575,10 +575,10 @@ static void bad_files(const char *dir, const char *path)
 
     /* Noise again, then a tuning run: the file is replaced by a valid one. */
     write_text(path, (const char *)noise, sizeof noise);
-    c = context_at(dir, 1);
+    c = context_at(dir, VKVIT_TUNE_ON);
     record_shapes(c, &planted_case, 1, OP_F32, &got);
     context_done(c);
-    c = context_at(dir, 0);
+    c = context_at(dir, VKVIT_TUNE_AUTO);
     record_shapes(c, &planted_case, 1, OP_F32, &got);
     test_expect(warning_count == 0 && runs_of(c) == 0, "a corrupt file is replaced by the next tuning run (%s)",
                 last_warning);

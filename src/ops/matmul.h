@@ -75,7 +75,7 @@ vkvit_status op_matmul_with(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *
 
 /* ---- matmul_tune.c ---------------------------------------------------------------------------- */
 /* The configuration op_matmul records `a` with, for `kernel`: a winner saved for this device and
- * shape (ctx->tune), else the default; with tuning on (ctx->tune_mode == VK_TUNE_ON) a shape with
+ * shape (ctx->tune), else the default; with tuning on (ctx->tune_mode == VKVIT_TUNE_ON) a shape with
  * no saved winner is timed first (matmul_tune.c says how). vec4: whether the op will use vec4
  * loads (part of the key). Never fails because tuning did: it falls back to the default. */
 vkvit_status matmul_choose_config(vkvit_context *ctx, const matmul_args *a, matmul_kernel kernel, bool vec4,

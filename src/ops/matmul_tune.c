@@ -5,7 +5,7 @@
  * it (ctx->tune, src/vk/tune.c; the file next to the pipeline cache) is used when it is valid on the
  * device; otherwise the per-device default of matmul_config.c.
  *
- * Tuning is opt-in (ctx->tune_mode == VK_TUNE_ON: vkvit_context_options.tune = 1, VKVIT_TUNE=1,
+ * Tuning is opt-in (ctx->tune_mode == VKVIT_TUNE_ON: vkvit_context_options.tune = VKVIT_TUNE_ON, VKVIT_TUNE=1,
  * vkvit-bench --tune). The first time a shape with no saved winner is recorded, each candidate
  * configuration (matmul_candidates: the default first, then those valid on this device) records the
  * same matmul on scratch buffers of the shape (filled with a constant; bias and residual as the call
@@ -258,7 +258,7 @@ static bool saved_config(vkvit_context *ctx, const char *key, matmul_kernel kern
         if (!reported)
             vk_message(ctx, VKVIT_MESSAGE_WARNING, "tune: the saved configuration of %s is not usable on '%s' (%s): "
                        "using the default%s", key, ctx->info.name, why,
-                       ctx->tune_mode == VK_TUNE_ON ? " and tuning it again" : "");
+                       ctx->tune_mode == VKVIT_TUNE_ON ? " and tuning it again" : "");
         return false;
     }
     if (!reported) {
@@ -281,7 +281,7 @@ vkvit_status matmul_choose_config(vkvit_context *ctx, const matmul_args *a, matm
         return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: no %s configuration fits '%s': %s", matmul_kernel_names[kernel],
                     ctx->info.name, matmul_kernel_unusable(&d, kernel));
     if (!ctx->tune || !shape_key(a, kernel, vec4, key) || saved_config(ctx, key, kernel, out) ||
-        ctx->tune_mode != VK_TUNE_ON)
+        ctx->tune_mode != VKVIT_TUNE_ON)
         return VKVIT_OK;
     mtx_lock(&ctx->tune->timing);
     if (!saved_config(ctx, key, kernel, out))   /* another thread may have timed it meanwhile */

@@ -117,7 +117,7 @@ typedef struct gelu_args {
 
 vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
 
-/* ---- embed.c: patch embedding input, the token sequence, widening -----------------------------------
+/* ---- patch_embed.c: patch embedding input, the token sequence, widening -----------------------------------
  * patchify: image [B][C][S][S] -> patches [B*G*G][C*P*P] (G = S/P), rows in raster order of the
  *   patch grid, columns in the order of a conv weight [D][C][P][P]; then patches . W^T + b is the
  *   patch embedding.

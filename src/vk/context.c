@@ -690,7 +690,7 @@ static vkvit_status create_device(vkvit_context *ctx)
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
         .pNext = fp16 ? &f16 : NULL,
         .storageBuffer16BitAccess = fp16 ? VK_TRUE : VK_FALSE};
-    /* Timeline semaphores (vkvit_run_async): core 1.2, enabled wherever the device has them. */
+    /* Timeline semaphores (a run signalling a timeline): core 1.2, enabled wherever the device has them. */
     const bool timeline = v12 && vk_timeline_supported(ctx->phys);
     VkPhysicalDeviceTimelineSemaphoreFeatures tl = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES, .pNext = &s16,
@@ -760,6 +760,8 @@ static vkvit_status finish_setup(vkvit_context *ctx, const vkvit_context_options
 
 static vkvit_status context_alloc(const vkvit_context_options *opt, vkvit_context **out)
 {
+    if (opt && opt->tune != VKVIT_TUNE_AUTO && opt->tune != VKVIT_TUNE_ON && opt->tune != VKVIT_TUNE_OFF)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "context options: tune = %d is not a vkvit_tune value", (int)opt->tune);
     vkvit_context *ctx = calloc(1, sizeof *ctx);
     if (!ctx)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "context");

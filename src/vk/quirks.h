@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 typedef enum vk_path {
     VK_PATH_COOPMAT_NV = 1u << 0, /* the VK_NV_cooperative_matrix kernel (shaders/matmul_coopmat.comp) */

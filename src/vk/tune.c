@@ -279,14 +279,13 @@ static char *tune_path(const vkvit_context *ctx)
 vkvit_status vk_tune_open(vkvit_context *ctx)
 {
     const char *env = getenv("VKVIT_TUNE");
-    if (ctx->tune_mode == 0 && env && *env) {
+    if (ctx->tune_mode == VKVIT_TUNE_AUTO && env && *env) {
         if (strcmp(env, "1") == 0 || strcmp(env, "0") == 0)
-            ctx->tune_mode = env[0] == '1' ? VK_TUNE_ON : VK_TUNE_OFF;
+            ctx->tune_mode = env[0] == '1' ? VKVIT_TUNE_ON : VKVIT_TUNE_OFF;
         else
             vk_message(ctx, VKVIT_MESSAGE_WARNING, "tune: VKVIT_TUNE='%.32s' is neither 1 nor 0: ignored", env);
     }
-    ctx->tune_mode = ctx->tune_mode > 0 ? VK_TUNE_ON : ctx->tune_mode < 0 ? VK_TUNE_OFF : VK_TUNE_USE;
-    if (ctx->tune_mode == VK_TUNE_OFF)
+    if (ctx->tune_mode == VKVIT_TUNE_OFF)
         return VKVIT_OK;
     vk_tune *t = calloc(1, sizeof *t);
     bool lock = t && mtx_init(&t->lock, mtx_plain) == thrd_success;

@@ -11,7 +11,7 @@
 
 #include "quirks.h"
 #include "status.h"
-#include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 #define VK_CHECK(call)                                                                            \
     do {                                                                                          \
@@ -64,8 +64,8 @@ struct vkvit_context {
 
     VkPipelineCache pcache;
     char *pcache_path;                     /* NULL = not persisted */
-    int tune_mode;                         /* vk_tune_mode: options.tune, else VKVIT_TUNE (tune.c) */
-    struct vk_tune *tune;                  /* tuned kernel configurations; NULL with VK_TUNE_OFF */
+    vkvit_tune tune_mode;                  /* options.tune, else VKVIT_TUNE (tune.c)        */
+    struct vk_tune *tune;                  /* tuned kernel configurations; NULL with VKVIT_TUNE_OFF */
 
     mtx_t lock;                            /* guards the queue, the pipeline list, transfer pool */
     vk_pipeline *pipelines;                /* created lazily, owned by the context */
@@ -191,11 +191,9 @@ void vk_pipeline_cache_close(vkvit_context *ctx);
  * named <deviceUUID>-<driverVersion>.tune; tune.c describes the format. Nothing is read or written
  * when the pipeline cache is not persisted (pipeline_cache_dir ""): winners then last as long as the
  * context. A file that does not parse or names another device is ignored with a warning. */
-typedef enum vk_tune_mode {
-    VK_TUNE_OFF = -1,   /* built-in defaults only; no file read */
-    VK_TUNE_USE = 0,    /* saved winners where there are some, else defaults (the default) */
-    VK_TUNE_ON = 1,     /* also time the candidates of a shape with no saved winner, and save it */
-} vk_tune_mode;
+/* ctx->tune_mode is the public vkvit_tune, resolved: VKVIT_TUNE_AUTO (saved winners where there are
+ * some, else defaults), _ON (also time the candidates of a shape with no saved winner, save it) or
+ * _OFF (built-in defaults only; no file read). */
 
 #define VK_TUNE_KEY 64        /* bytes of a key, NUL included: printable ASCII, no spaces */
 #define VK_TUNE_VALUES 8      /* unsigned 32-bit values per key, at most */
@@ -260,7 +258,7 @@ void vk_cmd_copy(vk_cmd *cmd, vk_span src, vk_span dst);           /* dst.size i
 void vk_cmd_timestamp(vk_cmd *cmd, uint32_t index);                /* no-op without timestamps */
 vkvit_status vk_cmd_end(vk_cmd *cmd);
 vkvit_status vk_cmd_submit_wait(vk_cmd *cmd);                      /* submit, wait on the fence */
-/* What a submit signals besides the command buffer's own fence (vkvit_run_async). */
+/* What a submit signals besides the command buffer's own fence (a run given a vkvit_submit_signal). */
 typedef struct vk_signal {
     VkFence fence;          /* the application's (unsignalled): an empty submit right after signals it */
     VkSemaphore semaphore;  /* binary, or timeline (signalled to `value`; needs ctx->timeline) */

@@ -1,40 +1,34 @@
-/* Embedding vkvit in an application's frame: vkvit_record (preprocessing + forward pass recorded into
- * the application's command buffer, from its VkImages or VkBuffers, into its buffers) and the
- * asynchronous runs (vkvit_run_async, vkvit_wait). A plan's state for both lives in p->ext, made on
- * first use. The recording is the plan's forward pass (plan_record_compute) between a preprocessing
- * of GPU-resident images (op_preprocess_sources) and copies of the outputs. */
+/* vkvit_record: the preprocessing and the forward pass recorded into the application's command buffer,
+ * from its VkImages or VkBuffers, into its buffers; vkvit_record_complete. A plan's state for it lives
+ * in p->rec, made on first use. The recording is the plan's forward pass (plan_record_compute) between
+ * a preprocessing of GPU-resident images (op_preprocess_sources) and copies of the outputs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ops/ops.h"
 #include "plan.h"
+#include "record.h"
 
-struct plan_external {
-    /* vkvit_record: the descriptor pools, buffers and views of the current recording */
-    vk_cmd *rec;                   /* wraps the application's command buffer (vk_cmd_create_external) */
+struct plan_record {
+    vk_cmd *cmd;                   /* wraps the application's command buffer (vk_cmd_create_external) */
     vk_buffer staging_meta;        /* host-visible: resampling coefficients, written at record time   */
     vk_buffer meta, pixels, scratch;   /* device: preprocessing (pixels: copied buffer inputs)        */
     vk_buffer probs;               /* device: [batch][K] softmax, when asked for                     */
     VkImageView *views;            /* made for image inputs given without a view                     */
     uint32_t n_views;
     uint32_t recorded;             /* images in the current recording; 0 = none                      */
-    /* asynchronous runs */
-    bool async;                    /* inside vkvit_run*_async: plan_submit does not wait             */
-    vk_signal signal;
-    vk_cmd *pending;               /* submitted, not yet waited for                                   */
-    uint32_t pending_n;
 };
 
-static vkvit_status external(struct vkvit_plan *p, struct plan_external **out)
+static vkvit_status record_state(struct vkvit_plan *p, struct plan_record **out)
 {
-    if (!p->ext && !(p->ext = calloc(1, sizeof *p->ext)))
-        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "plan: embedding state");
-    *out = p->ext;
+    if (!p->rec && !(p->rec = calloc(1, sizeof *p->rec)))
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "plan: vkvit_record's state");
+    *out = p->rec;
     return VKVIT_OK;
 }
 
-static void destroy_views(vkvit_context *ctx, struct plan_external *e)
+static void destroy_views(vkvit_context *ctx, struct plan_record *e)
 {
     for (uint32_t i = 0; i < e->n_views; i++)
         ctx->vk.vkDestroyImageView(ctx->device, e->views[i], ctx->alloc);
@@ -43,110 +37,21 @@ static void destroy_views(vkvit_context *ctx, struct plan_external *e)
     e->n_views = 0;
 }
 
-void plan_external_free(struct vkvit_plan *p)
+void record_free(struct vkvit_plan *p)
 {
-    struct plan_external *e = p->ext;
+    struct plan_record *e = p->rec;
     if (!e)
         return;
-    (void)plan_wait(p);
-    vk_cmd_destroy(e->rec);
+    vk_cmd_destroy(e->cmd);
     destroy_views(p->ctx, e);
     vk_buffer *bufs[] = {&e->staging_meta, &e->meta, &e->pixels, &e->scratch, &e->probs};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
         vk_buffer_destroy(p->ctx, bufs[i]);
     free(e);
-    p->ext = NULL;
+    p->rec = NULL;
 }
 
-/* ---- asynchronous runs ---------------------------------------------------------------------------------- */
-
-vkvit_status plan_submit(struct vkvit_plan *p, vk_cmd *cmd)
-{
-    struct plan_external *e = p->ext;
-    if (!e || !e->async)
-        return vk_cmd_submit_wait(cmd);
-    vkvit_status s = vk_cmd_submit(cmd, &e->signal);
-    if (!s)
-        e->pending = cmd;
-    return s;
-}
-
-vkvit_status plan_wait(struct vkvit_plan *p)
-{
-    struct plan_external *e = p->ext;
-    if (!e || !e->pending)
-        return VKVIT_OK;
-    vkvit_status s = vk_cmd_wait(e->pending);
-    e->pending = NULL;
-    if (!s)
-        p->last_n = e->pending_n;
-    return s;
-}
-
-/* vkvit_run (input) or vkvit_run_images (images), submitted without the wait. */
-static vkvit_status run_async(vkvit_plan *p, const char *fn, const vkvit_submit_signal *sig, const vkvit_tensor *input,
-                              const vkvit_image *images, uint32_t n)
-{
-    if (!p)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: plan is NULL", fn);
-    struct plan_external *e = NULL;
-    vkvit_status s;
-    if ((s = external(p, &e)) || (s = plan_wait(p)))
-        return s;
-    if (sig && sig->semaphore && sig->value && !p->ctx->timeline)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: a timeline semaphore value (%llu) needs timeline semaphores, which "
-                    "this context has not enabled (vkvit_context_paths; VKVIT_PATH_TIMELINE)", fn,
-                    (unsigned long long)sig->value);
-    e->signal = sig ? (vk_signal){sig->fence, sig->semaphore, sig->value} : (vk_signal){0};
-    e->async = true;
-    s = input ? vkvit_run(p, input) : vkvit_run_images(p, images, n);
-    e->async = false;
-    if (s)
-        return fail(s, "%s: %s", fn, vkvit_last_error());
-    if (e->pending) { /* the results are the pending run's, readable after vkvit_wait */
-        e->pending_n = p->last_n;
-        p->last_n = 0;
-    }
-    return VKVIT_OK;
-}
-
-VKVIT_API vkvit_status vkvit_run_async(vkvit_plan *p, const vkvit_tensor *input, const vkvit_submit_signal *signal)
-{
-    if (!input)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run_async: input is NULL");
-    return run_async(p, "vkvit_run_async", signal, input, NULL, 0);
-}
-
-VKVIT_API vkvit_status vkvit_run_images_async(vkvit_plan *p, const vkvit_image *images, uint32_t n,
-                                              const vkvit_submit_signal *signal)
-{
-    if (!images)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run_images_async: images is NULL");
-    return run_async(p, "vkvit_run_images_async", signal, NULL, images, n);
-}
-
-VKVIT_API vkvit_status vkvit_wait(vkvit_plan *p)
-{
-    if (!p)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_wait: plan is NULL");
-    vkvit_status s = plan_wait(p);
-    return s ? fail(s, "vkvit_wait: %s", vkvit_last_error()) : VKVIT_OK;
-}
-
-VKVIT_API vkvit_status vkvit_poll(vkvit_plan *p, int *done)
-{
-    if (!p || !done)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_poll: NULL argument");
-    *done = 1;
-    if (!p->ext || !p->ext->pending)
-        return VKVIT_OK;
-    bool finished = false;
-    vkvit_status s = vk_cmd_poll(p->ext->pending, &finished);
-    if (!s && finished)
-        s = plan_wait(p);
-    *done = finished;
-    return s ? fail(s, "vkvit_poll: %s", vkvit_last_error()) : VKVIT_OK;
-}
+uint32_t record_recorded(const struct vkvit_plan *p) { return p->rec ? p->rec->recorded : 0; }
 
 /* ---- vkvit_record: checking the application's inputs and outputs ---------------------------------------- */
 
@@ -240,7 +145,7 @@ static vkvit_status ensure(struct vkvit_plan *p, vk_buffer *b, uint64_t bytes, v
     return vk_buffer_create_named(p->ctx, bytes, kind, name, b);
 }
 
-static vkvit_status make_view(struct vkvit_plan *p, struct plan_external *e, const vkvit_gpu_image *im,
+static vkvit_status make_view(struct vkvit_plan *p, struct plan_record *e, const vkvit_gpu_image *im,
                               uint32_t i, preprocess_source *src)
 {
     vkvit_context *ctx = p->ctx;
@@ -266,7 +171,7 @@ static vkvit_status make_view(struct vkvit_plan *p, struct plan_external *e, con
 }
 
 /* Sources for the preprocessing op, views made where needed, buffers sized, coefficients packed. */
-static vkvit_status prepare(struct vkvit_plan *p, struct plan_external *e, const vkvit_gpu_image *images, uint32_t n,
+static vkvit_status prepare(struct vkvit_plan *p, struct plan_record *e, const vkvit_gpu_image *images, uint32_t n,
                             const vkvit_record_outputs *out, preprocess_source *src, preprocess_sizes *sz)
 {
     const preprocess_spec *spec = &p->model->pre;
@@ -301,11 +206,11 @@ static void copy(vk_cmd *cmd, const struct vkvit_plan *p, VkBuffer src, VkBuffer
 }
 
 /* The outputs into the plan's io buffer (for the getters and vkvit_verify) and the application's. */
-static vkvit_status record_outputs(struct vkvit_plan *p, struct plan_external *e, uint32_t n,
+static vkvit_status record_outputs(struct vkvit_plan *p, struct plan_record *e, uint32_t n,
                                    const vkvit_record_outputs *o)
 {
     const vit_dims *d = &p->model->dims;
-    vk_cmd *c = e->rec;
+    vk_cmd *c = e->cmd;
     VkBuffer arena = p->arena.buf, io = p->io.buf;
     VkBufferCopy r[4] = {{p->input.offset, p->io_input, p->input.size},
                          {p->pooled.offset, p->io_pooled, p->pooled.size},
@@ -350,14 +255,14 @@ static vkvit_status record_outputs(struct vkvit_plan *p, struct plan_external *e
     return VKVIT_OK;
 }
 
-static vkvit_status record_commands(struct vkvit_plan *p, struct plan_external *e, VkCommandBuffer cb,
+static vkvit_status record_commands(struct vkvit_plan *p, struct plan_record *e, VkCommandBuffer cb,
                                     const preprocess_source *src, const preprocess_sizes *sz, uint32_t n,
                                     const vkvit_record_outputs *out)
 {
-    vkvit_status s = vk_cmd_attach(e->rec, cb);
+    vkvit_status s = vk_cmd_attach(e->cmd, cb);
     if (s)
         return s;
-    vk_cmd_barrier(e->rec); /* after earlier compute/transfer work in the queue (an earlier execution) */
+    vk_cmd_barrier(e->cmd); /* after earlier compute/transfer work in the queue (an earlier execution) */
     preprocess_sources_args pa = {
         .spec = &p->model->pre, .batch = p->batch, .n = n, .src = src,
         .staging_meta = vk_span_of(&e->staging_meta, 0, sz->meta * 4), .meta = vk_whole(&e->meta),
@@ -365,15 +270,15 @@ static vkvit_status record_commands(struct vkvit_plan *p, struct plan_external *
         .out = p->input};
     softmax_args sm = {.rows = n, .K = p->model->dims.K, .x = p->logits, .y = e->probs.buf ? vk_whole(&e->probs)
                                                                                          : (vk_span){0}};
-    if ((s = op_preprocess_sources(e->rec, p->ctx, &pa)))
+    if ((s = op_preprocess_sources(e->cmd, p->ctx, &pa)))
         s = fail(s, "vkvit_record: preprocessing: %s", vkvit_last_error());
-    else if ((s = plan_record_compute(p, e->rec)))
+    else if ((s = plan_record_compute(p, e->cmd)))
         s = fail(s, "vkvit_record: %s", vkvit_last_error());
-    else if (out->probabilities.buffer && (s = op_softmax(e->rec, p->ctx, &sm)))
+    else if (out->probabilities.buffer && (s = op_softmax(e->cmd, p->ctx, &sm)))
         s = fail(s, "vkvit_record: probabilities: %s", vkvit_last_error());
     else
         s = record_outputs(p, e, n, out);
-    vk_cmd_detach(e->rec);
+    vk_cmd_detach(e->cmd);
     return s;
 }
 
@@ -391,15 +296,15 @@ VKVIT_API vkvit_status vkvit_record(vkvit_plan *p, VkCommandBuffer cb, const vkv
         return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_record: the model takes %u channels; images can feed 1-channel "
                     "(luma) and 3-channel (RGB) models", p->model->pre.channels);
     const vkvit_record_outputs none = {0}, *out = outputs ? outputs : &none;
-    struct plan_external *e = NULL;
+    struct plan_record *e = NULL;
     vkvit_status s;
-    if ((s = check_outputs(p, out)) || (s = external(p, &e)) || (s = plan_wait(p)))
+    if ((s = check_outputs(p, out)) || (s = record_state(p, &e)) || (s = plan_wait(p)))
         return s;
     /* The previous recording ends here (it must not be pending: see vkvit.h). */
     destroy_views(p->ctx, e);
     e->recorded = 0;
     p->last_n = 0;
-    if (!e->rec && (s = vk_cmd_create_external(p->ctx, &e->rec)))
+    if (!e->cmd && (s = vk_cmd_create_external(p->ctx, &e->cmd)))
         return s;
     preprocess_source *src = calloc(n, sizeof *src);
     if (!src)
@@ -411,22 +316,13 @@ VKVIT_API vkvit_status vkvit_record(vkvit_plan *p, VkCommandBuffer cb, const vkv
     return s;
 }
 
-const char *plan_no_results(const struct vkvit_plan *p)
-{
-    if (p->ext && p->ext->pending)
-        return "the asynchronous run is still pending: call vkvit_wait (or vkvit_poll) first";
-    if (p->ext && p->ext->recorded)
-        return "the plan was recorded with vkvit_record: call vkvit_record_complete once an execution has completed";
-    return "nothing has run on this plan yet (no successful vkvit_run or vkvit_run_images, no vkvit_record_complete)";
-}
-
 VKVIT_API vkvit_status vkvit_record_complete(vkvit_plan *p)
 {
     if (!p)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_record_complete: plan is NULL");
-    if (!p->ext || !p->ext->recorded)
+    if (!p->rec || !p->rec->recorded)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_record_complete: nothing has been recorded with vkvit_record "
                     "on this plan");
-    p->last_n = p->ext->recorded;
+    p->last_n = p->rec->recorded;
     return VKVIT_OK;
 }
