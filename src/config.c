@@ -1,7 +1,6 @@
 /* ViT configuration from HF / timm config.json and labels.txt. See config.h. */
 #include "config.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,9 +8,10 @@
 #include <string.h>
 
 #include "status.h"
+#include "util/fs.h"
+#include "util/json.h"
 
 #define MAX_FILE_BYTES (64u << 20)
-#define MAX_U32_FIELD 0x7fffffff /* larger values are rejected as absurd while parsing */
 
 /* ---- labels ----------------------------------------------------------------------------------- */
 
@@ -91,43 +91,25 @@ fail:
     return s;
 }
 
-/* Reads a whole file of at most MAX_FILE_BYTES. */
+/* Reads a whole file of at most MAX_FILE_BYTES, NUL-terminated. */
 static vkvit_status read_file(const char *path, char **text, size_t *len)
 {
-    vkvit_status s = VKVIT_OK;
-    char *buf = NULL;
-    size_t cap = 4096, n = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
+    switch (fs_read_file(path, MAX_FILE_BYTES, text, len)) {
+    case FS_OK:
+        return VKVIT_OK;
+    case FS_NOT_FOUND:
+    case FS_CANNOT_OPEN:
         return fail(VKVIT_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
-    for (;;) {
-        char *b = realloc(buf, cap + 1);
-        if (!b) {
-            s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: no memory", path);
-            goto fail;
-        }
-        buf = b;
-        n += fread(buf + n, 1, cap - n, fp);
-        if (n < cap)
-            break;
-        if (cap >= MAX_FILE_BYTES) {
-            s = fail(VKVIT_ERROR_BAD_CONFIG, "%s: larger than %u bytes", path, MAX_FILE_BYTES);
-            goto fail;
-        }
-        cap *= 2;
+    case FS_NOT_REGULAR:
+        return fail(VKVIT_ERROR_IO, "%s: not a regular file", path);
+    case FS_TOO_BIG:
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: larger than %u bytes", path, MAX_FILE_BYTES);
+    case FS_NO_MEMORY:
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: no memory", path);
+    case FS_READ_ERROR:
+        break;
     }
-    if (ferror(fp)) {
-        s = fail(VKVIT_ERROR_IO, "%s: read error: %s", path, strerror(errno));
-        goto fail;
-    }
-    buf[n] = '\0';
-    *text = buf;
-    *len = n;
-    buf = NULL;
-fail:
-    free(buf);
-    fclose(fp);
-    return s;
+    return fail(VKVIT_ERROR_IO, "%s: read error: %s", path, strerror(errno));
 }
 
 vkvit_status labels_load(const char *path, vit_labels *out)
@@ -143,118 +125,6 @@ vkvit_status labels_load(const char *path, vit_labels *out)
         s = labels_parse(text, len, path, out);
     free(text);
     return s;
-}
-
-/* ---- JSON field readers ----------------------------------------------------------------------- */
-
-static const char *kind(const cJSON *v, char *buf, size_t n)
-{
-    if (cJSON_IsNumber(v))
-        snprintf(buf, n, "%.17g", v->valuedouble);
-    else if (cJSON_IsString(v))
-        snprintf(buf, n, "\"%.40s\"", v->valuestring);
-    else
-        snprintf(buf, n, "%s", cJSON_IsArray(v) ? "a list" : cJSON_IsObject(v) ? "an object"
-                               : cJSON_IsBool(v) ? "a boolean" : "null");
-    return buf;
-}
-
-static bool is_uint(const cJSON *v)
-{
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble <= MAX_U32_FIELD &&
-           v->valuedouble == floor(v->valuedouble);
-}
-
-/* An integer, or (for sizes) a square [n, n]. Absent keys leave *dst and c->present alone. */
-static vkvit_status get_uint(const char *name, const cJSON *obj, const char *key, bool square,
-                             uint32_t *dst, vit_config *c, uint32_t bit)
-{
-    char buf[64];
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v)
-        return VKVIT_OK;
-    if (square && cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 && is_uint(v->child) &&
-        is_uint(v->child->next)) {
-        if (v->child->valuedouble != v->child->next->valuedouble)
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = [%.0f, %.0f]: only square sizes are supported",
-                        name, key, v->child->valuedouble, v->child->next->valuedouble);
-        v = v->child;
-    }
-    if (!is_uint(v))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s is %s, not a non-negative integer below 2^31",
-                    name, key, kind(v, buf, sizeof buf));
-    *dst = (uint32_t)v->valuedouble;
-    c->present |= bit;
-    return VKVIT_OK;
-}
-
-static vkvit_status get_number(const char *name, const cJSON *obj, const char *key, double *dst,
-                               vit_config *c, uint32_t bit)
-{
-    char buf[64];
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v)
-        return VKVIT_OK;
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s is %s, not a finite number", name, key,
-                    kind(v, buf, sizeof buf));
-    *dst = v->valuedouble;
-    c->present |= bit;
-    return VKVIT_OK;
-}
-
-static vkvit_status get_bool(const char *name, const cJSON *obj, const char *key, bool *dst,
-                             vit_config *c, uint32_t bit)
-{
-    char buf[64];
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v)
-        return VKVIT_OK;
-    if (!cJSON_IsBool(v))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s is %s, not true or false", name, key,
-                    kind(v, buf, sizeof buf));
-    *dst = cJSON_IsTrue(v);
-    c->present |= bit;
-    return VKVIT_OK;
-}
-
-/* A string into a fixed buffer (truncated to fit). *found tells whether the key was there. */
-static vkvit_status get_string(const char *name, const cJSON *obj, const char *key, char *dst,
-                               size_t size, bool *found)
-{
-    char buf[64];
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (found)
-        *found = v != NULL;
-    if (!v)
-        return VKVIT_OK;
-    if (!cJSON_IsString(v))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s is %s, not a string", name, key,
-                    kind(v, buf, sizeof buf));
-    snprintf(dst, size, "%s", v->valuestring);
-    return VKVIT_OK;
-}
-
-/* A list of 1..CONFIG_MAX_CHANNELS finite numbers (mean, std). */
-static vkvit_status get_floats(const char *name, const cJSON *obj, const char *key, float *dst,
-                               uint32_t *count, vit_config *c, uint32_t bit)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (!v)
-        return VKVIT_OK;
-    int n = cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
-    if (n < 1 || n > CONFIG_MAX_CHANNELS)
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s is not a list of 1 to %d numbers", name, key,
-                    CONFIG_MAX_CHANNELS);
-    int i = 0;
-    for (const cJSON *e = v->child; e; e = e->next, i++) {
-        if (!cJSON_IsNumber(e) || !isfinite(e->valuedouble) || fabs(e->valuedouble) > 1e6)
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s[%d] is not a (sane) number", name, key, i);
-        dst[i] = (float)e->valuedouble;
-    }
-    *count = (uint32_t)n;
-    c->present |= bit;
-    return VKVIT_OK;
 }
 
 /* ---- Hugging Face ----------------------------------------------------------------------------- */
@@ -350,16 +220,16 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
 {
     vkvit_status s;
     char act[32] = "";
-    bool found = false;
+    uint32_t found = 0;
     c->format = CONFIG_FORMAT_HF;
     for (size_t i = 0; i < sizeof hf_dims / sizeof hf_dims[0]; i++)
-        if ((s = get_uint(name, root, hf_dims[i].key, hf_dims[i].square,
-                          field(c, hf_dims[i].offset), c, hf_dims[i].bit)) != VKVIT_OK)
+        if ((s = json_uint(name, root, hf_dims[i].key, hf_dims[i].square,
+                          field(c, hf_dims[i].offset), &c->present, hf_dims[i].bit)) != VKVIT_OK)
             return s;
-    if ((s = get_number(name, root, "layer_norm_eps", &c->eps, c, CONFIG_EPS)) != VKVIT_OK ||
-        (s = get_bool(name, root, "qkv_bias", &c->qkv_bias, c, CONFIG_QKV_BIAS)) != VKVIT_OK ||
-        (s = get_string(name, root, "model_type", c->model_type, sizeof c->model_type, NULL)) != VKVIT_OK ||
-        (s = get_string(name, root, "hidden_act", act, sizeof act, &found)) != VKVIT_OK)
+    if ((s = json_number(name, root, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
+        (s = json_bool(name, root, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK ||
+        (s = json_string(name, root, "model_type", c->model_type, sizeof c->model_type, NULL, 0)) != VKVIT_OK ||
+        (s = json_string(name, root, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK)
         return s;
     if (found) {
         if (strcmp(act, "gelu") == 0 || strcmp(act, "gelu_python") == 0)
@@ -389,7 +259,7 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
     if (id2label && (s = hf_labels(name, id2label, c)) != VKVIT_OK)
         return s;
     uint32_t num_labels = 0;
-    if ((s = get_uint(name, root, "num_labels", false, &num_labels, c, CONFIG_NUM_LABELS)) != VKVIT_OK)
+    if ((s = json_uint(name, root, "num_labels", false, &num_labels, &c->present, CONFIG_NUM_LABELS)) != VKVIT_OK)
         return s;
     if ((c->present & CONFIG_NUM_LABELS) && (c->present & CONFIG_LABELS) && num_labels != c->labels.count)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: num_labels = %u but id2label has %u entries", name,
@@ -452,14 +322,14 @@ static vkvit_status timm_unsupported(const char *name, const cJSON *obj)
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "global_pool")) &&
         !(cJSON_IsString(v) && strcmp(v->valuestring, "token") == 0))
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: global_pool %s is unsupported (only \"token\")",
-                    name, kind(v, buf, sizeof buf));
+                    name, json_describe(v, buf, sizeof buf));
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "class_token")) && !cJSON_IsTrue(v))
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.class_token %s is unsupported (vkvit "
-                    "classifies from the class token)", name, cJSON_IsFalse(v) ? "false" : kind(v, buf, sizeof buf));
+                    "classifies from the class token)", name, cJSON_IsFalse(v) ? "false" : json_describe(v, buf, sizeof buf));
     if ((v = cJSON_GetObjectItemCaseSensitive(obj, "reg_tokens")) &&
         !(cJSON_IsNumber(v) && v->valuedouble == 0))
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: reg_tokens %s is unsupported", name,
-                    kind(v, buf, sizeof buf));
+                    json_describe(v, buf, sizeof buf));
     static const char *const must_be_false[] = {"no_embed_class", "fc_norm"};
     for (int i = 0; i < 2; i++)
         if ((v = cJSON_GetObjectItemCaseSensitive(obj, must_be_false[i])) && cJSON_IsTrue(v))
@@ -503,14 +373,13 @@ fail:
 static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, const cJSON *args, vit_config *c)
 {
     vkvit_status s;
-    bool found = false;
     double crop = 0;
     if (!cJSON_IsObject(cfg))
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg is not an object", name);
     const cJSON *in = cJSON_GetObjectItemCaseSensitive(cfg, "input_size");
     if (in) {
         const cJSON *ch = cJSON_IsArray(in) && cJSON_GetArraySize(in) == 3 ? in->child : NULL;
-        if (!ch || !is_uint(ch) || !is_uint(ch->next) || !is_uint(ch->next->next))
+        if (!ch || !json_is_uint(ch) || !json_is_uint(ch->next) || !json_is_uint(ch->next->next))
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size is not [C, H, W]", name);
         if (ch->next->valuedouble != ch->next->next->valuedouble)
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f]: "
@@ -531,17 +400,15 @@ static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, cons
         c->present |= CONFIG_CHANNELS | CONFIG_IMAGE;
     }
     if (!(c->present & CONFIG_NUM_LABELS) &&
-        (s = get_uint(name, cfg, "num_classes", false, &c->num_labels, c, CONFIG_NUM_LABELS)) != VKVIT_OK)
+        (s = json_uint(name, cfg, "num_classes", false, &c->num_labels, &c->present, CONFIG_NUM_LABELS)) != VKVIT_OK)
         return s;
-    if ((s = get_floats(name, cfg, "mean", c->mean, &c->mean_count, c, CONFIG_MEAN)) != VKVIT_OK ||
-        (s = get_floats(name, cfg, "std", c->std, &c->std_count, c, CONFIG_STD)) != VKVIT_OK ||
-        (s = get_number(name, cfg, "crop_pct", &crop, c, CONFIG_CROP_PCT)) != VKVIT_OK ||
-        (s = get_string(name, cfg, "interpolation", c->interpolation, sizeof c->interpolation,
-                        &found)) != VKVIT_OK)
+    if ((s = json_floats(name, cfg, "mean", c->mean, CONFIG_MAX_CHANNELS, &c->mean_count, &c->present, CONFIG_MEAN)) != VKVIT_OK ||
+        (s = json_floats(name, cfg, "std", c->std, CONFIG_MAX_CHANNELS, &c->std_count, &c->present, CONFIG_STD)) != VKVIT_OK ||
+        (s = json_number(name, cfg, "crop_pct", &crop, &c->present, CONFIG_CROP_PCT)) != VKVIT_OK ||
+        (s = json_string(name, cfg, "interpolation", c->interpolation, sizeof c->interpolation, &c->present,
+                         CONFIG_INTERPOLATION)) != VKVIT_OK)
         return s;
     c->crop_pct = (float)crop;
-    if (found)
-        c->present |= CONFIG_INTERPOLATION;
     return VKVIT_OK;
 }
 
@@ -550,12 +417,12 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
     vkvit_status s;
     char buf[64];
     c->format = CONFIG_FORMAT_TIMM;
-    if ((s = get_string(name, root, "architecture", c->architecture, sizeof c->architecture, NULL)) != VKVIT_OK)
+    if ((s = json_string(name, root, "architecture", c->architecture, sizeof c->architecture, NULL, 0)) != VKVIT_OK)
         return s;
     timm_name(c);
     if ((s = timm_unsupported(name, root)) != VKVIT_OK ||
-        (s = get_uint(name, root, "num_features", false, &c->hidden, c, CONFIG_HIDDEN)) != VKVIT_OK ||
-        (s = get_uint(name, root, "num_classes", false, &c->num_labels, c, CONFIG_NUM_LABELS)) != VKVIT_OK)
+        (s = json_uint(name, root, "num_features", false, &c->hidden, &c->present, CONFIG_HIDDEN)) != VKVIT_OK ||
+        (s = json_uint(name, root, "num_classes", false, &c->num_labels, &c->present, CONFIG_NUM_LABELS)) != VKVIT_OK)
         return s;
 
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "model_args");
@@ -569,8 +436,8 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
         uint32_t top_hidden = (c->present & CONFIG_HIDDEN) ? c->hidden : 0;
         uint32_t top_classes = (c->present & CONFIG_NUM_LABELS) ? c->num_labels : UINT32_MAX;
         for (size_t i = 0; i < sizeof timm_args / sizeof timm_args[0]; i++)
-            if ((s = get_uint(name, args, timm_args[i].key, timm_args[i].square,
-                              field(c, timm_args[i].offset), c, timm_args[i].bit)) != VKVIT_OK)
+            if ((s = json_uint(name, args, timm_args[i].key, timm_args[i].square,
+                              field(c, timm_args[i].offset), &c->present, timm_args[i].bit)) != VKVIT_OK)
                 return s;
         if (top_hidden && c->hidden != top_hidden)
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.embed_dim = %u contradicts num_features = %u", name,
@@ -578,14 +445,14 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
         if (top_classes != UINT32_MAX && c->num_labels != top_classes)
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.num_classes = %u contradicts num_classes = %u",
                         name, c->num_labels, top_classes);
-        if ((s = get_bool(name, args, "qkv_bias", &c->qkv_bias, c, CONFIG_QKV_BIAS)) != VKVIT_OK)
+        if ((s = json_bool(name, args, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK)
             return s;
         const cJSON *ratio = cJSON_GetObjectItemCaseSensitive(args, "mlp_ratio");
         if (ratio && c->hidden) { /* without the width, the fc1 shape will tell */
             double mlp = cJSON_IsNumber(ratio) ? ratio->valuedouble * c->hidden : -1;
             if (!(mlp > 0 && mlp <= CONFIG_MAX_MLP) || mlp != floor(mlp))
                 return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.mlp_ratio %s x embed_dim %u is not "
-                            "a valid MLP width", name, kind(ratio, buf, sizeof buf), c->hidden);
+                            "a valid MLP width", name, json_describe(ratio, buf, sizeof buf), c->hidden);
             c->mlp = (uint32_t)mlp;
             c->present |= CONFIG_MLP;
         }

@@ -14,9 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "status.h"
+#include "util/fs.h"
 
 typedef struct reader {
     const unsigned char *data;
@@ -184,33 +184,27 @@ VKVIT_API vkvit_status vkvit_image_load(const char *path, vkvit_image *out)
     memset(out, 0, sizeof *out);
     if (!path)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_image_load: path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *buf = NULL;
+    size_t size = 0;
+    vkvit_status s;
+    switch (fs_read_file(path, INT_MAX, &buf, &size)) {
+    case FS_OK:
+        s = vkvit_image_decode(buf, size, path, out);
+        free(buf);
+        return s;
+    case FS_NOT_FOUND:
+    case FS_CANNOT_OPEN:
         return fail(VKVIT_ERROR_IO, "%s: cannot open (%s)", path, strerror(errno));
-    vkvit_status s = VKVIT_OK;
-    unsigned char *buf = NULL;
-    long size = -1;
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fclose(f);
+    case FS_NOT_REGULAR:
         return fail(VKVIT_ERROR_IO, "%s: not a regular file", path);
+    case FS_TOO_BIG:
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: more bytes than stb_image reads (%d)", path, INT_MAX);
+    case FS_NO_MEMORY:
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: reading the file", path);
+    case FS_READ_ERROR:
+        break;
     }
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        s = fail(VKVIT_ERROR_IO, "%s: cannot read (%s)", path, strerror(errno));
-    } else if ((unsigned long)size > INT_MAX) {
-        s = fail(VKVIT_ERROR_BAD_IMAGE, "%s: %ld bytes, more than stb_image reads (%d)", path, size, INT_MAX);
-    } else if (size > 0 && !(buf = malloc((size_t)size))) {
-        s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: %ld bytes", path, size);
-    } else if (size > 0 && fread(buf, 1, (size_t)size, f) != (size_t)size) {
-        s = fail(VKVIT_ERROR_IO, "%s: cannot read %ld bytes (%s)", path, size, ferror(f) ? strerror(errno) : "short read");
-    }
-    fclose(f);
-    if (!s)
-        s = vkvit_image_decode(buf, (size_t)size, path, out);
-    free(buf);
-    return s;
+    return fail(VKVIT_ERROR_IO, "%s: cannot read (%s)", path, strerror(errno));
 }
 
 VKVIT_API void vkvit_image_destroy(vkvit_image *image)

@@ -2,14 +2,15 @@
  * resampling geometry. See preprocess.h. */
 #include "preprocess.h"
 
-#include <cjson/cJSON.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "status.h"
+#include "util/fs.h"
+#include "util/json.h"
 
 /* ---- PIL's filters (Pillow Resample.c), evaluated in double exactly as there ---------------------- */
 
@@ -316,17 +317,6 @@ vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *s)
 
 /* ---- preprocessor_config.json -------------------------------------------------------------------------- */
 
-static vkvit_status get_bool(const char *name, const cJSON *root, const char *key, bool *v)
-{
-    const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, key);
-    if (!j || cJSON_IsNull(j))
-        return VKVIT_OK;
-    if (!cJSON_IsBool(j))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: \"%s\" is not true/false", name, key);
-    *v = cJSON_IsTrue(j);
-    return VKVIT_OK;
-}
-
 static bool is_side(const cJSON *j)
 {
     return cJSON_IsNumber(j) && j->valuedouble >= 1 && j->valuedouble <= CONFIG_MAX_IMAGE * 4 &&
@@ -403,9 +393,9 @@ vkvit_status preprocess_spec_parse(const char *json, size_t len, const char *nam
     pre_resize crop_mode = PRE_RESIZE_EXACT;
     const cJSON *resample = cJSON_GetObjectItemCaseSensitive(root, "resample"),
                 *factor = cJSON_GetObjectItemCaseSensitive(root, "rescale_factor");
-    if ((st = get_bool(name, root, "do_resize", &do_resize)) || (st = get_bool(name, root, "do_center_crop", &do_crop)) ||
-        (st = get_bool(name, root, "do_rescale", &do_rescale)) ||
-        (st = get_bool(name, root, "do_normalize", &do_normalize)) ||
+    if ((st = json_bool(name, root, "do_resize", &do_resize, NULL, 0)) || (st = json_bool(name, root, "do_center_crop", &do_crop, NULL, 0)) ||
+        (st = json_bool(name, root, "do_rescale", &do_rescale, NULL, 0)) ||
+        (st = json_bool(name, root, "do_normalize", &do_normalize, NULL, 0)) ||
         (st = get_size(name, root, "size", true, &s->resize, &s->resize_w, &s->resize_h)) ||
         (st = get_size(name, root, "crop_size", false, &crop_mode, &s->crop_w, &s->crop_h)) ||
         (st = get_channels(name, root, "image_mean", s->channels, s->mean)) ||
@@ -453,22 +443,23 @@ vkvit_status preprocess_spec_load(const char *dir, const vit_config *cfg, prepro
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
-        return preprocess_spec_default(cfg, out);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail(VKVIT_ERROR_IO, "%s: cannot open", path);
-    char *buf = st.st_size < (1 << 24) ? malloc((size_t)st.st_size + 1) : NULL;
-    size_t got = buf ? fread(buf, 1, (size_t)st.st_size, f) : 0;
-    fclose(f);
+    char *buf = NULL;
+    size_t got = 0;
     vkvit_status s;
-    if (!buf)
-        s = fail(VKVIT_ERROR_BAD_CONFIG, "%s: %lld bytes is not a preprocessor config", path, (long long)st.st_size);
-    else if (got != (size_t)st.st_size)
-        s = fail(VKVIT_ERROR_IO, "%s: read %zu of %lld bytes", path, got, (long long)st.st_size);
-    else
+    switch (fs_read_file(path, 1u << 24, &buf, &got)) {
+    case FS_OK:
         s = preprocess_spec_parse(buf, got, path, cfg, out);
+        break;
+    case FS_NOT_FOUND:
+    case FS_NOT_REGULAR:
+        return preprocess_spec_default(cfg, out);
+    case FS_TOO_BIG:
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: more than 16 MiB is not a preprocessor config", path);
+    case FS_NO_MEMORY:
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s", path);
+    default:
+        return fail(VKVIT_ERROR_IO, "%s: cannot read: %s", path, strerror(errno));
+    }
     free(buf);
     return s;
 }

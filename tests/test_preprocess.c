@@ -164,7 +164,7 @@ static void test_specs(void)
         const char *json, *needle;
     } bad[] = {
         {"[1, 2]", "not a JSON object"},
-        {"{\"do_resize\": 1}", "\"do_resize\" is not true/false"},
+        {"{\"do_resize\": 1}", "do_resize is 1, not true or false"},
         {"{\"size\": {\"height\": 224}}", "\"size\" is not"},
         {"{\"size\": {\"shortest_edge\": 224, \"longest_edge\": 1333}, \"do_center_crop\": true}", "longest_edge"},
         {"{\"size\": {\"shortest_edge\": 256}}", "without do_center_crop"},

@@ -230,18 +230,14 @@ static bool vec4_loads(const matmul_args *a, const matmul_push *p)
            (a->dtype != OP_F16 || (a->x.offset % vbytes == 0 && a->w.offset % vbytes == 0));
 }
 
-vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a)
+vkvit_status matmul_check(const vkvit_context *ctx, const matmul_args *a, matmul_kernel *kernel, bool *vec4)
 {
     matmul_push push = {0};
-    matmul_kernel kernel = MATMUL_TILED;
-    matmul_config c;
-    vkvit_status s;
-    if ((s = validate(ctx, a, &push)) || (s = matmul_pick_kernel(ctx, a->dtype, &kernel)))
+    vkvit_status s = validate(ctx, a, &push);
+    if (s || (s = matmul_pick_kernel(ctx, a->dtype, kernel)))
         return s;
-    bool vec4 = vec4_loads(a, &push);
-    if ((s = matmul_choose_config(ctx, a, kernel, vec4, &c)))
-        return s;
-    return record(cmd, ctx, a, &push, &c, vec4);
+    *vec4 = vec4_loads(a, &push);
+    return VKVIT_OK;
 }
 
 vkvit_status op_matmul_with(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a, const matmul_config *c,

@@ -66,6 +66,9 @@ void matmul_config_string(const matmul_config *c, char *buf, size_t size);
 /* ---- matmul.c --------------------------------------------------------------------------------- */
 /* The kernel op_matmul uses for `dtype` (VKVIT_MATMUL included); refusals as op_matmul's. */
 vkvit_status matmul_pick_kernel(const vkvit_context *ctx, op_dtype dtype, matmul_kernel *out);
+/* What op_matmul checks before choosing a configuration: the arguments (its refusals), the kernel
+ * (matmul_pick_kernel) and whether the loads can be vec4. */
+vkvit_status matmul_check(const vkvit_context *ctx, const matmul_args *a, matmul_kernel *kernel, bool *vec4);
 /* op_matmul with the configuration given instead of chosen. c->kernel must be one the device can
  * run for a->dtype, and c valid on the device (matmul_config_invalid): VKVIT_ERROR_UNSUPPORTED
  * otherwise. scalar_loads: use the guarded scalar loads even where vec4 loads would do. For the
@@ -73,7 +76,7 @@ vkvit_status matmul_pick_kernel(const vkvit_context *ctx, op_dtype dtype, matmul
 vkvit_status op_matmul_with(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a, const matmul_config *c,
                             bool scalar_loads);
 
-/* ---- matmul_tune.c ---------------------------------------------------------------------------- */
+/* ---- matmul_tune.c: above matmul.c (it times op_matmul_with); op_matmul is here ----------------- */
 /* The configuration op_matmul records `a` with, for `kernel`: a winner saved for this device and
  * shape (ctx->tune), else the default; with tuning on (ctx->tune_mode == VKVIT_TUNE_ON) a shape with
  * no saved winner is timed first (matmul_tune.c says how). vec4: whether the op will use vec4

@@ -289,3 +289,15 @@ vkvit_status matmul_choose_config(vkvit_context *ctx, const matmul_args *a, matm
     mtx_unlock(&ctx->tune->timing);
     return VKVIT_OK;
 }
+
+/* The op: check, choose the configuration (timing it first where tuning is on), record. */
+vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a)
+{
+    matmul_kernel kernel = MATMUL_TILED;
+    bool vec4 = false;
+    matmul_config c;
+    vkvit_status s;
+    if ((s = matmul_check(ctx, a, &kernel, &vec4)) || (s = matmul_choose_config(ctx, a, kernel, vec4, &c)))
+        return s;
+    return op_matmul_with(cmd, ctx, a, &c, !vec4);
+}

@@ -1,26 +1,12 @@
-/* Instance and device: creation or adoption, device choice, feature queries, debug messages. */
+/* Instance and device: creation or adoption, device choice, feature queries, validation messages. */
 #include "vk.h"
 
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
-
-void vk_message(vkvit_context *ctx, vkvit_message_severity sev, const char *fmt, ...)
-{
-    char buf[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
-    if (ctx && ctx->on_message)
-        ctx->on_message(ctx->user, sev, buf);
-    else if (sev != VKVIT_MESSAGE_INFO)
-        fprintf(stderr, "vkvit: %s\n", buf);
-}
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverityFlagBitsEXT severity,
                                                      VkDebugUtilsMessageTypeFlagsEXT types,
@@ -43,26 +29,6 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL debug_callback(VkDebugUtilsMessageSeverity
     return VK_FALSE;
 }
 
-/* ---- loader --------------------------------------------------------------------------------------- */
-
-static once_flag volk_once = ONCE_FLAG_INIT;
-static VkResult volk_result = VK_ERROR_INITIALIZATION_FAILED;
-static void volk_init(void) { volk_result = volkInitialize(); }
-
-/* volk keeps the loader's global entry points process-wide (they are the same for every instance);
- * everything device-level goes through per-context tables. */
-vkvit_status load_vulkan(PFN_vkGetInstanceProcAddr gipa)
-{
-    if (gipa) {
-        volkInitializeCustom(gipa);
-        return VKVIT_OK;
-    }
-    call_once(&volk_once, volk_init);
-    if (volk_result != VK_SUCCESS)
-        return fail(VKVIT_ERROR_NO_VULKAN, "the Vulkan loader (libvulkan.so.1) could not be loaded: "
-                                           "install libvulkan1 and a driver (e.g. mesa-vulkan-drivers)");
-    return VKVIT_OK;
-}
 
 static bool has_layer(const char *name)
 {
@@ -755,7 +721,8 @@ static vkvit_status finish_setup(vkvit_context *ctx, const vkvit_context_options
         .queueFamilyIndex = ctx->queue_family,
     };
     VK_CHECK(ctx->vk.vkCreateCommandPool(ctx->device, &pci, ctx->alloc, &ctx->transfer_pool));
-    return vk_pipeline_cache_open(ctx, opt ? opt->pipeline_cache_dir : NULL);
+    vkvit_status s = vk_pipeline_cache_open(ctx, opt ? opt->pipeline_cache_dir : NULL);
+    return s ? s : vk_tune_open(ctx); /* the tune file lives next to the cache */
 }
 
 static vkvit_status context_alloc(const vkvit_context_options *opt, vkvit_context **out)
@@ -793,7 +760,7 @@ VKVIT_API vkvit_status vkvit_context_create(const vkvit_context_options *opt, vk
     vkvit_context_options defaults = {0};
     if (!opt)
         opt = &defaults;
-    vkvit_status s = load_vulkan(NULL);
+    vkvit_status s = vk_loader_init(NULL);
     if (s)
         return s;
     vkvit_context *ctx = NULL;
@@ -824,7 +791,7 @@ VKVIT_API vkvit_status vkvit_context_adopt(const vkvit_adopt_info *adopt, const 
     if (!adopt || !adopt->instance || !adopt->physical_device || !adopt->device || !adopt->queue)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT,
                     "vkvit_context_adopt: instance, physical_device, device and queue are required");
-    vkvit_status s = load_vulkan(adopt->get_instance_proc_addr);
+    vkvit_status s = vk_loader_init(adopt->get_instance_proc_addr);
     if (s)
         return s;
     vkvit_context *ctx = NULL;
@@ -860,6 +827,7 @@ VKVIT_API void vkvit_context_destroy(vkvit_context *ctx)
     if (ctx->device) {
         ctx->vk.vkDeviceWaitIdle(ctx->device);
         vk_pipelines_destroy(ctx);
+        vk_tune_close(ctx);
         vk_pipeline_cache_close(ctx);
         if (ctx->transfer_pool)
             ctx->vk.vkDestroyCommandPool(ctx->device, ctx->transfer_pool, ctx->alloc);
@@ -888,7 +856,7 @@ VKVIT_API vkvit_status vkvit_enumerate_devices(vkvit_device_info *infos, uint32_
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_enumerate_devices: count is NULL");
     uint32_t cap = infos ? *count : 0;
     *count = 0;
-    vkvit_status s = load_vulkan(NULL);
+    vkvit_status s = vk_loader_init(NULL);
     if (s)
         return s;
     vkvit_context tmp = {0};

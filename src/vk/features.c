@@ -250,7 +250,7 @@ VKVIT_API vkvit_status vkvit_query_device_requirements(VkInstance instance, VkPh
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_query_device_requirements: features is not a "
                     "VkPhysicalDeviceFeatures2 (sType %d)", (int)chain->sType);
     if (!gipa) { /* the system loader, through volk; the application's own entry point stays untouched */
-        vkvit_status s = load_vulkan(NULL);
+        vkvit_status s = vk_loader_init(NULL);
         if (s)
             return s;
         gipa = vkGetInstanceProcAddr;

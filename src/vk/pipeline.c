@@ -1,11 +1,10 @@
 /* Compute pipelines from embedded SPIR-V, cached per context; the VkPipelineCache on disk. */
 #include "vk.h"
+#include "util/fs.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 static void pipeline_free(vkvit_context *ctx, vk_pipeline *p)
 {
@@ -145,20 +144,6 @@ void vk_pipelines_destroy(vkvit_context *ctx)
 
 /* ---- the on-disk pipeline cache ------------------------------------------------------------------ */
 
-int vk_mkdir_p(char *path)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        int r = mkdir(path, 0755);
-        *p = '/';
-        if (r != 0 && errno != EEXIST)
-            return -1;
-    }
-    return (mkdir(path, 0755) == 0 || errno == EEXIST) ? 0 : -1;
-}
-
 static char *cache_path(const vkvit_context *ctx, const char *dir)
 {
     char base[1024];
@@ -208,18 +193,10 @@ vkvit_status vk_pipeline_cache_open(vkvit_context *ctx, const char *dir)
     size_t size = 0;
     if (!dir || *dir)
         ctx->pcache_path = cache_path(ctx, dir);
-    FILE *f = ctx->pcache_path ? fopen(ctx->pcache_path, "rb") : NULL;
-    if (f) {
-        if (fseek(f, 0, SEEK_END) == 0) {
-            long n = ftell(f);
-            if (n > 0 && n < (1L << 30) && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)n)) &&
-                fread(data, 1, (size_t)n, f) == (size_t)n)
-                size = (size_t)n;
-        }
-        fclose(f);
-        if (size && !cache_header_ok(ctx, data, size))
-            size = 0;
-    }
+    /* Anything unreadable or foreign starts an empty cache. */
+    if (ctx->pcache_path && fs_read_file(ctx->pcache_path, 1u << 30, (char **)&data, &size) == FS_OK &&
+        !cache_header_ok(ctx, data, size))
+        size = 0;
     VkPipelineCacheCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
         .initialDataSize = size,
@@ -232,13 +209,22 @@ vkvit_status vk_pipeline_cache_open(vkvit_context *ctx, const char *dir)
         r = ctx->vk.vkCreatePipelineCache(ctx->device, &ci, ctx->alloc, &ctx->pcache);
     }
     free(data);
-    vkvit_status s = vk_fail(r, "vkCreatePipelineCache");
-    return s ? s : vk_tune_open(ctx);   /* the tune file lives next to the cache */
+    return vk_fail(r, "vkCreatePipelineCache");
+}
+
+struct blob {
+    const void *data;
+    size_t size;
+};
+
+static bool write_blob(FILE *f, const void *user)
+{
+    const struct blob *b = user;
+    return fwrite(b->data, 1, b->size, f) == b->size;
 }
 
 void vk_pipeline_cache_close(vkvit_context *ctx)
 {
-    vk_tune_close(ctx);
     if (!ctx->pcache)
         return;
     size_t size = 0;
@@ -246,27 +232,8 @@ void vk_pipeline_cache_close(vkvit_context *ctx)
     if (ctx->pcache_path && ctx->vk.vkGetPipelineCacheData(ctx->device, ctx->pcache, &size, NULL) == VK_SUCCESS &&
         size > 0 && (data = malloc(size)) &&
         ctx->vk.vkGetPipelineCacheData(ctx->device, ctx->pcache, &size, data) == VK_SUCCESS) {
-        char *dir = strdup(ctx->pcache_path);
-        char *slash = dir ? strrchr(dir, '/') : NULL;
-        if (slash) {
-            *slash = '\0';
-            vk_mkdir_p(dir);
-        }
-        free(dir);
-        /* Write a temporary file and rename it, so concurrent processes never read half a cache. */
-        size_t n = strlen(ctx->pcache_path) + 32;
-        char *tmp = malloc(n);
-        if (tmp) {
-            snprintf(tmp, n, "%s.%lx.tmp", ctx->pcache_path, (unsigned long)(uintptr_t)ctx);
-            FILE *f = fopen(tmp, "wb");
-            if (f) {
-                bool ok = fwrite(data, 1, size, f) == size;
-                ok = (fclose(f) == 0) && ok;
-                if (!ok || rename(tmp, ctx->pcache_path) != 0)
-                    remove(tmp);
-            }
-            free(tmp);
-        }
+        const struct blob b = {data, size};
+        (void)fs_write_atomic(ctx->pcache_path, write_blob, &b);
     }
     free(data);
     ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pcache, ctx->alloc);

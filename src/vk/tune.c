@@ -13,10 +13,11 @@
  * configuration against the device before it uses one. */
 #include "vk.h"
 
+#include "util/fs.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define TUNE_FILE_MAX (1u << 20)   /* bytes */
 #define TUNE_MAX_ENTRIES 4096u
@@ -173,25 +174,13 @@ static void device_id(const vkvit_context *ctx, char uuid[2 * VK_UUID_SIZE + 1],
 /* The file's contents (malloc'd, *size bytes), or NULL: absent (*err NULL) or unreadable / too big. */
 static char *read_file(const char *path, size_t *size, const char **err)
 {
-    *err = NULL;
-    *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(TUNE_FILE_MAX + 1);
-    size_t n = buf ? fread(buf, 1, TUNE_FILE_MAX + 1, f) : 0;
-    if (!buf)
-        *err = "out of host memory";
-    else if (ferror(f))
-        *err = "read error";
-    else if (n > TUNE_FILE_MAX)
-        *err = "larger than 1 MiB";
-    fclose(f);
-    if (*err) {
-        free(buf);
-        return NULL;
-    }
-    *size = n;
+    char *buf = NULL;
+    fs_result r = fs_read_file(path, TUNE_FILE_MAX, &buf, size);
+    *err = r == FS_OK || r == FS_NOT_FOUND ? NULL
+         : r == FS_TOO_BIG                 ? "larger than 1 MiB"
+         : r == FS_NO_MEMORY               ? "out of host memory"
+         : r == FS_NOT_REGULAR             ? "not a regular file"
+                                           : "read error";
     return buf;
 }
 
@@ -223,40 +212,33 @@ static void load(vkvit_context *ctx, entry_list *out)
     free(got.e);
 }
 
-/* Writes the entries to a temporary file renamed over the tune file, so a concurrent reader never
- * sees half a file. false: could not (the caller warns). */
-static bool write_file(const vkvit_context *ctx, const entry_list *l)
+struct tune_text {
+    const vkvit_context *ctx;
+    const entry_list *l;
+};
+
+static bool write_text(FILE *f, const void *user)
 {
-    const char *path = ctx->tune->path;
+    const struct tune_text *t = user;
     char uuid[2 * VK_UUID_SIZE + 1], driver[16];
-    device_id(ctx, uuid, driver);
-    size_t n = strlen(path) + 48;
-    char *tmp = malloc(n), *dir = strdup(path);
-    char *slash = dir ? strrchr(dir, '/') : NULL;
-    if (slash) {
-        *slash = '\0';
-        vk_mkdir_p(dir);
-    }
-    free(dir);
-    if (!tmp)
-        return false;
-    snprintf(tmp, n, "%s.%lu.%lx.tmp", path, (unsigned long)getpid(), (unsigned long)(uintptr_t)ctx);
-    FILE *f = fopen(tmp, "w");
-    bool ok = f && fprintf(f, "vkvit-tune " TUNE_VERSION " %s %s\n# kernel configurations timed by vkvit's "
-                              "autotuner (VKVIT_TUNE=1); delete this file to time them again\n", uuid, driver) > 0;
-    for (uint32_t i = 0; ok && i < l->count; i++) {
-        ok = fputs(l->e[i].key, f) >= 0;
-        for (uint32_t v = 0; ok && v < l->e[i].n; v++)
-            ok = fprintf(f, " %u", l->e[i].vals[v]) > 0;
+    device_id(t->ctx, uuid, driver);
+    bool ok = fprintf(f, "vkvit-tune " TUNE_VERSION " %s %s\n# kernel configurations timed by vkvit's "
+                         "autotuner (VKVIT_TUNE=1); delete this file to time them again\n", uuid, driver) > 0;
+    for (uint32_t i = 0; ok && i < t->l->count; i++) {
+        ok = fputs(t->l->e[i].key, f) >= 0;
+        for (uint32_t v = 0; ok && v < t->l->e[i].n; v++)
+            ok = fprintf(f, " %u", t->l->e[i].vals[v]) > 0;
         ok = ok && fputc('\n', f) != EOF;
     }
-    if (f)
-        ok = (fclose(f) == 0) && ok;
-    ok = ok && rename(tmp, path) == 0;
-    if (!ok)
-        remove(tmp);
-    free(tmp);
     return ok;
+}
+
+/* Replaces the tune file as a whole (a concurrent reader never sees half a file). false: could not
+ * (the caller warns). */
+static bool write_file(const vkvit_context *ctx, const entry_list *l)
+{
+    const struct tune_text t = {ctx, l};
+    return fs_write_atomic(ctx->tune->path, write_text, &t);
 }
 
 /* <directory of the pipeline cache>/<uuid>-<driver>.tune, or NULL (not persisted, no memory). */

@@ -76,11 +76,13 @@ struct vkvit_context {
     uint64_t memory_bytes, memory_peak;    /* live VkDeviceMemory (allocationSize) bytes, under lock */
 };
 
-/* ---- context.c --------------------------------------------------------------------------------- */
+/* ---- loader.c: the bottom; uses no other vk file ------------------------------------------------ */
 /* Emits a message through the context's callback (or stderr). */
 void vk_message(vkvit_context *ctx, vkvit_message_severity sev, const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* Loads the system Vulkan loader once (gipa NULL), or points volk at the application's entry point. */
-vkvit_status load_vulkan(PFN_vkGetInstanceProcAddr gipa);
+vkvit_status vk_loader_init(PFN_vkGetInstanceProcAddr gipa);
+
+/* ---- context.c: uses every file below ---------------------------------------------------------- */
 
 /* The cooperative-matrix fragment shape the coopmat matmul uses among n {M, N, K} shapes: of those
  * whose M, N and K divide 32 (every coopmat block is a multiple of 32, so none of them pads), the
@@ -180,8 +182,8 @@ vkvit_status vk_pipeline_get(vkvit_context *ctx, const vk_shader *shader, const 
 vkvit_status vk_pipeline_get_sampling(vkvit_context *ctx, const vk_shader *shader, uint32_t image_mask,
                                       const uint32_t *spec, uint32_t n_spec, vk_pipeline **out);
 void vk_pipelines_destroy(vkvit_context *ctx);
-/* Pipeline cache: created at context start from disk, saved at destroy. Open and close also open
- * and close the tune file (tune.c), which lives next to it. */
+/* Pipeline cache: created at context start from disk, saved at destroy. The tune file (tune.c) lives
+ * next to it: opened after it, closed before it. */
 vkvit_status vk_pipeline_cache_open(vkvit_context *ctx, const char *dir);
 void vk_pipeline_cache_close(vkvit_context *ctx);
 
@@ -190,8 +192,8 @@ void vk_pipeline_cache_close(vkvit_context *ctx);
  * a key naming the kernel and shape, kept next to the pipeline cache (same directory) in a text file
  * named <deviceUUID>-<driverVersion>.tune; tune.c describes the format. Nothing is read or written
  * when the pipeline cache is not persisted (pipeline_cache_dir ""): winners then last as long as the
- * context. A file that does not parse or names another device is ignored with a warning. */
-/* ctx->tune_mode is the public vkvit_tune, resolved: VKVIT_TUNE_AUTO (saved winners where there are
+ * context. A file that does not parse or names another device is ignored with a warning.
+ * ctx->tune_mode is the public vkvit_tune, resolved: VKVIT_TUNE_AUTO (saved winners where there are
  * some, else defaults), _ON (also time the candidates of a shape with no saved winner, save it) or
  * _OFF (built-in defaults only; no file read). */
 
@@ -224,8 +226,6 @@ uint32_t vk_tune_get(vkvit_context *ctx, const char *key, uint32_t *vals, uint32
 /* Stores (replaces) `key`; where persisted, rewrites the file: what is on disk now (if it is valid
  * for this device) merged with this context's entries, which win. Write failures are warnings. */
 vkvit_status vk_tune_put(vkvit_context *ctx, const char *key, const uint32_t *vals, uint32_t n);
-/* Creates the directories of `path` (modified in place and restored), like mkdir -p. 0 = done. */
-int vk_mkdir_p(char *path);
 
 /* ---- command.c --------------------------------------------------------------------------------- */
 /* A command buffer recorded once and submitted many times, with the descriptor sets its dispatches
