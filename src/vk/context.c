@@ -626,43 +626,15 @@ static vkvit_status create_device(vkvit_context *ctx)
     if (has_device_extension(ctx->phys, "VK_KHR_portability_subset"))
         exts[n_exts++] = "VK_KHR_portability_subset";
 
-    /* Feature chain: f2 -> [tl] -> s16 -> [f16 -> [cm -> vmm -> [sg]]]. */
-    VkPhysicalDeviceSubgroupSizeControlFeatures sg = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES,
-        .subgroupSizeControl = VK_TRUE,
-        .computeFullSubgroups = VK_TRUE};
-    VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
-        .pNext = pin ? &sg : NULL,
-        .vulkanMemoryModel = VK_TRUE};
-    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm_nv = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
-        .pNext = &vmm,
-        .cooperativeMatrix = VK_TRUE};
-    void *cm = &cm_nv;
-#if VKVIT_HAVE_COOPMAT_KHR
-    VkPhysicalDeviceCooperativeMatrixFeaturesKHR cm_khr = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR,
-        .pNext = &vmm,
-        .cooperativeMatrix = VK_TRUE};
-    if (khr)
-        cm = &cm_khr;
-#endif
-    VkPhysicalDeviceShaderFloat16Int8Features f16 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
-        .pNext = coopmat ? cm : NULL,
-        .shaderFloat16 = VK_TRUE};
-    VkPhysicalDevice16BitStorageFeatures s16 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-        .pNext = fp16 ? &f16 : NULL,
-        .storageBuffer16BitAccess = fp16 ? VK_TRUE : VK_FALSE};
     /* Timeline semaphores (a run signalling a timeline): core 1.2, enabled wherever the device has them. */
     const bool timeline = v12 && vk_timeline_supported(ctx->phys);
-    VkPhysicalDeviceTimelineSemaphoreFeatures tl = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES, .pNext = &s16,
-        .timelineSemaphore = VK_TRUE};
-    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                    .pNext = timeline ? (void *)&tl : (void *)&s16};
+    const bool on[VK_F_COUNT] = {
+        [VK_F_STORAGE16] = fp16, [VK_F_FLOAT16] = fp16, [VK_F_TIMELINE] = timeline,
+        [VK_F_MEMORY_MODEL] = coopmat, [VK_F_COOPMAT_NV] = coopmat && !khr, [VK_F_COOPMAT_KHR] = khr,
+        [VK_F_SG_CONTROL] = pin, [VK_F_FULL_SUBGROUPS] = pin,
+    };
+    vk_feature_chain chain;
+    const VkPhysicalDeviceFeatures2 *f2 = vk_feature_chain_enable(&chain, on);
 
     float prio = 1.0f;
     VkDeviceQueueCreateInfo qci = {
@@ -673,7 +645,7 @@ static vkvit_status create_device(vkvit_context *ctx)
     };
     VkDeviceCreateInfo ci = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-        .pNext = &f2,
+        .pNext = f2,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &qci,
         .enabledExtensionCount = n_exts,

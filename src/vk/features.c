@@ -9,9 +9,11 @@
 
 #include "quirks.h"
 
-/* Every optional feature vkvit uses, and the feature structures that may carry it. */
-enum { F_STORAGE16, F_FLOAT16, F_TIMELINE, F_MEMORY_MODEL, F_COOPMAT, F_COOPMAT_KHR, F_SG_CONTROL, F_FULL_SUBGROUPS,
-       F_COUNT };
+/* Every optional feature vkvit uses (vk_feature), and the feature structures that may carry it: the
+ * per-feature structure last, the one vk_feature_chain holds. */
+enum { F_STORAGE16 = VK_F_STORAGE16, F_FLOAT16 = VK_F_FLOAT16, F_TIMELINE = VK_F_TIMELINE,
+       F_MEMORY_MODEL = VK_F_MEMORY_MODEL, F_COOPMAT = VK_F_COOPMAT_NV, F_COOPMAT_KHR = VK_F_COOPMAT_KHR,
+       F_SG_CONTROL = VK_F_SG_CONTROL, F_FULL_SUBGROUPS = VK_F_FULL_SUBGROUPS, F_COUNT = VK_F_COUNT };
 
 typedef struct feature_home {
     VkStructureType type;
@@ -92,6 +94,56 @@ static void read_chain(const void *chain, bool on[F_COUNT])
         }
 }
 
+/* ---- chains of per-feature structures ------------------------------------------------------------- */
+
+static void chain_init(vk_feature_chain *c)
+{
+    *c = (vk_feature_chain){
+        .head = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2},
+        .storage16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES},
+        .float16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES},
+        .timeline = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES},
+        .memory_model = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES},
+        .coopmat_nv = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV},
+        .coopmat_khr = {.sType = COOPMAT_KHR_FEATURES},
+        .subgroup_control = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES},
+    };
+}
+
+/* Links behind c->head the structures that carry the features in `carry`, each once. */
+static VkPhysicalDeviceFeatures2 *chain_link(vk_feature_chain *c, const bool carry[F_COUNT])
+{
+    VkBaseOutStructure *const all[] = {
+        (VkBaseOutStructure *)&c->storage16, (VkBaseOutStructure *)&c->float16, (VkBaseOutStructure *)&c->timeline,
+        (VkBaseOutStructure *)&c->memory_model, (VkBaseOutStructure *)&c->coopmat_nv,
+        (VkBaseOutStructure *)&c->coopmat_khr, (VkBaseOutStructure *)&c->subgroup_control};
+    bool linked[sizeof all / sizeof *all] = {0};
+    VkBaseOutStructure **tail = (VkBaseOutStructure **)&c->head.pNext;
+    for (int f = 0; f < F_COUNT; f++) {
+        const VkStructureType t = features[f].home[features[f].n_homes - 1].type;
+        for (size_t i = 0; carry[f] && i < sizeof all / sizeof *all; i++)
+            if (all[i]->sType == t && !linked[i]) {
+                linked[i] = true;
+                *tail = all[i];
+                tail = &all[i]->pNext;
+            }
+    }
+    *tail = NULL;
+    return &c->head;
+}
+
+static bool offer(VkPhysicalDeviceFeatures2 *chain, int f);
+
+const VkPhysicalDeviceFeatures2 *vk_feature_chain_enable(vk_feature_chain *c, const bool on[VK_F_COUNT])
+{
+    chain_init(c);
+    VkPhysicalDeviceFeatures2 *head = chain_link(c, on);
+    for (int f = 0; f < F_COUNT; f++)
+        if (on[f])
+            (void)offer(head, f);
+    return head;
+}
+
 /* ---- what a physical device supports ------------------------------------------------------------------ */
 
 /* Instance-level entry points, fetched for the query (the application's loader) or volk's. */
@@ -139,36 +191,21 @@ static vkvit_status query_support(const inst_fns *fn, VkPhysicalDevice phys, sup
         return vk_fail(r, "vkEnumerateDeviceExtensionProperties");
 
     /* Only structures the device knows may go into the chain. */
-    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
-    VkPhysicalDeviceCooperativeMatrixFeaturesNV cm_khr = {.sType = COOPMAT_KHR_FEATURES};   /* same layout */
-    VkPhysicalDeviceSubgroupSizeControlFeatures sgc = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_SIZE_CONTROL_FEATURES};
-    VkPhysicalDeviceVulkanMemoryModelFeatures vmm = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
-    VkPhysicalDeviceTimelineSemaphoreFeatures tl = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES};
-    VkPhysicalDeviceShaderFloat16Int8Features f16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES};
-    VkPhysicalDevice16BitStorageFeatures s16 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
-    VkPhysicalDeviceFeatures2 f2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-    void **tail = &f2.pNext;
-#define APPEND(s)                                                                                                  \
-    do {                                                                                                           \
-        *tail = &(s);                                                                                              \
-        tail = &(s).pNext;                                                                                         \
-    } while (0)
-    APPEND(s16);
-    if (out->v12 || out->ext[X_FLOAT16])
-        APPEND(f16);
-    if (out->v12 || out->ext[X_TIMELINE])
-        APPEND(tl);
-    if (out->v12 || out->ext[X_MEMORY_MODEL])
-        APPEND(vmm);
-    if (out->ext[X_COOPMAT])
-        APPEND(cm);
-    if (out->ext[X_COOPMAT_KHR])
-        APPEND(cm_khr);
-    if (out->v13 || out->ext[X_SG_CONTROL])
-        APPEND(sgc);
-#undef APPEND
-    fn->features2(phys, &f2);
-    read_chain(f2.pNext, out->has);
+    const bool carry[F_COUNT] = {
+        [F_STORAGE16] = true,
+        [F_FLOAT16] = out->v12 || out->ext[X_FLOAT16],
+        [F_TIMELINE] = out->v12 || out->ext[X_TIMELINE],
+        [F_MEMORY_MODEL] = out->v12 || out->ext[X_MEMORY_MODEL],
+        [F_COOPMAT] = out->ext[X_COOPMAT],
+        [F_COOPMAT_KHR] = out->ext[X_COOPMAT_KHR],
+        [F_SG_CONTROL] = out->v13 || out->ext[X_SG_CONTROL],
+        [F_FULL_SUBGROUPS] = out->v13 || out->ext[X_SG_CONTROL],
+    };
+    vk_feature_chain c;
+    chain_init(&c);
+    VkPhysicalDeviceFeatures2 *f2 = chain_link(&c, carry);
+    fn->features2(phys, f2);
+    read_chain(f2->pNext, out->has);
     return VKVIT_OK;
 }
 
@@ -202,8 +239,6 @@ bool vk_timeline_supported(VkPhysicalDevice phys)
 }
 
 /* ---- the query for applications ---------------------------------------------------------------------- */
-
-static bool offer(VkPhysicalDeviceFeatures2 *chain, int f);
 
 static vkvit_status require(VkPhysicalDeviceFeatures2 *chain, int f)
 {

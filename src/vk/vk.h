@@ -91,6 +91,24 @@ vkvit_status vk_loader_init(PFN_vkGetInstanceProcAddr gipa);
 void vk_coopmat_pick(const uint32_t (*shapes)[3], uint32_t n, uint32_t out[3]);
 
 /* ---- features.c -------------------------------------------------------------------------------- */
+/* Every optional feature vkvit uses (features.c has the structures that may carry each). */
+typedef enum vk_feature {
+    VK_F_STORAGE16, VK_F_FLOAT16, VK_F_TIMELINE, VK_F_MEMORY_MODEL, VK_F_COOPMAT_NV, VK_F_COOPMAT_KHR,
+    VK_F_SG_CONTROL, VK_F_FULL_SUBGROUPS, VK_F_COUNT
+} vk_feature;
+/* Storage for a feature chain of the per-feature structures (valid from Vulkan 1.1 with their
+ * extensions): what vkvit queries, and what it enables on the devices it creates. */
+typedef struct vk_feature_chain {
+    VkPhysicalDeviceFeatures2 head;
+    VkPhysicalDevice16BitStorageFeatures storage16;
+    VkPhysicalDeviceShaderFloat16Int8Features float16;
+    VkPhysicalDeviceTimelineSemaphoreFeatures timeline;
+    VkPhysicalDeviceVulkanMemoryModelFeatures memory_model;
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coopmat_nv, coopmat_khr;   /* the KHR one has the NV layout */
+    VkPhysicalDeviceSubgroupSizeControlFeatures subgroup_control;
+} vk_feature_chain;
+/* The chain for vkCreateDevice that enables the features in `on` (and carries no other structure). */
+const VkPhysicalDeviceFeatures2 *vk_feature_chain_enable(vk_feature_chain *c, const bool on[VK_F_COUNT]);
 /* Whether the device supports timelineSemaphore (vkvit enables it on the devices it creates). */
 bool vk_timeline_supported(VkPhysicalDevice phys);
 /* What the application enabled on an adopted device, for the cooperative-matrix path (context.c
