@@ -54,10 +54,10 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
     int li = (int)l;
 
     layernorm_args ln1 = {.rows = rows, .D = d->D, .eps = eps, .x = p->x, .y = p->ha, .dtype = dt,
-                          .gamma = model_span(m, li, L_LN1_W, d->D), .beta = model_span(m, li, L_LN1_B, d->D)};
+                          .gamma = model_span(m, li, L_LN1_W), .beta = model_span(m, li, L_LN1_B)};
     matmul_args qkv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = p->ha, .y = p->big,
-                       .w = model_span(m, li, L_QKV_W, 3ull * d->D * d->D),
-                       .bias = model_span(m, li, L_QKV_B, 3ull * d->D), .dtype = dt};
+                       .w = model_span(m, li, L_QKV_W),
+                       .bias = model_span(m, li, L_QKV_B), .dtype = dt};
     attention_args att = {.batch = io->B, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha,
                           .dtype = dt};
     if (p->maps) {
@@ -66,18 +66,18 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
                                    (VkDeviceSize)io->B * d->T * es);
     }
     matmul_args proj = {.batch = 1, .M = rows, .N = d->D, .K = d->D, .x = p->ha, .y = p->x, .residual = p->x,
-                        .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_PROJ_W, (uint64_t)d->D * d->D),
-                        .bias = model_span(m, li, L_PROJ_B, d->D), .dtype = dt};
+                        .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_PROJ_W),
+                        .bias = model_span(m, li, L_PROJ_B), .dtype = dt};
     layernorm_args ln2 = ln1;
-    ln2.gamma = model_span(m, li, L_LN2_W, d->D);
-    ln2.beta = model_span(m, li, L_LN2_B, d->D);
+    ln2.gamma = model_span(m, li, L_LN2_W);
+    ln2.beta = model_span(m, li, L_LN2_B);
     matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = p->ha, .y = p->big,
                        .epilogue = m->cfg.gelu == VIT_GELU_TANH ? MATMUL_EPI_GELU_TANH : MATMUL_EPI_GELU,
-                       .w = model_span(m, li, L_FC1_W, (uint64_t)d->mlp * d->D),
-                       .bias = model_span(m, li, L_FC1_B, d->mlp), .dtype = dt};
+                       .w = model_span(m, li, L_FC1_W),
+                       .bias = model_span(m, li, L_FC1_B), .dtype = dt};
     matmul_args fc2 = {.batch = 1, .M = rows, .N = d->D, .K = d->mlp, .x = p->big, .y = p->x, .residual = p->x,
-                       .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_FC2_W, (uint64_t)d->D * d->mlp),
-                       .bias = model_span(m, li, L_FC2_B, d->D), .dtype = dt};
+                       .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_FC2_W),
+                       .bias = model_span(m, li, L_FC2_B), .dtype = dt};
 
     if ((s = op_layernorm(cmd, ctx, &ln1)) || (s = op_matmul(cmd, ctx, &qkv)) || (s = op_attention(cmd, ctx, &att)) ||
         (s = op_matmul(cmd, ctx, &proj)) || (s = op_layernorm(cmd, ctx, &ln2)) || (s = op_matmul(cmd, ctx, &fc1)) ||
@@ -100,13 +100,13 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = io->input, .patches = p->big,
                         .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
-                      .w = model_span(m, -1, W_PATCH_W, (uint64_t)d->D * d->cpp),
-                      .bias = model_span(m, -1, W_PATCH_B, d->D), .dtype = dt};
+                      .w = model_span(m, -1, W_PATCH_W),
+                      .bias = model_span(m, -1, W_PATCH_B), .dtype = dt};
     tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
-                      .cls = model_span(m, -1, W_CLS, d->D), .pos = model_span(m, -1, W_POS, (uint64_t)d->T * d->D),
+                      .cls = model_span(m, -1, W_CLS), .pos = model_span(m, -1, W_POS),
                       .dtype = dt};
     if (d->prefix == 2)
-        tk.dist = model_span(m, -1, W_DIST, d->D);
+        tk.dist = model_span(m, -1, W_DIST);
     if ((s = op_patchify(cmd, ctx, &pa)) || (s = op_matmul(cmd, ctx, &pe)) || (s = op_tokens(cmd, ctx, &tk)))
         return s;
 
@@ -121,15 +121,15 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     for (uint32_t t = 0; t < d->prefix; t++) {
         layernorm_args ln = {.rows = B, .D = d->D, .x_stride = d->T * d->D, .y_stride = d->prefix * d->D,
                              .x_first = t * d->D, .y_first = t * d->D, .eps = (float)m->cfg.eps, .x = p->x,
-                             .y = pooled, .gamma = model_span(m, -1, W_NORM_W, d->D),
-                             .beta = model_span(m, -1, W_NORM_B, d->D), .dtype = dt};
+                             .y = pooled, .gamma = model_span(m, -1, W_NORM_W),
+                             .beta = model_span(m, -1, W_NORM_B), .dtype = dt};
         if ((s = op_layernorm(cmd, ctx, &ln)))
             return fail(s, "final LayerNorm: %s", vkvit_last_error());
     }
     if (d->K) { /* distilled: the folded head [K][2D] over [cls | dist] gives the mean of both heads */
         matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->prefix * d->D, .x = pooled, .y = logits,
-                            .w = model_span(m, -1, W_HEAD_W, (uint64_t)d->K * d->prefix * d->D),
-                            .bias = model_span(m, -1, W_HEAD_B, d->K), .dtype = dt};
+                            .w = model_span(m, -1, W_HEAD_W),
+                            .bias = model_span(m, -1, W_HEAD_B), .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &head)))
             return fail(s, "classifier: %s", vkvit_last_error());
     }
