@@ -1,251 +1,16 @@
-/* Checkpoint -> canonical weights: naming maps per family, shape inference, checks, upload. */
+/* The device model: the canonical weight layout (model.h), the precision, the fp16 weight block,
+ * the upload; a model from a checkpoint (translated by checkpoint.c) or with random weights. */
 #include "model.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
+#include "checkpoint.h"
 #include "safetensors.h"
 
-#define ABSENT UINT64_MAX
 #define ALIGN_FLOATS 128 /* elements: 256 bytes even in fp16, any device's minStorageBufferOffsetAlignment */
-
-/* ---- naming maps ----------------------------------------------------------------------------------
- * One table per family. `layer` entries hold "%u" where the block index goes; `part` is the q/k/v
- * third of the fused QKV tensor a separate HF tensor fills (-1: the whole tensor). HF names get the
- * family prefix ("vit.", "deit.", or "" for a bare ViTModel) unless `bare` is set. */
-typedef struct name_entry {
-    const char *name;
-    bool layer;
-    int slot;
-    int part;
-    bool bare;
-} name_entry;
-
-static const name_entry hf_names[] = {
-    {"embeddings.cls_token", false, W_CLS, -1, false},
-    {"embeddings.distillation_token", false, W_DIST, -1, false},
-    {"embeddings.position_embeddings", false, W_POS, -1, false},
-    {"embeddings.patch_embeddings.projection.weight", false, W_PATCH_W, -1, false},
-    {"embeddings.patch_embeddings.projection.bias", false, W_PATCH_B, -1, false},
-    {"encoder.layer.%u.layernorm_before.weight", true, L_LN1_W, -1, false},
-    {"encoder.layer.%u.layernorm_before.bias", true, L_LN1_B, -1, false},
-    {"encoder.layer.%u.attention.attention.query.weight", true, L_QKV_W, 0, false},
-    {"encoder.layer.%u.attention.attention.key.weight", true, L_QKV_W, 1, false},
-    {"encoder.layer.%u.attention.attention.value.weight", true, L_QKV_W, 2, false},
-    {"encoder.layer.%u.attention.attention.query.bias", true, L_QKV_B, 0, false},
-    {"encoder.layer.%u.attention.attention.key.bias", true, L_QKV_B, 1, false},
-    {"encoder.layer.%u.attention.attention.value.bias", true, L_QKV_B, 2, false},
-    {"encoder.layer.%u.attention.output.dense.weight", true, L_PROJ_W, -1, false},
-    {"encoder.layer.%u.attention.output.dense.bias", true, L_PROJ_B, -1, false},
-    {"encoder.layer.%u.layernorm_after.weight", true, L_LN2_W, -1, false},
-    {"encoder.layer.%u.layernorm_after.bias", true, L_LN2_B, -1, false},
-    {"encoder.layer.%u.intermediate.dense.weight", true, L_FC1_W, -1, false},
-    {"encoder.layer.%u.intermediate.dense.bias", true, L_FC1_B, -1, false},
-    {"encoder.layer.%u.output.dense.weight", true, L_FC2_W, -1, false},
-    {"encoder.layer.%u.output.dense.bias", true, L_FC2_B, -1, false},
-    {"layernorm.weight", false, W_NORM_W, -1, false},
-    {"layernorm.bias", false, W_NORM_B, -1, false},
-    {"classifier.weight", false, W_HEAD_W, -1, true},
-    {"classifier.bias", false, W_HEAD_B, -1, true},
-    {"cls_classifier.weight", false, W_HEAD_W, -1, true},
-    {"cls_classifier.bias", false, W_HEAD_B, -1, true},
-    {"distillation_classifier.weight", false, W_HEAD_DIST_W, -1, true},
-    {"distillation_classifier.bias", false, W_HEAD_DIST_B, -1, true},
-};
-
-static const name_entry timm_names[] = {
-    {"cls_token", false, W_CLS, -1, true},
-    {"dist_token", false, W_DIST, -1, true},
-    {"pos_embed", false, W_POS, -1, true},
-    {"patch_embed.proj.weight", false, W_PATCH_W, -1, true},
-    {"patch_embed.proj.bias", false, W_PATCH_B, -1, true},
-    {"blocks.%u.norm1.weight", true, L_LN1_W, -1, true},
-    {"blocks.%u.norm1.bias", true, L_LN1_B, -1, true},
-    {"blocks.%u.attn.qkv.weight", true, L_QKV_W, -1, true},
-    {"blocks.%u.attn.qkv.bias", true, L_QKV_B, -1, true},
-    {"blocks.%u.attn.proj.weight", true, L_PROJ_W, -1, true},
-    {"blocks.%u.attn.proj.bias", true, L_PROJ_B, -1, true},
-    {"blocks.%u.norm2.weight", true, L_LN2_W, -1, true},
-    {"blocks.%u.norm2.bias", true, L_LN2_B, -1, true},
-    {"blocks.%u.mlp.fc1.weight", true, L_FC1_W, -1, true},
-    {"blocks.%u.mlp.fc1.bias", true, L_FC1_B, -1, true},
-    {"blocks.%u.mlp.fc2.weight", true, L_FC2_W, -1, true},
-    {"blocks.%u.mlp.fc2.bias", true, L_FC2_B, -1, true},
-    {"norm.weight", false, W_NORM_W, -1, true},
-    {"norm.bias", false, W_NORM_B, -1, true},
-    {"head.weight", false, W_HEAD_W, -1, true},
-    {"head.bias", false, W_HEAD_B, -1, true},
-    {"head_dist.weight", false, W_HEAD_DIST_W, -1, true},
-    {"head_dist.bias", false, W_HEAD_DIST_B, -1, true},
-};
-
-/* Tensors some exports carry that inference does not use (HF ViTModel's pooler, the masked-image
- * token of pre-training heads). Anything else unknown is an error naming it. */
-static const char *const ignored_suffixes[] = {"pooler.dense.weight", "pooler.dense.bias",
-                                               "embeddings.mask_token"};
-
-typedef struct family {
-    const char *name;
-    const name_entry *names;
-    size_t n_names;
-    const char *probe;     /* a tensor every checkpoint of the family has */
-    const char *prefix;
-} family;
-
-static const family families[] = {
-    {"hf-vit", hf_names, sizeof hf_names / sizeof *hf_names, "vit.embeddings.cls_token", "vit."},
-    {"hf-deit", hf_names, sizeof hf_names / sizeof *hf_names, "deit.embeddings.cls_token", "deit."},
-    {"hf-vit", hf_names, sizeof hf_names / sizeof *hf_names, "embeddings.cls_token", ""},
-    {"timm", timm_names, sizeof timm_names / sizeof *timm_names, "cls_token", ""},
-};
-
-/* The tensors found, by slot: [global slot] and [layer][slot][part 0..2]. */
-typedef struct found {
-    const st_tensor *global[W_GLOBAL_COUNT];
-    const st_tensor *(*layer)[L_SLOT_COUNT][3];
-    uint32_t layers;       /* 1 + highest block index seen */
-} found;
-
-#define MAX_LAYER_INDEX 1024
-
-/* Matches `name` against `pattern` with at most one "%u"; sets *index. */
-static bool match_name(const char *pattern, const char *prefix, bool bare, const char *name, unsigned *index)
-{
-    size_t np = bare ? 0 : strlen(prefix);
-    if (np && strncmp(name, prefix, np) != 0)
-        return false;
-    name += np;
-    const char *pct = strstr(pattern, "%u");
-    if (!pct)
-        return strcmp(pattern, name) == 0;
-    size_t head = (size_t)(pct - pattern);
-    if (strncmp(pattern, name, head) != 0)
-        return false;
-    const char *p = name + head;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
-        return false;
-    unsigned v = 0;
-    while (*p >= '0' && *p <= '9') {
-        v = v * 10 + (unsigned)(*p - '0');
-        if (v >= MAX_LAYER_INDEX)
-            return false;
-        p++;
-    }
-    *index = v;
-    return strcmp(p, pct + 2) == 0;
-}
-
-static bool is_ignored(const char *name)
-{
-    size_t n = strlen(name);
-    for (size_t i = 0; i < sizeof ignored_suffixes / sizeof *ignored_suffixes; i++) {
-        size_t k = strlen(ignored_suffixes[i]);
-        if (n >= k && strcmp(name + n - k, ignored_suffixes[i]) == 0)
-            return true;
-    }
-    return false;
-}
-
-static vkvit_status collect(const st_file *f, const family *fam, const char *path, found *out)
-{
-    memset(out, 0, sizeof *out);
-    out->layer = calloc(MAX_LAYER_INDEX, sizeof *out->layer);
-    if (!out->layer)
-        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "tensor table");
-    for (size_t i = 0; i < st_count(f); i++) {
-        const st_tensor *t = st_tensor_at(f, i);
-        bool matched = false;
-        for (size_t e = 0; e < fam->n_names && !matched; e++) {
-            const name_entry *ne = &fam->names[e];
-            unsigned li = 0;
-            if (!match_name(ne->name, fam->prefix, ne->bare, t->name, &li))
-                continue;
-            matched = true;
-            int part = ne->part < 0 ? 0 : ne->part;
-            const st_tensor **slot = ne->layer ? &out->layer[li][ne->slot][part] : &out->global[ne->slot];
-            if (*slot)
-                return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' fills the same weight as '%s'", path,
-                            t->name, (*slot)->name);
-            *slot = t;
-            if (ne->layer && li + 1 > out->layers)
-                out->layers = li + 1;
-        }
-        if (!matched && !is_ignored(t->name))
-            return fail(VKVIT_ERROR_UNEXPECTED_TENSOR,
-                        "%s: tensor '%s' is not part of a %s ViT/DeiT (unknown name)", path, t->name, fam->name);
-    }
-    return VKVIT_OK;
-}
-
-/* ---- configuration from file + shapes --------------------------------------------------------------- */
-
-/* The dims of a tensor without leading 1s ([1, 1, D] -> [D]). */
-static uint32_t squeeze(const st_tensor *t, uint64_t dims[ST_MAX_RANK])
-{
-    uint32_t r = 0, i = 0;
-    while (i + 1 < t->rank && t->shape[i] == 1)
-        i++;
-    for (; i < t->rank; i++)
-        dims[r++] = t->shape[i];
-    return r;
-}
-
-static vkvit_status infer_config(const found *fd, const char *path, vit_config *c)
-{
-    uint64_t d[ST_MAX_RANK];
-    const st_tensor *pw = fd->global[W_PATCH_W], *pos = fd->global[W_POS], *cls = fd->global[W_CLS];
-    const char *missing = !pw ? "patch embedding weight" : !pos ? "position embedding" : !cls ? "class token" : NULL;
-    if (missing)
-        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the %s is missing (%s)", path, missing,
-                    !pw ? "patch_embed.proj.weight / *.patch_embeddings.projection.weight"
-                    : !pos ? "pos_embed / *.embeddings.position_embeddings" : "cls_token / *.embeddings.cls_token");
-    if (pw->rank != 4 || pw->shape[2] != pw->shape[3] || pw->shape[0] == 0)
-        return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [D, C, P, P] (rank %u)", path, pw->name,
-                    pw->rank);
-    bool distilled = fd->global[W_DIST] != NULL;
-    if ((c->present & CONFIG_DISTILLED) && c->distilled != distilled)
-        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the config says %sdistilled but the distillation token is %s",
-                    path, c->distilled ? "" : "not ", distilled ? "present" : "missing");
-    c->distilled = distilled;
-    if (!(c->present & CONFIG_HIDDEN))
-        c->hidden = (uint32_t)pw->shape[0];
-    if (!(c->present & CONFIG_CHANNELS))
-        c->channels = (uint32_t)pw->shape[1];
-    if (!(c->present & CONFIG_PATCH))
-        c->patch = (uint32_t)pw->shape[2];
-    if (!(c->present & CONFIG_IMAGE)) {
-        uint32_t r = squeeze(pos, d);
-        uint64_t prefix = distilled ? 2 : 1;
-        uint64_t patches = r == 2 && d[0] > prefix ? d[0] - prefix : 0;
-        uint64_t grid = (uint64_t)llround(sqrt((double)patches));
-        if (patches == 0 || grid * grid != patches)
-            return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [1, prefix + grid^2, D] with a "
-                        "square grid; its token count does not give one", path, pos->name);
-        c->image = (uint32_t)(grid * c->patch);
-    }
-    if (!(c->present & CONFIG_LAYERS))
-        c->layers = fd->layers;
-    const st_tensor *fc1 = fd->layer[0][L_FC1_W][0];
-    if (!(c->present & CONFIG_MLP) && fc1 && fc1->rank == 2)
-        c->mlp = (uint32_t)fc1->shape[0];
-    if (!(c->present & CONFIG_QKV_BIAS))
-        c->qkv_bias = fd->layer[0][L_QKV_B][0] != NULL;
-    /* The classifier's presence and shape decide the class count (HF backbones save a
-     * placeholder id2label). */
-    const st_tensor *head = fd->global[W_HEAD_W];
-    uint32_t k = head && head->rank == 2 ? (uint32_t)head->shape[0] : 0;
-    if (!head && c->num_labels) {
-        c->num_labels = 0;
-        labels_free(&c->labels);
-        c->present &= ~(uint32_t)(CONFIG_LABELS | CONFIG_NUM_LABELS);
-    } else if (head && !(c->present & CONFIG_NUM_LABELS)) {
-        c->num_labels = k;
-    }
-    return VKVIT_OK;
-}
 
 vit_dims vit_dims_of(const vit_config *c)
 {
@@ -267,103 +32,82 @@ vit_dims vit_dims_of(const vit_config *c)
     return d;
 }
 
-/* Expected shape of a slot (leading 1s dropped), for one q/k/v part when split. */
-static uint32_t expected_shape(const vit_dims *d, bool layer, int slot, bool split, uint64_t out[4])
+/* ---- layout ----------------------------------------------------------------------------------------- */
+
+/* Elements of each canonical tensor (model.h); 0 for the ones this model does not have. */
+static uint64_t slot_count(const vit_dims *d, bool layer, int slot)
 {
     if (layer) {
-        uint64_t qkv = split ? d->D : 3ull * d->D;
         switch (slot) {
-        case L_QKV_W: out[0] = qkv; out[1] = d->D; return 2;
-        case L_QKV_B: out[0] = qkv; return 1;
-        case L_PROJ_W: out[0] = d->D; out[1] = d->D; return 2;
-        case L_FC1_W: out[0] = d->mlp; out[1] = d->D; return 2;
-        case L_FC1_B: out[0] = d->mlp; return 1;
-        case L_FC2_W: out[0] = d->D; out[1] = d->mlp; return 2;
-        default: out[0] = d->D; return 1;
+        case L_QKV_W: return 3ull * d->D * d->D;
+        case L_QKV_B: return 3ull * d->D;
+        case L_PROJ_W: return (uint64_t)d->D * d->D;
+        case L_FC1_W: return (uint64_t)d->mlp * d->D;
+        case L_FC1_B: return d->mlp;
+        case L_FC2_W: return (uint64_t)d->D * d->mlp;
+        default: return d->D;
         }
     }
     switch (slot) {
-    case W_PATCH_W: out[0] = d->D; out[1] = d->C; out[2] = d->P; out[3] = d->P; return 4;
-    case W_POS: out[0] = d->T; out[1] = d->D; return 2;
-    case W_HEAD_W: case W_HEAD_DIST_W: out[0] = d->K; out[1] = d->D; return 2;
-    case W_HEAD_B: case W_HEAD_DIST_B: out[0] = d->K; return 1;
-    default: out[0] = d->D; return 1;
+    case W_PATCH_W: return (uint64_t)d->D * d->cpp;
+    case W_DIST: return d->prefix == 2 ? d->D : 0;
+    case W_POS: return (uint64_t)d->T * d->D;
+    case W_HEAD_W: return (uint64_t)d->K * d->prefix * d->D; /* a distilled model's heads folded: [K][2D] */
+    case W_HEAD_B: return d->K;
+    case W_HEAD_DIST_W: case W_HEAD_DIST_B: return 0;
+    default: return d->D;
     }
 }
 
-static vkvit_status check_shape(const st_tensor *t, const vit_dims *d, bool layer, int slot, bool split,
-                                const char *path)
-{
-    uint64_t want[4], got[ST_MAX_RANK];
-    uint32_t rw = expected_shape(d, layer, slot, split, want), rg = squeeze(t, got);
-    bool ok = rw == rg;
-    for (uint32_t i = 0; ok && i < rw; i++)
-        ok = want[i] == got[i];
-    if (ok)
-        return VKVIT_OK;
-    char ws[96] = "", gs[96] = "";
-    for (uint32_t i = 0; i < rw; i++)
-        snprintf(ws + strlen(ws), sizeof ws - strlen(ws), "%s%llu", i ? ", " : "", (unsigned long long)want[i]);
-    for (uint32_t i = 0; i < t->rank; i++)
-        snprintf(gs + strlen(gs), sizeof gs - strlen(gs), "%s%llu", i ? ", " : "", (unsigned long long)t->shape[i]);
-    return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' has shape [%s], expected [%s] for this model "
-                "(hidden %u, heads %u, mlp %u, tokens %u, classes %u)", path, t->name, gs, ws, d->D, d->H, d->mlp,
-                d->T, d->K);
-}
-
-/* ---- layout --------------------------------------------------------------------------------------------- */
-
-static uint64_t slot_floats(const vit_dims *d, bool layer, int slot)
-{
-    uint64_t s[4];
-    uint32_t r = expected_shape(d, layer, slot, false, s);
-    uint64_t n = 1;
-    for (uint32_t i = 0; i < r; i++)
-        n *= s[i];
-    if (!layer && slot == W_HEAD_W && d->prefix == 2)
-        n *= 2; /* folded distilled head [K][2D] */
-    return n;
-}
-
-static vkvit_status make_layout(const vit_dims *d, bool has_head, vit_layout *lay)
+/* Every tensor in slot order, each on an ALIGN_FLOATS boundary. */
+static vkvit_status make_layout(const vit_dims *d, vit_layout *lay)
 {
     lay->layer = malloc((size_t)d->L * L_SLOT_COUNT * sizeof *lay->layer);
     if (!lay->layer)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "weight layout");
     uint64_t at = 0;
-    for (int s = 0; s < W_GLOBAL_COUNT; s++) {
-        bool present = !(s == W_DIST && d->prefix == 1) && !(s == W_HEAD_DIST_W || s == W_HEAD_DIST_B) &&
-                       !((s == W_HEAD_W || s == W_HEAD_B) && !has_head);
-        lay->global[s] = present ? at : ABSENT;
-        if (present)
-            at += (slot_floats(d, false, s) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
-    }
-    for (uint32_t l = 0; l < d->L; l++)
-        for (int s = 0; s < L_SLOT_COUNT; s++) {
-            lay->layer[l * L_SLOT_COUNT + s] = at;
-            at += (slot_floats(d, true, s) + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+    for (int l = -1; l < (int)d->L; l++)
+        for (int s = 0; s < (l < 0 ? W_GLOBAL_COUNT : L_SLOT_COUNT); s++) {
+            vit_tensor *t = l < 0 ? &lay->global[s] : &lay->layer[(size_t)l * L_SLOT_COUNT + s];
+            t->count = slot_count(d, l >= 0, s);
+            t->offset = t->count ? at : 0;
+            at += (t->count + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
         }
     lay->total = at;
     return VKVIT_OK;
 }
 
-static uint64_t offset_of(const struct vkvit_model *m, int layer, int slot)
+const vit_tensor *layout_tensor(const vit_layout *lay, int layer, int slot)
 {
-    return layer < 0 ? m->layout.global[slot] : m->layout.layer[(size_t)layer * L_SLOT_COUNT + slot];
+    return layer < 0 ? &lay->global[slot] : &lay->layer[(size_t)layer * L_SLOT_COUNT + slot];
 }
 
-vk_span model_span(const struct vkvit_model *m, int layer, int slot, uint64_t elems)
+vk_span model_span(const struct vkvit_model *m, int layer, int slot)
 {
-    return vk_span_of(&m->weights, offset_of(m, layer, slot) * m->elem_size, elems * m->elem_size);
+    const vit_tensor *t = layout_tensor(&m->layout, layer, slot);
+    return t->count ? vk_span_of(&m->weights, t->offset * m->elem_size, t->count * m->elem_size) : (vk_span){0};
 }
 
 const float *model_host(const struct vkvit_model *m, int layer, int slot)
 {
-    uint64_t o = offset_of(m, layer, slot);
-    return (m->host && o != ABSENT) ? m->host + o : NULL;
+    const vit_tensor *t = layout_tensor(&m->layout, layer, slot);
+    return m->host && t->count ? m->host + t->offset : NULL;
 }
 
-/* ---- loading ----------------------------------------------------------------------------------------------- */
+/* What each canonical slot is, in words, for messages. */
+static const char *const global_names[W_GLOBAL_COUNT] = {
+    "patch embedding weight", "patch embedding bias", "class token", "distillation token",
+    "position embedding", "final LayerNorm weight", "final LayerNorm bias", "classifier weight",
+    "classifier bias", "distillation classifier weight", "distillation classifier bias"};
+static const char *const layer_names[L_SLOT_COUNT] = {
+    "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
+    "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",
+    "layernorm_after/norm2 weight", "layernorm_after/norm2 bias", "fc1/intermediate weight",
+    "fc1/intermediate bias", "fc2/output weight", "fc2/output bias"};
+
+const char *vit_slot_name(bool layer, int slot) { return layer ? layer_names[slot] : global_names[slot]; }
+
+/* ---- precision, upload, loading --------------------------------------------------------------------- */
 
 const char *precision_name(vkvit_precision p)
 {
@@ -405,170 +149,6 @@ static vkvit_status resolve_precision(const vkvit_context *ctx, vkvit_precision 
     return fail(VKVIT_ERROR_INVALID_ARGUMENT, "precision %d: expected VKVIT_PRECISION_AUTO, _FP32 or _FP16", (int)want);
 }
 
-static vkvit_status read_into(const st_tensor *t, float *dst)
-{
-    return st_read_f32(t, dst, (size_t)t->count);
-}
-
-static vkvit_status fill_weights(struct vkvit_model *m, const found *fd, const char *path)
-{
-    const vit_dims *d = &m->dims;
-    float *w = m->host;
-    vkvit_status s;
-    for (int slot = 0; slot < W_GLOBAL_COUNT; slot++) {
-        const st_tensor *t = fd->global[slot];
-        if (!t || slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B || (slot == W_HEAD_W && d->prefix == 2) ||
-            (slot == W_HEAD_B && d->prefix == 2))
-            continue;
-        if ((s = read_into(t, w + offset_of(m, -1, slot))))
-            return s;
-    }
-    if (d->prefix == 2 && d->K) { /* fold the two heads: [Wc/2 | Wd/2], (bc + bd)/2 */
-        float *tmp = malloc(((size_t)d->K * d->D * 2 + 2 * d->K) * sizeof *tmp);
-        if (!tmp)
-            return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "distilled head");
-        float *wc = tmp, *wd = tmp + (size_t)d->K * d->D, *bc = wd + (size_t)d->K * d->D, *bd = bc + d->K;
-        if (!(s = read_into(fd->global[W_HEAD_W], wc)) && !(s = read_into(fd->global[W_HEAD_DIST_W], wd)) &&
-            !(s = read_into(fd->global[W_HEAD_B], bc)) && !(s = read_into(fd->global[W_HEAD_DIST_B], bd))) {
-            float *hw = w + offset_of(m, -1, W_HEAD_W), *hb = w + offset_of(m, -1, W_HEAD_B);
-            for (uint32_t k = 0; k < d->K; k++) {
-                for (uint32_t i = 0; i < d->D; i++) {
-                    hw[(size_t)k * 2 * d->D + i] = 0.5f * wc[(size_t)k * d->D + i];
-                    hw[(size_t)k * 2 * d->D + d->D + i] = 0.5f * wd[(size_t)k * d->D + i];
-                }
-                hb[k] = 0.5f * (bc[k] + bd[k]);
-            }
-        }
-        free(tmp);
-        if (s)
-            return s;
-    }
-    for (uint32_t l = 0; l < d->L; l++)
-        for (int slot = 0; slot < L_SLOT_COUNT; slot++) {
-            float *dst = w + offset_of(m, (int)l, slot);
-            const st_tensor *const *parts = fd->layer[l][slot];
-            if (slot == L_QKV_B && !parts[0]) { /* qkv_bias = false: zeros */
-                memset(dst, 0, 3ull * d->D * sizeof *dst);
-                continue;
-            }
-            uint64_t part_floats = slot == L_QKV_W ? (uint64_t)d->D * d->D : d->D;
-            for (int p = 0; p < 3; p++) {
-                if (!parts[p])
-                    continue;
-                if ((s = read_into(parts[p], dst + (parts[1] ? (uint64_t)p * part_floats : 0))))
-                    return s;
-            }
-        }
-    (void)path;
-    return VKVIT_OK;
-}
-
-/* The checkpoint names that fill (layer?, slot, part), for messages: "vit.encoder.layer.2.output.dense.weight";
- * several joined by " or " where the family has more than one (HF "classifier.weight or cls_classifier.weight"). */
-static const char *slot_names(const family *fam, bool layer, int slot, int part, uint32_t l, char *buf, size_t n)
-{
-    buf[0] = '\0';
-    for (size_t e = 0; e < fam->n_names; e++) {
-        const name_entry *ne = &fam->names[e];
-        if (ne->layer != layer || ne->slot != slot || (ne->part < 0 ? 0 : ne->part) != part)
-            continue;
-        size_t at = strlen(buf);
-        const char *pct = strstr(ne->name, "%u");
-        char one[128];
-        if (pct)
-            snprintf(one, sizeof one, "%.*s%u%s", (int)(pct - ne->name), ne->name, l, pct + 2);
-        else
-            snprintf(one, sizeof one, "%s", ne->name);
-        snprintf(buf + at, n - at, "%s'%s%s'", at ? " or " : "", ne->bare ? "" : fam->prefix, one);
-    }
-    return buf;
-}
-
-/* What each canonical slot is, in words, for messages. */
-static const char *const global_names[W_GLOBAL_COUNT] = {
-    "patch embedding weight", "patch embedding bias", "class token", "distillation token",
-    "position embedding", "final LayerNorm weight", "final LayerNorm bias", "classifier weight",
-    "classifier bias", "distillation classifier weight", "distillation classifier bias"};
-static const char *const layer_names[L_SLOT_COUNT] = {
-    "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
-    "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",
-    "layernorm_after/norm2 weight", "layernorm_after/norm2 bias", "fc1/intermediate weight",
-    "fc1/intermediate bias", "fc2/output weight", "fc2/output bias"};
-
-static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv, bool qkv_bias, const family *fam,
-                              const char *path)
-{
-    char names[256];
-    vkvit_status s;
-    if (fd->layers > d->L) {
-        for (int slot = 0; slot < L_SLOT_COUNT; slot++)
-            for (int p = 0; p < 3; p++)
-                if (fd->layer[d->L][slot][p])
-                    return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' belongs to block %u, but the model has "
-                                "%u blocks", path, fd->layer[d->L][slot][p]->name, d->L, d->L);
-    }
-    bool has_head = fd->global[W_HEAD_W] || fd->global[W_HEAD_B];
-    for (int slot = 0; slot < W_GLOBAL_COUNT; slot++) {
-        bool required = slot != W_DIST && slot != W_HEAD_W && slot != W_HEAD_B && slot != W_HEAD_DIST_W &&
-                        slot != W_HEAD_DIST_B;
-        if (slot == W_DIST)
-            required = d->prefix == 2;
-        if (slot == W_HEAD_W || slot == W_HEAD_B)
-            required = has_head;
-        if (slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B)
-            required = has_head && d->prefix == 2;
-        const st_tensor *t = fd->global[slot];
-        if (!t && required)
-            return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the %s (%s) is missing", path, global_names[slot],
-                        slot_names(fam, false, slot, 0, 0, names, sizeof names));
-        if (t && (slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B) && d->prefix == 1)
-            return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a distillation head, but there is no "
-                        "distillation token", path, t->name);
-        if (t && (s = check_shape(t, d, false, slot, false, path)))
-            return s;
-    }
-    static const char *const qkv_part[3] = {"query", "key", "value"};
-    for (uint32_t l = 0; l < d->L; l++)
-        for (int slot = 0; slot < L_SLOT_COUNT; slot++) {
-            bool split = split_qkv && (slot == L_QKV_W || slot == L_QKV_B);
-            for (int p = 0; p < (split ? 3 : 1); p++) {
-                const st_tensor *t = fd->layer[l][slot][p];
-                if (!t && slot == L_QKV_B && !qkv_bias)
-                    continue;
-                if (!t)
-                    return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: block %u's %s%s%s (%s) is missing", path, l,
-                                split ? qkv_part[p] : layer_names[slot], split ? " " : "",
-                                split ? (slot == L_QKV_W ? "weight" : "bias") : "",
-                                slot_names(fam, true, slot, p, l, names, sizeof names));
-                if ((s = check_shape(t, d, true, slot, split, path)))
-                    return s;
-            }
-        }
-    return VKVIT_OK;
-}
-
-static bool file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* The directory of a model path: the path itself if a directory, else its parent. */
-static void model_dir(const char *path, char *dir, size_t n)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(dir, n, "%s", path);
-        return;
-    }
-    snprintf(dir, n, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, n, ".");
-}
-
 static vkvit_status model_alloc(vkvit_context *ctx, vkvit_precision precision, struct vkvit_model **out)
 {
     vkvit_precision p;
@@ -586,23 +166,21 @@ static vkvit_status model_alloc(vkvit_context *ctx, vkvit_precision precision, s
     return VKVIT_OK;
 }
 
-/* Names the tensor holding element `at` of the weight block, for messages. */
+/* Names the tensor holding element `at` of the weight block, for messages: "block 3's fc2/output weight[17]". */
 static void describe_offset(const struct vkvit_model *m, uint64_t at, char *buf, size_t n)
 {
-    uint64_t best = 0;
     snprintf(buf, n, "?");
-    for (int g = 0; g < W_GLOBAL_COUNT; g++)
-        if (m->layout.global[g] != ABSENT && m->layout.global[g] <= at && m->layout.global[g] >= best) {
-            best = m->layout.global[g];
-            snprintf(buf, n, "the %s[%llu]", global_names[g], (unsigned long long)(at - best));
-        }
-    for (uint32_t l = 0; l < m->dims.L; l++)
-        for (int k = 0; k < L_SLOT_COUNT; k++) {
-            uint64_t o = m->layout.layer[(size_t)l * L_SLOT_COUNT + k];
-            if (o <= at && o >= best) {
-                best = o;
-                snprintf(buf, n, "block %u's %s[%llu]", l, layer_names[k], (unsigned long long)(at - o));
-            }
+    for (int l = -1; l < (int)m->dims.L; l++)
+        for (int k = 0; k < (l < 0 ? W_GLOBAL_COUNT : L_SLOT_COUNT); k++) {
+            const vit_tensor *t = layout_tensor(&m->layout, l, k);
+            if (at < t->offset || at >= t->offset + t->count)
+                continue;
+            unsigned long long i = at - t->offset;
+            if (l < 0)
+                snprintf(buf, n, "the %s[%llu]", global_names[k], i);
+            else
+                snprintf(buf, n, "block %d's %s[%llu]", l, layer_names[k], i);
+            return;
         }
 }
 
@@ -652,54 +230,17 @@ vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vk
 {
     *out = NULL;
     struct vkvit_model *m = NULL;
-    st_file *st = NULL;
-    found fd = {0};
-    char dir[1024], cfg_path[1100], labels_path[1100];
+    checkpoint *ck = NULL;
     vkvit_status s = model_alloc(ctx, precision, &m);
     if (s)
         return s;
     snprintf(m->path, sizeof m->path, "%s", path);
-    model_dir(path, dir, sizeof dir);
-    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
-    if (file_exists(cfg_path) && (s = config_load(cfg_path, &m->cfg)))
+    if ((s = checkpoint_open(path, &m->cfg, &m->pre, &ck)))
         goto fail;
-    if ((s = st_open(path, &st)))
-        goto fail;
-    const family *fam = NULL;
-    for (size_t i = 0; i < sizeof families / sizeof *families && !fam; i++)
-        if (st_find(st, families[i].probe))
-            fam = &families[i];
-    if (!fam) {
-        s = fail(VKVIT_ERROR_MISSING_TENSOR, "%s: not a ViT/DeiT checkpoint: no class token (looked for "
-                 "'vit.embeddings.cls_token', 'deit.embeddings.cls_token', 'embeddings.cls_token', 'cls_token')", path);
-        goto fail;
-    }
-    snprintf(m->family, sizeof m->family, "%s", fam->name);
-    if ((s = collect(st, fam, path, &fd)) || (s = infer_config(&fd, path, &m->cfg)))
-        goto fail;
-    config_apply_defaults(&m->cfg);
-    if (!(m->cfg.present & CONFIG_LABELS) && m->cfg.num_labels) {
-        snprintf(labels_path, sizeof labels_path, "%s/labels.txt", dir);
-        if (file_exists(labels_path)) {
-            vit_labels lab;
-            if ((s = labels_load(labels_path, &lab)))
-                goto fail;
-            if (lab.count == m->cfg.num_labels) {
-                m->cfg.labels = lab;
-                m->cfg.present |= CONFIG_LABELS;
-            } else {
-                labels_free(&lab);
-            }
-        }
-    }
-    if ((s = config_validate(&m->cfg, file_exists(cfg_path) ? cfg_path : path)) ||
-        (s = preprocess_spec_load(dir, &m->cfg, &m->pre)))
-        goto fail;
+    snprintf(m->family, sizeof m->family, "%s", checkpoint_family(ck));
+    m->parameters = checkpoint_parameters(ck);
     m->dims = vit_dims_of(&m->cfg);
-    bool split = fam->names == hf_names;
-    if ((s = check_all(&fd, &m->dims, split, m->cfg.qkv_bias, fam, path)))
-        goto fail;
-    if ((s = make_layout(&m->dims, m->dims.K > 0, &m->layout)))
+    if ((s = make_layout(&m->dims, &m->layout)))
         goto fail;
     m->host = calloc(m->layout.total, sizeof *m->host);
     if (!m->host) {
@@ -707,26 +248,21 @@ vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vk
                  (unsigned long long)m->layout.total * 4);
         goto fail;
     }
-    for (size_t i = 0; i < st_count(st); i++)
-        m->parameters += st_tensor_at(st, i)->count;
-    if ((s = fill_weights(m, &fd, path)))
+    if ((s = checkpoint_read(ck, &m->layout, m->host)))
         goto fail;
-    st_close(st); /* the mmap is released before the upload */
-    st = NULL;
-    free(fd.layer);
-    fd.layer = NULL;
+    checkpoint_close(ck); /* the mmap is released before the upload */
+    ck = NULL;
     if ((s = upload(m, keep_host)))
         goto fail;
     *out = m;
     return VKVIT_OK;
 fail:
-    free(fd.layer);
-    st_close(st);
+    checkpoint_close(ck);
     model_free(m);
     return s;
 }
 
-/* ---- synthetic models ---------------------------------------------------------------------------------------- */
+/* ---- synthetic models ------------------------------------------------------------------------------- */
 
 static float rnd(uint64_t *state, float scale)
 {
@@ -756,7 +292,7 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
     if ((s = config_validate(&m->cfg, "synthetic config")) || (s = preprocess_spec_default(&m->cfg, &m->pre)))
         goto fail;
     m->dims = vit_dims_of(&m->cfg);
-    if ((s = make_layout(&m->dims, m->dims.K > 0, &m->layout)))
+    if ((s = make_layout(&m->dims, &m->layout)))
         goto fail;
     m->host = calloc(m->layout.total, sizeof *m->host);
     if (!m->host) {
@@ -767,29 +303,24 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
     const vit_dims *d = &m->dims;
     /* Weights like a trained ViT's in scale: Linear U(-1/sqrt(fan_in), +), LayerNorm gains ~1. */
     for (int slot = 0; slot < W_GLOBAL_COUNT; slot++) {
-        uint64_t o = m->layout.global[slot];
-        if (o == ABSENT)
-            continue;
-        uint64_t n = slot_floats(d, false, slot);
-        float scale = slot == W_PATCH_W ? 1.0f / sqrtf((float)d->cpp) : slot == W_HEAD_W ? 1.0f / sqrtf((float)d->D) : 0.1f;
-        for (uint64_t i = 0; i < n; i++)
-            m->host[o + i] = (slot == W_NORM_W ? 1.0f : 0.0f) + rnd(&st, scale);
+        const vit_tensor *t = &m->layout.global[slot];
+        float scale = slot == W_PATCH_W ? 1.0f / sqrtf((float)d->cpp)
+                      : slot == W_HEAD_W ? 1.0f / sqrtf((float)d->D) : 0.1f;
+        for (uint64_t i = 0; i < t->count; i++)
+            m->host[t->offset + i] = (slot == W_NORM_W ? 1.0f : 0.0f) + rnd(&st, scale);
+        m->parameters += t->count;
     }
     for (uint32_t l = 0; l < d->L; l++)
         for (int slot = 0; slot < L_SLOT_COUNT; slot++) {
-            uint64_t o = m->layout.layer[l * L_SLOT_COUNT + slot], n = slot_floats(d, true, slot);
+            const vit_tensor *t = layout_tensor(&m->layout, (int)l, slot);
             bool gain = slot == L_LN1_W || slot == L_LN2_W;
             float fan_in = slot == L_FC2_W ? (float)d->mlp : (float)d->D;
             bool matrix = slot == L_QKV_W || slot == L_PROJ_W || slot == L_FC1_W || slot == L_FC2_W;
             float scale = matrix ? 1.0f / sqrtf(fan_in) : 0.05f;
-            for (uint64_t i = 0; i < n; i++)
-                m->host[o + i] = (gain ? 1.0f : 0.0f) + rnd(&st, scale);
+            for (uint64_t i = 0; i < t->count; i++)
+                m->host[t->offset + i] = (gain ? 1.0f : 0.0f) + rnd(&st, scale);
+            m->parameters += t->count;
         }
-    for (int slot = 0; slot < W_GLOBAL_COUNT; slot++)
-        if (m->layout.global[slot] != ABSENT)
-            m->parameters += slot_floats(d, false, slot);
-    for (int slot = 0; slot < L_SLOT_COUNT; slot++)
-        m->parameters += (uint64_t)d->L * slot_floats(d, true, slot);
     if ((s = upload(m, keep_host)))
         goto fail;
     *out = m;

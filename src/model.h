@@ -1,4 +1,5 @@
-/* A ViT: configuration + weights in one canonical layout, uploaded once to device memory.
+/* A ViT on the device: configuration + weights in one canonical layout, uploaded once to device
+ * memory. Checkpoints are translated into that layout by checkpoint.c.
  *
  * Canonical layout (row-major; every tensor starts on a 128-element boundary of one block, 256 bytes
  * or more; elements fp32, or fp16 for a model loaded in fp16 precision):
@@ -29,11 +30,16 @@ enum vit_layer_slot {
     L_SLOT_COUNT
 };
 
-/* Offsets (in floats) of every tensor in the weight block; UINT64_MAX = absent. */
+/* One tensor of the weight block, in elements: where it starts and how many it holds (0: absent). */
+typedef struct vit_tensor {
+    uint64_t offset, count;
+} vit_tensor;
+
+/* Every tensor of the weight block. */
 typedef struct vit_layout {
-    uint64_t global[W_GLOBAL_COUNT];
-    uint64_t *layer;          /* [layers][L_SLOT_COUNT] */
-    uint64_t total;           /* floats */
+    vit_tensor global[W_GLOBAL_COUNT];
+    vit_tensor *layer;        /* [layers][L_SLOT_COUNT] */
+    uint64_t total;           /* elements */
 } vit_layout;
 
 /* Derived sizes used everywhere. */
@@ -58,15 +64,20 @@ struct vkvit_model {
 
 vit_dims vit_dims_of(const vit_config *c);
 
-/* The span of one tensor (`elems` elements) in the device weight block, and its fp32 host pointer
- * (model->host). */
-vk_span model_span(const struct vkvit_model *m, int layer, int slot, uint64_t elems);
+/* Slot `slot` of block `layer`, or the global slot for layer -1. */
+const vit_tensor *layout_tensor(const vit_layout *lay, int layer, int slot);
+/* What a slot is, in words, for messages: "class token", "fc1/intermediate weight". */
+const char *vit_slot_name(bool layer, int slot);
+
+/* One whole tensor in the device weight block (an empty span if absent), and its fp32 host pointer
+ * (model->host; NULL if absent or not kept). */
+vk_span model_span(const struct vkvit_model *m, int layer, int slot);
 const float *model_host(const struct vkvit_model *m, int layer, int slot);
 
 /* "fp32", "fp16" or "auto". */
 const char *precision_name(vkvit_precision p);
 
-/* Loads a checkpoint (a directory with model.safetensors / index + config.json, or a file).
+/* Loads a checkpoint (a directory with model.safetensors / index + config.json, or a file: checkpoint.h).
  * precision AUTO is resolved here (VKVIT_PRECISION, then the device); the host copy stays fp32. */
 vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
                         struct vkvit_model **out);

@@ -41,23 +41,30 @@ typedef struct pass_io {
     uint32_t attn_stride;
 } pass_io;
 
+/* One encoder block on x [rows = B*T][D], in place; ha [rows][D] and big [rows][3D or mlp] are its scratch. */
 static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io, uint32_t l)
 {
     const struct vkvit_model *m = p->model;
     const vit_dims *d = &m->dims;
     vkvit_context *ctx = p->ctx;
-    uint32_t rows = io->B * d->T;
-    float eps = (float)m->cfg.eps;
+    const uint32_t rows = io->B * d->T;
+    const float eps = (float)m->cfg.eps;
     const op_dtype dt = plan_dtype(p);
     const uint32_t es = m->elem_size;
+    const int li = (int)l;
     vkvit_status s;
-    int li = (int)l;
 
+    /* h = LN1(x) */
     layernorm_args ln1 = {.rows = rows, .D = d->D, .eps = eps, .x = p->x, .y = p->ha, .dtype = dt,
-                          .gamma = model_span(m, li, L_LN1_W, d->D), .beta = model_span(m, li, L_LN1_B, d->D)};
+                          .gamma = model_span(m, li, L_LN1_W), .beta = model_span(m, li, L_LN1_B)};
+    if ((s = op_layernorm(cmd, ctx, &ln1)))
+        return s;
+    /* qkv = h·Wqkvᵀ + bqkv */
     matmul_args qkv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = p->ha, .y = p->big,
-                       .w = model_span(m, li, L_QKV_W, 3ull * d->D * d->D),
-                       .bias = model_span(m, li, L_QKV_B, 3ull * d->D), .dtype = dt};
+                       .w = model_span(m, li, L_QKV_W), .bias = model_span(m, li, L_QKV_B), .dtype = dt};
+    if ((s = op_matmul(cmd, ctx, &qkv)))
+        return s;
+    /* o = softmax(q·kᵀ/√dh)·v per head, into ha (and the class token's probabilities into the maps) */
     attention_args att = {.batch = io->B, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha,
                           .dtype = dt};
     if (p->maps) {
@@ -65,25 +72,31 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
         att.cls_probs = vk_span_of(&p->arena, maps.offset + (VkDeviceSize)l * io->attn_stride * es,
                                    (VkDeviceSize)io->B * d->T * es);
     }
+    if ((s = op_attention(cmd, ctx, &att)))
+        return s;
+    /* x += o·Woᵀ + bo (the residual added in the matmul's epilogue) */
     matmul_args proj = {.batch = 1, .M = rows, .N = d->D, .K = d->D, .x = p->ha, .y = p->x, .residual = p->x,
-                        .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_PROJ_W, (uint64_t)d->D * d->D),
-                        .bias = model_span(m, li, L_PROJ_B, d->D), .dtype = dt};
+                        .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_PROJ_W),
+                        .bias = model_span(m, li, L_PROJ_B), .dtype = dt};
+    if ((s = op_matmul(cmd, ctx, &proj)))
+        return s;
+    /* h = LN2(x) */
     layernorm_args ln2 = ln1;
-    ln2.gamma = model_span(m, li, L_LN2_W, d->D);
-    ln2.beta = model_span(m, li, L_LN2_B, d->D);
+    ln2.gamma = model_span(m, li, L_LN2_W);
+    ln2.beta = model_span(m, li, L_LN2_B);
+    if ((s = op_layernorm(cmd, ctx, &ln2)))
+        return s;
+    /* a = GELU(h·W1ᵀ + b1), into big (GELU in the matmul's epilogue) */
     matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = p->ha, .y = p->big,
                        .epilogue = m->cfg.gelu == VIT_GELU_TANH ? MATMUL_EPI_GELU_TANH : MATMUL_EPI_GELU,
-                       .w = model_span(m, li, L_FC1_W, (uint64_t)d->mlp * d->D),
-                       .bias = model_span(m, li, L_FC1_B, d->mlp), .dtype = dt};
+                       .w = model_span(m, li, L_FC1_W), .bias = model_span(m, li, L_FC1_B), .dtype = dt};
+    if ((s = op_matmul(cmd, ctx, &fc1)))
+        return s;
+    /* x += a·W2ᵀ + b2 (the residual added in the matmul's epilogue) */
     matmul_args fc2 = {.batch = 1, .M = rows, .N = d->D, .K = d->mlp, .x = p->big, .y = p->x, .residual = p->x,
-                       .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_FC2_W, (uint64_t)d->D * d->mlp),
-                       .bias = model_span(m, li, L_FC2_B, d->D), .dtype = dt};
-
-    if ((s = op_layernorm(cmd, ctx, &ln1)) || (s = op_matmul(cmd, ctx, &qkv)) || (s = op_attention(cmd, ctx, &att)) ||
-        (s = op_matmul(cmd, ctx, &proj)) || (s = op_layernorm(cmd, ctx, &ln2)) || (s = op_matmul(cmd, ctx, &fc1)) ||
-        (s = op_matmul(cmd, ctx, &fc2)))
-        return fail(s, "layer %u: %s", l, vkvit_last_error());
-    return VKVIT_OK;
+                       .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, li, L_FC2_W),
+                       .bias = model_span(m, li, L_FC2_B), .dtype = dt};
+    return op_matmul(cmd, ctx, &fc2);
 }
 
 static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
@@ -100,19 +113,16 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = io->input, .patches = p->big,
                         .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
-                      .w = model_span(m, -1, W_PATCH_W, (uint64_t)d->D * d->cpp),
-                      .bias = model_span(m, -1, W_PATCH_B, d->D), .dtype = dt};
+                      .w = model_span(m, -1, W_PATCH_W), .bias = model_span(m, -1, W_PATCH_B), .dtype = dt};
     tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
-                      .cls = model_span(m, -1, W_CLS, d->D), .pos = model_span(m, -1, W_POS, (uint64_t)d->T * d->D),
-                      .dtype = dt};
-    if (d->prefix == 2)
-        tk.dist = model_span(m, -1, W_DIST, d->D);
+                      .cls = model_span(m, -1, W_CLS), .dist = model_span(m, -1, W_DIST), /* empty if not distilled */
+                      .pos = model_span(m, -1, W_POS), .dtype = dt};
     if ((s = op_patchify(cmd, ctx, &pa)) || (s = op_matmul(cmd, ctx, &pe)) || (s = op_tokens(cmd, ctx, &tk)))
         return s;
 
     for (uint32_t l = 0; l < d->L; l++)
         if ((s = record_layer(p, cmd, io, l)))
-            return s;
+            return fail(s, "layer %u: %s", l, vkvit_last_error());
 
     /* Final LayerNorm on the class (and distillation) token only: rows = B, stride T*D, written
      * side by side into pooled [B][prefix*D]. In fp16 the pooled tokens, logits and attention maps
@@ -121,15 +131,14 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     for (uint32_t t = 0; t < d->prefix; t++) {
         layernorm_args ln = {.rows = B, .D = d->D, .x_stride = d->T * d->D, .y_stride = d->prefix * d->D,
                              .x_first = t * d->D, .y_first = t * d->D, .eps = (float)m->cfg.eps, .x = p->x,
-                             .y = pooled, .gamma = model_span(m, -1, W_NORM_W, d->D),
-                             .beta = model_span(m, -1, W_NORM_B, d->D), .dtype = dt};
+                             .y = pooled, .gamma = model_span(m, -1, W_NORM_W), .beta = model_span(m, -1, W_NORM_B),
+                             .dtype = dt};
         if ((s = op_layernorm(cmd, ctx, &ln)))
             return fail(s, "final LayerNorm: %s", vkvit_last_error());
     }
     if (d->K) { /* distilled: the folded head [K][2D] over [cls | dist] gives the mean of both heads */
         matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->prefix * d->D, .x = pooled, .y = logits,
-                            .w = model_span(m, -1, W_HEAD_W, (uint64_t)d->K * d->prefix * d->D),
-                            .bias = model_span(m, -1, W_HEAD_B, d->K), .dtype = dt};
+                            .w = model_span(m, -1, W_HEAD_W), .bias = model_span(m, -1, W_HEAD_B), .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &head)))
             return fail(s, "classifier: %s", vkvit_last_error());
     }

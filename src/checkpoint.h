@@ -1,0 +1,33 @@
+/* Checkpoint translation: a ViT checkpoint on disk -> the model's configuration and its weights in
+ * the canonical layout (model.h). The device model (model.c) calls it as
+ *
+ *     checkpoint *ck;
+ *     s = checkpoint_open(path, &cfg, &pre, &ck);       // config + tensors read, reconciled, checked
+ *     ... lay out the weight block from cfg ...
+ *     s = checkpoint_read(ck, &layout, host);           // every tensor into its place, fp32
+ *     checkpoint_close(ck);                              // the file mapping released
+ *
+ * A checkpoint is a directory (model.safetensors or its index, config.json, labels.txt,
+ * preprocessor_config.json; all but the weights optional) or a .safetensors file. Each family
+ * (Hugging Face ViT / DeiT, timm) is a naming table and a shape rule in checkpoint.c. */
+#ifndef VKVIT_CHECKPOINT_H
+#define VKVIT_CHECKPOINT_H
+
+#include "model.h"
+
+typedef struct checkpoint checkpoint;
+
+/* Opens the checkpoint at `path`, finds its family and fills *cfg (config_init'ed; the caller
+ * frees it, also on failure): config.json where there is one, the rest inferred from the tensors'
+ * shapes, defaults applied, labels.txt read if the config names no labels, validated. *pre: how an
+ * image becomes the model's input. Every tensor is checked against the shape the configuration
+ * gives; an unknown, duplicate, missing or misshapen tensor is an error naming it. */
+vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec *pre, checkpoint **out);
+const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm" */
+uint64_t checkpoint_parameters(const checkpoint *ck);  /* elements of every tensor stored, used or not */
+/* Writes every tensor, widened to fp32, into host (lay->total floats, zeroed) at its place in
+ * `lay`; a distilled model's two heads are folded into one (model.h). */
+vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float *host);
+void checkpoint_close(checkpoint *ck);                 /* NULL is fine */
+
+#endif
