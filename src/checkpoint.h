@@ -13,7 +13,8 @@
 #ifndef VKVIT_CHECKPOINT_H
 #define VKVIT_CHECKPOINT_H
 
-#include "model.h"
+#include "layout.h"
+#include "preprocess.h"
 
 typedef struct checkpoint checkpoint;
 
