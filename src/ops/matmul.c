@@ -45,36 +45,36 @@ typedef struct matmul_push {
     uint32_t x_stride, w_stride, y_stride;   /* elements */
 } matmul_push;
 
-static const vk_shader tiled_shader = {"matmul", spv_matmul_f32, sizeof spv_matmul_f32, 5,
-                                       sizeof(matmul_push), false};
-static const vk_shader direct_shader = {"matmul_direct", spv_matmul_direct_f32,
-                                        sizeof spv_matmul_direct_f32, 5, sizeof(matmul_push), false};
-static const vk_shader tiled_shader_f16 = {"matmul_f16", spv_matmul_f16, sizeof spv_matmul_f16, 5,
-                                           sizeof(matmul_push), false};
-static const vk_shader direct_shader_f16 = {"matmul_direct_f16", spv_matmul_direct_f16,
-                                            sizeof spv_matmul_direct_f16, 5, sizeof(matmul_push), false};
-static const vk_shader coopmat_nv_shader = {"matmul_coopmat_nv_f16", spv_matmul_coopmat_nv_f16,
-                                            sizeof spv_matmul_coopmat_nv_f16, 5, sizeof(matmul_push), true};
+/* Every matmul shader: per dtype and kernel, the coopmat kernel once per extension spelling. */
+typedef struct matmul_shader {
+    op_dtype dtype;
+    matmul_kernel kernel;
+    vkvit_coopmat_extension ext;     /* VKVIT_COOPMAT_NONE but for the coopmat kernel */
+    vk_shader shader;
+} matmul_shader;
+
+#define SHADER(name, spv, pin) {name, spv, sizeof spv, 5, sizeof(matmul_push), pin}
+static const matmul_shader shaders[] = {
+    {OP_F32, MATMUL_TILED, VKVIT_COOPMAT_NONE, SHADER("matmul", spv_matmul_f32, false)},
+    {OP_F32, MATMUL_DIRECT, VKVIT_COOPMAT_NONE, SHADER("matmul_direct", spv_matmul_direct_f32, false)},
+    {OP_F16, MATMUL_TILED, VKVIT_COOPMAT_NONE, SHADER("matmul_f16", spv_matmul_f16, false)},
+    {OP_F16, MATMUL_DIRECT, VKVIT_COOPMAT_NONE, SHADER("matmul_direct_f16", spv_matmul_direct_f16, false)},
+    {OP_F16, MATMUL_COOPMAT, VKVIT_COOPMAT_NV, SHADER("matmul_coopmat_nv_f16", spv_matmul_coopmat_nv_f16, true)},
 #if VKVIT_HAVE_COOPMAT_KHR
-static const vk_shader coopmat_khr_shader = {"matmul_coopmat_khr_f16", spv_matmul_coopmat_khr_f16,
-                                             sizeof spv_matmul_coopmat_khr_f16, 5, sizeof(matmul_push), true};
+    {OP_F16, MATMUL_COOPMAT, VKVIT_COOPMAT_KHR, SHADER("matmul_coopmat_khr_f16", spv_matmul_coopmat_khr_f16, true)},
 #endif
-
-static const vk_shader *const shaders[2][MATMUL_KERNELS] = {
-    {&tiled_shader, &direct_shader, NULL},             /* OP_F32 */
-    {&tiled_shader_f16, &direct_shader_f16, &coopmat_nv_shader},   /* OP_F16; coopmat: see shader_for */
 };
+#undef SHADER
 
-/* The shader of kernel k for dtype: the coopmat kernel in the spelling of the context's extension. */
+/* The shader of kernel k for dtype: the coopmat kernel in the spelling of the context's extension.
+ * NULL for a combination that has none (fp32 coopmat), which op_matmul_with refuses first. */
 static const vk_shader *shader_for(const vkvit_context *ctx, op_dtype dtype, matmul_kernel k)
 {
-#if VKVIT_HAVE_COOPMAT_KHR
-    if (k == MATMUL_COOPMAT && ctx->coopmat_ext == VKVIT_COOPMAT_KHR)
-        return &coopmat_khr_shader;
-#else
-    (void)ctx;
-#endif
-    return shaders[dtype == OP_F16][k];
+    const vkvit_coopmat_extension ext = k == MATMUL_COOPMAT ? ctx->coopmat_ext : VKVIT_COOPMAT_NONE;
+    for (size_t i = 0; i < sizeof shaders / sizeof *shaders; i++)
+        if (shaders[i].dtype == dtype && shaders[i].kernel == k && shaders[i].ext == ext)
+            return &shaders[i].shader;
+    return NULL;
 }
 
 static bool direct_supported(const vkvit_context *ctx)
@@ -203,8 +203,12 @@ static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a
             return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: %u workgroups along %c exceed the device limit "
                         "%u (batch %u, M %u, N %u)", groups[i], "xyz"[i], ctx->max_workgroup_count[i],
                         a->batch, a->M, a->N);
+    const vk_shader *sh = shader_for(ctx, a->dtype, c->kernel);
+    if (!sh)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "matmul: this build has no %s %s kernel for '%s'",
+                    matmul_kernel_names[c->kernel], a->dtype == OP_F16 ? "fp16" : "fp32", ctx->info.name);
     vk_pipeline *pipe;
-    vkvit_status s = vk_pipeline_get(ctx, shader_for(ctx, a->dtype, c->kernel), spec, n_spec, &pipe);
+    vkvit_status s = vk_pipeline_get(ctx, sh, spec, n_spec, &pipe);
     if (s)
         return s;
     /* Absent optional inputs still need a valid binding; the spec constants say not to read them. */
