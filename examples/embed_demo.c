@@ -6,15 +6,16 @@
  *   embed_demo --headless --frames F --png OUT.png [...]
  *
  * The application owns everything Vulkan: it creates the instance and the device itself, with the
- * features vkvit_query_device_requirements asks for (fp16 where the device has it), and hands them
- * to vkvit (vkvit_context_adopt). Every frame it renders its scene into an offscreen colour image,
- * `target`, with a graphics pipeline: a photo on a textured quad, slowly panning and zooming
- * (embed_demo_quad.c). Every --every frames it records vkvit's preprocessing and forward pass into the
- * same command buffer, right after the scene, reading `target` on the GPU and writing the class
- * probabilities into a host-visible buffer of its own. The frame is submitted with the application's
- * fence on its queue; when that fence has signalled (SLOTS frames later), the probabilities are read
- * from the buffer and the top-1 label is drawn into the frames that follow. The frame is then drawn
- * into the window's swapchain image, or with --headless kept offscreen; --png writes the last one.
+ * features vkvit_query_device_requirements asks for (fp16 where the device has it;
+ * base/app_vulkan.c, shared with the viewer), and hands them to vkvit (vkvit_context_adopt). Every
+ * frame it renders its scene into an offscreen colour image, `target`, with a graphics pipeline: a
+ * photo on a textured quad, slowly panning and zooming (embed_demo_quad.c). Every --every frames it
+ * records vkvit's preprocessing and forward pass into the same command buffer, right after the
+ * scene, reading `target` on the GPU and writing the class probabilities into a host-visible buffer
+ * of its own. The frame is submitted with the application's fence on its queue; when that fence has
+ * signalled (SLOTS frames later), the probabilities are read from the buffer and the top-1 label is
+ * drawn into the frames that follow. The frame is then drawn into the window's swapchain image, or
+ * with --headless kept offscreen; --png writes the last one.
  *
  * One frame's command buffer:
  *   render pass: the photo quad -> target (left in COLOR_ATTACHMENT_OPTIMAL)          the scene
@@ -43,9 +44,9 @@
 
 #include <stb_image_write.h>
 
+#include "app_vulkan.h"
 #include "embed_demo_label.h"
 #include "embed_demo_quad.h"
-#include "embed_demo_vulkan.h"
 
 #ifndef VKVIT_SOURCE_ROOT
 #define VKVIT_SOURCE_ROOT "."
@@ -62,17 +63,6 @@ typedef struct options {
     int headless, validation;
 } options;
 
-/* What the application enables on its device: the feature chain and extensions it gives
- * vkCreateDevice, and tells vkvit about. */
-typedef struct device_features {
-    VkPhysicalDeviceFeatures2 f2;
-    VkPhysicalDeviceVulkan11Features v11;
-    VkPhysicalDeviceVulkan12Features v12;
-    vkvit_device_requirements req;
-    const char *extensions[1 + VKVIT_MAX_REQUIRED_EXTENSIONS];
-    uint32_t extension_count;
-} device_features;
-
 /* A frame in flight. Each has its own vkvit plan: a recording stays pending on its plan until the
  * frame's fence has signalled, so a plan cannot serve two frames in flight. */
 typedef struct slot {
@@ -80,8 +70,8 @@ typedef struct slot {
     VkFence done;                /* the application's fence for the frame's submission          */
     VkSemaphore acquired;        /* the swapchain image is ready to be written (windowed)       */
     vkvit_plan *plan;
-    demo_buffer probabilities;   /* [num_classes] fp32, written by vkvit's commands             */
-    demo_buffer label;           /* the label box, RGBA8, copied into the frame                 */
+    app_buffer probabilities;    /* [num_classes] fp32, written by vkvit's commands             */
+    app_buffer label;             /* the label box, RGBA8, copied into the frame                 */
     VkQueryPool timer;           /* timestamps 0 and 1 around vkvit's commands                  */
     long classified;             /* the frame whose image the pending recording reads; -1 none  */
     uint32_t photo;
@@ -97,10 +87,11 @@ typedef struct result {
 
 typedef struct demo {
     options opt;
-    demo_vulkan vk;
-    device_features features;
+    app_vulkan vk;               /* instance, device (with what vkvit asks for), queue          */
     GLFWwindow *window;          /* NULL when headless */
-    demo_swapchain sc;
+    app_swapchain sc;
+    VkImageView window_views[APP_MAX_SWAPCHAIN_IMAGES];
+    VkFramebuffer window_framebuffers[APP_MAX_SWAPCHAIN_IMAGES]; /* for window_pass             */
     vkvit_context *ctx;
     vkvit_model *model;
     vkvit_model_info info;
@@ -108,10 +99,10 @@ typedef struct demo {
     demo_quad_pass scene_pass;   /* into target                                                 */
     demo_quad_pass window_pass;  /* into a swapchain image                                      */
     char *photo_names[MAX_PHOTOS];
-    demo_image photos[MAX_PHOTOS]; /* textures, SHADER_READ_ONLY_OPTIMAL                          */
+    app_image photos[MAX_PHOTOS];  /* textures, SHADER_READ_ONLY_OPTIMAL                          */
     VkDescriptorSet photo_sets[MAX_PHOTOS];
     uint32_t photo_count;
-    demo_image target;           /* the frame: colour attachment, sampled (by vkvit, by the window
+    app_image target;            /* the frame: colour attachment, sampled (by vkvit, by the window
                                   * pass), transfer source (PNG) and destination (label)         */
     VkFramebuffer target_framebuffer;
     VkDescriptorSet target_set;
@@ -121,7 +112,7 @@ typedef struct demo {
         VkAccessFlags access;
     } target_use;
     slot slots[SLOTS];
-    demo_buffer readback;        /* the last frame's pixels, for --png                          */
+    app_buffer readback;         /* the last frame's pixels, for --png                          */
     double tick_ms;              /* milliseconds per timestamp tick; 0 = no timestamps          */
     uint64_t tick_mask;
     result shown;
@@ -137,50 +128,7 @@ static const char *base_name(const char *path)
     return slash && slash[1] ? slash + 1 : path;
 }
 
-/* ---- the device, made with what vkvit asks for, and vkvit on it --------------------------------------- */
-
-static int create_device(demo *d)
-{
-    demo_vulkan *vk = &d->vk;
-    device_features *f = &d->features;
-    uint32_t paths = 0;
-    f->f2 = (VkPhysicalDeviceFeatures2){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
-    if (vk->api >= VK_API_VERSION_1_2) { /* on Vulkan 1.1, fp32 only: it keeps this chain short */
-        f->v12 = (VkPhysicalDeviceVulkan12Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
-        f->v11 = (VkPhysicalDeviceVulkan11Features){.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
-                                                    .pNext = &f->v12};
-        f->f2.pNext = &f->v11;
-        paths = VKVIT_PATH_FP16;
-    }
-    /* Sets the features vkvit's fp16 path needs in our chain, where this device has them. */
-    vkvit_status s = vkvit_query_device_requirements(vk->instance, vk->phys, vkGetInstanceProcAddr, paths, &f->f2,
-                                                     &f->req);
-    if (s != VKVIT_OK) {
-        fprintf(stderr, "embed_demo: vkvit_query_device_requirements: %s\n", vkvit_last_error());
-        return -1;
-    }
-    f->extension_count = 0;
-    if (vk->surface)
-        f->extensions[f->extension_count++] = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
-    for (uint32_t i = 0; i < f->req.extension_count; i++)
-        f->extensions[f->extension_count++] = f->req.extensions[i];
-    float priority = 1.0f;
-    VkDeviceQueueCreateInfo qci = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                   .queueFamilyIndex = vk->family,
-                                   .queueCount = 1,
-                                   .pQueuePriorities = &priority};
-    VkDeviceCreateInfo ci = {
-        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-        .pNext = &f->f2,
-        .queueCreateInfoCount = 1,
-        .pQueueCreateInfos = &qci,
-        .enabledExtensionCount = f->extension_count,
-        .ppEnabledExtensionNames = f->extensions,
-    };
-    if (demo_vk_check(vkCreateDevice(vk->phys, &ci, NULL, &vk->device), "vkCreateDevice"))
-        return -1;
-    return demo_device_ready(vk);
-}
+/* ---- vkvit on the application's device --------------------------------------------------------------- */
 
 static void on_vkvit_message(void *user, vkvit_message_severity severity, const char *message)
 {
@@ -192,18 +140,7 @@ static void on_vkvit_message(void *user, vkvit_message_severity severity, const 
 /* vkvit on our device and queue, the model, and a plan (batch 1) per frame in flight. */
 static int start_vkvit(demo *d)
 {
-    demo_vulkan *vk = &d->vk;
-    vkvit_adopt_info adopt = {
-        .instance = vk->instance,
-        .physical_device = vk->phys,
-        .device = vk->device,
-        .queue_family = vk->family,
-        .queue = vk->queue,
-        .get_instance_proc_addr = vkGetInstanceProcAddr,
-        .enabled_features = &d->features.f2,
-        .enabled_extension_count = d->features.extension_count,
-        .enabled_extensions = d->features.extensions,
-    };
+    vkvit_adopt_info adopt = app_adopt_info(&d->vk);
     vkvit_context_options co = {.on_message = on_vkvit_message};
     uint32_t paths = 0;
     vkvit_status s;
@@ -217,7 +154,7 @@ static int start_vkvit(demo *d)
     for (int i = 0; i < SLOTS; i++)
         if ((s = vkvit_plan_create(d->model, NULL, &d->slots[i].plan)))
             goto fail;
-    printf("device %s | fp16 path %s | model %s (%s, %ux%u, %u classes, %s)\n", vk->name,
+    printf("device %s | fp16 path %s | model %s (%s, %ux%u, %u classes, %s)\n", d->vk.name,
            paths & VKVIT_PATH_FP16 ? "on" : "off", d->opt.model, d->info.family, d->info.image_size, d->info.image_size,
            d->info.num_classes, vkvit_precision_string(d->info.precision));
     return 0;
@@ -288,11 +225,11 @@ static int load_photos(demo *d, VkFormat format)
             free(names[i]);
             continue;
         }
-        demo_image *t = &d->photos[d->photo_count];
+        app_image *t = &d->photos[d->photo_count];
         d->photo_names[d->photo_count++] = names[i];
-        rc = demo_image_create(&d->vk, format, im.width, im.height,
-                               VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT, t) ||
-             demo_image_upload(&d->vk, t, im.rgba) ||
+        rc = app_image_create(&d->vk, format, im.width, im.height,
+                              VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT, t) ||
+             app_image_upload(&d->vk, t, im.rgba, 4, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT) ||
              demo_quads_texture(&d->vk, &d->quads, t->view, &d->photo_sets[d->photo_count - 1]);
         vkvit_image_destroy(&im);
     }
@@ -332,12 +269,12 @@ static void find_timestamps(demo *d)
  * a timestamp pool. */
 static int create_frames(demo *d, VkFormat format)
 {
-    demo_vulkan *vk = &d->vk;
+    app_vulkan *vk = &d->vk;
     const VkImageUsageFlags target_usage = VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | VK_IMAGE_USAGE_SAMPLED_BIT |
                                            VK_IMAGE_USAGE_TRANSFER_SRC_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
     VkExtent2D extent = {d->opt.width, d->opt.height};
-    if (demo_image_create(vk, format, d->opt.width, d->opt.height, target_usage, &d->target) ||
-        demo_framebuffer(vk, d->scene_pass.render_pass, d->target.view, extent, &d->target_framebuffer) ||
+    if (app_image_create(vk, format, d->opt.width, d->opt.height, target_usage, &d->target) ||
+        demo_quad_framebuffer(vk, &d->scene_pass, d->target.view, extent, &d->target_framebuffer) ||
         demo_quads_texture(vk, &d->quads, d->target.view, &d->target_set))
         return -1;
     find_timestamps(d);
@@ -355,18 +292,19 @@ static int create_frames(demo *d, VkFormat format)
         VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO};
         VkQueryPoolCreateInfo qci = {
             .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO, .queryType = VK_QUERY_TYPE_TIMESTAMP, .queryCount = 2};
-        DEMO_TRY(vkAllocateCommandBuffers(vk->device, &ai, &s->cb));
-        DEMO_TRY(vkCreateFence(vk->device, &fci, NULL, &s->done));
-        DEMO_TRY(vkCreateSemaphore(vk->device, &sci, NULL, &s->acquired));
+        APP_TRY(vkAllocateCommandBuffers(vk->device, &ai, &s->cb));
+        APP_TRY(vkCreateFence(vk->device, &fci, NULL, &s->done));
+        APP_TRY(vkCreateSemaphore(vk->device, &sci, NULL, &s->acquired));
         if (d->tick_ms > 0)
-            DEMO_TRY(vkCreateQueryPool(vk->device, &qci, NULL, &s->timer));
-        if (demo_buffer_create(vk, (VkDeviceSize)d->info.num_classes * sizeof(float), VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                               &s->probabilities) ||
-            demo_buffer_create(vk, (VkDeviceSize)d->opt.width * label_h * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &s->label))
+            APP_TRY(vkCreateQueryPool(vk->device, &qci, NULL, &s->timer));
+        if (app_buffer_create(vk, (VkDeviceSize)d->info.num_classes * sizeof(float), VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                              &s->probabilities) ||
+            app_buffer_create(vk, (VkDeviceSize)d->opt.width * label_h * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                              &s->label))
             goto fail;
     }
-    if (d->opt.png && demo_buffer_create(vk, (VkDeviceSize)d->opt.width * d->opt.height * 4,
-                                         VK_BUFFER_USAGE_TRANSFER_DST_BIT, &d->readback))
+    if (d->opt.png && app_buffer_create(vk, (VkDeviceSize)d->opt.width * d->opt.height * 4,
+                                        VK_BUFFER_USAGE_TRANSFER_DST_BIT, &d->readback))
         goto fail;
     return 0;
 fail:
@@ -381,7 +319,7 @@ fail:
 static uint32_t scene_view(const demo *d, long frame, float uv[4])
 {
     uint32_t photo = (uint32_t)(frame / d->opt.hold % d->photo_count);
-    const demo_image *p = &d->photos[photo];
+    const app_image *p = &d->photos[photo];
     double aspect = ((double)d->target.width / d->target.height) / ((double)p->width / p->height);
     double w = aspect < 1 ? aspect : 1, h = aspect < 1 ? 1 : 1 / aspect; /* in texture coordinates */
     double phase = 2 * M_PI * (double)(frame % d->opt.hold) / (double)d->opt.hold, zoom = 1.15 - 0.15 * cos(phase);
@@ -396,8 +334,8 @@ static void use_target(demo *d, VkCommandBuffer cb, VkImageLayout layout, VkPipe
                        VkAccessFlags access)
 {
     const VkAccessFlags writes = VK_ACCESS_COLOR_ATTACHMENT_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
-    demo_image_barrier(cb, d->target.image, d->target_use.layout, layout, d->target_use.stage,
-                       d->target_use.access & writes, stage, access);
+    app_image_barrier(cb, d->target.image, d->target_use.layout, layout, d->target_use.stage,
+                      d->target_use.access & writes, stage, access);
     d->target_use.layout = layout, d->target_use.stage = stage, d->target_use.access = access;
 }
 
@@ -497,7 +435,7 @@ static void record_window(demo *d, slot *s, uint32_t index)
     const float whole[4] = {0, 0, 1, 1};
     use_target(d, s->cb, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT,
                VK_ACCESS_SHADER_READ_BIT);
-    demo_quad_draw(s->cb, &d->quads, &d->window_pass, d->sc.framebuffers[index], e, d->target_set, whole, where);
+    demo_quad_draw(s->cb, &d->quads, &d->window_pass, d->window_framebuffers[index], e, d->target_set, whole, where);
 }
 
 /* The frame's commands: scene, [vkvit], label, [PNG readback], [window]. */
@@ -505,8 +443,8 @@ static int record_frame(demo *d, slot *s, long frame, const uint32_t *window_ima
 {
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
                                    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT};
-    DEMO_TRY(vkResetCommandBuffer(s->cb, 0));
-    DEMO_TRY(vkBeginCommandBuffer(s->cb, &bi));
+    APP_TRY(vkResetCommandBuffer(s->cb, 0));
+    APP_TRY(vkBeginCommandBuffer(s->cb, &bi));
     float uv[4];
     uint32_t photo = scene_view(d, frame, uv);
     VkRect2D all = {{0, 0}, {d->target.width, d->target.height}};
@@ -521,7 +459,7 @@ static int record_frame(demo *d, slot *s, long frame, const uint32_t *window_ima
         record_readback(d, s);
     if (window_image)
         record_window(d, s, *window_image);
-    DEMO_TRY(vkEndCommandBuffer(s->cb));
+    APP_TRY(vkEndCommandBuffer(s->cb));
     return 0;
 fail:
     return -1;
@@ -549,6 +487,35 @@ static void take_result(demo *d, slot *s)
     s->classified = -1;
 }
 
+/* ---- the window's swapchain --------------------------------------------------------------------------- */
+
+static void destroy_window_framebuffers(demo *d)
+{
+    for (uint32_t i = 0; i < APP_MAX_SWAPCHAIN_IMAGES; i++) {
+        if (d->window_framebuffers[i])
+            vkDestroyFramebuffer(d->vk.device, d->window_framebuffers[i], NULL);
+        if (d->window_views[i])
+            vkDestroyImageView(d->vk.device, d->window_views[i], NULL);
+        d->window_framebuffers[i] = VK_NULL_HANDLE, d->window_views[i] = VK_NULL_HANDLE;
+    }
+}
+
+/* (Re)creates the swapchain for a width x height window, with a view and a window-pass framebuffer
+ * per image: 0 ready, 1 the window has no area (nothing created), -1 error. */
+static int build_swapchain(demo *d, uint32_t width, uint32_t height)
+{
+    int r = app_swapchain_build(&d->vk, &d->sc, VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT, 0, width, height);
+    if (r != 0)
+        return r;
+    destroy_window_framebuffers(d);
+    for (uint32_t i = 0; i < d->sc.count; i++)
+        if (app_image_view(&d->vk, d->sc.images[i], d->sc.format, &d->window_views[i]) ||
+            demo_quad_framebuffer(&d->vk, &d->window_pass, d->window_views[i], d->sc.extent,
+                                  &d->window_framebuffers[i]))
+            return -1;
+    return 0;
+}
+
 /* ---- the frame loop ----------------------------------------------------------------------------------- */
 
 /* The next swapchain image into *index: 0 acquired; 1 the swapchain was rebuilt or the window has no
@@ -560,12 +527,12 @@ static int acquire(demo *d, slot *s, uint32_t *index)
         if (r == VK_SUCCESS || r == VK_SUBOPTIMAL_KHR) /* suboptimal: acquired all the same; rebuilt after present */
             return 0;
         if (r != VK_ERROR_OUT_OF_DATE_KHR)
-            return demo_vk_check(r < 0 ? r : VK_ERROR_UNKNOWN, "vkAcquireNextImageKHR");
+            return app_vk_check(r < 0 ? r : VK_ERROR_UNKNOWN, "vkAcquireNextImageKHR");
     }
     int w, h, r = 1;
     glfwGetFramebufferSize(d->window, &w, &h);
     if (w > 0 && h > 0)
-        r = demo_swapchain_build(&d->vk, &d->sc, d->window_pass.render_pass, (uint32_t)w, (uint32_t)h);
+        r = build_swapchain(d, (uint32_t)w, (uint32_t)h);
     d->sc.stale = r != 0;
     if (r > 0)
         glfwWaitEvents(); /* minimised */
@@ -579,15 +546,15 @@ static int submit(demo *d, slot *s, const uint32_t *index)
     VkSubmitInfo si = {.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &s->cb};
     if (index) {
         si.waitSemaphoreCount = 1, si.pWaitSemaphores = &s->acquired, si.pWaitDstStageMask = &wait_stage;
-        si.signalSemaphoreCount = 1, si.pSignalSemaphores = &d->sc.rendered[*index];
+        si.signalSemaphoreCount = 1, si.pSignalSemaphores = &d->sc.presentable[*index];
     }
-    DEMO_TRY(vkResetFences(d->vk.device, 1, &s->done));
-    DEMO_TRY(vkQueueSubmit(d->vk.queue, 1, &si, s->done));
+    APP_TRY(vkResetFences(d->vk.device, 1, &s->done));
+    APP_TRY(vkQueueSubmit(d->vk.queue, 1, &si, s->done));
     if (!index)
         return 0;
     VkPresentInfoKHR pi = {.sType = VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
                            .waitSemaphoreCount = 1,
-                           .pWaitSemaphores = &d->sc.rendered[*index],
+                           .pWaitSemaphores = &d->sc.presentable[*index],
                            .swapchainCount = 1,
                            .pSwapchains = &d->sc.swapchain,
                            .pImageIndices = index};
@@ -595,7 +562,7 @@ static int submit(demo *d, slot *s, const uint32_t *index)
     if (r == VK_SUBOPTIMAL_KHR || r == VK_ERROR_OUT_OF_DATE_KHR)
         d->sc.stale = 1;
     else
-        DEMO_TRY(r);
+        APP_TRY(r);
     return 0;
 fail:
     return -1;
@@ -614,7 +581,7 @@ static int run(demo *d)
             if (glfwWindowShouldClose(d->window))
                 break;
         }
-        DEMO_TRY(vkWaitForFences(d->vk.device, 1, &s->done, VK_TRUE, UINT64_MAX));
+        APP_TRY(vkWaitForFences(d->vk.device, 1, &s->done, VK_TRUE, UINT64_MAX));
         if (s->classified >= 0)
             take_result(d, s);
         int r = d->window ? acquire(d, s, &index) : 0;
@@ -629,7 +596,7 @@ static int run(demo *d)
             submit(d, s, d->window ? &index : NULL))
             goto fail;
     }
-    DEMO_TRY(vkDeviceWaitIdle(d->vk.device));
+    APP_TRY(vkDeviceWaitIdle(d->vk.device));
     for (long f = frame; f < frame + SLOTS; f++) /* the results still pending, oldest first */
         if (d->slots[f % SLOTS].classified >= 0)
             take_result(d, &d->slots[f % SLOTS]);
@@ -673,13 +640,21 @@ static int start(demo *d)
         }
         exts = glfwGetRequiredInstanceExtensions(&n_exts);
     }
-    if (demo_instance_create(&d->vk, exts, n_exts, d->opt.validation))
+    app_vulkan_options vo = {
+        .name = "embed_demo", .instance_extensions = exts, .instance_extension_count = n_exts,
+        .validation = d->opt.validation};
+    /* sRGB first: the target is then sRGB too, so the shader reads and writes linear light. */
+    static const VkFormat window_formats[] = {VK_FORMAT_B8G8R8A8_SRGB, VK_FORMAT_R8G8B8A8_SRGB,
+                                              VK_FORMAT_B8G8R8A8_UNORM, VK_FORMAT_R8G8B8A8_UNORM};
+    if (app_instance_create(&d->vk, &vo))
         return -1;
-    if (d->window && demo_vk_check(glfwCreateWindowSurface(d->vk.instance, d->window, NULL, &d->vk.surface),
+    if (d->window && app_vk_check(glfwCreateWindowSurface(d->vk.instance, d->window, NULL, &d->vk.surface),
                                    "glfwCreateWindowSurface"))
         return -1;
-    if (demo_pick_device(&d->vk, d->opt.device) || create_device(d) || start_vkvit(d) ||
-        (d->window && demo_swapchain_format(&d->vk, &d->sc)))
+    /* Graphics for the scene, compute for vkvit, on one queue. */
+    if (app_device_pick(&d->vk, d->opt.device, VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT) ||
+        app_device_create_for_vkvit(&d->vk) || start_vkvit(d) ||
+        (d->window && app_swapchain_format(&d->vk, window_formats, 4, &d->sc)))
         return -1;
     VkFormat format = scene_format(d);
     if (demo_quads_create(&d->vk, MAX_PHOTOS + 1, &d->quads) ||
@@ -691,7 +666,7 @@ static int start(demo *d)
         int w, h, r = 1;
         glfwGetFramebufferSize(d->window, &w, &h);
         if (w > 0 && h > 0 &&
-            (r = demo_swapchain_build(&d->vk, &d->sc, d->window_pass.render_pass, (uint32_t)w, (uint32_t)h)) < 0)
+            (r = build_swapchain(d, (uint32_t)w, (uint32_t)h)) < 0)
             return -1;
         d->sc.stale = r > 0;
     }
@@ -700,7 +675,7 @@ static int start(demo *d)
 
 static void stop(demo *d)
 {
-    demo_vulkan *vk = &d->vk;
+    app_vulkan *vk = &d->vk;
     if (vk->device)
         vkDeviceWaitIdle(vk->device);
     for (int i = 0; i < SLOTS; i++)
@@ -709,8 +684,8 @@ static void stop(demo *d)
     vkvit_context_destroy(d->ctx); /* leaves our device alone */
     for (int i = 0; i < SLOTS && vk->device; i++) {
         slot *s = &d->slots[i];
-        demo_buffer_destroy(vk, &s->probabilities);
-        demo_buffer_destroy(vk, &s->label);
+        app_buffer_destroy(vk, &s->probabilities);
+        app_buffer_destroy(vk, &s->label);
         if (s->timer)
             vkDestroyQueryPool(vk->device, s->timer, NULL);
         if (s->acquired)
@@ -719,20 +694,21 @@ static void stop(demo *d)
             vkDestroyFence(vk->device, s->done, NULL);
     }
     if (vk->device) {
-        demo_buffer_destroy(vk, &d->readback);
+        app_buffer_destroy(vk, &d->readback);
         if (d->target_framebuffer)
             vkDestroyFramebuffer(vk->device, d->target_framebuffer, NULL);
-        demo_image_destroy(vk, &d->target);
+        app_image_destroy(vk, &d->target);
         for (uint32_t i = 0; i < d->photo_count; i++)
-            demo_image_destroy(vk, &d->photos[i]);
-        demo_swapchain_destroy(vk, &d->sc);
+            app_image_destroy(vk, &d->photos[i]);
+        destroy_window_framebuffers(d);
+        app_swapchain_destroy(vk, &d->sc);
         demo_quad_pass_destroy(vk, &d->window_pass);
         demo_quad_pass_destroy(vk, &d->scene_pass);
         demo_quads_destroy(vk, &d->quads); /* with the descriptor sets */
     }
     for (uint32_t i = 0; i < d->photo_count; i++)
         free(d->photo_names[i]);
-    demo_vulkan_destroy(vk);
+    app_vulkan_destroy(vk);
     if (d->window)
         glfwDestroyWindow(d->window);
     if (!d->opt.headless)
@@ -850,8 +826,9 @@ int main(int argc, char **argv)
         return parsed > 0 ? 0 : 2;
     int rc = start(&d) || run(&d) ? 1 : 0;
     stop(&d);
-    if (d.vk.validation_messages) {
-        fprintf(stderr, "embed_demo: the validation layer reported %u message(s)\n", d.vk.validation_messages);
+    unsigned messages = app_validation_messages(&d.vk);
+    if (messages) {
+        fprintf(stderr, "embed_demo: the validation layer reported %u message(s)\n", messages);
         rc = 1;
     }
     return rc;

@@ -6,13 +6,13 @@
 #include "embed_demo_quad_frag.spv.h" /* glslang --vn: const uint32_t spv_embed_demo_quad_frag[] */
 #include "embed_demo_quad_vert.spv.h"
 
-static int shader(demo_vulkan *vk, const uint32_t *code, size_t bytes, VkShaderModule *out)
+static int shader(app_vulkan *vk, const uint32_t *code, size_t bytes, VkShaderModule *out)
 {
     VkShaderModuleCreateInfo ci = {.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, .codeSize = bytes, .pCode = code};
-    return demo_vk_check(vkCreateShaderModule(vk->device, &ci, NULL, out), "vkCreateShaderModule");
+    return app_vk_check(vkCreateShaderModule(vk->device, &ci, NULL, out), "vkCreateShaderModule");
 }
 
-int demo_quads_create(demo_vulkan *vk, uint32_t max_textures, demo_quads *q)
+int demo_quads_create(app_vulkan *vk, uint32_t max_textures, demo_quads *q)
 {
     memset(q, 0, sizeof *q);
     VkSamplerCreateInfo sci = {
@@ -40,27 +40,27 @@ int demo_quads_create(demo_vulkan *vk, uint32_t max_textures, demo_quads *q)
     if (shader(vk, spv_embed_demo_quad_vert, sizeof spv_embed_demo_quad_vert, &q->vert) ||
         shader(vk, spv_embed_demo_quad_frag, sizeof spv_embed_demo_quad_frag, &q->frag))
         return -1;
-    DEMO_TRY(vkCreateSampler(vk->device, &sci, NULL, &q->sampler));
-    DEMO_TRY(vkCreateDescriptorSetLayout(vk->device, &lci, NULL, &q->set_layout));
+    APP_TRY(vkCreateSampler(vk->device, &sci, NULL, &q->sampler));
+    APP_TRY(vkCreateDescriptorSetLayout(vk->device, &lci, NULL, &q->set_layout));
     VkPipelineLayoutCreateInfo plci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
                                        .setLayoutCount = 1,
                                        .pSetLayouts = &q->set_layout,
                                        .pushConstantRangeCount = 1,
                                        .pPushConstantRanges = &push};
-    DEMO_TRY(vkCreatePipelineLayout(vk->device, &plci, NULL, &q->layout));
-    DEMO_TRY(vkCreateDescriptorPool(vk->device, &pci, NULL, &q->pool));
+    APP_TRY(vkCreatePipelineLayout(vk->device, &plci, NULL, &q->layout));
+    APP_TRY(vkCreateDescriptorPool(vk->device, &pci, NULL, &q->pool));
     return 0;
 fail:
     return -1; /* demo_quads_destroy releases what exists */
 }
 
-int demo_quads_texture(demo_vulkan *vk, demo_quads *q, VkImageView view, VkDescriptorSet *out)
+int demo_quads_texture(app_vulkan *vk, demo_quads *q, VkImageView view, VkDescriptorSet *out)
 {
     VkDescriptorSetAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
                                       .descriptorPool = q->pool,
                                       .descriptorSetCount = 1,
                                       .pSetLayouts = &q->set_layout};
-    if (demo_vk_check(vkAllocateDescriptorSets(vk->device, &ai, out), "vkAllocateDescriptorSets"))
+    if (app_vk_check(vkAllocateDescriptorSets(vk->device, &ai, out), "vkAllocateDescriptorSets"))
         return -1;
     VkDescriptorImageInfo image = {q->sampler, view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL};
     VkWriteDescriptorSet w = {.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
@@ -72,7 +72,7 @@ int demo_quads_texture(demo_vulkan *vk, demo_quads *q, VkImageView view, VkDescr
     return 0;
 }
 
-static int create_render_pass(demo_vulkan *vk, VkFormat format, VkImageLayout final_layout, VkRenderPass *out)
+static int create_render_pass(app_vulkan *vk, VkFormat format, VkImageLayout final_layout, VkRenderPass *out)
 {
     VkAttachmentDescription color = {
         .format = format,
@@ -107,10 +107,10 @@ static int create_render_pass(demo_vulkan *vk, VkFormat format, VkImageLayout fi
         .dependencyCount = 1,
         .pDependencies = &before,
     };
-    return demo_vk_check(vkCreateRenderPass(vk->device, &ci, NULL, out), "vkCreateRenderPass");
+    return app_vk_check(vkCreateRenderPass(vk->device, &ci, NULL, out), "vkCreateRenderPass");
 }
 
-int demo_quad_pass_create(demo_vulkan *vk, const demo_quads *q, VkFormat format, VkImageLayout final_layout,
+int demo_quad_pass_create(app_vulkan *vk, const demo_quads *q, VkFormat format, VkImageLayout final_layout,
                           demo_quad_pass *p)
 {
     memset(p, 0, sizeof *p);
@@ -155,11 +155,26 @@ int demo_quad_pass_create(demo_vulkan *vk, const demo_quads *q, VkFormat format,
         .layout = q->layout,
         .renderPass = p->render_pass,
     };
-    return demo_vk_check(vkCreateGraphicsPipelines(vk->device, VK_NULL_HANDLE, 1, &ci, NULL, &p->pipeline),
-                         "vkCreateGraphicsPipelines");
+    return app_vk_check(vkCreateGraphicsPipelines(vk->device, VK_NULL_HANDLE, 1, &ci, NULL, &p->pipeline),
+                        "vkCreateGraphicsPipelines");
 }
 
-void demo_quad_pass_destroy(demo_vulkan *vk, demo_quad_pass *p)
+int demo_quad_framebuffer(app_vulkan *vk, const demo_quad_pass *p, VkImageView view, VkExtent2D extent,
+                          VkFramebuffer *out)
+{
+    VkFramebufferCreateInfo ci = {
+        .sType = VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO,
+        .renderPass = p->render_pass,
+        .attachmentCount = 1,
+        .pAttachments = &view,
+        .width = extent.width,
+        .height = extent.height,
+        .layers = 1,
+    };
+    return app_vk_check(vkCreateFramebuffer(vk->device, &ci, NULL, out), "vkCreateFramebuffer");
+}
+
+void demo_quad_pass_destroy(app_vulkan *vk, demo_quad_pass *p)
 {
     if (p->pipeline)
         vkDestroyPipeline(vk->device, p->pipeline, NULL);
@@ -168,7 +183,7 @@ void demo_quad_pass_destroy(demo_vulkan *vk, demo_quad_pass *p)
     memset(p, 0, sizeof *p);
 }
 
-void demo_quads_destroy(demo_vulkan *vk, demo_quads *q)
+void demo_quads_destroy(app_vulkan *vk, demo_quads *q)
 {
     if (q->pool)
         vkDestroyDescriptorPool(vk->device, q->pool, NULL);

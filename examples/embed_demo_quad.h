@@ -4,7 +4,7 @@
 #ifndef EMBED_DEMO_QUAD_H
 #define EMBED_DEMO_QUAD_H
 
-#include "embed_demo_vulkan.h"
+#include "app_vulkan.h"
 
 /* What every quad pass shares: shaders, sampler, descriptor set layout and pool, pipeline layout. */
 typedef struct demo_quads {
@@ -23,13 +23,16 @@ typedef struct demo_quad_pass {
 } demo_quad_pass;
 
 /* 0 or -1 (printed). `max_textures`: how many demo_quads_texture calls there will be. */
-int demo_quads_create(demo_vulkan *vk, uint32_t max_textures, demo_quads *q);
+int demo_quads_create(app_vulkan *vk, uint32_t max_textures, demo_quads *q);
 /* A descriptor set that shows `view`, to be sampled in SHADER_READ_ONLY_OPTIMAL. */
-int demo_quads_texture(demo_vulkan *vk, demo_quads *q, VkImageView view, VkDescriptorSet *out);
-int demo_quad_pass_create(demo_vulkan *vk, const demo_quads *q, VkFormat format, VkImageLayout final_layout,
+int demo_quads_texture(app_vulkan *vk, demo_quads *q, VkImageView view, VkDescriptorSet *out);
+int demo_quad_pass_create(app_vulkan *vk, const demo_quads *q, VkFormat format, VkImageLayout final_layout,
                           demo_quad_pass *out);
-void demo_quad_pass_destroy(demo_vulkan *vk, demo_quad_pass *p);
-void demo_quads_destroy(demo_vulkan *vk, demo_quads *q);
+void demo_quad_pass_destroy(app_vulkan *vk, demo_quad_pass *p);
+/* A framebuffer of one attachment, `view`, for the pass. */
+int demo_quad_framebuffer(app_vulkan *vk, const demo_quad_pass *p, VkImageView view, VkExtent2D extent,
+                          VkFramebuffer *out);
+void demo_quads_destroy(app_vulkan *vk, demo_quads *q);
 
 /* Records the pass over `framebuffer` (extent), cleared, with the rectangle uv = (u0, v0, u1, v1) of
  * `texture` drawn into `where`. The pass waits for the attachment's earlier uses as a colour attachment,

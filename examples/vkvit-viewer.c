@@ -26,8 +26,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "app_vulkan.h"
 #include "viewer_frame.h"
-#include "viewer_gpu.h"
 #include "viewer_png.h"
 #include "viewer_present.h"
 
@@ -50,7 +50,7 @@ typedef struct viewer {
     uint32_t file_count, current;
     bool need_load, dirty;
 
-    viewer_gpu gpu;
+    app_vulkan vk;                 /* the viewer's instance and device, which vkvit adopts */
     vkvit_context *ctx;
     vkvit_model *model;
     vkvit_plan *plan;
@@ -193,20 +193,29 @@ static void on_vkvit_message(void *user, vkvit_message_severity severity, const 
         fprintf(stderr, "vkvit-viewer: vkvit: %s\n", message);
 }
 
+/* The viewer's instance and device (base/app_vulkan.c), with the window's surface unless headless:
+ * one queue family for graphics, compute and presentation, the device made with what vkvit asks for. */
+static int start_vulkan(viewer *v, GLFWwindow *window)
+{
+    uint32_t n_exts = 0;
+    const char **exts = window ? glfwGetRequiredInstanceExtensions(&n_exts) : NULL;
+    app_vulkan_options vo = {.name = "vkvit-viewer", .instance_extensions = exts, .instance_extension_count = n_exts,
+                             .validation = v->opt.validate};
+    if (app_instance_create(&v->vk, &vo))
+        return -1;
+    if (window && app_vk_check(glfwCreateWindowSurface(v->vk.instance, window, NULL, &v->vk.surface),
+                               "glfwCreateWindowSurface"))
+        return -1;
+    if (app_device_pick(&v->vk, v->opt.device, VK_QUEUE_GRAPHICS_BIT | VK_QUEUE_COMPUTE_BIT) ||
+        app_device_create_for_vkvit(&v->vk))
+        return -1;
+    return 0;
+}
+
 /* Builds vkvit on the viewer's device and loads the model and a plan that records attention maps. */
 static int start_vkvit(viewer *v)
 {
-    vkvit_adopt_info adopt = {
-        .instance = v->gpu.instance,
-        .physical_device = v->gpu.phys,
-        .device = v->gpu.device,
-        .queue_family = v->gpu.queue_family,
-        .queue = v->gpu.queue,
-        .get_instance_proc_addr = vkGetInstanceProcAddr,
-        .enabled_features = &v->gpu.features,
-        .enabled_extension_count = v->gpu.extension_count,
-        .enabled_extensions = v->gpu.extensions,
-    };
+    vkvit_adopt_info adopt = app_adopt_info(&v->vk);
     vkvit_context_options co = {.on_message = on_vkvit_message};
     vkvit_plan_options po = {.batch = 1, .attention_maps = 1};
     vkvit_status s;
@@ -257,7 +266,7 @@ static void compose(viewer *v, uint8_t *rgba, uint32_t width, uint32_t height)
     if (v->have_attention)
         snprintf(subtitle, sizeof subtitle, "layer %u/%u   overlay %s   %.0f ms", v->layer + 1, v->info.layers,
                  v->opt.overlay ? "on" : "off", v->run_ms);
-    snprintf(footer, sizeof footer, "%s on %s", v->model_name[0] ? v->model_name : "vkvit", v->gpu.name);
+    snprintf(footer, sizeof footer, "%s on %s", v->model_name[0] ? v->model_name : "vkvit", v->vk.name);
     float rect[4] = {0, 0, 0, 0};
     if (v->image.rgba && vkvit_model_input_rect(v->model, v->image.width, v->image.height, rect) != VKVIT_OK)
         rect[2] = (float)v->image.width, rect[3] = (float)v->image.height; /* the whole image */
@@ -281,11 +290,10 @@ static void compose(viewer *v, uint8_t *rgba, uint32_t width, uint32_t height)
 
 static int run_headless(viewer *v)
 {
-    viewer_gpu_options go = {.validate = v->opt.validate, .device = v->opt.device};
     uint32_t w = v->opt.width, h = v->opt.height;
     uint8_t *rgba = malloc((size_t)w * h * 4);
     int rc = 1;
-    if (!rgba || viewer_gpu_create(&go, &v->gpu) || start_vkvit(v))
+    if (!rgba || start_vulkan(v, NULL) || start_vkvit(v))
         goto done;
     load_current(v);
     compose(v, rgba, w, h);
@@ -300,7 +308,7 @@ static int run_headless(viewer *v)
 done:
     free(rgba);
     stop_vkvit(v);
-    viewer_gpu_destroy(&v->gpu);
+    app_vulkan_destroy(&v->vk);
     return rc;
 }
 
@@ -354,11 +362,6 @@ static void on_refresh(GLFWwindow *window)
     v->dirty = true;
 }
 
-static VkResult make_surface(VkInstance instance, void *window, VkSurfaceKHR *out)
-{
-    return glfwCreateWindowSurface(instance, window, NULL, out);
-}
-
 /* The CPU-side frame and the screenshot it may become, at the swapchain's size. */
 typedef struct frame_pixels {
     uint8_t *canvas, *shot;
@@ -370,13 +373,13 @@ typedef struct frame_pixels {
  * rebuilt when that size changes (asked[] remembers it) or when the last present said so. */
 static int fit_swapchain(viewer_presenter *p, int fw, int fh, uint32_t asked[2])
 {
-    if (p->stale || (uint32_t)fw != asked[0] || (uint32_t)fh != asked[1]) {
+    if (p->sc.stale || (uint32_t)fw != asked[0] || (uint32_t)fh != asked[1]) {
         asked[0] = (uint32_t)fw, asked[1] = (uint32_t)fh;
         if (viewer_presenter_resize(p, asked[0], asked[1]))
             return -1;
     }
-    if (!p->swapchain || p->stale) {
-        p->stale = 1;
+    if (!p->sc.swapchain || p->sc.stale) {
+        p->sc.stale = 1;
         return 1;
     }
     return 0;
@@ -404,7 +407,7 @@ static int fit_pixels(frame_pixels *f, VkExtent2D extent, bool *changed)
 static int frame_loop(viewer *v, GLFWwindow *window, viewer_presenter *p)
 {
     frame_pixels f = {0};
-    uint32_t asked[2] = {p->extent.width, p->extent.height};
+    uint32_t asked[2] = {p->sc.extent.width, p->sc.extent.height};
     long presented = 0;
     bool shot_taken = false;
     int rc = -1;
@@ -419,7 +422,7 @@ static int frame_loop(viewer *v, GLFWwindow *window, viewer_presenter *p)
         glfwGetFramebufferSize(window, &fw, &fh);
         if (closing && (fw <= 0 || fh <= 0))
             break; /* closed while minimised: no frame to take */
-        if (fw <= 0 || fh <= 0 || (!v->dirty && !last && !p->stale && v->opt.frames == 0)) {
+        if (fw <= 0 || fh <= 0 || (!v->dirty && !last && !p->sc.stale && v->opt.frames == 0)) {
             glfwWaitEvents(); /* minimised, or nothing changed */
             continue;
         }
@@ -427,7 +430,7 @@ static int frame_loop(viewer *v, GLFWwindow *window, viewer_presenter *p)
             glfwWaitEventsTimeout(0.1);
             continue;
         }
-        if (r < 0 || fit_pixels(&f, p->extent, &changed))
+        if (r < 0 || fit_pixels(&f, p->sc.extent, &changed))
             goto done;
         if (v->dirty || changed)
             compose(v, f.canvas, f.width, f.height);
@@ -479,20 +482,10 @@ static int run_window(viewer *v)
         goto done;
     }
     glfwSetWindowUserPointer(window, v);
-    uint32_t n_ext = 0;
-    const char **exts = glfwGetRequiredInstanceExtensions(&n_ext);
-    viewer_gpu_options go = {
-        .instance_extensions = exts,
-        .instance_extension_count = n_ext,
-        .validate = v->opt.validate,
-        .device = v->opt.device,
-        .create_surface = make_surface,
-        .user = window,
-    };
     int fw, fh;
     glfwGetFramebufferSize(window, &fw, &fh);
-    if (viewer_gpu_create(&go, &v->gpu) ||
-        viewer_presenter_create(&presenter, &v->gpu, (uint32_t)(fw > 0 ? fw : 1), (uint32_t)(fh > 0 ? fh : 1)) ||
+    if (start_vulkan(v, window) ||
+        viewer_presenter_create(&presenter, &v->vk, (uint32_t)(fw > 0 ? fw : 1), (uint32_t)(fh > 0 ? fh : 1)) ||
         start_vkvit(v))
         goto done;
     glfwSetKeyCallback(window, on_key);
@@ -503,7 +496,7 @@ static int run_window(viewer *v)
 done:
     viewer_presenter_destroy(&presenter);
     stop_vkvit(v);
-    viewer_gpu_destroy(&v->gpu);
+    app_vulkan_destroy(&v->vk);
     if (window)
         glfwDestroyWindow(window);
     glfwTerminate();
@@ -624,8 +617,9 @@ int main(int argc, char **argv)
         goto done;
     }
     rc = v.opt.headless ? run_headless(&v) : run_window(&v);
-    if (v.opt.validate && v.gpu.validation_messages) {
-        fprintf(stderr, "vkvit-viewer: the validation layer reported %u message(s)\n", v.gpu.validation_messages);
+    unsigned messages = app_validation_messages(&v.vk);
+    if (v.opt.validate && messages) {
+        fprintf(stderr, "vkvit-viewer: the validation layer reported %u message(s)\n", messages);
         rc = 1;
     }
 done:

@@ -7,7 +7,7 @@
  *   3. one context, two threads, each with its own plan (two models loaded concurrently; then one
  *      model shared by both), 50 runs each, every run checked against the fixture.
  * Any validation message (vkvit's own instance or the test's) fails the test. */
-#include "app_vulkan.h"
+#include "embed_app.h"
 #include "common.h"
 #include "safetensors.h"
 
@@ -152,19 +152,12 @@ static void test_adopted(vkvit_context *created, const fixture *fx)
     test_expect(run_once(created, fx, via_created), "%s through vkvit_context_create runs", fx->name);
 
     app_vulkan app;
-    app_create_instance(&app, info.name); /* no optional feature: core Vulkan 1.1 is what vkvit needs */
-    app_create_device(&app, NULL, NULL, 0);
+    embed_app_create(&app, info.name); /* no optional feature: core Vulkan 1.1 is what vkvit needs */
+    embed_app_device(&app, NULL, NULL, 0);
     printf("application device: %s, queue family %u, validation on (its own messenger)\n", info.name, app.family);
-    test_expect(app_fill_and_read(&app, 0x12345678u), "the application's own fill works before adoption");
+    test_expect(embed_app_fill_and_read(&app, 0x12345678u), "the application's own fill works before adoption");
 
-    vkvit_adopt_info ad = {
-        .instance = app.instance,
-        .physical_device = app.phys,
-        .device = app.device,
-        .queue_family = app.family,
-        .queue = app.queue,
-        .get_instance_proc_addr = vkGetInstanceProcAddr,
-    };
+    vkvit_adopt_info ad = app_adopt_info(&app);
     vkvit_context *adopted = NULL;
     vkvit_status s = vkvit_context_adopt(&ad, NULL, &adopted);
     if (test_expect(s == VKVIT_OK, "vkvit_context_adopt (%s%s%s)", vkvit_status_string(s), s ? ": " : "",
@@ -182,15 +175,16 @@ static void test_adopted(vkvit_context *created, const fixture *fx)
             test_check(label, via_adopted, via_created, n, 1e-6);
         }
         /* The application's queue still works between vkvit runs (vkvit left it idle and usable). */
-        test_expect(app_fill_and_read(&app, 0x0badf00du), "the application's fill works while vkvit holds its device");
+        test_expect(embed_app_fill_and_read(&app, 0x0badf00du),
+                    "the application's fill works while vkvit holds its device");
         vkvit_context_destroy(adopted);
     }
     /* 2. vkvit destroyed nothing of the application's: its device, queue and instance still work. */
-    test_expect(app_fill_and_read(&app, 0xcafe1234u),
+    test_expect(embed_app_fill_and_read(&app, 0xcafe1234u),
                 "after vkvit_context_destroy the application's device, queue and fence still work");
-    test_expect(app_fill_and_read(&app, 0x5a5a5a5au), "... and again (a second submission)");
-    app_destroy(&app);
-    int msgs = app_validation_messages();
+    test_expect(embed_app_fill_and_read(&app, 0x5a5a5a5au), "... and again (a second submission)");
+    app_vulkan_destroy(&app);
+    int msgs = app_validation_messages(&app);
     test_expect(msgs == 0, "no validation message on the application's instance (%d)", msgs);
     free(via_created);
     free(via_adopted);

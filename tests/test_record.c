@@ -19,7 +19,7 @@
  *      plan fails the plan alike; a big enough one runs; the application's VkAllocationCallbacks are
  *      called for vkvit's objects and every allocation is freed by vkvit_context_destroy;
  *   7. after vkvit is destroyed the application's device, queue and fences still work. */
-#include "app_vulkan.h"
+#include "embed_app.h"
 #include "common.h"
 
 #include <stdalign.h>
@@ -94,7 +94,7 @@ static void test_requirements(app_vulkan *app, app_features *f)
         f->v12.pNext = &f->v13;
     }
 #if VKVIT_HAVE_COOPMAT_KHR
-    if (app_has_extension(app, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
+    if (app_has_device_extension(app->phys, VK_KHR_COOPERATIVE_MATRIX_EXTENSION_NAME)) {
         f->cm.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_KHR;
         f->cm.pNext = f->v11.pNext;
         f->v11.pNext = &f->cm;
@@ -226,24 +226,24 @@ static void test_record_inputs(app_vulkan *app, vkvit_context *ctx)
 
     /* The application's inputs: an RGBA8 image (vkvit makes the view), a padded RGBA8 buffer, a BGRA8
      * sRGB image and an RGBA16F image with a view of the application's. */
-    app_image i0 = app_image_create(app, VK_FORMAT_R8G8B8A8_UNORM, w[0], h[0]);
-    app_image_upload(app, &i0, host[0].rgba, 4);
+    app_image i0 = embed_app_image(app, VK_FORMAT_R8G8B8A8_UNORM, w[0], h[0]);
+    embed_app_upload(app, &i0, host[0].rgba, 4);
     const VkDeviceSize pitch = w[1] * 4 + 12, pix_offset = 64;
-    app_buffer pixels = app_buffer_create(app, pix_offset + pitch * h[1], VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
+    app_buffer pixels = embed_app_buffer(app, pix_offset + pitch * h[1], VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
     memset(pixels.map, 0x5a, pixels.size);
     for (uint32_t y = 0; y < h[1]; y++)
         memcpy((uint8_t *)pixels.map + pix_offset + y * pitch, host[1].rgba + (size_t)y * w[1] * 4, w[1] * 4);
-    app_image i2 = app_image_create(app, VK_FORMAT_B8G8R8A8_SRGB, w[2], h[2]);
+    app_image i2 = embed_app_image(app, VK_FORMAT_B8G8R8A8_SRGB, w[2], h[2]);
     uint8_t *bgra = to_bgra(host[2].rgba, (size_t)w[2] * h[2]);
-    app_image_upload(app, &i2, bgra, 4);
-    app_image i3 = app_image_create(app, VK_FORMAT_R16G16B16A16_SFLOAT, w[3], h[3]);
+    embed_app_upload(app, &i2, bgra, 4);
+    app_image i3 = embed_app_image(app, VK_FORMAT_R16G16B16A16_SFLOAT, w[3], h[3]);
     uint16_t *half = to_half(host[3].rgba, (size_t)w[3] * h[3]);
-    app_image_upload(app, &i3, half, 8);
+    embed_app_upload(app, &i3, half, 8);
     VkImageView v3;
     VkImageViewCreateInfo vci = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO, .image = i3.image,
                                  .viewType = VK_IMAGE_VIEW_TYPE_2D, .format = i3.format,
                                  .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-    app_check(app->vk.vkCreateImageView(app->device, &vci, NULL, &v3), "app vkCreateImageView");
+    embed_app_check(vkCreateImageView(app->device, &vci, NULL, &v3), "app vkCreateImageView");
     vkvit_gpu_image in[REC_BATCH] = {
         {.image = i0.image, .format = i0.format, .width = w[0], .height = h[0]},
         {.buffer = pixels.buf, .offset = pix_offset, .row_pitch = pitch, .width = w[1], .height = h[1]},
@@ -255,18 +255,18 @@ static void test_record_inputs(app_vulkan *app, vkvit_context *ctx)
     /* The application's output buffer: the four results side by side, poisoned with NaNs. */
     const VkDeviceSize o_probs = ref.n_logits * 4 + 16, o_emb = o_probs + ref.n_logits * 4 + 16,
                        o_attn = o_emb + ref.n_emb * 4 + 16, bytes = o_attn + ref.n_attn * 4;
-    app_buffer outb = app_buffer_create(app, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    app_buffer outb = embed_app_buffer(app, bytes, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
     memset(outb.map, 0xff, bytes);
     vkvit_record_outputs outs = {.logits = {outb.buf, 0}, .probabilities = {outb.buf, o_probs},
                                  .embeddings = {outb.buf, o_emb}, .attention = {outb.buf, o_attn}};
     const float *o = outb.map;
 
-    VkCommandBuffer cb = app_begin(app, true);
+    VkCommandBuffer cb = embed_app_begin(app, true);
     vkvit_status s = vkvit_record(p, cb, in, REC_BATCH, &outs);
     if (test_expect(s == VKVIT_OK, "vkvit_record of 4 inputs (RGBA8 image, padded buffer, BGRA8 sRGB image, RGBA16F "
                     "view) into the application's command buffer (%s%s%s)", vkvit_status_string(s), s ? ": " : "",
                     s ? vkvit_last_error() : "")) {
-        app_submit_wait(app, cb, true);
+        embed_app_submit_wait(app, cb, true);
         float tmp[8];
         s = vkvit_get_logits(p, tmp, 8);
         test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT && contains(vkvit_last_error(), "vkvit_record_complete"),
@@ -294,33 +294,33 @@ static void test_record_inputs(app_vulkan *app, vkvit_context *ctx)
         /* Record once, submit every frame: new pixels in image 0, the same command buffer again. */
         free(host[0].rgba);
         host[0].rgba = random_rgba(w[0], h[0], &seed);
-        app_image_upload(app, &i0, host[0].rgba, 4);
+        embed_app_upload(app, &i0, host[0].rgba, 4);
         test_ok(vkvit_run_images(p, host, REC_BATCH, NULL), "reference vkvit_run_images (new image 0)");
         get_results(p, &ref);
         memset(outb.map, 0xff, bytes);
-        app_submit_wait(app, cb, false);
+        embed_app_submit_wait(app, cb, false);
         check_same("record: the same command buffer submitted again reads the new pixels", o, ref.logits,
                    ref.n_logits, 1e-6);
         test_ok(vkvit_record_complete(p), "vkvit_record_complete");
         get_results(p, &got);
         check_same("record: vkvit_get_embeddings after the second submit", got.emb, ref.emb, ref.n_emb, 1e-6);
     }
-    app_free(app, cb);
+    app_commands_free(app, cb);
 
     /* Only the getters (no application outputs), one image. */
-    cb = app_begin(app, false);
+    cb = embed_app_begin(app, false);
     s = vkvit_record(p, cb, in, 1, NULL);
     if (test_expect(s == VKVIT_OK, "vkvit_record without outputs (%s)", vkvit_status_string(s))) {
-        app_submit_wait(app, cb, true);
+        embed_app_submit_wait(app, cb, true);
         test_ok(vkvit_record_complete(p), "vkvit_record_complete");
         test_ok(vkvit_get_logits(p, got.logits, pi.num_classes), "vkvit_get_logits");
         check_same("record: getters only, image 0", got.logits, ref.logits, pi.num_classes, 1e-6);
     }
-    app_free(app, cb);
+    app_commands_free(app, cb);
 
     vkvit_plan_destroy(p); /* destroys vkvit's view of i0 before the image */
     vkvit_model_destroy(m);
-    app->vk.vkDestroyImageView(app->device, v3, NULL);
+    vkDestroyImageView(app->device, v3, NULL);
     app_image_destroy(app, &i0);
     app_image_destroy(app, &i2);
     app_image_destroy(app, &i3);
@@ -351,16 +351,16 @@ static void test_record_photo(app_vulkan *app, vkvit_context *ctx)
     test_ok(vkvit_run_images(p, &photo, 1, NULL), "vkvit_run_images");
     test_ok(vkvit_get_logits(p, ref, mi.num_classes), "logits");
 
-    app_image im = app_image_create(app, VK_FORMAT_R8G8B8A8_UNORM, photo.width, photo.height);
-    app_image_upload(app, &im, photo.rgba, 4);
-    app_buffer outb = app_buffer_create(app, mi.num_classes * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    app_image im = embed_app_image(app, VK_FORMAT_R8G8B8A8_UNORM, photo.width, photo.height);
+    embed_app_upload(app, &im, photo.rgba, 4);
+    app_buffer outb = embed_app_buffer(app, mi.num_classes * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
     memset(outb.map, 0xff, outb.size);
     vkvit_gpu_image in = {.image = im.image, .format = im.format, .width = photo.width, .height = photo.height};
     vkvit_record_outputs outs = {.logits = {outb.buf, 0}};
-    VkCommandBuffer cb = app_begin(app, false);
+    VkCommandBuffer cb = embed_app_begin(app, false);
     test_ok(vkvit_record(p, cb, &in, 1, &outs), "vkvit_record (photo)");
-    app_submit_wait(app, cb, true);
-    app_free(app, cb);
+    embed_app_submit_wait(app, cb, true);
+    app_commands_free(app, cb);
     char what[256];
     snprintf(what, sizeof what, "DeiT-Tiny, %ux%u photo in a VkImage (%s): logits vs vkvit_run_images", photo.width,
              photo.height, mi.preprocessing);
@@ -392,13 +392,13 @@ static void test_fp16_adopted(app_vulkan *app, vkvit_context *ctx)
         test_ok(vkvit_plan_create(m, NULL, &p), "plan");
         if (f16)
             test_expect_plan_coopmat(ctx, p);
-        app_image gi = app_image_create(app, VK_FORMAT_R8G8B8A8_UNORM, im.width, im.height);
-        app_image_upload(app, &gi, im.rgba, 4);
+        app_image gi = embed_app_image(app, VK_FORMAT_R8G8B8A8_UNORM, im.width, im.height);
+        embed_app_upload(app, &gi, im.rgba, 4);
         vkvit_gpu_image in = {.image = gi.image, .format = gi.format, .width = im.width, .height = im.height};
-        VkCommandBuffer cb = app_begin(app, false);
+        VkCommandBuffer cb = embed_app_begin(app, false);
         test_ok(vkvit_record(p, cb, &in, 1, NULL), "vkvit_record");
-        app_submit_wait(app, cb, true);
-        app_free(app, cb);
+        embed_app_submit_wait(app, cb, true);
+        app_commands_free(app, cb);
         test_ok(vkvit_record_complete(p), "vkvit_record_complete");
         test_ok(vkvit_get_logits(p, logits[f16], 10), "logits");
         vkvit_plan_destroy(p);
@@ -434,10 +434,10 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
                                     .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE, .initialValue = 0};
     VkSemaphoreCreateInfo sci = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &ti};
     VkSemaphore timeline;
-    app_check(app->vk.vkCreateSemaphore(app->device, &sci, NULL, &timeline), "app vkCreateSemaphore (timeline)");
+    embed_app_check(vkCreateSemaphore(app->device, &sci, NULL, &timeline), "app vkCreateSemaphore (timeline)");
     VkFence fence;
     VkFenceCreateInfo fci = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    app_check(app->vk.vkCreateFence(app->device, &fci, NULL, &fence), "app vkCreateFence");
+    embed_app_check(vkCreateFence(app->device, &fci, NULL, &fence), "app vkCreateFence");
 
     vkvit_submit_signal sig = {.fence = fence, .semaphore = timeline, .value = 5};
     vkvit_status s = vkvit_run(p, &in, &sig);
@@ -449,10 +449,10 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
                 "getters refuse while the run is pending (%s: %s)", vkvit_status_string(s), vkvit_last_error());
     VkSemaphoreWaitInfo wi = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, .semaphoreCount = 1,
                               .pSemaphores = &timeline, .pValues = &(uint64_t){5}};
-    app_check(app->vk.vkWaitSemaphores(app->device, &wi, UINT64_MAX), "app vkWaitSemaphores (value 5)");
-    app_check(app->vk.vkWaitForFences(app->device, 1, &fence, VK_TRUE, UINT64_MAX), "app vkWaitForFences");
+    embed_app_check(vkWaitSemaphores(app->device, &wi, UINT64_MAX), "app vkWaitSemaphores (value 5)");
+    embed_app_check(vkWaitForFences(app->device, 1, &fence, VK_TRUE, UINT64_MAX), "app vkWaitForFences");
     uint64_t value = 0;
-    app_check(app->vk.vkGetSemaphoreCounterValue(app->device, timeline, &value), "vkGetSemaphoreCounterValue");
+    embed_app_check(vkGetSemaphoreCounterValue(app->device, timeline, &value), "vkGetSemaphoreCounterValue");
     test_expect(value == 5, "the application's timeline semaphore reached 5 (%llu)", (unsigned long long)value);
     int done = 0;
     test_ok(vkvit_poll(p, &done), "vkvit_poll");
@@ -483,7 +483,7 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
     test_ok(vkvit_run_images(p, im, 2, NULL), "vkvit_run_images while one is pending");
     test_ok(vkvit_get_logits(p, out, n_out), "logits");
     check_same("async: vkvit_run_images right after vkvit_run_images with a signal", out, ref, n_out, 0);
-    app_check(app->vk.vkGetSemaphoreCounterValue(app->device, timeline, &value), "vkGetSemaphoreCounterValue");
+    embed_app_check(vkGetSemaphoreCounterValue(app->device, timeline, &value), "vkGetSemaphoreCounterValue");
     test_expect(value == 9, "the timeline semaphore reached 9 (%llu)", (unsigned long long)value);
 
     /* A context that was told nothing about the device's features has no timelines. */
@@ -500,8 +500,8 @@ static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_ti
 
     vkvit_plan_destroy(p);
     vkvit_model_destroy(m);
-    app->vk.vkDestroyFence(app->device, fence, NULL);
-    app->vk.vkDestroySemaphore(app->device, timeline, NULL);
+    vkDestroyFence(app->device, fence, NULL);
+    vkDestroySemaphore(app->device, timeline, NULL);
     free(im[0].rgba), free(im[1].rgba);
     free(x), free(x0), free(ref), free(out);
 }
@@ -514,8 +514,8 @@ static void test_record_errors(app_vulkan *app, vkvit_context *ctx)
     vkvit_plan *p = NULL;
     test_ok(vkvit_model_load(ctx, HF_VIT, NULL, &m), "load hf-vit");
     test_ok(vkvit_plan_create(m, NULL, &p), "plan");
-    app_image im = app_image_create(app, VK_FORMAT_R8G8B8A8_UNORM, 8, 8);
-    app_buffer b = app_buffer_create(app, 1024, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    app_image im = embed_app_image(app, VK_FORMAT_R8G8B8A8_UNORM, 8, 8);
+    app_buffer b = embed_app_buffer(app, 1024, VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT);
     const vkvit_gpu_image good = {.image = im.image, .format = im.format, .width = 8, .height = 8};
 #define NO_OUTPUTS {.logits = {VK_NULL_HANDLE, 0}}
     const struct {
@@ -548,13 +548,13 @@ static void test_record_errors(app_vulkan *app, vkvit_context *ctx)
 #undef NO_OUTPUTS
     vkvit_gpu_image two[2];
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        VkCommandBuffer cb = app_begin(app, false);
+        VkCommandBuffer cb = embed_app_begin(app, false);
         two[0] = two[1] = cases[i].in;
         vkvit_status s = vkvit_record(p, cb, two, cases[i].n, &cases[i].out);
         test_expect(s == cases[i].want && contains(vkvit_last_error(), cases[i].says),
                     "vkvit_record, %s: %s (want %s) \"%s\"", cases[i].what, vkvit_status_string(s),
                     vkvit_status_string(cases[i].want), vkvit_last_error());
-        app_free(app, cb);
+        app_commands_free(app, cb);
     }
     vkvit_status s = vkvit_record_complete(p);
     test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_record_complete with no successful recording (%s)",
@@ -742,11 +742,11 @@ int main(void)
     test_ok(vkvit_context_device_info(own, &info), "device info");
 
     app_vulkan app;
-    app_create_instance(&app, info.name);
+    embed_app_create(&app, info.name);
     app_features f;
     test_requirements(&app, &f);
-    app_create_device(&app, &f.f2, f.req.extensions, f.req.extension_count);
-    test_expect(app_fill_and_read(&app, 0x12345678u), "the application's own fill works before adoption");
+    embed_app_device(&app, &f.f2, f.req.extensions, f.req.extension_count);
+    test_expect(embed_app_fill_and_read(&app, 0x12345678u), "the application's own fill works before adoption");
 
     vkvit_context *ctx = adopt(&app, &f), *plain = adopt(&app, NULL);
     test_ok(vkvit_context_paths(ctx, &paths), "vkvit_context_paths");
@@ -769,10 +769,10 @@ int main(void)
 
     vkvit_context_destroy(ctx);
     vkvit_context_destroy(plain);
-    test_expect(app_fill_and_read(&app, 0xcafe1234u) && app_fill_and_read(&app, 0x5a5a5a5au),
+    test_expect(embed_app_fill_and_read(&app, 0xcafe1234u) && embed_app_fill_and_read(&app, 0x5a5a5a5au),
                 "after vkvit_context_destroy the application's device, queue and fences still work");
-    app_destroy(&app);
-    test_expect(app_validation_messages() == 0, "no validation message on the application's instance (%d)",
-                app_validation_messages());
+    app_vulkan_destroy(&app);
+    test_expect(app_validation_messages(&app) == 0, "no validation message on the application's instance (%d)",
+                app_validation_messages(&app));
     return test_finish(own);
 }
