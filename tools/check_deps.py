@@ -3,7 +3,7 @@
 #include lines nor in who calls whom (the defined/undefined symbols of the built objects, read with
 nm). Prints each cycle found and exits 1; prints the layer order and exits 0 otherwise.
 
-    tools/check_deps.py [BUILD_DIR]      # default build; the object graph needs a built libvkvit.a
+    tools/check_deps.py [BUILD_DIR]      # default build; the object graph needs the built libvkvit-internal.a
 """
 import os, re, subprocess, sys
 
@@ -31,7 +31,7 @@ def include_graph():
 
 
 def object_graph(build):
-    lib = os.path.join(build, 'libvkvit.a')
+    lib = os.path.join(build, 'libvkvit-internal.a')
     if not os.path.isfile(lib):
         sys.exit(f'check_deps: {lib} not found: build first')
     out = subprocess.run(['nm', '-A', lib], capture_output=True, text=True, check=True).stdout
@@ -47,7 +47,7 @@ def object_graph(build):
             continue
         obj, kind, sym = m.groups()
         # meson names objects after their path: src_vk_context.c.o is vk/context.c
-        name = sources.get(obj[:-2])
+        name = sources.get(os.path.basename(obj)[:-2])
         if not name:
             continue
         if kind == 'U':
@@ -59,6 +59,9 @@ def object_graph(build):
         graph[obj] = {defined[s] for s in syms if s in defined and defined[s] != obj}
     for obj in set(defined.values()):
         graph.setdefault(obj, set())
+    c_files = [f for f in sources.values() if f.endswith('.c')]
+    if len(graph) < len(c_files) // 2:   # a check that reads nothing must not pass
+        sys.exit(f'check_deps: only {len(graph)} of {len(c_files)} src/ objects found in {lib}')
     return graph
 
 
