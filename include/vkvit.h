@@ -400,13 +400,12 @@ VKVIT_API void vkvit_image_destroy(vkvit_image *image);
 VKVIT_API vkvit_status vkvit_run_images(vkvit_plan *plan, const vkvit_image *images, uint32_t n,
                                         const vkvit_submit_signal *signal);
 
-/* Blocks until the plan's pending asynchronous run has completed and makes its results readable.
+/* Blocks until the plan's pending run (one given a signal) has completed and makes its results readable.
  * Nothing pending: returns VKVIT_OK at once. Errors: VKVIT_ERROR_DEVICE_LOST, VKVIT_ERROR_VULKAN. */
 VKVIT_API vkvit_status vkvit_wait(vkvit_plan *plan);
 /* Without blocking: *done = 1 when nothing is pending any more (the results are then readable, as
  * after vkvit_wait), 0 while the run executes. */
 VKVIT_API vkvit_status vkvit_poll(vkvit_plan *plan, int *done);
-
 
 /* Results of the last run, for its n images. Each copies into `out`, which holds `capacity`
  * floats; VKVIT_ERROR_INVALID_ARGUMENT if that is too small or nothing has run yet.

@@ -1,11 +1,16 @@
 /* An application linking the installed libvkvit.a that defines names vkvit uses inside: its own
  * `fail`, `plan_create`, `model_load`, `vk_message`, volk's `volkInitialize` and a global
  * `vkCreateInstance` (what an application with its own volk has). It must link (no duplicate
- * symbol), its calls must reach its own definitions, and vkvit must still work (it uses its own). */
+ * symbol), its calls must reach its own definitions, and vkvit must still work (it uses its own).
+ * It includes vkvit.h alone, which must compile without any Vulkan header. */
 #include <stdio.h>
 #include <string.h>
 
 #include "vkvit.h"
+
+#ifdef VK_VERSION_1_0
+#error "vkvit.h included a Vulkan header: the core API must not need one (interop is in vkvit_vulkan.h)"
+#endif
 
 /* The application's own, with other signatures than vkvit's. */
 int fail(int x) { return x + 1; }
