@@ -26,7 +26,7 @@ import argparse, datetime, json, os, platform, shlex, statistics, sys, time
 
 import torch
 
-PRESETS = {  # name: (hidden, layers, heads, patch, image, classes) -- as tools/vkvit-bench.c
+PRESETS = {  # name: (hidden, layers, heads, patch, image, classes) -- as tools/bench/model.c
     'vit-ti16': (192, 12, 3, 16, 224, 1000), 'deit-ti16': (192, 12, 3, 16, 224, 1000),
     'vit-s16': (384, 12, 6, 16, 224, 1000), 'vit-b16': (768, 12, 12, 16, 224, 1000),
     'vit-l16': (1024, 24, 16, 16, 224, 1000), 'vit-h14': (1280, 32, 16, 14, 224, 1000),
