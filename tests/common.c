@@ -128,6 +128,13 @@ uint32_t test_argmax(const float *v, uint32_t n)
     return best;
 }
 
+double test_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 test_cmp test_compare(const float *out, const float *ref, size_t n)
 {
     test_cmp c = {0, 0, true};
@@ -220,6 +227,62 @@ void test_run(vkvit_context *ctx, test_record_fn record, const void *arg)
     vk_cmd_destroy(cmd);
 }
 
+/* test_record_<op>: op_<op> behind test_run's untyped argument. */
+#define RECORDER(op)                                                                    \
+    vkvit_status test_record_##op(vk_cmd *cmd, vkvit_context *ctx, const void *arg) \
+    {                                                                                   \
+        return op_##op(cmd, ctx, arg);                                                  \
+    }
+RECORDER(matmul)
+RECORDER(attention)
+RECORDER(layernorm)
+RECORDER(gelu)
+RECORDER(patchify)
+RECORDER(tokens)
+RECORDER(widen)
+RECORDER(preprocess)
+RECORDER(softmax)
+#undef RECORDER
+
+vk_buffer test_poisoned(vkvit_context *ctx, op_dtype t, size_t n)
+{
+    vk_buffer b = test_upload_as(ctx, t, NULL, n);
+    test_poison_as(ctx, t, &b);
+    return b;
+}
+
+vkvit_status test_record_status(vkvit_context *ctx, test_record_fn record, const void *arg)
+{
+    vk_cmd *cmd;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+    test_ok(vk_cmd_begin(cmd), "begin");
+    vkvit_status s = record(cmd, ctx, arg);
+    test_ok(vk_cmd_end(cmd), "end");
+    vk_cmd_destroy(cmd);
+    return s;
+}
+
+bool test_refuses(vkvit_context *ctx, const char *op, test_record_fn record, const void *arg, const char *what,
+                  const char *says)
+{
+    vkvit_status s = test_record_status(ctx, record, arg);
+    const char *msg = vkvit_last_error();
+    return test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT && (!says || strncmp(msg, says, strlen(says)) == 0),
+                       "%s refuses %s (%s: %s)", op, what, vkvit_status_string(s), msg);
+}
+
+bool test_refuses_fp16(vkvit_context *ctx, const char *op, test_record_fn record, const void *arg)
+{
+    const bool fp16 = ctx->fp16;
+    ctx->fp16 = false;
+    vkvit_status s = test_record_status(ctx, record, arg);
+    ctx->fp16 = fp16;
+    const char *msg = vkvit_last_error();
+    return test_expect(s == VKVIT_ERROR_UNSUPPORTED && strstr(msg, "shaderFloat16") &&
+                           strstr(msg, "storageBuffer16BitAccess"),
+                       "%s refuses fp16 without fp16 support (%s: %s)", op, vkvit_status_string(s), msg);
+}
+
 uint16_t test_f32_to_f16(float f) { return st_f32_to_f16(f); }
 
 float test_f16_to_f32(uint16_t h) { return st_f16_to_f32(h); }
@@ -303,7 +366,9 @@ void test_expect_coopmat(const vkvit_context *ctx, bool used)
     const vkvit_coopmat_extension ext = strcmp(want, "khr") == 0 ? VKVIT_COOPMAT_KHR
                                         : strcmp(want, "nv") == 0 ? VKVIT_COOPMAT_NV
                                                                   : VKVIT_COOPMAT_NONE;   /* any */
-    const char *got = ctx->coopmat_ext == VKVIT_COOPMAT_KHR ? "KHR" : ctx->coopmat_ext == VKVIT_COOPMAT_NV ? "NV" : "none";
+    const char *got = ctx->coopmat_ext == VKVIT_COOPMAT_KHR  ? "KHR"
+                      : ctx->coopmat_ext == VKVIT_COOPMAT_NV ? "NV"
+                                                             : "none";
     test_expect(used && ctx->coopmat_shape_count > 0 && (ext == VKVIT_COOPMAT_NONE || ctx->coopmat_ext == ext),
                 "VKVIT_EXPECT_COOPMAT=%s: the cooperative-matrix kernel ran (%s, extension %s%s%s)", want,
                 used ? "used" : "NOT used", got, ctx->coopmat_off ? "; off because: " : "",
