@@ -1,6 +1,8 @@
 #include "common.h"
 #include "safetensors.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -189,6 +191,88 @@ void test_ok(vkvit_status s, const char *what)
         return;
     fprintf(stderr, "FATAL: %s: %s: %s\n", what, vkvit_status_string(s), vkvit_last_error());
     exit(1);
+}
+
+bool test_expect_status(const char *what, vkvit_status got, vkvit_status want, const char *says)
+{
+    const char *detail = vkvit_last_error();
+    return test_expect(got == want && strstr(detail, says) != NULL, "%s: %s \"%s\" (want %s \"...%s...\")", what,
+                       vkvit_status_string(got), detail, vkvit_status_string(want), says);
+}
+
+char *test_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
+            buf[n] = '\0';
+        else
+            free(buf), buf = NULL;
+    }
+    fclose(f);
+    if (buf && size)
+        *size = (size_t)n;
+    return buf;
+}
+
+void test_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || (n && fwrite(data, 1, n, f) != n) || fclose(f) != 0) {
+        fprintf(stderr, "FATAL: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    if (remove(path) != 0)
+        fprintf(stderr, "warning: cannot remove %s: %s\n", path, strerror(errno));
+    return 0;
+}
+
+void test_remove_tree(const char *dir)
+{
+    if (dir && dir[0])
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* test_temp_dir's directory, removed at exit (also when a setup failure exits early). */
+static char temp_dir[256];
+
+static void remove_temp_dir(void) { test_remove_tree(temp_dir); }
+
+const char *test_temp_dir(const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(temp_dir, sizeof temp_dir, "%s/vkvit-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (!mkdtemp(temp_dir)) {
+        fprintf(stderr, "FATAL: cannot make %s: %s\n", temp_dir, strerror(errno));
+        exit(1);
+    }
+    atexit(remove_temp_dir);
+    return temp_dir;
+}
+
+float *test_read_tensor(const char *path, const char *name, size_t n)
+{
+    st_file *f = NULL;
+    test_ok(st_open(path, &f), path);
+    const st_tensor *t = st_find(f, name);
+    if (!t || t->count != n) {
+        fprintf(stderr, "FATAL: %s: tensor '%s' missing or not %zu values\n", path, name, n);
+        exit(1);
+    }
+    float *x = test_alloc(n);
+    test_ok(st_read_f32(t, x, n), name);
+    st_close(f);
+    return x;
 }
 
 vk_buffer test_upload(vkvit_context *ctx, const float *data, size_t n)

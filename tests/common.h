@@ -1,5 +1,6 @@
 /* Test helpers shared by every test: a validated context, random tensors, comparison against the
- * reference, poisoned GPU buffers, the ops' record functions and refusal checks, and the pass/fail tally.
+ * reference, poisoned GPU buffers, the ops' record functions and refusal checks, files, and the
+ * pass/fail tally.
  *
  * Every test program:
  *     vkvit_context *ctx = test_context();          // validation layer ON, exits 1 if no device
@@ -56,6 +57,20 @@ bool test_check(const char *name, const float *out, const float *ref, size_t n, 
 bool test_expect(bool cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Aborts the program with a message when a vkvit status is not OK (setup failures). */
 void test_ok(vkvit_status s, const char *what);
+/* Records a pass when `got` is `want` and the detail (vkvit_last_error) contains `says`. */
+bool test_expect_status(const char *what, vkvit_status got, vkvit_status want, const char *says);
+
+/* Files. test_read_file: the whole file, NUL-terminated, and its size (size may be NULL), or NULL when
+ * it cannot be read; free() it. test_write_file: exits when the file cannot be written. test_temp_dir
+ * (once per program): a fresh directory $TMPDIR/vkvit-<name>-XXXXXX (/tmp without TMPDIR), removed with
+ * everything in it at exit; test_remove_tree removes a directory tree now. test_read_tensor: tensor
+ * `name` of a safetensors file as n floats (free() them); exits when the file or the tensor is missing
+ * or it does not hold n values. */
+char *test_read_file(const char *path, size_t *size);
+void test_write_file(const char *path, const void *data, size_t n);
+const char *test_temp_dir(const char *name);
+void test_remove_tree(const char *dir);
+float *test_read_tensor(const char *path, const char *name, size_t n);
 
 /* Device buffer holding `n` floats copied from `data` (data NULL: uninitialised). Exits on error. */
 vk_buffer test_upload(vkvit_context *ctx, const float *data, size_t n);
