@@ -1,6 +1,8 @@
 #include "common.h"
 #include "safetensors.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -128,6 +130,13 @@ uint32_t test_argmax(const float *v, uint32_t n)
     return best;
 }
 
+double test_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 test_cmp test_compare(const float *out, const float *ref, size_t n)
 {
     test_cmp c = {0, 0, true};
@@ -184,6 +193,88 @@ void test_ok(vkvit_status s, const char *what)
     exit(1);
 }
 
+bool test_expect_status(const char *what, vkvit_status got, vkvit_status want, const char *says)
+{
+    const char *detail = vkvit_last_error();
+    return test_expect(got == want && strstr(detail, says) != NULL, "%s: %s \"%s\" (want %s \"...%s...\")", what,
+                       vkvit_status_string(got), detail, vkvit_status_string(want), says);
+}
+
+char *test_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    long n = -1;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+        buf = malloc((size_t)n + 1);
+        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
+            buf[n] = '\0';
+        else
+            free(buf), buf = NULL;
+    }
+    fclose(f);
+    if (buf && size)
+        *size = (size_t)n;
+    return buf;
+}
+
+void test_write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || (n && fwrite(data, 1, n, f) != n) || fclose(f) != 0) {
+        fprintf(stderr, "FATAL: cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    if (remove(path) != 0)
+        fprintf(stderr, "warning: cannot remove %s: %s\n", path, strerror(errno));
+    return 0;
+}
+
+void test_remove_tree(const char *dir)
+{
+    if (dir && dir[0])
+        nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* test_temp_dir's directory, removed at exit (also when a setup failure exits early). */
+static char temp_dir[256];
+
+static void remove_temp_dir(void) { test_remove_tree(temp_dir); }
+
+const char *test_temp_dir(const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(temp_dir, sizeof temp_dir, "%s/vkvit-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (!mkdtemp(temp_dir)) {
+        fprintf(stderr, "FATAL: cannot make %s: %s\n", temp_dir, strerror(errno));
+        exit(1);
+    }
+    atexit(remove_temp_dir);
+    return temp_dir;
+}
+
+float *test_read_tensor(const char *path, const char *name, size_t n)
+{
+    st_file *f = NULL;
+    test_ok(st_open(path, &f), path);
+    const st_tensor *t = st_find(f, name);
+    if (!t || t->count != n) {
+        fprintf(stderr, "FATAL: %s: tensor '%s' missing or not %zu values\n", path, name, n);
+        exit(1);
+    }
+    float *x = test_alloc(n);
+    test_ok(st_read_f32(t, x, n), name);
+    st_close(f);
+    return x;
+}
+
 vk_buffer test_upload(vkvit_context *ctx, const float *data, size_t n)
 {
     vk_buffer b;
@@ -218,6 +309,62 @@ void test_run(vkvit_context *ctx, test_record_fn record, const void *arg)
     test_ok(vk_cmd_end(cmd), "end");
     test_ok(vk_cmd_submit_wait(cmd), "submit");
     vk_cmd_destroy(cmd);
+}
+
+/* test_record_<op>: op_<op> behind test_run's untyped argument. */
+#define RECORDER(op)                                                                    \
+    vkvit_status test_record_##op(vk_cmd *cmd, vkvit_context *ctx, const void *arg) \
+    {                                                                                   \
+        return op_##op(cmd, ctx, arg);                                                  \
+    }
+RECORDER(matmul)
+RECORDER(attention)
+RECORDER(layernorm)
+RECORDER(gelu)
+RECORDER(patchify)
+RECORDER(tokens)
+RECORDER(widen)
+RECORDER(preprocess)
+RECORDER(softmax)
+#undef RECORDER
+
+vk_buffer test_poisoned(vkvit_context *ctx, op_dtype t, size_t n)
+{
+    vk_buffer b = test_upload_as(ctx, t, NULL, n);
+    test_poison_as(ctx, t, &b);
+    return b;
+}
+
+vkvit_status test_record_status(vkvit_context *ctx, test_record_fn record, const void *arg)
+{
+    vk_cmd *cmd;
+    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
+    test_ok(vk_cmd_begin(cmd), "begin");
+    vkvit_status s = record(cmd, ctx, arg);
+    test_ok(vk_cmd_end(cmd), "end");
+    vk_cmd_destroy(cmd);
+    return s;
+}
+
+bool test_refuses(vkvit_context *ctx, const char *op, test_record_fn record, const void *arg, const char *what,
+                  const char *says)
+{
+    vkvit_status s = test_record_status(ctx, record, arg);
+    const char *msg = vkvit_last_error();
+    return test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT && (!says || strncmp(msg, says, strlen(says)) == 0),
+                       "%s refuses %s (%s: %s)", op, what, vkvit_status_string(s), msg);
+}
+
+bool test_refuses_fp16(vkvit_context *ctx, const char *op, test_record_fn record, const void *arg)
+{
+    const bool fp16 = ctx->fp16;
+    ctx->fp16 = false;
+    vkvit_status s = test_record_status(ctx, record, arg);
+    ctx->fp16 = fp16;
+    const char *msg = vkvit_last_error();
+    return test_expect(s == VKVIT_ERROR_UNSUPPORTED && strstr(msg, "shaderFloat16") &&
+                           strstr(msg, "storageBuffer16BitAccess"),
+                       "%s refuses fp16 without fp16 support (%s: %s)", op, vkvit_status_string(s), msg);
 }
 
 uint16_t test_f32_to_f16(float f) { return st_f32_to_f16(f); }
@@ -303,7 +450,9 @@ void test_expect_coopmat(const vkvit_context *ctx, bool used)
     const vkvit_coopmat_extension ext = strcmp(want, "khr") == 0 ? VKVIT_COOPMAT_KHR
                                         : strcmp(want, "nv") == 0 ? VKVIT_COOPMAT_NV
                                                                   : VKVIT_COOPMAT_NONE;   /* any */
-    const char *got = ctx->coopmat_ext == VKVIT_COOPMAT_KHR ? "KHR" : ctx->coopmat_ext == VKVIT_COOPMAT_NV ? "NV" : "none";
+    const char *got = ctx->coopmat_ext == VKVIT_COOPMAT_KHR  ? "KHR"
+                      : ctx->coopmat_ext == VKVIT_COOPMAT_NV ? "NV"
+                                                             : "none";
     test_expect(used && ctx->coopmat_shape_count > 0 && (ext == VKVIT_COOPMAT_NONE || ctx->coopmat_ext == ext),
                 "VKVIT_EXPECT_COOPMAT=%s: the cooperative-matrix kernel ran (%s, extension %s%s%s)", want,
                 used ? "used" : "NOT used", got, ctx->coopmat_off ? "; off because: " : "",

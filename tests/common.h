@@ -1,5 +1,6 @@
 /* Test helpers shared by every test: a validated context, random tensors, comparison against the
- * reference, poisoned GPU buffers, and the pass/fail tally.
+ * reference, poisoned GPU buffers, the ops' record functions and refusal checks, files, and the
+ * pass/fail tally.
  *
  * Every test program:
  *     vkvit_context *ctx = test_context();          // validation layer ON, exits 1 if no device
@@ -41,6 +42,7 @@ float test_uniform(uint64_t *state, float lo, float hi);
 void test_fill(float *x, size_t n, uint64_t *state, float lo, float hi);
 float *test_alloc(size_t n);   /* malloc or exit; free() it */
 uint32_t test_argmax(const float *v, uint32_t n);   /* first index of the largest value */
+double test_now(void);   /* seconds on the monotonic clock */
 
 /* ||out - ref|| / ||ref|| (ref == 0 everywhere: ||out||), max |out - ref|, and whether every out is finite. */
 typedef struct test_cmp {
@@ -55,6 +57,20 @@ bool test_check(const char *name, const float *out, const float *ref, size_t n, 
 bool test_expect(bool cond, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Aborts the program with a message when a vkvit status is not OK (setup failures). */
 void test_ok(vkvit_status s, const char *what);
+/* Records a pass when `got` is `want` and the detail (vkvit_last_error) contains `says`. */
+bool test_expect_status(const char *what, vkvit_status got, vkvit_status want, const char *says);
+
+/* Files. test_read_file: the whole file, NUL-terminated, and its size (size may be NULL), or NULL when
+ * it cannot be read; free() it. test_write_file: exits when the file cannot be written. test_temp_dir
+ * (once per program): a fresh directory $TMPDIR/vkvit-<name>-XXXXXX (/tmp without TMPDIR), removed with
+ * everything in it at exit; test_remove_tree removes a directory tree now. test_read_tensor: tensor
+ * `name` of a safetensors file as n floats (free() them); exits when the file or the tensor is missing
+ * or it does not hold n values. */
+char *test_read_file(const char *path, size_t *size);
+void test_write_file(const char *path, const void *data, size_t n);
+const char *test_temp_dir(const char *name);
+void test_remove_tree(const char *dir);
+float *test_read_tensor(const char *path, const char *name, size_t n);
 
 /* Device buffer holding `n` floats copied from `data` (data NULL: uninitialised). Exits on error. */
 vk_buffer test_upload(vkvit_context *ctx, const float *data, size_t n);
@@ -94,5 +110,28 @@ void test_expect_plan_coopmat(vkvit_context *ctx, const vkvit_plan *plan);
 /* Records `record(cmd, ctx, arg)` into a fresh command buffer, submits, waits. Exits on error. */
 typedef vkvit_status (*test_record_fn)(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
 void test_run(vkvit_context *ctx, test_record_fn record, const void *arg);
+/* The ops as test_record_fn: `arg` is the op's own argument struct (matmul_args for test_record_matmul...). */
+vkvit_status test_record_matmul(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_attention(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_layernorm(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_gelu(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_patchify(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_tokens(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_widen(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_preprocess(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_softmax(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+/* A buffer of n elements of type t, poisoned (test_poison_as): an op's output. */
+vk_buffer test_poisoned(vkvit_context *ctx, op_dtype t, size_t n);
+
+/* Refusals. test_record_status records `record(cmd, ctx, arg)` into a fresh command buffer that is never
+ * submitted (a refused op records nothing) and returns the op's status. test_refuses checks that the
+ * op refuses `arg` with INVALID_ARGUMENT and a detail (vkvit_last_error) that starts with `says` (NULL:
+ * any detail), printed as "<op> refuses <what> (STATUS: detail)". test_refuses_fp16 checks that the op
+ * refuses `arg` (dtype OP_F16) with UNSUPPORTED naming both missing features on a context without
+ * ctx->fp16 (turned off for the call where the device has it). */
+vkvit_status test_record_status(vkvit_context *ctx, test_record_fn record, const void *arg);
+bool test_refuses(vkvit_context *ctx, const char *op, test_record_fn record, const void *arg, const char *what,
+                  const char *says);
+bool test_refuses_fp16(vkvit_context *ctx, const char *op, test_record_fn record, const void *arg);
 
 #endif

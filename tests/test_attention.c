@@ -9,11 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
-{
-    return op_attention(cmd, ctx, arg);
-}
-
 static const char *kernel_name(attention_kernel k)
 {
     return k == ATTENTION_SHARED ? "shared" : k == ATTENTION_SUBGROUP ? "subgroup" : "auto";
@@ -45,6 +40,42 @@ typedef struct attn_case {
     op_dtype dtype;   /* OP_F16: qkv, out and probs stored as halves */
 } attn_case;
 
+/* Shapes for both kernels: the ViT-B block, tiny and long sequences, every supported kind of
+ * head dim (dh % 4 != 0 takes the scalar path), few and many heads, large scores. */
+static const attn_case cases[] = {
+    {1, 197, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},    /* ViT-B/16 at 224 px */
+    {3, 197, 12, 64, 0.0f, false, FILL_UNIFORM, OP_F32},
+    {1, 1, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {2, 2, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {1, 7, 3, 64, 0.0f, false, FILL_UNIFORM, OP_F32},
+    {1, 257, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {1, 577, 2, 64, 0.0f, true, FILL_UNIFORM, OP_F32},    /* ViT at 384 px */
+    {1, 65, 6, 32, 0.0f, false, FILL_UNIFORM, OP_F32},
+    {2, 50, 4, 80, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {1, 130, 3, 128, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {2, 31, 3, 17, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {1, 13, 2, 1, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {1, 33, 1, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
+    {1, 100, 16, 64, 0.0f, false, FILL_UNIFORM, OP_F32},
+    {2, 197, 3, 64, 1.0f, true, FILL_INT4, OP_F32},       /* scores of magnitude ~50-150 */
+    {1, 64, 2, 64, 1.0f, true, FILL_INT8, OP_F32},        /* hundreds: exp() would overflow unshifted */
+    {1, 1, 1, 64, 1.0f, true, FILL_INT8, OP_F32},
+};
+
+/* fp16 storage, fp32 math: inputs rounded to halves, outputs compared at TOL_F16. */
+static const attn_case cases_f16[] = {
+    {1, 197, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F16},
+    {2, 197, 12, 64, 0.0f, false, FILL_UNIFORM, OP_F16},
+    {1, 1, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F16},
+    {1, 7, 3, 64, 0.0f, false, FILL_UNIFORM, OP_F16},
+    {1, 257, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F16},
+    {1, 65, 6, 32, 0.0f, true, FILL_UNIFORM, OP_F16},
+    {2, 50, 4, 80, 0.0f, true, FILL_UNIFORM, OP_F16},
+    {2, 31, 3, 17, 0.0f, true, FILL_UNIFORM, OP_F16},   /* scalar path */
+    {1, 33, 3, 64, 0.0f, false, FILL_UNIFORM, OP_F16},
+    {1, 9, 70, 8, 0.0f, true, FILL_UNIFORM, OP_F16},    /* cls_probs heads in two chunks (64 + 6) */
+};
+
 /* Runs one case on the GPU with the given kernel; out [B][T][H*dh] and, if c->probs, probs [B][T]
  * come back in the caller's arrays. */
 static void gpu_attention(vkvit_context *ctx, attention_kernel kernel, const attn_case *c, const float *qkv,
@@ -52,22 +83,18 @@ static void gpu_attention(vkvit_context *ctx, attention_kernel kernel, const att
 {
     const size_t nq = (size_t)c->B * c->T * 3 * c->H * c->dh, no = (size_t)c->B * c->T * c->H * c->dh;
     const size_t np = (size_t)c->B * c->T;
-    const bool f16 = c->dtype == OP_F16;
-    vk_buffer bq = f16 ? test_upload_f16(ctx, qkv, nq) : test_upload(ctx, qkv, nq);
-    vk_buffer bo = f16 ? test_upload_f16(ctx, NULL, no) : test_upload(ctx, NULL, no), bp = {0};
-    (f16 ? test_poison_f16 : test_poison)(ctx, &bo);
-    if (c->probs) {
-        bp = f16 ? test_upload_f16(ctx, NULL, np) : test_upload(ctx, NULL, np);
-        (f16 ? test_poison_f16 : test_poison)(ctx, &bp);
-    }
+    const op_dtype t = c->dtype;
+    vk_buffer bq = test_upload_as(ctx, t, qkv, nq), bo = test_poisoned(ctx, t, no), bp = {0};
+    if (c->probs)
+        bp = test_poisoned(ctx, t, np);
     attention_args a = {.batch = c->B, .T = c->T, .H = c->H, .dh = c->dh, .scale = c->scale,
-                        .qkv = vk_whole(&bq), .out = vk_whole(&bo), .dtype = c->dtype, .kernel = kernel};
+                        .qkv = vk_whole(&bq), .out = vk_whole(&bo), .dtype = t, .kernel = kernel};
     if (c->probs)
         a.cls_probs = vk_whole(&bp);
-    test_run(ctx, record, &a);
-    (f16 ? test_download_f16 : test_download)(ctx, &bo, out, no);
+    test_run(ctx, test_record_attention, &a);
+    test_download_as(ctx, t, &bo, out, no);
     if (c->probs)
-        (f16 ? test_download_f16 : test_download)(ctx, &bp, probs, np);
+        test_download_as(ctx, t, &bp, probs, np);
     vk_buffer_destroy(ctx, &bq);
     vk_buffer_destroy(ctx, &bo);
     vk_buffer_destroy(ctx, &bp);
@@ -144,6 +171,7 @@ static void check_batch_isolation(vkvit_context *ctx, attention_kernel kernel, u
     free(probs1);
 }
 
+/* Bad arguments: refused with INVALID_ARGUMENT before anything is recorded. */
 static void check_bad_arguments(vkvit_context *ctx)
 {
     vk_buffer b = test_upload(ctx, NULL, 3 * 7 * 2 * 16);
@@ -167,31 +195,29 @@ static void check_bad_arguments(vkvit_context *ctx)
     bad[8].a.scale = NAN;
     bad[9].a.dtype = (op_dtype)7;
     bad[10].a.kernel = (attention_kernel)7;
-    vk_cmd *cmd;
-    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
-    test_ok(vk_cmd_begin(cmd), "begin");
-    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        vkvit_status s = op_attention(cmd, ctx, &bad[i].a);
-        test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT, "attention rejects %s (%s)", bad[i].what,
-                    vkvit_status_string(s));
-    }
-    test_ok(op_attention(cmd, ctx, &good), "attention with good arguments");
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        test_refuses(ctx, "attention", test_record_attention, &bad[i].a, bad[i].what, NULL);
+    test_ok(test_record_status(ctx, test_record_attention, &good), "attention with good arguments");
     /* fp16: spans are measured in halves (the fp32-sized buffer holds twice what it needs); refused
      * as unsupported, not invalid, on a device without fp16 storage and arithmetic. */
     attention_args h = good;
     h.dtype = OP_F16;
-    vkvit_status s = op_attention(cmd, ctx, &h);
+    vkvit_status s = test_record_status(ctx, test_record_attention, &h);
     test_expect(s == (ctx->fp16 ? VKVIT_OK : VKVIT_ERROR_UNSUPPORTED), "attention fp16 with good arguments: %s "
                 "(device fp16 %d)", vkvit_status_string(s), (int)ctx->fp16);
     if (ctx->fp16) {
         h.qkv = vk_span_of(&b, 0, 3 * 7 * 2 * 16 * 2 - 2);
-        s = op_attention(cmd, ctx, &h);
-        test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT, "attention fp16 rejects a qkv span one half short (%s)",
-                    vkvit_status_string(s));
+        test_refuses(ctx, "attention", test_record_attention, &h, "an fp16 qkv span one half short", NULL);
     }
-    test_ok(vk_cmd_end(cmd), "end");
-    vk_cmd_destroy(cmd);
     vk_buffer_destroy(ctx, &b);
+}
+
+/* Whether the device runs the kernel: the subgroup one needs 8 or more lanes with shuffles. */
+static bool kernel_runs(const vkvit_context *ctx, attention_kernel k)
+{
+    const uint32_t shuffle = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
+    return k != ATTENTION_SUBGROUP ||
+           (ctx->info.subgroup_size >= 8 && (ctx->info.subgroup_ops & shuffle) == shuffle);
 }
 
 int main(void)
@@ -200,32 +226,9 @@ int main(void)
     uint64_t rng = test_seed();
     check_bad_arguments(ctx);
 
-    /* Shapes for both kernels: the ViT-B block, tiny and long sequences, every supported kind of
-     * head dim (dh % 4 != 0 takes the scalar path), few and many heads, large scores. */
-    const attn_case cases[] = {
-        {1, 197, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},    /* ViT-B/16 at 224 px */
-        {3, 197, 12, 64, 0.0f, false, FILL_UNIFORM, OP_F32},
-        {1, 1, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {2, 2, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {1, 7, 3, 64, 0.0f, false, FILL_UNIFORM, OP_F32},
-        {1, 257, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {1, 577, 2, 64, 0.0f, true, FILL_UNIFORM, OP_F32},    /* ViT at 384 px */
-        {1, 65, 6, 32, 0.0f, false, FILL_UNIFORM, OP_F32},
-        {2, 50, 4, 80, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {1, 130, 3, 128, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {2, 31, 3, 17, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {1, 13, 2, 1, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {1, 33, 1, 64, 0.0f, true, FILL_UNIFORM, OP_F32},
-        {1, 100, 16, 64, 0.0f, false, FILL_UNIFORM, OP_F32},
-        {2, 197, 3, 64, 1.0f, true, FILL_INT4, OP_F32},       /* scores of magnitude ~50-150 */
-        {1, 64, 2, 64, 1.0f, true, FILL_INT8, OP_F32},        /* hundreds: exp() would overflow unshifted */
-        {1, 1, 1, 64, 1.0f, true, FILL_INT8, OP_F32},
-    };
     const attention_kernel kernels[] = {ATTENTION_SUBGROUP, ATTENTION_SHARED};
-    const uint32_t shuffle = VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_SHUFFLE_BIT;
     for (size_t k = 0; k < 2; k++) {
-        if (kernels[k] == ATTENTION_SUBGROUP &&
-            (ctx->info.subgroup_size < 8 || (ctx->info.subgroup_ops & shuffle) != shuffle)) {
+        if (!kernel_runs(ctx, kernels[k])) {
             printf("note attention subgroup kernel not supported here (subgroup size %u, ops 0x%x)\n",
                    ctx->info.subgroup_size, ctx->info.subgroup_ops);
             continue;
@@ -234,30 +237,11 @@ int main(void)
             check_case(ctx, kernels[k], &cases[i], &rng);
         check_batch_isolation(ctx, kernels[k], &rng);
     }
-    const attn_case vitb = {1, 197, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F32};
-    check_case(ctx, ATTENTION_AUTO, &vitb, &rng);
+    check_case(ctx, ATTENTION_AUTO, &cases[0], &rng);   /* ViT-B through the kernel the op picks */
 
-    /* fp16 storage, fp32 math: inputs rounded to halves, outputs compared at TOL_F16. */
-    const attn_case cases_f16[] = {
-        {1, 197, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F16},
-        {2, 197, 12, 64, 0.0f, false, FILL_UNIFORM, OP_F16},
-        {1, 1, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F16},
-        {1, 7, 3, 64, 0.0f, false, FILL_UNIFORM, OP_F16},
-        {1, 257, 12, 64, 0.0f, true, FILL_UNIFORM, OP_F16},
-        {1, 65, 6, 32, 0.0f, true, FILL_UNIFORM, OP_F16},
-        {2, 50, 4, 80, 0.0f, true, FILL_UNIFORM, OP_F16},
-        {2, 31, 3, 17, 0.0f, true, FILL_UNIFORM, OP_F16},   /* scalar path */
-        {1, 33, 3, 64, 0.0f, false, FILL_UNIFORM, OP_F16},
-        {1, 9, 70, 8, 0.0f, true, FILL_UNIFORM, OP_F16},    /* cls_probs heads in two chunks (64 + 6) */
-    };
-    if (test_fp16(ctx)) {
-        for (size_t k = 0; k < 2; k++) {
-            if (kernels[k] == ATTENTION_SUBGROUP &&
-                (ctx->info.subgroup_size < 8 || (ctx->info.subgroup_ops & shuffle) != shuffle))
-                continue;
-            for (size_t i = 0; i < sizeof cases_f16 / sizeof *cases_f16; i++)
+    if (test_fp16(ctx))
+        for (size_t k = 0; k < 2; k++)
+            for (size_t i = 0; kernel_runs(ctx, kernels[k]) && i < sizeof cases_f16 / sizeof *cases_f16; i++)
                 check_case(ctx, kernels[k], &cases_f16[i], &rng);
-        }
-    }
     return test_finish(ctx);
 }

@@ -14,13 +14,6 @@
 #include "status.h"
 
 
-static void check_status(const char *what, vkvit_status got, vkvit_status want, const char *says)
-{
-    const char *detail = vkvit_last_error();
-    test_expect(got == want && strstr(detail, says) != NULL, "%s: %s \"%s\" (want %s \"...%s...\")", what,
-                vkvit_status_string(got), detail, vkvit_status_string(want), says);
-}
-
 /* JSON written with ' for ". Returns a malloc'd copy with ". */
 static char *quote(const char *text)
 {
@@ -181,8 +174,9 @@ static void test_timm_names(void)
     config_apply_defaults(&c);
     test_expect(c.heads == 2 && c.mlp == 512 && c.channels == 3 && c.eps == 1e-12 && c.qkv_bias &&
                     c.gelu == VIT_GELU_ERF, "HF defaults: heads = 128/64, mlp 4D, 3 channels, eps 1e-12");
-    check_status("minimal HF config, nothing inferred", config_validate(&c, "config.json"), VKVIT_ERROR_BAD_CONFIG,
-                 "config.json: num_hidden_layers unknown (not in the config, not inferred)");
+    test_expect_status("minimal HF config, nothing inferred", config_validate(&c, "config.json"),
+                       VKVIT_ERROR_BAD_CONFIG,
+                       "config.json: num_hidden_layers unknown (not in the config, not inferred)");
     c.layers = 4, c.image = 64, c.patch = 16; /* as the loader would from tensor shapes */
     s = config_validate(&c, "config.json");
     test_expect(s == VKVIT_OK, "minimal HF config + inferred fields validates (%s)", s ? vkvit_last_error() : "");
@@ -192,8 +186,8 @@ static void test_timm_names(void)
     config_init(&c);
     c.hidden = 96, c.layers = 2, c.image = 32, c.patch = 8, c.num_labels = 0;
     config_apply_defaults(&c);
-    check_status("no config, hidden 96: heads cannot default", config_validate(&c, "model"),
-                 VKVIT_ERROR_BAD_CONFIG, "model: num_attention_heads unknown");
+    test_expect_status("no config, hidden 96: heads cannot default", config_validate(&c, "model"),
+                       VKVIT_ERROR_BAD_CONFIG, "model: num_attention_heads unknown");
     c.heads = 3;
     s = config_validate(&c, "model");
     test_expect(s == VKVIT_OK && c.eps == 1e-12 && c.mlp == 384, "no config: defaults and validation (%s)",
@@ -366,7 +360,7 @@ static void test_bad_table(void)
             test_expect(cfg.labels.names == NULL && cfg.present == 0, "%s: nothing left to free after a parse error",
                         c->what);
         }
-        check_status(c->what, s, c->want, c->says);
+        test_expect_status(c->what, s, c->want, c->says);
         config_free(&cfg);
         free(text);
     }
@@ -388,8 +382,8 @@ static void test_bad_table(void)
     }
 
     vit_config cfg;
-    check_status("nonexistent config", config_load("/nonexistent/config.json", &cfg), VKVIT_ERROR_IO,
-                 "/nonexistent/config.json: cannot open: No such file or directory");
+    test_expect_status("nonexistent config", config_load("/nonexistent/config.json", &cfg), VKVIT_ERROR_IO,
+                       "/nonexistent/config.json: cannot open: No such file or directory");
 }
 
 /* ---- labels files ----------------------------------------------------------------------------- */
@@ -418,17 +412,19 @@ static void test_labels(void)
         labels_free(&l);
     }
     vit_labels l;
-    check_status("labels: empty", labels_parse("", 0, "labels.txt", &l), BAD, "labels.txt: empty labels file");
-    check_status("labels: NUL byte", labels_parse("cat\ndo\0g\n", 9, "labels.txt", &l), BAD,
-                 "labels.txt: NUL byte at byte 6");
+    test_expect_status("labels: empty", labels_parse("", 0, "labels.txt", &l), BAD,
+                       "labels.txt: empty labels file");
+    test_expect_status("labels: NUL byte", labels_parse("cat\ndo\0g\n", 9, "labels.txt", &l), BAD,
+                       "labels.txt: NUL byte at byte 6");
     size_t n = CONFIG_MAX_LABELS + 1;
     char *many = malloc(n);
     memset(many, '\n', n);
-    check_status("labels: too many", labels_parse(many, n, "labels.txt", &l), BAD, "100001 lines, more than 100000");
+    test_expect_status("labels: too many", labels_parse(many, n, "labels.txt", &l), BAD,
+                       "100001 lines, more than 100000");
     free(many);
     test_expect(l.names == NULL && l.count == 0, "labels: empty after an error");
-    check_status("labels: nonexistent", labels_load("/nonexistent/labels.txt", &l), VKVIT_ERROR_IO,
-                 "/nonexistent/labels.txt: cannot open");
+    test_expect_status("labels: nonexistent", labels_load("/nonexistent/labels.txt", &l), VKVIT_ERROR_IO,
+                       "/nonexistent/labels.txt: cannot open");
     labels_free(NULL);
 }
 

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zlib.h>
 
 #define N_TEST 10000u
@@ -27,13 +26,6 @@
 
 static const char *const class_names[CLASSES] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                  "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void fatal_missing_dataset(const char *path, const char *why)
 {
@@ -85,28 +77,10 @@ out:
     return data;
 }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-            buf[n] = '\0';
-        else
-            free(buf), buf = NULL;
-    }
-    fclose(f);
-    return buf;
-}
-
 /* The ViTImageProcessor numbers from preprocessor_config.json: rescale factor, mean, std (one channel). */
 static bool read_preprocessing(const char *path, float *rescale, float *mean, float *std)
 {
-    char *text = read_text(path);
+    char *text = test_read_file(path, NULL);
     if (!test_expect(text != NULL, "read %s", path))
         return false;
     cJSON *j = cJSON_Parse(text);
@@ -206,7 +180,7 @@ int main(int argc, char **argv)
     /* ---- all 10,000 test images ---- */
     float *input = test_alloc((size_t)BATCH * SIDE * SIDE);
     float *logits = test_alloc((size_t)N_TEST * CLASSES);
-    double t0 = now();
+    double t0 = test_now();
     for (uint32_t b0 = 0; b0 < N_TEST; b0 += BATCH) {
         for (size_t i = 0; i < (size_t)BATCH * SIDE * SIDE; i++)
             input[i] = ((float)pixels[(size_t)b0 * SIDE * SIDE + i] * rescale - mean) / std;
@@ -214,7 +188,7 @@ int main(int argc, char **argv)
         test_ok(vkvit_run(plan, &in, NULL), "run");
         test_ok(vkvit_get_logits(plan, logits + (size_t)b0 * CLASSES, (size_t)BATCH * CLASSES), "logits");
     }
-    double secs = now() - t0;
+    double secs = test_now() - t0;
     printf("     %u images in %.1f s (batch %u, validation on): %.0f images/s\n", N_TEST, secs, BATCH,
            N_TEST / secs);
 

@@ -18,7 +18,7 @@ typedef struct ln_case {
     float eps;
     float mean, half_range;        /* x ~ U(mean - half_range, mean + half_range) */
     int constant_rows;             /* every row holds one value (variance 0): y = beta */
-    int gpu_shape;                 /* also run with the GPU-shaped dispatch (see main) */
+    int gpu_shape;                 /* also run with the GPU-shaped dispatch (run_table) */
     int first;                     /* x_offset through x_first on the whole buffer, not an offset
                                     * binding; y rows start at y_first = FIRST_Y */
 } ln_case;
@@ -73,11 +73,6 @@ static const ln_case cases[] = {
     {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0, 0},
 };
 
-static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
-{
-    return op_layernorm(cmd, ctx, arg);
-}
-
 /* One case through op_layernorm in `t` (fp32, or fp16: x, gamma, beta, y stored as halves), against the
  * double reference; for fp16 the inputs are rounded to halves first (see cases_f16). */
 static void run_case(vkvit_context *ctx, const ln_case *c, op_dtype t, const char *variant, uint64_t *rng)
@@ -107,15 +102,14 @@ static void run_case(vkvit_context *ctx, const ln_case *c, op_dtype t, const cha
     ref_layernorm(xp, gamma, beta, ref, c->rows, c->D, c->eps);
 
     vk_buffer bx = test_upload_as(ctx, t, x, nx), bg = test_upload_as(ctx, t, gamma, c->D),
-              bb = test_upload_as(ctx, t, beta, c->D), by = test_upload_as(ctx, t, NULL, ny);
-    test_poison_as(ctx, t, &by);
+              bb = test_upload_as(ctx, t, beta, c->D), by = test_poisoned(ctx, t, ny);
     const VkDeviceSize xoff = c->first ? 0 : (VkDeviceSize)c->x_offset * (f16 ? 2 : sizeof(float));
     layernorm_args a = {
         .rows = c->rows, .D = c->D, .x_stride = c->x_stride, .y_stride = c->y_stride, .eps = c->eps,
         .x = vk_span_of(&bx, xoff, bx.size - xoff), .gamma = vk_whole(&bg), .beta = vk_whole(&bb),
         .y = vk_whole(&by), .dtype = t, .x_first = c->first ? c->x_offset : 0, .y_first = (uint32_t)yf,
     };
-    test_run(ctx, record, &a);
+    test_run(ctx, test_record_layernorm, &a);
     test_download_as(ctx, t, &by, y, ny);
 
     /* Rows packed for the comparison; the gaps between strided rows must still hold the poison. */
@@ -169,37 +163,52 @@ static const ln_case cases_f16[] = {
     {"constant rows", 13, 768, 0, 0, 0, 1e-6f, 3.7f, 0.0f, 1, 0, 0},
 };
 
-/* Without ctx->fp16, op_layernorm refuses OP_F16 with UNSUPPORTED naming the missing features. */
-static void check_f16_refused(vkvit_context *ctx)
+/* Every case of a table in `t` on the lavapipe-shaped dispatch, the gpu_shape ones on the GPU-shaped one too,
+ * with both reduction variants where the device has subgroup arithmetic. op_layernorm follows the
+ * context: the subgroup variant when ctx->subgroup_arith is set, and a lavapipe-shaped dispatch (one
+ * subgroup per workgroup, many rows each) on CPU devices, a GPU-shaped one (up to 256 invocations,
+ * barriers, the re-read path for D > 8 vec4s per invocation) elsewhere. Flipping the two fields runs
+ * all four combinations on one device (the GPU shape on a subset of the cases: each new shape is a
+ * pipeline to compile). */
+static void run_table(vkvit_context *ctx, const ln_case *cases, size_t n, op_dtype t, uint64_t *rng)
 {
-    vk_buffer b = test_upload(ctx, NULL, 64);
-    vk_cmd *cmd = NULL;
-    test_ok(vk_cmd_create(ctx, 0, &cmd), "vk_cmd_create");
-    test_ok(vk_cmd_begin(cmd), "vk_cmd_begin");
-    const layernorm_args a = {
-        .rows = 4, .D = 16, .eps = 1e-6f, .x = vk_whole(&b), .gamma = vk_whole(&b), .beta = vk_whole(&b),
-        .y = vk_whole(&b), .dtype = OP_F16,
-    };
-    vkvit_status s = op_layernorm(cmd, ctx, &a);
-    test_expect(s == VKVIT_ERROR_UNSUPPORTED && strstr(vkvit_last_error(), "shaderFloat16") &&
-                    strstr(vkvit_last_error(), "storageBuffer16BitAccess"),
-                "layernorm refuses fp16 without fp16 support (%s: %s)", vkvit_status_string(s), vkvit_last_error());
-    test_ok(vk_cmd_end(cmd), "vk_cmd_end");
-    vk_cmd_destroy(cmd);
-    vk_buffer_destroy(ctx, &b);
+    const bool has_sg = ctx->subgroup_arith;
+    const vkvit_device_type type = ctx->info.type;
+    for (int v = 0; v < (has_sg ? 4 : 2); v++) {
+        ctx->subgroup_arith = v & 2;
+        ctx->info.type = v & 1 ? VKVIT_DEVICE_DISCRETE_GPU : VKVIT_DEVICE_CPU;
+        char variant[16];
+        snprintf(variant, sizeof variant, "%s/%s", v & 2 ? "sg" : "shared", v & 1 ? "gpu" : "cpu");
+        for (size_t i = 0; i < n; i++)
+            if (!(v & 1) || cases[i].gpu_shape)
+                run_case(ctx, &cases[i], t, variant, rng);
+    }
+    ctx->subgroup_arith = has_sg;
+    ctx->info.type = type;
 }
 
-/* Bad arguments: refused with INVALID_ARGUMENT before anything is recorded. */
-static void check_invalid(vkvit_context *ctx)
+int main(void)
 {
+    vkvit_context *ctx = test_context();
+    uint64_t rng = test_seed();
+    if (!ctx->subgroup_arith)
+        printf("note: device lacks subgroup arithmetic; testing the shared-memory variant only\n");
+    run_table(ctx, cases, sizeof cases / sizeof *cases, OP_F32, &rng);
+    /* A device without the fp16 features passes only if ctx->info really says it lacks them (a context
+     * that failed to enable them would hide the fp16 path). */
+    if (test_fp16(ctx))
+        run_table(ctx, cases_f16, sizeof cases_f16 / sizeof *cases_f16, OP_F16, &rng);
+
+    /* Refusals, before anything is recorded: fp16 without ctx->fp16 (UNSUPPORTED), bad arguments
+     * (INVALID_ARGUMENT). */
     vk_buffer b = test_upload(ctx, NULL, 64);
-    vk_cmd *cmd = NULL;
-    test_ok(vk_cmd_create(ctx, 0, &cmd), "vk_cmd_create");
-    test_ok(vk_cmd_begin(cmd), "vk_cmd_begin");
     const layernorm_args good = {
         .rows = 4, .D = 16, .eps = 1e-6f, .x = vk_whole(&b), .gamma = vk_whole(&b), .beta = vk_whole(&b),
         .y = vk_whole(&b),
     };
+    layernorm_args f16 = good;
+    f16.dtype = OP_F16;
+    test_refuses_fp16(ctx, "layernorm", test_record_layernorm, &f16);
     struct {
         const char *what;
         layernorm_args a;
@@ -212,65 +221,10 @@ static void check_invalid(vkvit_context *ctx)
     bad[4].a.gamma.size = 60;
     bad[5].a.eps = NAN;
     bad[6].a.eps = -1.0f;
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        vkvit_status s = op_layernorm(cmd, ctx, &bad[i].a);
-        test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT && strstr(vkvit_last_error(), "layernorm:"),
-                    "layernorm refuses %s (%s: %s)", bad[i].what, vkvit_status_string(s), vkvit_last_error());
-    }
-    test_expect(op_layernorm(cmd, ctx, &good) == VKVIT_OK, "layernorm accepts the valid arguments");
-    test_ok(vk_cmd_end(cmd), "vk_cmd_end");
-    vk_cmd_destroy(cmd);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        test_refuses(ctx, "layernorm", test_record_layernorm, &bad[i].a, bad[i].what, "layernorm:");
+    test_expect(test_record_status(ctx, test_record_layernorm, &good) == VKVIT_OK,
+                "layernorm accepts the valid arguments");
     vk_buffer_destroy(ctx, &b);
-}
-
-int main(void)
-{
-    vkvit_context *ctx = test_context();
-    uint64_t rng = test_seed();
-
-    /* op_layernorm follows the context: the subgroup variant when ctx->subgroup_arith is set, and
-     * a lavapipe-shaped dispatch (one subgroup per workgroup, many rows each) on CPU devices, a
-     * GPU-shaped one (up to 256 invocations, barriers, the re-read path for D > 8 vec4s per
-     * invocation) elsewhere. Flipping the two fields runs all four combinations on one device
-     * (the GPU shape on a subset of the cases: each new shape is a pipeline to compile). */
-    const bool has_sg = ctx->subgroup_arith;
-    const vkvit_device_type type = ctx->info.type;
-    if (!has_sg)
-        printf("note: device lacks subgroup arithmetic; testing the shared-memory variant only\n");
-    for (int v = 0; v < (has_sg ? 4 : 2); v++) {
-        ctx->subgroup_arith = v & 2;
-        ctx->info.type = v & 1 ? VKVIT_DEVICE_DISCRETE_GPU : VKVIT_DEVICE_CPU;
-        char variant[16];
-        snprintf(variant, sizeof variant, "%s/%s", v & 2 ? "sg" : "shared", v & 1 ? "gpu" : "cpu");
-        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-            if (!(v & 1) || cases[i].gpu_shape)
-                run_case(ctx, &cases[i], OP_F32, variant, &rng);
-    }
-    ctx->subgroup_arith = has_sg;
-    ctx->info.type = type;
-
-    /* fp16: every case on the lavapipe-shaped dispatch, the gpu_shape ones on the GPU-shaped one too,
-     * with both reduction variants. A device without the features passes only if ctx->info really
-     * says it lacks them (a context that failed to enable them would hide the fp16 path). */
-    if (!test_fp16(ctx)) {
-        check_f16_refused(ctx);
-    } else {
-        for (int v = 0; v < (has_sg ? 4 : 2); v++) {
-            ctx->subgroup_arith = v & 2;
-            ctx->info.type = v & 1 ? VKVIT_DEVICE_DISCRETE_GPU : VKVIT_DEVICE_CPU;
-            char variant[16];
-            snprintf(variant, sizeof variant, "%s/%s", v & 2 ? "sg" : "shared", v & 1 ? "gpu" : "cpu");
-            for (size_t i = 0; i < sizeof cases_f16 / sizeof cases_f16[0]; i++)
-                if (!(v & 1) || cases_f16[i].gpu_shape)
-                    run_case(ctx, &cases_f16[i], OP_F16, variant, &rng);
-        }
-        ctx->subgroup_arith = has_sg;
-        ctx->info.type = type;
-        /* the refusal path, as a context without fp16 would take it */
-        ctx->fp16 = false;
-        check_f16_refused(ctx);
-        ctx->fp16 = true;
-    }
-    check_invalid(ctx);
     return test_finish(ctx);
 }

@@ -26,15 +26,85 @@ typedef struct mm_case {
     uint32_t offset;     /* byte offset of every span in its buffer */
 } mm_case;
 
-/* Table rows: MM(batch, M, N, K, epilogue) then the designated options. */
-#define MM(b, m, n, k, e) .batch = (b), .M = (m), .N = (n), .K = (k), .epi = (e)
+/* Table rows: MM(batch, M, N, K, epilogue: NONE, GELU, TANH or RES) then the designated options. */
+#define MM(b, m, n, k, e) .batch = (b), .M = (m), .N = (n), .K = (k), .epi = (matmul_epilogue)EPI_##e
+enum { EPI_NONE = MATMUL_EPI_NONE, EPI_GELU = MATMUL_EPI_GELU, EPI_TANH = MATMUL_EPI_GELU_TANH,
+       EPI_RES = MATMUL_EPI_RESIDUAL };
 
 static const char *const epi_names[] = {"none", "gelu", "gelu_tanh", "residual"};
 
-static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
-{
-    return op_matmul(cmd, ctx, arg);
-}
+/* ViT-B/16 (T = 197, D = 768, MLP 3072) on the path the device picks: QKV, attention output
+ * (+= x in place), MLP up (GELU), MLP down (+= x in place); batch 3 on QKV only (the reference
+ * is the slow part). */
+static const mm_case vit[] = {
+    {MM(1, 197, 2304, 768, NONE), .bias = true},
+    {MM(1, 197, 768, 768, RES), .bias = true, .in_place = true},
+    {MM(1, 197, 3072, 768, GELU), .bias = true},
+    {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
+    {MM(3, 197, 2304, 768, NONE), .bias = true},
+};
+/* One big shape through each kernel explicitly. */
+static const mm_case big = {MM(1, 197, 3072, 768, TANH), .bias = true};
+
+/* Awkward shapes: non-multiples of every tile (direct 16 x 8*16, k by 4; tiled 64 x 64, k by 16),
+ * K below 4 and not a multiple of 4 (scalar loads), M = 1 (a classifier head), tiny N. */
+static const mm_case odd[] = {
+    {MM(1, 1, 1, 1, NONE)},
+    {MM(1, 7, 13, 5, GELU), .bias = true},
+    {MM(1, 33, 65, 17, TANH), .bias = true},
+    {MM(1, 65, 63, 31, RES), .bias = true},
+    {MM(1, 9, 10, 1, NONE), .bias = true},
+    {MM(1, 9, 10, 2, GELU)},
+    {MM(1, 9, 10, 3, RES), .bias = true, .in_place = true},
+    {MM(1, 9, 10, 5, NONE)},
+    {MM(1, 17, 200, 4, TANH), .bias = true},
+    {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
+    {MM(1, 1, 1000, 768, NONE), .bias = true},
+    {MM(1, 197, 3, 64, GELU), .bias = true},
+    {MM(1, 64, 128, 64, NONE)},
+    {MM(1, 64, 128, 64, GELU), .bias = true},
+    {MM(1, 64, 128, 64, TANH), .bias = true},
+    {MM(1, 64, 128, 64, RES), .bias = true},
+    {MM(1, 64, 128, 64, RES), .in_place = true},
+    /* batched: shared W (w_stride 0), per-batch W, odd K per batch, padded strides and offset
+     * spans (vec4 loads kept: pads multiple of 4), padding that forces scalar loads */
+    {MM(3, 17, 33, 20, GELU), .bias = true},
+    {MM(2, 31, 45, 12, RES), .bias = true, .in_place = true, .w_batched = true},
+    {MM(3, 5, 7, 9, NONE), .w_batched = true},
+    {MM(2, 19, 21, 16, TANH), .bias = true, .w_batched = true, .x_pad = 4, .w_pad = 8, .y_pad = 3, .offset = 256},
+    {MM(2, 19, 21, 16, RES), .bias = true, .w_batched = true, .x_pad = 1, .w_pad = 1, .y_pad = 5},
+    {MM(4, 3, 130, 8, RES), .in_place = true, .y_pad = 2, .offset = 256},
+};
+
+/* fp16, every kernel: ViT-B QKV and MLP down (+= x in place), then awkward shapes as in the fp32 table:
+ * K below 4 and odd (scalar loads), odd N, non-multiples of every tile, batches, offset spans (vec4 and
+ * scalar). */
+static const mm_case cases_f16[] = {
+    {MM(1, 197, 2304, 768, NONE), .bias = true},
+    {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
+    {MM(1, 1, 1, 1, NONE)},
+    {MM(1, 7, 13, 5, GELU), .bias = true},
+    {MM(1, 33, 65, 17, TANH), .bias = true},
+    {MM(1, 65, 63, 31, RES), .bias = true},
+    {MM(1, 9, 11, 3, RES), .bias = true, .in_place = true},
+    {MM(1, 9, 7, 2, GELU)},
+    {MM(1, 17, 201, 4, TANH), .bias = true},
+    {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
+    {MM(1, 64, 128, 64, NONE), .bias = true},
+    {MM(1, 64, 128, 64, GELU), .bias = true},
+    {MM(3, 17, 33, 20, GELU), .bias = true, .offset = 256},
+    {MM(2, 5, 7, 9, RES), .bias = true, .in_place = true, .offset = 256},
+};
+
+/* coopmat only: shapes past 1,024 rows (its large blocks). */
+static const mm_case large_f16[] = {
+    {MM(1, 1576, 768, 768, RES), .bias = true, .in_place = true},   /* ViT-B batch 8 */
+    {MM(1, 591, 2304, 768, NONE), .bias = true},                    /* ViT-B QKV, batch 3 as rows */
+    {MM(3, 197, 2304, 768, GELU), .bias = true},                    /* ... and as a batch */
+    {MM(1, 1100, 33, 17, TANH), .bias = true},                      /* scalar loads */
+    {MM(2, 600, 72, 40, GELU), .bias = true, .offset = 256},
+    {MM(1, 1025, 130, 8, NONE)},
+};
 
 /* VKVIT_MATMUL as the context read it at creation: what op_matmul obeys. */
 static void set_path(vkvit_context *ctx, const char *path)
@@ -54,18 +124,53 @@ static bool path_runs(vkvit_context *ctx, const char *path, op_dtype dtype)
     return false;
 }
 
-/* A device buffer of `offset` bytes + n floats, NaN-poisoned, with `data` (if any) at `offset`. */
-static vk_buffer upload_at(vkvit_context *ctx, const float *data, size_t n, uint32_t offset)
+/* A device buffer of `offset` bytes + n elements of `t`, poisoned, with `data` (if any; for fp16
+ * already fp16-exact, converted to halves) at `offset`. */
+static vk_buffer upload_at(vkvit_context *ctx, op_dtype t, const float *data, size_t n, uint32_t offset)
 {
-    vk_buffer b = test_upload(ctx, NULL, offset / sizeof(float) + n);
-    test_poison(ctx, &b);
-    if (data)
-        test_ok(vk_buffer_write(ctx, &b, offset, data, n * sizeof(float)), "upload");
+    if (t == OP_F32) {
+        vk_buffer b = test_poisoned(ctx, t, offset / sizeof(float) + n);
+        if (data)
+            test_ok(vk_buffer_write(ctx, &b, offset, data, n * sizeof(float)), "upload");
+        return b;
+    }
+    vk_buffer b = test_poisoned(ctx, t, offset / 2 + n + 1);   /* +1: the poison fills whole words */
+    if (data) {
+        uint16_t *h = malloc(n * sizeof *h);
+        if (!h)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            h[i] = test_f32_to_f16(data[i]);
+        test_ok(vk_buffer_write(ctx, &b, offset, h, n * sizeof *h), "upload fp16");
+        free(h);
+    }
     return b;
 }
 
-static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uint64_t *rng)
+/* n elements of `t` at `offset` of b, as floats. */
+static void download_at(vkvit_context *ctx, op_dtype t, vk_buffer *b, uint32_t offset, float *out, size_t n)
 {
+    if (t == OP_F32) {
+        test_ok(vk_buffer_read(ctx, b, offset, out, n * sizeof(float)), "download");
+        return;
+    }
+    uint16_t *h = malloc(n * sizeof *h);
+    if (!h)
+        abort();
+    test_ok(vk_buffer_read(ctx, b, offset, h, n * sizeof *h), "download fp16");
+    for (size_t i = 0; i < n; i++)
+        out[i] = test_f16_to_f32(h[i]);
+    free(h);
+}
+
+/* One case through kernel `path` in `t`. fp16 (every tensor in halves, packed batch strides and shared W
+ * in the tables): the inputs are rounded to fp16 first, so the double reference starts from the values
+ * the GPU sees; the only fp16 rounding it does not model is the one at the store (relative 2^-11 at
+ * most), hence TOL_F16. */
+static void run_case(vkvit_context *ctx, const mm_case *c, op_dtype t, const char *path, uint64_t *rng)
+{
+    const bool f16 = t == OP_F16;
+    const VkDeviceSize es = f16 ? 2 : sizeof(float);
     const uint32_t B = c->batch, M = c->M, N = c->N, K = c->K;
     const size_t xs = (size_t)M * K + c->x_pad, ys = (size_t)M * N + c->y_pad;
     const size_t ws = c->w_batched ? (size_t)N * K + c->w_pad : 0;
@@ -79,6 +184,8 @@ static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uin
     test_fill(w, nw, rng, -1.0f, 1.0f);
     test_fill(bias, N, rng, -1.0f, 1.0f);
     test_fill(r, ny, rng, -4.0f, 4.0f);
+    if (f16)
+        test_round_f16(x, nx), test_round_f16(w, nw), test_round_f16(bias, N), test_round_f16(r, ny);
 
     /* The reference batch by batch, so padded strides need no repacking. Padding in y keeps
      * whatever the GPU buffer starts with (NaN, or r when in place): checked below. */
@@ -88,25 +195,26 @@ static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uin
                    ref + b * ys, 1, M, N, K, c->epi);
 
     uint32_t off = c->offset;
-    vk_buffer bx = upload_at(ctx, x, nx, off), bw = upload_at(ctx, w, nw, off);
-    vk_buffer bb = upload_at(ctx, bias, N, off);
-    vk_buffer by = upload_at(ctx, c->in_place ? r : NULL, ny, off);
-    vk_buffer br = upload_at(ctx, residual && !c->in_place ? r : NULL, ny, off);
+    vk_buffer bx = upload_at(ctx, t, x, nx, off), bw = upload_at(ctx, t, w, nw, off);
+    vk_buffer bb = upload_at(ctx, t, bias, N, off);
+    vk_buffer by = upload_at(ctx, t, c->in_place ? r : NULL, ny, off);
+    vk_buffer br = upload_at(ctx, t, residual && !c->in_place ? r : NULL, ny, off);
     matmul_args a = {
         .batch = B, .M = M, .N = N, .K = K,
         .x_stride = c->x_pad ? (uint32_t)xs : 0,
         .w_stride = (uint32_t)ws,
         .y_stride = c->y_pad ? (uint32_t)ys : 0,
-        .x = vk_span_of(&bx, off, nx * 4), .w = vk_span_of(&bw, off, nw * 4),
-        .bias = c->bias ? vk_span_of(&bb, off, (VkDeviceSize)N * 4) : (vk_span){0},
-        .y = vk_span_of(&by, off, ny * 4),
+        .x = vk_span_of(&bx, off, nx * es), .w = vk_span_of(&bw, off, nw * es),
+        .bias = c->bias ? vk_span_of(&bb, off, N * es) : (vk_span){0},
+        .y = vk_span_of(&by, off, ny * es),
         .epilogue = c->epi,
+        .dtype = t,
     };
     if (residual)
-        a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * 4);
+        a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * es);
     set_path(ctx, path);
-    test_run(ctx, record, &a);
-    test_ok(vk_buffer_read(ctx, &by, off, out, ny * sizeof(float)), "download");
+    test_run(ctx, test_record_matmul, &a);
+    download_at(ctx, t, &by, off, out, ny);
 
     /* Compare the M x N blocks; the padding between them must be untouched (bitwise). */
     size_t n_valid = (size_t)B * M * N, pad_bad = 0;
@@ -123,10 +231,11 @@ static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uin
         }
     }
     char name[160];
-    snprintf(name, sizeof name, "%-6s b=%u %ux%ux%u (MxNxK) %s%s%s%s%s%s", path, B, M, N, K, epi_names[c->epi],
-             c->in_place ? " in-place" : "", c->bias ? " +bias" : "", c->w_batched ? " per-batch-W" : "",
-             c->x_pad || c->y_pad || c->w_pad ? " padded" : "", off ? " offset" : "");
-    test_check(name, got, want, n_valid, TOL_F32);
+    snprintf(name, sizeof name, "%s%-6s b=%u %ux%ux%u (MxNxK) %s%s%s%s%s%s", f16 ? "fp16 " : "", path, B, M, N, K,
+             epi_names[c->epi], c->in_place ? " in-place" : "", c->bias ? " +bias" : "",
+             c->w_batched ? " per-batch-W" : "", c->x_pad || c->y_pad || c->w_pad ? " padded" : "",
+             off ? " offset" : "");
+    test_check(name, got, want, n_valid, f16 ? TOL_F16 : TOL_F32);
     if (B > 1 && c->y_pad)
         test_expect(pad_bad == 0, "%s: padding between output batches untouched (%zu changed)", name, pad_bad);
 
@@ -138,94 +247,13 @@ static void run_case(vkvit_context *ctx, const mm_case *c, const char *path, uin
     free(x), free(w), free(bias), free(r), free(ref), free(out), free(got), free(want);
 }
 
-/* ---- fp16 ------------------------------------------------------------------------------------------
- * Buffers of halves, poisoned with test_poison_f16 (an fp16 NaN in every half). */
-
-/* A device buffer of `offset` bytes + n halves, fp16-NaN-poisoned, with `data` (if any, already
- * fp16-exact) converted to halves at `offset`. */
-static vk_buffer upload_f16_at(vkvit_context *ctx, const float *data, size_t n, uint32_t offset)
-{
-    vk_buffer b = test_upload_f16(ctx, NULL, offset / 2 + n + 1);   /* +1: fill needs whole words */
-    test_poison_f16(ctx, &b);
-    if (data) {
-        uint16_t *h = malloc(n * sizeof *h);
-        if (!h)
-            abort();
-        for (size_t i = 0; i < n; i++)
-            h[i] = test_f32_to_f16(data[i]);
-        test_ok(vk_buffer_write(ctx, &b, offset, h, n * sizeof *h), "upload fp16");
-        free(h);
-    }
-    return b;
-}
-
-/* As run_case with every tensor in fp16 (packed batch strides, shared W). Inputs are uniform(-1, 1)
- * (R uniform(-4, 4)) rounded to fp16, so the double reference starts from the values the GPU sees;
- * the only fp16 rounding it does not model is the one at the store (relative 2^-11 at most). */
-static void run_case_f16(vkvit_context *ctx, const mm_case *c, const char *path, uint64_t *rng)
-{
-    const uint32_t B = c->batch, M = c->M, N = c->N, K = c->K;
-    const size_t nx = (size_t)B * M * K, nw = (size_t)N * K, ny = (size_t)B * M * N;
-    const bool residual = c->epi == MATMUL_EPI_RESIDUAL;
-
-    float *x = test_alloc(nx), *w = test_alloc(nw), *bias = test_alloc(N), *r = test_alloc(ny);
-    float *ref = test_alloc(ny), *out = test_alloc(ny);
-    test_fill(x, nx, rng, -1.0f, 1.0f);
-    test_fill(w, nw, rng, -1.0f, 1.0f);
-    test_fill(bias, N, rng, -1.0f, 1.0f);
-    test_fill(r, ny, rng, -4.0f, 4.0f);
-    test_round_f16(x, nx), test_round_f16(w, nw), test_round_f16(bias, N), test_round_f16(r, ny);
-    ref_matmul(x, w, 0, c->bias ? bias : NULL, residual ? r : NULL, ref, B, M, N, K, c->epi);
-
-    uint32_t off = c->offset;
-    vk_buffer bx = upload_f16_at(ctx, x, nx, off), bw = upload_f16_at(ctx, w, nw, off);
-    vk_buffer bb = upload_f16_at(ctx, bias, N, off);
-    vk_buffer by = upload_f16_at(ctx, c->in_place ? r : NULL, ny, off);
-    vk_buffer br = upload_f16_at(ctx, residual && !c->in_place ? r : NULL, ny, off);
-    matmul_args a = {
-        .batch = B, .M = M, .N = N, .K = K,
-        .x = vk_span_of(&bx, off, nx * 2), .w = vk_span_of(&bw, off, nw * 2),
-        .bias = c->bias ? vk_span_of(&bb, off, (VkDeviceSize)N * 2) : (vk_span){0},
-        .y = vk_span_of(&by, off, ny * 2),
-        .epilogue = c->epi,
-        .dtype = OP_F16,
-    };
-    if (residual)
-        a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * 2);
-    set_path(ctx, path);
-    test_run(ctx, record, &a);
-    uint16_t *h = malloc(ny * sizeof *h);
-    if (!h)
-        abort();
-    test_ok(vk_buffer_read(ctx, &by, off, h, ny * sizeof *h), "download fp16");
-    for (size_t i = 0; i < ny; i++)
-        out[i] = test_f16_to_f32(h[i]);
-
-    char name[160];
-    snprintf(name, sizeof name, "fp16 %-6s b=%u %ux%ux%u (MxNxK) %s%s%s%s", path, B, M, N, K, epi_names[c->epi],
-             c->in_place ? " in-place" : "", c->bias ? " +bias" : "", off ? " offset" : "");
-    test_check(name, out, ref, ny, TOL_F16);
-
-    vk_buffer_destroy(ctx, &bx);
-    vk_buffer_destroy(ctx, &bw);
-    vk_buffer_destroy(ctx, &bb);
-    vk_buffer_destroy(ctx, &by);
-    vk_buffer_destroy(ctx, &br);
-    free(h), free(x), free(w), free(bias), free(r), free(ref), free(out);
-}
-
 /* Records (never submits) a 4x4x4 fp16 matmul and returns op_matmul's status: for the refusals. */
 static vkvit_status record_f16_4x4(vkvit_context *ctx)
 {
     vk_buffer b = test_upload(ctx, NULL, 64);
-    vk_cmd *cmd;
-    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
-    test_ok(vk_cmd_begin(cmd), "begin");
     const matmul_args a = {.batch = 1, .M = 4, .N = 4, .K = 4, .x = vk_whole(&b), .w = vk_whole(&b),
                            .y = vk_whole(&b), .dtype = OP_F16};
-    vkvit_status st = op_matmul(cmd, ctx, &a);
-    test_ok(vk_cmd_end(cmd), "end");
-    vk_cmd_destroy(cmd);
+    vkvit_status st = test_record_status(ctx, test_record_matmul, &a);
     vk_buffer_destroy(ctx, &b);
     return st;
 }
@@ -290,7 +318,7 @@ static void check_coopmat_choice(vkvit_context *ctx)
  * run and why (and fails where VKVIT_EXPECT_COOPMAT says it must run: test_expect_coopmat),
  * and checks the fallback: auto picks a scalar kernel whose results are right, and a forced
  * VKVIT_MATMUL=coopmat is refused with UNSUPPORTED naming the reason, never silently substituted. */
-static void coopmat_section(vkvit_context *ctx, const mm_case *cases, size_t n, uint64_t *rng)
+static void coopmat_section(vkvit_context *ctx, uint64_t *rng)
 {
     set_path(ctx, "auto");
     const char *auto_f16 = op_matmul_kernel(ctx, OP_F16), *auto_f32 = op_matmul_kernel(ctx, OP_F32);
@@ -309,31 +337,22 @@ static void coopmat_section(vkvit_context *ctx, const mm_case *cases, size_t n, 
             test_expect(auto_f16 && strcmp(auto_f16, "coopmat") != 0, "auto leaves the emulated coopmat kernel of a "
                         "CPU device alone for fp16 (picked %s)", auto_f16);
         else
-            test_expect(auto_f16 && strcmp(auto_f16, "coopmat") == 0, "auto picks coopmat for fp16 (picked %s)", auto_f16);
-        const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
-                              RES = MATMUL_EPI_RESIDUAL;
-        const mm_case large[] = {
-            {MM(1, 1576, 768, 768, RES), .bias = true, .in_place = true},   /* ViT-B batch 8 */
-            {MM(1, 591, 2304, 768, NONE), .bias = true},                    /* ViT-B QKV, batch 3 as rows */
-            {MM(3, 197, 2304, 768, GELU), .bias = true},                    /* ... and as a batch */
-            {MM(1, 1100, 33, 17, TANH), .bias = true},                      /* scalar loads */
-            {MM(2, 600, 72, 40, GELU), .bias = true, .offset = 256},
-            {MM(1, 1025, 130, 8, NONE)},
-        };
-        for (size_t i = 0; i < n; i++)
-            run_case_f16(ctx, &cases[i], "coopmat", rng);
-        for (size_t i = 0; i < sizeof large / sizeof *large; i++)
-            run_case_f16(ctx, &large[i], "coopmat", rng);
+            test_expect(auto_f16 && strcmp(auto_f16, "coopmat") == 0, "auto picks coopmat for fp16 (picked %s)",
+                        auto_f16);
+        for (size_t i = 0; i < sizeof cases_f16 / sizeof *cases_f16; i++)
+            run_case(ctx, &cases_f16[i], OP_F16, "coopmat", rng);
+        for (size_t i = 0; i < sizeof large_f16 / sizeof *large_f16; i++)
+            run_case(ctx, &large_f16[i], OP_F16, "coopmat", rng);
         /* Every epilogue, with and without bias, at batch 1 and 3, on shapes that are multiples of no
          * fragment (8, 16), block (32 .. 128) or k stage: 33 x 65 x 17 and 7 x 13 x 5. */
         for (uint32_t batch = 1; batch <= 3; batch += 2)
             for (int e = MATMUL_EPI_NONE; e <= MATMUL_EPI_RESIDUAL; e++)
                 for (int bias = 0; bias < 2; bias++) {
-                    const mm_case c1 = {MM(batch, 33, 65, 17, (matmul_epilogue)e), .bias = bias};
-                    const mm_case c2 = {MM(batch, 7, 13, 5, (matmul_epilogue)e), .bias = bias,
+                    const mm_case c1 = {batch, 33, 65, 17, (matmul_epilogue)e, .bias = bias};
+                    const mm_case c2 = {batch, 7, 13, 5, (matmul_epilogue)e, .bias = bias,
                                         .in_place = e == MATMUL_EPI_RESIDUAL && bias};
-                    run_case_f16(ctx, &c1, "coopmat", rng);
-                    run_case_f16(ctx, &c2, "coopmat", rng);
+                    run_case(ctx, &c1, OP_F16, "coopmat", rng);
+                    run_case(ctx, &c2, OP_F16, "coopmat", rng);
                 }
         set_path(ctx, "auto");
         return;
@@ -348,8 +367,8 @@ static void coopmat_section(vkvit_context *ctx, const mm_case *cases, size_t n, 
                 strstr(msg, why), "forced coopmat is refused: %s \"%s\"", vkvit_status_string(st), msg);
     test_expect(auto_f16 && strcmp(auto_f16, "coopmat") != 0, "auto falls back to a scalar fp16 kernel (%s)",
                 auto_f16);
-    run_case_f16(ctx, &cases[0], "auto", rng);
-    run_case_f16(ctx, &cases[1], "auto", rng);
+    run_case(ctx, &cases_f16[0], OP_F16, "auto", rng);
+    run_case(ctx, &cases_f16[1], OP_F16, "auto", rng);
 }
 
 /* The fp16 section. A device without shaderFloat16 + storageBuffer16BitAccess (ctx->info says so)
@@ -366,34 +385,14 @@ static void fp16_section(vkvit_context *ctx, uint64_t *rng)
         printf("coopmat: NOT RUN, it needs the fp16 path\n");
         return;
     }
-    const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
-                          RES = MATMUL_EPI_RESIDUAL;
-    /* ViT-B QKV and MLP down (+= x in place), then awkward shapes as in the fp32 table: K below 4 and
-     * odd (scalar loads), odd N, non-multiples of every tile, batches, offset spans (vec4 and scalar). */
-    const mm_case cases[] = {
-        {MM(1, 197, 2304, 768, NONE), .bias = true},
-        {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
-        {MM(1, 1, 1, 1, NONE)},
-        {MM(1, 7, 13, 5, GELU), .bias = true},
-        {MM(1, 33, 65, 17, TANH), .bias = true},
-        {MM(1, 65, 63, 31, RES), .bias = true},
-        {MM(1, 9, 11, 3, RES), .bias = true, .in_place = true},
-        {MM(1, 9, 7, 2, GELU)},
-        {MM(1, 17, 201, 4, TANH), .bias = true},
-        {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
-        {MM(1, 64, 128, 64, NONE), .bias = true},
-        {MM(1, 64, 128, 64, GELU), .bias = true},
-        {MM(3, 17, 33, 20, GELU), .bias = true, .offset = 256},
-        {MM(2, 5, 7, 9, RES), .bias = true, .in_place = true, .offset = 256},
-    };
     const char *paths[] = {"direct", "tiled"};
     for (size_t p = 0; p < 2; p++)
         if (path_runs(ctx, paths[p], OP_F16))
-            for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-                run_case_f16(ctx, &cases[i], paths[p], rng);
+            for (size_t i = 0; i < sizeof cases_f16 / sizeof *cases_f16; i++)
+                run_case(ctx, &cases_f16[i], OP_F16, paths[p], rng);
     set_path(ctx, "auto");
-    run_case_f16(ctx, &cases[3], "auto", rng);
-    coopmat_section(ctx, cases, sizeof cases / sizeof *cases, rng);
+    run_case(ctx, &cases_f16[3], OP_F16, "auto", rng);
+    coopmat_section(ctx, rng);
 }
 
 /* Bad arguments fail before anything is recorded, with INVALID_ARGUMENT and a "matmul: " detail. */
@@ -401,9 +400,6 @@ static void check_errors(vkvit_context *ctx)
 {
     vk_buffer b = test_upload(ctx, NULL, 64);
     vk_span s = vk_whole(&b);
-    vk_cmd *cmd;
-    test_ok(vk_cmd_create(ctx, 0, &cmd), "command buffer");
-    test_ok(vk_cmd_begin(cmd), "begin");
     const matmul_args good = {.batch = 1, .M = 4, .N = 4, .K = 4, .x = s, .w = s, .y = s};
     struct {
         const char *what;
@@ -433,22 +429,10 @@ static void check_errors(vkvit_context *ctx)
     bad[9].a.dtype = (op_dtype)9;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         set_path(ctx, bad[i].path);
-        vkvit_status st = op_matmul(cmd, ctx, &bad[i].a);
-        const char *msg = vkvit_last_error();
-        test_expect(st == VKVIT_ERROR_INVALID_ARGUMENT && strncmp(msg, "matmul: ", 8) == 0,
-                    "matmul rejects %s: %s \"%s\"", bad[i].what, vkvit_status_string(st), msg);
+        test_refuses(ctx, "matmul", test_record_matmul, &bad[i].a, bad[i].what, "matmul: ");
     }
     set_path(ctx, "auto");
-    test_ok(vk_cmd_end(cmd), "end");
-    vk_cmd_destroy(cmd);
     vk_buffer_destroy(ctx, &b);
-}
-
-static double now_s(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
 static double cpu_s(void)
@@ -492,9 +476,9 @@ static void bench(vkvit_context *ctx)
             test_ok(vk_cmd_submit_wait(cmd), "warm-up");
             double *t = calloc((size_t)reps, sizeof *t), cpu_best = 1e30;
             for (int r = 0; r < reps; r++) {
-                double t0 = now_s(), c0 = cpu_s();
+                double t0 = test_now(), c0 = cpu_s();
                 test_ok(vk_cmd_submit_wait(cmd), "submit");
-                t[r] = now_s() - t0;
+                t[r] = test_now() - t0;
                 double c = cpu_s() - c0;
                 cpu_best = c < cpu_best ? c : cpu_best;
             }
@@ -527,61 +511,18 @@ int main(void)
         return test_finish(ctx);
     }
     uint64_t rng = test_seed();
-    const matmul_epilogue NONE = MATMUL_EPI_NONE, GELU = MATMUL_EPI_GELU, TANH = MATMUL_EPI_GELU_TANH,
-                          RES = MATMUL_EPI_RESIDUAL;
 
-    /* ViT-B/16 (T = 197, D = 768, MLP 3072) on the path the device picks: QKV, attention output
-     * (+= x in place), MLP up (GELU), MLP down (+= x in place); batch 3 on QKV only (the reference
-     * is the slow part). */
-    const mm_case vit[] = {
-        {MM(1, 197, 2304, 768, NONE), .bias = true},
-        {MM(1, 197, 768, 768, RES), .bias = true, .in_place = true},
-        {MM(1, 197, 3072, 768, GELU), .bias = true},
-        {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
-        {MM(3, 197, 2304, 768, NONE), .bias = true},
-    };
     for (size_t i = 0; i < sizeof vit / sizeof *vit; i++)
-        run_case(ctx, &vit[i], "auto", &rng);
-    /* One big shape through each kernel explicitly. */
-    const mm_case big = {MM(1, 197, 3072, 768, TANH), .bias = true};
-    run_case(ctx, &big, "tiled", &rng);
+        run_case(ctx, &vit[i], OP_F32, "auto", &rng);
+    run_case(ctx, &big, OP_F32, "tiled", &rng);
     if (path_runs(ctx, "direct", OP_F32))
-        run_case(ctx, &big, "direct", &rng);
+        run_case(ctx, &big, OP_F32, "direct", &rng);
 
-    /* Awkward shapes: non-multiples of every tile (direct 16 x 8*16, k by 4; tiled 64 x 64, k by 16),
-     * K below 4 and not a multiple of 4 (scalar loads), M = 1 (a classifier head), tiny N. */
-    const mm_case odd[] = {
-        {MM(1, 1, 1, 1, NONE)},
-        {MM(1, 7, 13, 5, GELU), .bias = true},
-        {MM(1, 33, 65, 17, TANH), .bias = true},
-        {MM(1, 65, 63, 31, RES), .bias = true},
-        {MM(1, 9, 10, 1, NONE), .bias = true},
-        {MM(1, 9, 10, 2, GELU)},
-        {MM(1, 9, 10, 3, RES), .bias = true, .in_place = true},
-        {MM(1, 9, 10, 5, NONE)},
-        {MM(1, 17, 200, 4, TANH), .bias = true},
-        {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
-        {MM(1, 1, 1000, 768, NONE), .bias = true},
-        {MM(1, 197, 3, 64, GELU), .bias = true},
-        {MM(1, 64, 128, 64, NONE)},
-        {MM(1, 64, 128, 64, GELU), .bias = true},
-        {MM(1, 64, 128, 64, TANH), .bias = true},
-        {MM(1, 64, 128, 64, RES), .bias = true},
-        {MM(1, 64, 128, 64, RES), .in_place = true},
-        /* batched: shared W (w_stride 0), per-batch W, odd K per batch, padded strides and offset
-         * spans (vec4 loads kept: pads multiple of 4), padding that forces scalar loads */
-        {MM(3, 17, 33, 20, GELU), .bias = true},
-        {MM(2, 31, 45, 12, RES), .bias = true, .in_place = true, .w_batched = true},
-        {MM(3, 5, 7, 9, NONE), .w_batched = true},
-        {MM(2, 19, 21, 16, TANH), .bias = true, .w_batched = true, .x_pad = 4, .w_pad = 8, .y_pad = 3, .offset = 256},
-        {MM(2, 19, 21, 16, RES), .bias = true, .w_batched = true, .x_pad = 1, .w_pad = 1, .y_pad = 5},
-        {MM(4, 3, 130, 8, RES), .in_place = true, .y_pad = 2, .offset = 256},
-    };
     const char *paths[] = {"direct", "tiled"};
     for (size_t p = 0; p < 2; p++)
         if (path_runs(ctx, paths[p], OP_F32))
             for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
-                run_case(ctx, &odd[i], paths[p], &rng);
+                run_case(ctx, &odd[i], OP_F32, paths[p], &rng);
 
     fp16_section(ctx, &rng);
     check_errors(ctx);

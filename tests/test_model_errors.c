@@ -15,21 +15,17 @@
  *
  * Nothing may crash or leak (CI runs this under ASan with detect_leaks=1), and the validation
  * layer must stay silent. The temporary folder is removed at the end. */
-#define _XOPEN_SOURCE 700
-#include <errno.h>
 #include <stdarg.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "common.h"
 #include "safetensors.h"
 
 
-static char tmp_root[64];
+static const char *tmp_root;   /* test_temp_dir */
 
 static void fatal(const char *fmt, const char *arg)
 {
@@ -57,40 +53,10 @@ typedef struct bytes {
 
 static bytes read_all(const char *path)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        fatal("cannot open %s", path);
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    bytes b = {malloc((size_t)n + 1), (size_t)n};
-    if (!b.p || fread(b.p, 1, b.n, fp) != b.n)
+    bytes b = {0};
+    if (!(b.p = test_read_file(path, &b.n)))
         fatal("cannot read %s", path);
-    b.p[b.n] = '\0';
-    fclose(fp);
     return b;
-}
-
-static void write_all(const char *path, const void *p, size_t n)
-{
-    FILE *fp = fopen(path, "wb");
-    if (!fp || (n && fwrite(p, 1, n, fp) != n) || fclose(fp) != 0)
-        fatal("cannot write %s", path);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    if (remove(path) != 0)
-        fprintf(stderr, "warning: cannot remove %s: %s\n", path, strerror(errno));
-    return 0;
-}
-
-/* Also runs when a setup failure exits early. */
-static void remove_tmp_root(void)
-{
-    if (tmp_root[0])
-        nftw(tmp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 /* ---- a safetensors writer ----------------------------------------------------------------------- */
@@ -463,12 +429,12 @@ static const char *build_case(const load_case *c)
         memcpy(edited, cfg.p, head);
         memcpy(edited + head, c->b, lb);
         memcpy(edited + head + lb, at + la, cfg.n - head - la + 1);
-        write_all(file, edited, strlen(edited));
+        test_write_file(file, edited, strlen(edited));
         free(edited);
     } else if (c->op == OP_CONFIG_TEXT) {
-        write_all(file, c->a, strlen(c->a));
+        test_write_file(file, c->a, strlen(c->a));
     } else if (c->op != OP_NO_CONFIG) {
-        write_all(file, cfg.p, cfg.n);
+        test_write_file(file, cfg.p, cfg.n);
     }
     free(cfg.p);
     if (c->op == OP_CONFIG_ONLY)
@@ -484,11 +450,11 @@ static const char *build_case(const load_case *c)
     }
     if (c->op == OP_INDEX) {
         snprintf(file, sizeof file, "%s/model.safetensors.index.json", dir);
-        write_all(file, c->a, strlen(c->a));
+        test_write_file(file, c->a, strlen(c->a));
         return path;
     }
     if (c->op == OP_RAW) {
-        write_all(file, c->b, (size_t)atoi(c->a));
+        test_write_file(file, c->b, (size_t)atoi(c->a));
         return path;
     }
     if (c->op == OP_CUT || c->op == OP_HEADER_LEN || c->op == OP_HEADER_BYTE) {
@@ -503,7 +469,7 @@ static const char *build_case(const load_case *c)
         } else {
             raw.p[atoi(c->a)] = c->b[0];
         }
-        write_all(file, raw.p, n);
+        test_write_file(file, raw.p, n);
         free(raw.p);
         return path;
     }
@@ -561,7 +527,7 @@ static const char *build_case(const load_case *c)
         break;
     }
     bytes b = ckpt_serialize(&k);
-    write_all(file, b.p, b.n);
+    test_write_file(file, b.p, b.n);
     free(b.p);
     ckpt_free(&k);
     return path;
@@ -632,19 +598,6 @@ static void expect_status(const char *what, vkvit_status got, vkvit_status want,
 }
 #define EXPECT_STATUS(call, want, substr) expect_status(#call, (call), (want), (substr))
 
-static float *load_expected(const char *fixture, const char *tensor, size_t want)
-{
-    st_file *f = NULL;
-    test_ok(st_open(fixture_path(fixture, "expected.safetensors"), &f), "reading expected.safetensors");
-    const st_tensor *t = st_find(f, tensor);
-    if (!t || t->count != want)
-        fatal("expected.safetensors: tensor %s missing or of the wrong size", tensor);
-    float *x = test_alloc(want);
-    test_ok(st_read_f32(t, x, want), "reading the expected input");
-    st_close(f);
-    return x;
-}
-
 static void run_time_cases(vkvit_context *ctx)
 {
     printf("-- run time\n");
@@ -653,7 +606,7 @@ static void run_time_cases(vkvit_context *ctx)
     vkvit_model_info mi;
     test_ok(vkvit_model_get_info(m, &mi), "model info");
     const size_t per_image = (size_t)mi.channels * mi.image_size * mi.image_size, K = mi.num_classes;
-    float *input = load_expected("hf-vit", "input", 2 * per_image);
+    float *input = test_read_tensor(fixture_path("hf-vit", "expected.safetensors"), "input", 2 * per_image);
     float *three = test_alloc(3 * per_image);
     memcpy(three, input, 2 * per_image * sizeof *three);
     memcpy(three + 2 * per_image, input, per_image * sizeof *three);
@@ -697,7 +650,7 @@ static void run_time_cases(vkvit_context *ctx)
     EXPECT_STATUS(vkvit_get_embeddings(p, logits, 2 * 64 - 1), VKVIT_ERROR_INVALID_ARGUMENT, "capacity 127");
     EXPECT_STATUS(vkvit_get_attention(p, logits, 64), VKVIT_ERROR_UNSUPPORTED, "attention_maps");
     EXPECT_STATUS(vkvit_get_logits(p, logits, 2 * K), VKVIT_OK, NULL);
-    float *expected = load_expected("hf-vit", "logits", 2 * K);
+    float *expected = test_read_tensor(fixture_path("hf-vit", "expected.safetensors"), "logits", 2 * K);
     test_check("hf-vit logits after the rejected calls (batch 2)", logits, expected, 2 * K, 1e-4);
     free(expected);
     EXPECT_STATUS(vkvit_top_k(p, 0, 11, top), VKVIT_ERROR_INVALID_ARGUMENT, "k = 11");
@@ -871,11 +824,11 @@ static void run_precision_cases(vkvit_context *ctx)
     char file[700];
     snprintf(file, sizeof file, "%s/model.safetensors", path);
     bytes out = ckpt_serialize(&c);
-    write_all(file, out.p, out.n);
+    test_write_file(file, out.p, out.n);
     free(out.p);
     bytes cfg = read_all(fixture_path("hf-vit", "config.json"));
     snprintf(file, sizeof file, "%s/config.json", path);
-    write_all(file, cfg.p, cfg.n);
+    test_write_file(file, cfg.p, cfg.n);
     free(cfg.p);
     uint64_t b0, b1;
     uint32_t a0, a1;
@@ -896,10 +849,7 @@ int main(void)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     vkvit_context *ctx = test_context();
-    snprintf(tmp_root, sizeof tmp_root, "/tmp/vkvit-model-errors-XXXXXX");
-    if (!mkdtemp(tmp_root))
-        fatal("mkdtemp: %s", strerror(errno));
-    atexit(remove_tmp_root);
+    tmp_root = test_temp_dir("model-errors");
     uint64_t b0, b1;
     uint32_t a0, a1;
     device_bytes(ctx, &b0, &a0);
@@ -911,7 +861,7 @@ int main(void)
     device_bytes(ctx, &b1, &a1);
     test_expect(b1 == b0 && a1 == a0, "device memory at the end: %llu bytes in %u allocations (start: %llu in %u)",
                 (unsigned long long)b1, a1, (unsigned long long)b0, a0);
-    remove_tmp_root();
+    test_remove_tree(tmp_root);
     struct stat st;
     test_expect(stat(tmp_root, &st) != 0, "temp dir %s removed", tmp_root);
     return test_finish(ctx);

@@ -56,14 +56,6 @@ static void read_expected(const char *path, expected *e)
     st_close(f);
 }
 
-static uint32_t argmax(const float *v, uint32_t n)
-{
-    uint32_t b = 0;
-    for (uint32_t i = 1; i < n; i++)
-        b = v[i] > v[b] ? i : b;
-    return b;
-}
-
 static const char *short_label(const char *l, char *buf, size_t n)
 {
     snprintf(buf, n, "%s", l ? l : "?");
@@ -155,7 +147,7 @@ int main(int argc, char **argv)
                 num += ((double)z[j] - want[j]) * ((double)z[j] - want[j]), den += (double)want[j] * want[j];
             for (int r = 0; r < 5; r++)
                 dp = fmax(dp, fabs((double)pz[(uint32_t)e.top5_index[k][r]] - e.top5_prob[k][r]));
-            uint32_t g = argmax(z, e.K), t = (uint32_t)e.top5_index[k][0];
+            uint32_t g = test_argmax(z, e.K), t = (uint32_t)e.top5_index[k][0];
             int max_grid;
             double mean_grid, max_stat;
             compare_pixels(m, plan_input(p) + (size_t)i * 3 * S * S, &e, k, &max_grid, &mean_grid, &max_stat);

@@ -56,11 +56,6 @@ static vkvit_image random_image(uint32_t w, uint32_t h, uint64_t *rng, bool alph
 }
 
 /* Runs op_preprocess on images[0..n) in `batch` slots; out: [batch][C][S][S]. */
-static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const void *arg)
-{
-    return op_preprocess(cmd, ctx, arg);
-}
-
 static void run_gpu(vkvit_context *ctx, const preprocess_spec *spec, const vkvit_image *im, uint32_t n, uint32_t batch,
                     float *out)
 {
@@ -73,12 +68,11 @@ static void run_gpu(vkvit_context *ctx, const preprocess_spec *spec, const vkvit
     test_ok(vk_buffer_create(ctx, z.pixels * 4, VK_MEM_DEVICE, &p), "pixels");
     test_ok(vk_buffer_create(ctx, z.scratch * 4, VK_MEM_DEVICE, &t), "scratch");
     size_t count = (size_t)batch * spec->channels * spec->size * spec->size;
-    vk_buffer o = test_upload(ctx, NULL, count);
-    test_poison(ctx, &o);
+    vk_buffer o = test_poisoned(ctx, OP_F32, count);
     preprocess_pack(spec, im, n, batch, sm.map, sp.map);
     preprocess_args a = {.spec = spec, .batch = batch, .staging_meta = vk_whole(&sm), .staging_pixels = vk_whole(&sp),
                          .meta = vk_whole(&m), .pixels = vk_whole(&p), .scratch = vk_whole(&t), .out = vk_whole(&o)};
-    test_run(ctx, record, &a);
+    test_run(ctx, test_record_preprocess, &a);
     test_download(ctx, &o, out, count);
     vk_buffer *all[] = {&sm, &sp, &m, &p, &t, &o};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)

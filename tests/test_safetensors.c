@@ -37,7 +37,7 @@ static blob make_st(const char *header, const void *data, size_t data_len, uint6
     return b;
 }
 
-static char tmp_dir[64];
+static const char *tmp_dir;   /* test_temp_dir: removed at exit */
 
 static char *tmp_path(const char *name)
 {
@@ -48,14 +48,7 @@ static char *tmp_path(const char *name)
     return p;
 }
 
-static void write_file(const char *name, const void *data, size_t n)
-{
-    FILE *fp = fopen(tmp_path(name), "wb");
-    if (!fp || fwrite(data, 1, n, fp) != n || fclose(fp) != 0) {
-        fprintf(stderr, "FATAL: cannot write %s\n", tmp_path(name));
-        exit(1);
-    }
-}
+static void write_file(const char *name, const void *data, size_t n) { test_write_file(tmp_path(name), data, n); }
 
 static void write_st(const char *name, const char *header, const void *data, size_t data_len)
 {
@@ -148,13 +141,6 @@ static const bad_case bad[] = {
      "__metadata__ appears twice"},
 };
 
-static void check_status(const char *what, vkvit_status got, vkvit_status want, const char *says)
-{
-    const char *detail = vkvit_last_error();
-    test_expect(got == want && strstr(detail, says) != NULL, "%s: %s \"%s\" (want %s \"...%s...\")", what,
-                vkvit_status_string(got), detail, vkvit_status_string(want), says);
-}
-
 static void test_bad_table(void)
 {
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -166,7 +152,7 @@ static void test_bad_table(void)
         clear_error();
         snprintf(what, sizeof what, "memory: %s", c->what);
         vkvit_status s = st_parse(b.p, b.n, "mem.safetensors", &f);
-        check_status(what, s, c->want, c->says);
+        test_expect_status(what, s, c->want, c->says);
         test_expect(f == NULL && strstr(vkvit_last_error(), "mem.safetensors: ") == vkvit_last_error(),
                     "memory: %s: *out NULL, message starts with the name", c->what);
         st_close(s == VKVIT_OK ? f : NULL);
@@ -175,7 +161,7 @@ static void test_bad_table(void)
         snprintf(what, sizeof what, "file: %s", c->what);
         clear_error();
         s = st_open(tmp_path("bad.safetensors"), &f);
-        check_status(what, s, c->want, c->says);
+        test_expect_status(what, s, c->want, c->says);
         st_close(s == VKVIT_OK ? f : NULL);
         free(b.p);
     }
@@ -192,10 +178,12 @@ static void test_bad_table(void)
         st_file *f = NULL;
         char what[80];
         snprintf(what, sizeof what, "memory: %s", tiny[i].what);
-        check_status(what, st_parse(bytes, tiny[i].n, "mem", &f), VKVIT_ERROR_FILE_TRUNCATED, tiny[i].says);
+        test_expect_status(what, st_parse(bytes, tiny[i].n, "mem", &f), VKVIT_ERROR_FILE_TRUNCATED,
+                           tiny[i].says);
         write_file("tiny.safetensors", bytes, tiny[i].n);
         snprintf(what, sizeof what, "file: %s", tiny[i].what);
-        check_status(what, st_open(tmp_path("tiny.safetensors"), &f), VKVIT_ERROR_FILE_TRUNCATED, tiny[i].says);
+        test_expect_status(what, st_open(tmp_path("tiny.safetensors"), &f), VKVIT_ERROR_FILE_TRUNCATED,
+                           tiny[i].says);
     }
 }
 
@@ -204,12 +192,12 @@ static void test_bad_table(void)
 static void test_paths(void)
 {
     st_file *f = NULL;
-    check_status("nonexistent file", st_open(tmp_path("nope.safetensors"), &f), VKVIT_ERROR_IO,
-                 "nope.safetensors: No such file or directory");
+    test_expect_status("nonexistent file", st_open(tmp_path("nope.safetensors"), &f), VKVIT_ERROR_IO,
+                       "nope.safetensors: No such file or directory");
     test_expect(f == NULL, "nonexistent file: *out NULL");
     mkdir(tmp_path("emptydir"), 0700);
-    check_status("directory without a model", st_open(tmp_path("emptydir"), &f), VKVIT_ERROR_IO,
-                 "holds neither model.safetensors nor model.safetensors.index.json");
+    test_expect_status("directory without a model", st_open(tmp_path("emptydir"), &f), VKVIT_ERROR_IO,
+                       "holds neither model.safetensors nor model.safetensors.index.json");
     rmdir(tmp_path("emptydir"));
 
     mkdir(tmp_path("dir"), 0700);
@@ -331,14 +319,14 @@ static void test_good_file(void)
         test_expect(t && t->rank == 0 && t->count == 1 && t->size == 4 && ((const uint8_t *)t->data)[0] == 7,
                     "%s: I32 scalar, rank 0", how);
         if (t)
-            check_status("I32 read as weights", st_read_f32(t, out, 1), VKVIT_ERROR_UNKNOWN_DTYPE,
-                         "tensor 'i' has dtype I32, unsupported for weights");
+            test_expect_status("I32 read as weights", st_read_f32(t, out, 1), VKVIT_ERROR_UNKNOWN_DTYPE,
+                               "tensor 'i' has dtype I32, unsupported for weights");
         t = st_find(f, "e");
         test_expect(t && t->count == 0 && t->size == 0 && st_read_f32(t, NULL, 0) == VKVIT_OK,
                     "%s: empty tensor", how);
         if ((t = st_find(f, "w")))
-            check_status("read with the wrong count", st_read_f32(t, out, 5), VKVIT_ERROR_INVALID_ARGUMENT,
-                         "tensor 'w' has 6 elements, not 5");
+            test_expect_status("read with the wrong count", st_read_f32(t, out, 5), VKVIT_ERROR_INVALID_ARGUMENT,
+                               "tensor 'w' has 6 elements, not 5");
         st_close(f);
     }
     free(file.p);
@@ -422,7 +410,7 @@ static void test_shards(void)
         char what[120];
         snprintf(what, sizeof what, "sharded: %s", cases[i].what);
         s = st_open(tmp_path("sh/bad.index.json"), &f);
-        check_status(what, s, cases[i].want, cases[i].says);
+        test_expect_status(what, s, cases[i].want, cases[i].says);
         test_expect(f == NULL, "sharded: %s: *out NULL", cases[i].what);
     }
     static const char *const files[] = {"a.safetensors", "b.safetensors", "c.safetensors", "d.safetensors",
@@ -484,20 +472,12 @@ static void test_real(void)
 
 int main(void)
 {
-    snprintf(tmp_dir, sizeof tmp_dir, "%s/vkvit-st-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp_dir)) {
-        perror("mkdtemp");
-        return 1;
-    }
+    tmp_dir = test_temp_dir("st");
     test_f16_exhaustive();
     test_good_file();
     test_bad_table();
     test_paths();
     test_shards();
     test_real();
-    unlink(tmp_path("bad.safetensors"));
-    unlink(tmp_path("tiny.safetensors"));
-    unlink(tmp_path("good.safetensors"));
-    rmdir(tmp_dir);
     return test_finish(NULL);
 }

@@ -11,11 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
-#include "safetensors.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define SOAK_ASAN 1
@@ -32,6 +30,7 @@ size_t __sanitizer_get_current_allocated_bytes(void); /* <sanitizer/allocator_in
 #define RUNS 1000
 #define MEASURE_FROM 10 /* the first runs may still create lazily-made objects */
 #define HOST_GROWTH_LIMIT (1u << 20)
+#define FIXTURE VKVIT_SOURCE_ROOT "/tests/data/hf-vit/expected.safetensors"
 
 /* Resident set size in bytes, from /proc/self/statm (second field, pages). */
 static uint64_t rss_bytes(void)
@@ -54,28 +53,6 @@ static uint64_t heap_bytes(void)
 #else
     return 0;
 #endif
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static float *read_expected(const char *name, size_t n)
-{
-    st_file *f = NULL;
-    test_ok(st_open(VKVIT_SOURCE_ROOT "/tests/data/hf-vit/expected.safetensors", &f), "reading expected.safetensors");
-    const st_tensor *t = st_find(f, name);
-    if (!t || t->count != n) {
-        fprintf(stderr, "FATAL: expected.safetensors: '%s' missing or not %zu values\n", name, n);
-        exit(1);
-    }
-    float *x = test_alloc(n);
-    test_ok(st_read_f32(t, x, n), "reading expected values");
-    st_close(f);
-    return x;
 }
 
 typedef struct snapshot {
@@ -102,8 +79,8 @@ int main(void)
     const uint32_t B = 2;
     const size_t per_image = (size_t)mi.channels * mi.image_size * mi.image_size;
     const size_t nl = B * mi.num_classes, ne = B * mi.hidden;
-    float *input = read_expected("input", B * per_image);
-    float *expected = read_expected("logits", nl);
+    float *input = test_read_tensor(FIXTURE, "input", B * per_image);
+    float *expected = test_read_tensor(FIXTURE, "logits", nl);
     float *first_l = test_alloc(nl), *first_e = test_alloc(ne), *l = test_alloc(nl), *e = test_alloc(ne);
     vkvit_tensor in = {input, B, mi.channels, mi.image_size, mi.image_size};
 
@@ -114,11 +91,11 @@ int main(void)
 
     uint32_t differing = 0, first_diff = 0;
     snapshot before = {0}, after;
-    double t0 = now_s(), t_measure = 0;
+    double t0 = test_now(), t_measure = 0;
     for (uint32_t run = 2; run <= RUNS; run++) {
         if (run == MEASURE_FROM) {
             before = take(ctx);
-            t_measure = now_s();
+            t_measure = test_now();
         }
         vkvit_status s = vkvit_run(p, &in, NULL);
         if (s == VKVIT_OK)
@@ -135,7 +112,7 @@ int main(void)
         }
     }
     after = take(ctx);
-    double t1 = now_s();
+    double t1 = test_now();
 
     test_expect(differing == 0, "%u runs: logits and embeddings bitwise identical to run 1's (%u runs differ)", RUNS,
                 differing);

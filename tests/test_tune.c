@@ -16,11 +16,9 @@
 #include "ops/matmul.h"
 #include "ref/ref.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 static bool same(const matmul_config *a, const matmul_config *b)
 {
@@ -140,15 +138,6 @@ typedef struct tcase {
     bool bias, w_batched;   /* residual cases are in place (R = Y), as in the ViT */
 } tcase;
 
-/* Device buffer of n elements of `dt` holding data (NULL: NaN-poisoned). */
-static vk_buffer upload(vkvit_context *ctx, const float *data, size_t n, op_dtype dt)
-{
-    vk_buffer b = dt == OP_F16 ? test_upload_f16(ctx, data, n) : test_upload(ctx, data, n);
-    if (!data)
-        dt == OP_F16 ? test_poison_f16(ctx, &b) : test_poison(ctx, &b);
-    return b;
-}
-
 typedef struct recorded {
     const matmul_args *a;
     const matmul_config *c;
@@ -173,7 +162,8 @@ static uint32_t check_candidates(vkvit_context *ctx, const tcase *tc, matmul_ker
     if (dt == OP_F16)
         test_round_f16(x, nx), test_round_f16(w, nw), test_round_f16(bias, N), test_round_f16(r, ny);
     ref_matmul(x, w, tc->w_batched, tc->bias ? bias : NULL, res ? r : NULL, ref, B, M, N, K, tc->epi);
-    vk_buffer bx = upload(ctx, x, nx, dt), bw = upload(ctx, w, nw, dt), bb = upload(ctx, bias, N, dt);
+    vk_buffer bx = test_upload_as(ctx, dt, x, nx), bw = test_upload_as(ctx, dt, w, nw);
+    vk_buffer bb = test_upload_as(ctx, dt, bias, N);
     const VkDeviceSize es = dt == OP_F16 ? 2 : 4;
     matmul_args a = {.batch = B, .M = M, .N = N, .K = K, .w_stride = tc->w_batched ? N * K : 0,
                      .x = vk_span_of(&bx, 0, nx * es), .w = vk_span_of(&bw, 0, nw * es),
@@ -183,11 +173,11 @@ static uint32_t check_candidates(vkvit_context *ctx, const tcase *tc, matmul_ker
     matmul_config cand[MATMUL_MAX_CANDIDATES];
     uint32_t n = matmul_candidates(&d, kernel, &shape, cand, MATMUL_MAX_CANDIDATES), identical = 0;
     for (uint32_t i = 0; i < n; i++) {
-        vk_buffer by = upload(ctx, res ? r : NULL, ny, dt);
+        vk_buffer by = res ? test_upload_as(ctx, dt, r, ny) : test_poisoned(ctx, dt, ny);
         a.y = vk_span_of(&by, 0, ny * es);
         a.residual = res ? a.y : (vk_span){0};
         test_run(ctx, record_with, &(recorded){&a, &cand[i]});
-        dt == OP_F16 ? test_download_f16(ctx, &by, out, ny) : test_download(ctx, &by, out, ny);
+        test_download_as(ctx, dt, &by, out, ny);
         char name[192];
         snprintf(name, sizeof name, "%s %s b=%u %ux%ux%u %s%s%s: %s", dt == OP_F16 ? "fp16" : "fp32",
                  matmul_kernel_names[kernel], B, M, N, K, tc->epi == MATMUL_EPI_NONE ? "none"
@@ -332,24 +322,6 @@ static void record_shapes(vkvit_context *ctx, const tcase *cases, size_t n, op_d
 static uint64_t runs_of(const vkvit_context *ctx) { return ctx->tune ? ctx->tune->runs_timed : 0; }
 static uint32_t shapes_of(const vkvit_context *ctx) { return ctx->tune ? ctx->tune->shapes_timed : 0; }
 
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = calloc(1, 1 << 21);
-    size_t n = f && buf ? fread(buf, 1, (1 << 21) - 1, f) : 0;
-    if (f)
-        fclose(f);
-    if (buf)
-        buf[n] = '\0';
-    return buf;
-}
-
-static void write_text(const char *path, const char *text, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    test_ok(f && fwrite(text, 1, n, f) == n && fclose(f) == 0 ? VKVIT_OK : VKVIT_ERROR_IO, path);
-}
-
 /* One epilogue for all: on lavapipe every candidate configuration of every epilogue is a pipeline
  * compiled for seconds, and the keys differ by shape anyway (every_candidate covers the epilogues). */
 static const tcase tune_cases[] = {
@@ -379,7 +351,7 @@ static void tune_first(const char *dir, char *path, size_t path_size, matmul_con
     test_expect(warning_count == 0, "no warnings while tuning (%s)", last_warning);
     context_done(a);
 
-    char *text = read_text(path);
+    char *text = test_read_file(path, NULL);
     uint32_t lines = 0;
     for (const char *p = text; p && (p = strstr(p, "\nmatmul.")); p++)
         lines++;
@@ -459,7 +431,7 @@ static void modes(const char *dir)
 
 static void bad_files(const char *dir, const char *path)
 {
-    char *good = read_text(path);
+    char *good = test_read_file(path, NULL);
     char header[160] = "", other[160], line[1200];
     const char *eol = good ? strchr(good, '\n') : NULL;
     if (eol && (size_t)(eol - good) < sizeof header)
@@ -516,7 +488,7 @@ static void bad_files(const char *dir, const char *path)
             while (n < (1u << 20) + 100)
                 n += (size_t)snprintf(text + n, sizeof text - n, "# padding padding padding padding padding\n");
         }
-        write_text(path, text, n);
+        test_write_file(path, text, n);
         vkvit_context *c = context_at(dir, VKVIT_TUNE_AUTO);
         matmul_config got;
         record_shapes(c, &planted_case, 1, OP_F32, &got);
@@ -535,7 +507,7 @@ static void bad_files(const char *dir, const char *path)
      * context times the shape again and replaces the entry; after that, no more warnings. */
     size_t n = (size_t)snprintf(text, sizeof text, "%s\nmatmul.direct.f32.v4.b1.40x72x24.none 8 1 12 16 4 1\n"
                                 "matmul.tiled.f32.v4.b1.40x72x24.none 16 16 4 4 6 1\n", header);
-    write_text(path, text, n);
+    test_write_file(path, text, n);
     vkvit_context *c = context_at(dir, VKVIT_TUNE_ON);
     matmul_config got;
     record_shapes(c, &planted_case, 1, OP_F32, &got);
@@ -549,7 +521,7 @@ static void bad_files(const char *dir, const char *path)
 
     /* Random damage to a valid file (bytes replaced, lines cut short, digits added): never a crash
      * (ASan builds run this too), and whatever is chosen is valid on the device. */
-    char *valid = read_text(path);
+    char *valid = test_read_file(path, NULL);
     size_t vn = valid ? strlen(valid) : 0;
     bool all_valid = vn > 0;
     for (int m = 0; m < 24 && vn; m++) {
@@ -563,7 +535,7 @@ static void bad_files(const char *dir, const char *path)
         else
             n = at + (size_t)snprintf(text + at, sizeof text - at, "%u%s", (unsigned)test_uniform(&rng, 0, 4e9f),
                                       valid + at);
-        write_text(path, text, n);
+        test_write_file(path, text, n);
         c = context_at(dir, VKVIT_TUNE_AUTO);
         record_shapes(c, &planted_case, 1, OP_F32, &got);
         matmul_device d = matmul_device_of(c);
@@ -574,7 +546,7 @@ static void bad_files(const char *dir, const char *path)
     free(valid);
 
     /* Noise again, then a tuning run: the file is replaced by a valid one. */
-    write_text(path, (const char *)noise, sizeof noise);
+    test_write_file(path, noise, sizeof noise);
     c = context_at(dir, VKVIT_TUNE_ON);
     record_shapes(c, &planted_case, 1, OP_F32, &got);
     context_done(c);
@@ -608,17 +580,12 @@ int main(int argc, char **argv)
     if (!file)
         return test_finish(ctx);
 
-    char dir[] = "/tmp/vkvit-test-tune-XXXXXX", path[1024];
-    test_ok(mkdtemp(dir) ? VKVIT_OK : VKVIT_ERROR_IO, "mkdtemp");
+    const char *dir = test_temp_dir("test-tune");   /* removed at exit */
+    char path[1024];
     matmul_config chosen[N_TUNE];
     tune_first(dir, path, sizeof path, chosen);
     read_back(dir, path, chosen);
     modes(dir);
     bad_files(dir, path);
-
-    char cmd[1200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        printf("could not remove %s\n", dir);
     return test_finish(ctx);
 }
