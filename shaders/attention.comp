@@ -25,13 +25,9 @@
 //             and R is as large as compile time allows (5 at dh = 64), each shuffled vec4
 //             feeding 4 R FMAs. Chunks are the whole block (j0 = 0): constant shuffle ids.
 #extension GL_GOOGLE_include_directive : require
-#ifdef FP16
-// fp16 variant: qkv and out stored as halves (one rounding, at the store); all math stays fp32.
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define STORE_T float16_t
-#define STORE4_T f16vec4
-#endif
+// qkv and out are of types.glsl's storage type (fp16 with FP16=1: one rounding, at the store); the
+// softmax statistics and the accumulators are fp32 whatever it is.
+#include "types.glsl"
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_shuffle : require
@@ -49,16 +45,11 @@ layout(push_constant) uniform Push {
     float scale;        // resolved by the host (never 0 here)
 } pc;
 
-#ifndef STORE_T
-#define STORE_T float       // storage type of qkv and out (an fp16 variant sets these); the
-#define STORE4_T vec4       // softmax statistics and accumulators are fp32 whatever they are
-#endif
-
 // The same bindings seen as scalars (any dh) and as vec4s (VEC4).
 layout(binding = 0) readonly buffer QKV { STORE_T qkv[]; };
-layout(binding = 0) readonly buffer QKV4 { STORE4_T qkv4[]; };
+layout(binding = 0) readonly buffer QKV4 { STORE_VEC4 qkv4[]; };
 layout(binding = 1) writeonly buffer Out { STORE_T o[]; };
-layout(binding = 1) writeonly buffer Out4 { STORE4_T o4[]; };
+layout(binding = 1) writeonly buffer Out4 { STORE_VEC4 o4[]; };
 
 const float LOG2E = 1.4426950408889634;
 const float NEG_BIG = -3.0e38;
@@ -67,11 +58,11 @@ const float NEG_BIG = -3.0e38;
 vec4 load_row4(uint base, uint c)
 {
     if (VEC4)
-        return vec4(qkv4[base / 4 + c]);
+        return widen(qkv4[base / 4 + c]);
     vec4 r = vec4(0.0);
     for (uint k = 0; k < 4; ++k)
         if (c * 4 + k < pc.dh)
-            r[k] = float(qkv[base + c * 4 + k]);
+            r[k] = widen(qkv[base + c * 4 + k]);
     return r;
 }
 
@@ -187,11 +178,11 @@ void main()
         for (uint c = 0; c < DH4; ++c) {
             const vec4 y = acc[r][c] * inv;
             if (VEC4) {
-                o4[obase / 4 + c] = STORE4_T(y);
+                o4[obase / 4 + c] = narrow(y);
             } else {
                 for (uint k = 0; k < 4; ++k)
                     if (c * 4 + k < dh)
-                        o[obase + c * 4 + k] = STORE_T(y[k]);
+                        o[obase + c * 4 + k] = narrow(y[k]);
             }
         }
     }

@@ -12,15 +12,12 @@
 // are turned into log2 units only after the max is subtracted: exp2((s - m) * log2 e). Pre-scaling q by
 // log2 e would round every score first, which costs up to ~|s| * 1e-7 relative in each probability
 // (1e-5 at scores ~1e3); the difference s - m is small for every probability that matters.
-
-#ifdef FP16
-// fp16 variant: qkv and probs stored as halves. The head average is summed in fp32 registers over
-// chunks of up to HC heads (one chunk, so one rounding, for any ViT), not in the fp16 buffer.
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define STORE_T float16_t
-#define STORE4_T f16vec4
-#endif
+//
+// qkv and probs are of types.glsl's storage type; the math is fp32 whatever it is. In the fp16
+// variant the head average is summed in fp32 registers over chunks of up to HC heads (one chunk,
+// so one rounding, for any ViT), not in the fp16 buffer.
+#extension GL_GOOGLE_include_directive : require
+#include "types.glsl"
 
 layout(constant_id = 0) const uint DH4 = 16;       // vec4s per head row: ceil(dh / 4)
 layout(constant_id = 1) const uint WG = 64;        // invocations per workgroup: a power of two
@@ -32,13 +29,8 @@ layout(push_constant) uniform Push {
     float scale;
 } pc;
 
-#ifndef STORE_T
-#define STORE_T float       // storage type of qkv and probs; math is fp32 whatever it is
-#define STORE4_T vec4
-#endif
-
 layout(binding = 0) readonly buffer QKV { STORE_T qkv[]; };
-layout(binding = 0) readonly buffer QKV4 { STORE4_T qkv4[]; };
+layout(binding = 0) readonly buffer QKV4 { STORE_VEC4 qkv4[]; };
 layout(binding = 1) buffer Probs { STORE_T probs[]; };
 
 shared float red_m[WG], red_l[WG];
@@ -53,11 +45,11 @@ const float NEG_BIG = -3.0e38;
 vec4 load_row4(uint base, uint c)
 {
     if (VEC4)
-        return vec4(qkv4[base / 4 + c]);
+        return widen(qkv4[base / 4 + c]);
     vec4 r = vec4(0.0);
     for (uint k = 0; k < 4; ++k)
         if (c * 4 + k < pc.dh)
-            r[k] = float(qkv[base + c * 4 + k]);
+            r[k] = widen(qkv[base + c * 4 + k]);
     return r;
 }
 
@@ -119,7 +111,7 @@ void main()
     // Second pass: each key's probabilities summed over the chunk's heads in fp32, stored once.
     for (uint j = lid; j < T; j += WG) {
         const uint o = b * T + j;
-        float acc = h0 == 0 ? 0.0 : float(probs[o]);
+        float acc = h0 == 0 ? 0.0 : widen(probs[o]);
         for (uint hh = 0; hh < hn; ++hh) {
             const uint h = h0 + hh, kbase = base + (H + h) * dh;
             float s = 0.0;
@@ -127,7 +119,7 @@ void main()
                 s += dot(load_row4(base + h * dh, c) * qs, load_row4(kbase + j * row, c));
             acc += exp2((s - st_m[hh]) * LOG2E) * st_il[hh];
         }
-        probs[o] = STORE_T(acc);
+        probs[o] = narrow(acc);
     }
     barrier();   // st_* are rewritten by the next chunk
     }
@@ -139,7 +131,7 @@ void main()
                 s += dot(q[c], load_row4(kbase + j * row, c));
             const float p = exp2((s - mall) * LOG2E) * inv_l;
             const uint o = b * T + j;
-            probs[o] = STORE_T(h == 0 ? p : float(probs[o]) + p);
+            probs[o] = narrow(h == 0 ? p : widen(probs[o]) + p);
         }
     }
 #endif

@@ -36,4 +36,16 @@ float gelu_tanh(float x)
     return x / (1.0 + exp(-2.0 * u));
 }
 
+// The index of this workgroup in a 1-D grid that the host folds into x and y, since x alone may
+// hold only 65535 workgroups (groups_1d, src/ops/ops.h).
+uint flat_workgroup_index()
+{
+    return gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x;
+}
+
+// The index of this invocation in that grid, for 1-D workgroups. A macro, not a function: glslang
+// takes the value of gl_WorkGroupSize where the function is parsed, and this file is included
+// before the shader's local_size layout (a function here would multiply by 1).
+#define FLAT_INVOCATION_INDEX() (flat_workgroup_index() * gl_WorkGroupSize.x + gl_LocalInvocationID.x)
+
 #endif

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // LayerNorm over rows of D elements:  y = (x - mean) / sqrt(var + eps) * gamma + beta.
 //
 // A workgroup normalises rows_per_group consecutive rows, one at a time; its WG invocations split a
@@ -17,30 +18,19 @@
 // E[x^2] - E[x]^2 loses every digit there).
 //
 // Variants (shaders/meson.build): SUBGROUP=1 reduces with subgroupAdd (needs
-// GL_KHR_shader_subgroup_arithmetic), otherwise a shared-memory tree. Storage type: T / T4, fp32,
-// or with FP16=1 float16_t / f16vec4 (16-bit storage; arithmetic stays fp32).
+// GL_KHR_shader_subgroup_arithmetic), otherwise a shared-memory tree. x, gamma, beta and y are of
+// types.glsl's storage type (fp16 with FP16=1; the arithmetic stays fp32).
 //
 // Bindings (set 0): 0 x, 1 gamma [D], 2 beta [D], 3 y. Row r of x starts at element r * x_stride.
-// Dispatch: workgroup g = wg.y * num_wg.x + wg.x does rows [g * rows_per_group, ...).
+// Dispatch: workgroup g (flat_workgroup_index) does rows [g * rows_per_group, ...).
 
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
 
-#ifdef FP16
-// fp16 storage (x, gamma, beta, y as float16_t); loads widen to fp32, the statistics and the
-// normalisation run in fp32, and the store rounds once to fp16.
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define T float16_t
-#define T4 f16vec4
-#endif
-
-#ifndef T
-#define T float
-#define T4 vec4
-#endif
+#include "types.glsl"
+#include "common.glsl"
 
 // constant_id 0: workgroup size, a power of two (the shared-memory tree needs it).
 layout(local_size_x_id = 0) in;
@@ -53,14 +43,14 @@ layout(constant_id = 1) const bool VEC4 = false;
 layout(constant_id = 2) const uint NC = 1;
 
 // Each buffer is declared twice at the same binding: as scalars and as vec4s (aliasing views).
-layout(std430, set = 0, binding = 0) readonly buffer X { T x[]; };
-layout(std430, set = 0, binding = 0) readonly buffer X4 { T4 x4[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Gamma { T g[]; };
-layout(std430, set = 0, binding = 1) readonly buffer Gamma4 { T4 g4[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Beta { T b[]; };
-layout(std430, set = 0, binding = 2) readonly buffer Beta4 { T4 b4[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer Y { T y[]; };
-layout(std430, set = 0, binding = 3) writeonly buffer Y4 { T4 y4[]; };
+layout(std430, set = 0, binding = 0) readonly buffer X { STORE_T x[]; };
+layout(std430, set = 0, binding = 0) readonly buffer X4 { STORE_VEC4 x4[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Gamma { STORE_T g[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Gamma4 { STORE_VEC4 g4[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Beta { STORE_T b[]; };
+layout(std430, set = 0, binding = 2) readonly buffer Beta4 { STORE_VEC4 b4[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer Y { STORE_T y[]; };
+layout(std430, set = 0, binding = 3) writeonly buffer Y4 { STORE_VEC4 y4[]; };
 
 layout(push_constant) uniform Push {
     uint rows, D;
@@ -73,9 +63,9 @@ layout(push_constant) uniform Push {
 // Chunk c of a row (element offset `base`): 4 elements in vec4 mode, else 1 element in .x and
 // zeros elsewhere. CHUNK_MASK zeroes the lanes that are not part of the row.
 #define LOAD_CHUNK(buf, buf4, base, c) \
-    (VEC4 ? vec4(buf4[((base) >> 2) + (c)]) : vec4(float(buf[(base) + (c)]), 0.0, 0.0, 0.0))
+    (VEC4 ? widen(buf4[((base) >> 2) + (c)]) : vec4(widen(buf[(base) + (c)]), 0.0, 0.0, 0.0))
 #define STORE_CHUNK(base, c, v) \
-    { if (VEC4) y4[((base) >> 2) + (c)] = T4(v); else y[(base) + (c)] = T((v).x); }
+    { if (VEC4) y4[((base) >> 2) + (c)] = narrow(v); else y[(base) + (c)] = narrow((v).x); }
 const vec4 CHUNK_MASK = VEC4 ? vec4(1.0) : vec4(1.0, 0.0, 0.0, 0.0);
 
 float hsum(vec4 v) { return (v.x + v.y) + (v.z + v.w); }
@@ -121,7 +111,7 @@ void main()
     const uint nchunks = VEC4 ? D >> 2 : D;
     const uint t = gl_LocalInvocationID.x, WG = gl_WorkGroupSize.x;
     const float inv_d = 1.0 / float(D);
-    const uint first = (gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x) * pc.rows_per_group;
+    const uint first = flat_workgroup_index() * pc.rows_per_group;
     if (first >= pc.rows)
         return;   // uniform across the workgroup: no barrier is skipped by only some invocations
     const uint last = first + min(pc.rows_per_group, pc.rows - first);

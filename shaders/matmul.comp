@@ -24,23 +24,11 @@
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
 #endif
+// X, W, bias, R and Y are of types.glsl's storage type (fp16 with -DFP16=1: f16vec4 loads when
+// VEC == 4); loads convert to fp32 at once, so accumulation, shared-memory tiles and the epilogue
+// stay fp32.
+#include "types.glsl"
 #include "common.glsl"
-
-// Element types. -DFP16=1: X, W, bias, R and Y are fp16 in memory (f16vec4 loads when VEC == 4);
-// loads convert to fp32 at once, so accumulation, shared-memory tiles and the epilogue stay fp32 and
-// the only rounding to fp16 is the store. Needs shaderFloat16 + storageBuffer16BitAccess.
-#if defined(FP16) && FP16
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define IN_T float16_t
-#define IN_VEC4 f16vec4
-#define OUT_T float16_t
-#endif
-#ifndef IN_T
-#define IN_T float
-#define IN_VEC4 vec4
-#define OUT_T float
-#endif
 
 layout(constant_id = 0) const uint WG_X = 16;   // DIRECT: the subgroup size
 layout(constant_id = 1) const uint WG_Y = 16;   // DIRECT: 1
@@ -48,24 +36,11 @@ layout(constant_id = 2) const uint TM = 4;      // rows per invocation (DIRECT: 
 layout(constant_id = 3) const uint TN = 4;      // columns per invocation
 layout(constant_id = 4) const uint VEC = 4;     // 4: vec4 loads; 1: guarded scalar loads
 layout(constant_id = 5) const uint BK = 16;     // k per shared-memory stage (multiple of 4)
-layout(constant_id = 6) const uint EPILOGUE = 0;  // matmul_epilogue: 0 none, 1 gelu, 2 gelu_tanh, 3 residual
+layout(constant_id = 6) const uint EPILOGUE = 0;  // MATMUL_EPI_* (matmul_common.glsl)
 layout(constant_id = 7) const uint HAS_BIAS = 0;
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 
-// Bindings: 0 X, 1 W, 2 bias (X when absent), 3 R (Y when absent), 4 Y. X and W are also seen as
-// vec4 arrays at the same binding. R and Y are not restrict: they may be the same memory.
-layout(set = 0, binding = 0) restrict readonly buffer XS { IN_T x1[]; };
-layout(set = 0, binding = 0) restrict readonly buffer XV { IN_VEC4 x4[]; };
-layout(set = 0, binding = 1) restrict readonly buffer WS { IN_T w1[]; };
-layout(set = 0, binding = 1) restrict readonly buffer WV { IN_VEC4 w4[]; };
-layout(set = 0, binding = 2) restrict readonly buffer BS { IN_T bias[]; };
-layout(set = 0, binding = 3) readonly buffer RS { OUT_T r[]; };
-layout(set = 0, binding = 4) writeonly buffer YS { OUT_T y[]; };
-
-layout(push_constant) uniform Push {
-    uint M, N, K;
-    uint x_stride, w_stride, y_stride;   // elements between batches; w_stride 0: W shared
-} pc;
+#include "matmul_common.glsl"
 
 // load_x / load_w: elements k..k+3 (k a multiple of 4) of the row starting at element `row`.
 // guard: zero past K (needed when K is not a multiple of the k step); indices are clamped, so the
@@ -74,12 +49,12 @@ layout(push_constant) uniform Push {
     vec4 name(uint row, uint k, bool guard)                                 \
     {                                                                       \
         if (VEC == 4) {                                                     \
-            vec4 v = vec4(vec4s[(row + min(k, pc.K - 4u)) / 4u]);           \
+            vec4 v = widen(vec4s[(row + min(k, pc.K - 4u)) / 4u]);          \
             return (guard && k >= pc.K) ? vec4(0.0) : v;                    \
         }                                                                   \
         vec4 v;                                                             \
         [[unroll]] for (uint c = 0; c < 4u; c++) {                          \
-            float e = float(scalars[row + min(k + c, pc.K - 1u)]);          \
+            float e = widen(scalars[row + min(k + c, pc.K - 1u)]);          \
             v[c] = k + c < pc.K ? e : 0.0;                                  \
         }                                                                   \
         return v;                                                           \
@@ -91,19 +66,6 @@ DEFINE_LOAD(load_w, w1, w4)
 float fma4(vec4 a, vec4 b, float acc)
 {
     return fma(a.w, b.w, fma(a.z, b.z, fma(a.y, b.y, fma(a.x, b.x, acc))));
-}
-
-// v = X.W^T for element (m, n) of batch b; bias is already added.
-void store(uint ybase, uint m, uint n, float v)
-{
-    uint i = ybase + m * pc.N + n;
-    if (EPILOGUE == 1)
-        v = gelu_erf(v);
-    else if (EPILOGUE == 2)
-        v = gelu_tanh(v);
-    else if (EPILOGUE == 3)
-        v += float(r[i]);
-    y[i] = OUT_T(v);
 }
 
 #ifdef DIRECT
@@ -157,7 +119,7 @@ void main()
         uint n = n0 + j * WG_X;
         if (n >= pc.N)
             continue;
-        float bn = HAS_BIAS != 0 ? float(bias[n]) : 0.0;
+        float bn = bias_at(n);
         [[unroll]] for (uint i = 0; i < TM; i++)
             if (m0 + i < pc.M)
                 store(ybase, m0 + i, n, acc[i][j] + bn);
@@ -218,7 +180,7 @@ void main()
         uint n = n0 + tx + j * WG_X;
         if (n >= pc.N)
             continue;
-        float bn = HAS_BIAS != 0 ? float(bias[n]) : 0.0;
+        float bn = bias_at(n);
         [[unroll]] for (uint i = 0; i < TM; i++) {
             uint m = m0 + ty + i * WG_Y;
             if (m < pc.M)

@@ -1,8 +1,6 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 #extension GL_EXT_control_flow_attributes : require
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_memory_scope_semantics : require
 // Y[b] = epilogue(X[b] . W^T + bias) on tensor cores: the fp16 drop-in for matmul.comp's -DFP16=1
@@ -29,6 +27,8 @@
 // vulkanMemoryModel enabled (src/vk/context.c does it). The host sizes the workgroup as
 // WARPS_M * WARPS_N subgroups of the device's subgroup size, pinned where the device can pin it, so
 // gl_SubgroupID is the warp index.
+#define FP16 1   // fp16 only: tensor cores multiply halves
+#include "types.glsl"
 #include "common.glsl"
 
 #if defined(COOPMAT_NV) && COOPMAT_NV
@@ -63,23 +63,11 @@ layout(constant_id = 6) const uint CM_N = 16;     // B CM_K x CM_N, the accumula
 layout(constant_id = 7) const uint CM_K = 16;
 layout(constant_id = 8) const uint BK = 32;       // k per shared-memory stage: a multiple of CM_K and of 8
 layout(constant_id = 9) const uint VEC = 4;       // 4: f16vec4 global loads; 1: guarded scalar loads
-layout(constant_id = 10) const uint EPILOGUE = 0; // matmul_epilogue: 0 none, 1 gelu, 2 gelu_tanh, 3 residual
+layout(constant_id = 10) const uint EPILOGUE = 0; // MATMUL_EPI_* (matmul_common.glsl)
 layout(constant_id = 11) const uint HAS_BIAS = 0;
 layout(local_size_x_id = 0) in;
 
-// Bindings as in matmul.comp: 0 X, 1 W, 2 bias (X when absent), 3 R (Y when absent), 4 Y.
-layout(set = 0, binding = 0) restrict readonly buffer XS { float16_t x1[]; };
-layout(set = 0, binding = 0) restrict readonly buffer XV { f16vec4 x4[]; };
-layout(set = 0, binding = 1) restrict readonly buffer WS { float16_t w1[]; };
-layout(set = 0, binding = 1) restrict readonly buffer WV { f16vec4 w4[]; };
-layout(set = 0, binding = 2) restrict readonly buffer BS { float16_t bias[]; };
-layout(set = 0, binding = 3) readonly buffer RS { float16_t r[]; };
-layout(set = 0, binding = 4) writeonly buffer YS { float16_t y[]; };
-
-layout(push_constant) uniform Push {
-    uint M, N, K;
-    uint x_stride, w_stride, y_stride;   // elements between batches; w_stride 0: W shared
-} pc;
+#include "matmul_common.glsl"
 
 const uint BM = WARPS_M * FM * CM_M, BN = WARPS_N * FN * CM_N;
 const uint LDS = BK + 8u;   // halves per staged row: 16-byte multiple, and rows start on other banks
@@ -106,19 +94,6 @@ shared float cs[WARPS_M * WARPS_N * FRAG]; // one accumulator fragment per subgr
     }
 DEFINE_LOAD(load_x, x1, x4)
 DEFINE_LOAD(load_w, w1, w4)
-
-// v = X.W^T + bias for element (m, n); applies the epilogue and stores.
-void store(uint ybase, uint m, uint n, float v)
-{
-    uint i = ybase + m * pc.N + n;
-    if (EPILOGUE == 1)
-        v = gelu_erf(v);
-    else if (EPILOGUE == 2)
-        v = gelu_tanh(v);
-    else if (EPILOGUE == 3)
-        v += float(r[i]);
-    y[i] = float16_t(v);
-}
 
 void main()
 {
@@ -175,7 +150,7 @@ void main()
             for (uint e = gl_SubgroupInvocationID; e < FRAG; e += gl_SubgroupSize) {
                 uint m = fm + e / CM_N, n = fn + e % CM_N;
                 if (m < pc.M && n < pc.N)
-                    store(ybase, m, n, cs[scratch + e] + (HAS_BIAS != 0 ? float(bias[n]) : 0.0));
+                    store(ybase, m, n, cs[scratch + e] + bias_at(n));
             }
             subgroupBarrier();   // every lane has read the scratch before the next fragment lands
         }

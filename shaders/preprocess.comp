@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 #if defined(IMAGE)
 #extension GL_EXT_samplerless_texture_functions : require
 #endif
@@ -13,6 +14,7 @@
 //           x rescale, (x - mean) / std; batch slots past the run's images get zeros
 // -DIMAGE: pass 1 reads an application's VkImage (a sampled image, texelFetch: no filtering)
 // instead of packed pixels, each texel taken as an 8-bit image would hold it (see texel()).
+#include "common.glsl"
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const uint CHANNELS = 3;   // 3 = RGB, 1 = luma
 
@@ -30,7 +32,7 @@ layout(set = 0, binding = 3) writeonly buffer DstPix { uvec4 dst_pix[]; };
 
 void main()
 {
-    uint i = gl_GlobalInvocationID.x + gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x;
+    uint i = FLAT_INVOCATION_INDEX();
     uint nm = src_meta[1].z / 4u, np = src_meta[1].w / 4u;   // header words 6, 7: multiples of 4
     if (i < nm)
         dst_meta[i] = src_meta[i];

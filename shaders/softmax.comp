@@ -1,6 +1,8 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Softmax over each row of fp32 logits [rows][K] (vkvit_record's probabilities output):
 // y = exp(x - max) / sum(exp(x - max)), one workgroup per row, max and sum reduced in shared memory.
+#include "common.glsl"
 layout(local_size_x = 64) in;
 layout(set = 0, binding = 0) readonly buffer In { float x[]; };
 layout(set = 0, binding = 1) writeonly buffer Out { float y[]; };
@@ -26,7 +28,7 @@ float reduce(float v, uint op)
 
 void main()
 {
-    uint row = gl_WorkGroupID.x + gl_WorkGroupID.y * gl_NumWorkGroups.x, t = gl_LocalInvocationID.x;
+    uint row = flat_workgroup_index(), t = gl_LocalInvocationID.x;
     if (row >= pc.rows)   // uniform per workgroup
         return;
     uint base = row * pc.K;
