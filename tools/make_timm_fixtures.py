@@ -400,8 +400,9 @@ def posembed_data():
         t[f"in.{key}"] = store(grid, "F32")
         x = torch.from_numpy(grid).permute(2, 0, 1)[None]  # timm: [1, D, gh, gw] in float32
         for mode, aa in (("bicubic", False), ("bicubic_aa", True)):
-            y = F.interpolate(x, size=(oh, ow), mode="bicubic", align_corners=False, antialias=aa)
-            t[f"{mode}.{key}"] = store(y[0].permute(1, 2, 0).numpy(), "F32")
+            for suffix, xt in (("", x.double()), ("_f32", x)):  # PyTorch's algorithm in float64, and as timm runs it
+                y = F.interpolate(xt, size=(oh, ow), mode="bicubic", align_corners=False, antialias=aa)
+                t[f"{mode}{suffix}.{key}"] = store(y[0].permute(1, 2, 0).numpy(), "F32")
         z = scipy.ndimage.zoom(grid.astype(np.float64), (oh / gh, ow / gw, 1), order=1)
         assert z.shape == (oh, ow, POS_DIM), (key, z.shape)
         t[f"zoom.{key}"] = store(z, "F32")
@@ -533,9 +534,11 @@ def readme(cases, resize):
          f"Random grids `in.GHxGW-OHxOW` [GH, GW, {POS_DIM}] (float32) and their resamplings to OH x OW: "
          "`bicubic.*` = `torch.nn.functional.interpolate(mode='bicubic', align_corners=False)` (what Hugging Face's "
          "`interpolate_pos_encoding` calls), `bicubic_aa.*` = the same with `antialias=True` (timm's "
-         "`resample_abs_pos_embed` default, used by `checkpoint_filter_fn`), `zoom.*` = `scipy.ndimage.zoom(grid, "
-         "(OH/GH, OW/GW, 1), order=1)` (Google's vit_jax / big_vision). `tests/test_posembed.c` compares "
-         "`src/posembed.c` with each.", "",
+         "`resample_abs_pos_embed` default, used by `checkpoint_filter_fn`), both run on the grid in float64; "
+         "`bicubic_f32.*`, `bicubic_aa_f32.*` = the same run in float32 as timm runs them (PyTorch's own float32 "
+         "rounding makes these differ from the float64 runs by up to ~1e-6 relative); `zoom.*` = "
+         "`scipy.ndimage.zoom(grid, (OH/GH, OW/GW, 1), order=1)` in float64 (Google's vit_jax / big_vision). "
+         "`tests/test_posembed.c` compares `src/posembed.c` with each.", "",
          "## `timm-resize/`, `timm-deit-resize/`", "",
          "A tiny model made by `timm.create_model(arch, **model_args)` with seeded weights, saved as "
          "`model.safetensors` + `config.json` (`save_config_for_hf`) at the size in its model_args. For each other "
