@@ -480,8 +480,10 @@ static vkvit_status timm_model_args(const char *name, const cJSON *args, vit_con
 static const char *timm_act(const timm_arch *a, char act[32])
 {
     size_t n = 0;
-    for (; a->act_layer[n] && n + 1 < 32; n++)
-        act[n] = (char)(a->act_layer[n] >= 'A' && a->act_layer[n] <= 'Z' ? a->act_layer[n] - 'A' + 'a' : a->act_layer[n]);
+    for (; a->act_layer[n] && n + 1 < 32; n++) {
+        char ch = a->act_layer[n];
+        act[n] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    }
     act[n] = '\0';
     return act;
 }

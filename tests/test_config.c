@@ -87,8 +87,8 @@ static void test_real(void)
                     (c.present & (CONFIG_MEAN | CONFIG_STD | CONFIG_CROP_PCT | CONFIG_INTERPOLATION)) ==
                         (CONFIG_MEAN | CONFIG_STD | CONFIG_CROP_PCT | CONFIG_INTERPOLATION),
                 "timm: pretrained_cfg mean/std/crop_pct/interpolation");
-    test_expect((c.present & (CONFIG_EPS | CONFIG_GELU | CONFIG_QKV_BIAS)) == (CONFIG_EPS | CONFIG_GELU | CONFIG_QKV_BIAS) &&
-                    c.eps == 1e-6 && c.gelu == VIT_GELU_ERF && c.qkv_bias,
+    const uint32_t arch_fields = CONFIG_EPS | CONFIG_GELU | CONFIG_QKV_BIAS;
+    test_expect((c.present & arch_fields) == arch_fields && c.eps == 1e-6 && c.gelu == VIT_GELU_ERF && c.qkv_bias,
                 "timm: the architecture gives eps 1e-6, erf GELU, qkv_bias");
     s = config_validate(&c, path);
     test_expect(s == VKVIT_OK, "timm: validates (%s)", s ? vkvit_last_error() : "");
@@ -281,10 +281,10 @@ static void test_timm_generated(void)
                  c.qkv_bias == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "qkv_bias")) &&
                  c.eps == cJSON_GetObjectItemCaseSensitive(expect, "eps")->valuedouble &&
                  c.gelu == (!strcmp(gelu->valuestring, "tanh") ? VIT_GELU_TANH : VIT_GELU_ERF);
-            ok = test_expect(ok, "%s: D=%u L=%u H=%u mlp=%u %u/%u C=%u K=%u T=%u distilled=%d qkv_bias=%d eps=%g gelu=%d "
-                             "as timm builds it (%s)", what, c.hidden, c.layers, c.heads, c.mlp, c.image, c.patch,
-                             c.channels, c.num_labels, d.T, (int)c.distilled, (int)c.qkv_bias, c.eps, (int)c.gelu,
-                             s ? vkvit_last_error() : "ok");
+            ok = test_expect(ok, "%s: D=%u L=%u H=%u mlp=%u %u/%u C=%u K=%u T=%u distilled=%d qkv_bias=%d "
+                             "eps=%g gelu=%d as timm builds it (%s)", what, c.hidden, c.layers, c.heads, c.mlp,
+                             c.image, c.patch, c.channels, c.num_labels, d.T, (int)c.distilled, (int)c.qkv_bias, c.eps,
+                             (int)c.gelu, s ? vkvit_last_error() : "ok");
             runs++;
 #undef GET
         } else if (unsup) {
@@ -394,17 +394,21 @@ static const bad_case bad[] = {
      "model_args.num_classes = 3 contradicts num_classes = 2"},
     {"timm init_values a string", TIMM, "{'model_args': {'init_values': 'x'}}", BAD,
      "model_args.init_values is \"x\", not a number or null"},
-    {"timm fc_norm a number", TIMM, "{'model_args': {'fc_norm': 1}}", BAD, "model_args.fc_norm is 1, not true, false or null"},
+    {"timm fc_norm a number", TIMM, "{'model_args': {'fc_norm': 1}}", BAD,
+     "model_args.fc_norm is 1, not true, false or null"},
     {"timm act_layer a list", TIMM, "{'model_args': {'act_layer': []}}", BAD, "model_args.act_layer is a list"},
-    {"timm global_pool a number", TIMM, "{'model_args': {'global_pool': 0}}", BAD, "model_args.global_pool is 0, not a string"},
+    {"timm global_pool a number", TIMM, "{'model_args': {'global_pool': 0}}", BAD,
+     "model_args.global_pool is 0, not a string"},
     {"timm qk_norm", TIMM, "{'model_args': {'qk_norm': true}}", UNSUP,
      "model_args.qk_norm = true is not supported (normalised queries and keys)"},
     {"timm pos_embed none", TIMM, "{'model_args': {'pos_embed': 'none'}}", UNSUP, "model_args.pos_embed = \"none\""},
     {"timm block_fn", TIMM, "{'model_args': {'block_fn': 'x'}}", UNSUP, "model_args.block_fn = \"x\" is not supported"},
     {"timm act_layer relu", TIMM, "{'model_args': {'act_layer': 'relu'}}", UNSUP,
      "timm deit_tiny_patch16_224: act_layer = \"relu\" is not supported (GELU only: gelu, gelu_tanh)"},
-    {"timm norm_layer rmsnorm", TIMM, "{'model_args': {'norm_layer': 'rmsnorm'}}", UNSUP, "norm_layer = rmsnorm is not"},
-    {"timm LayerScale", TIMM, "{'model_args': {'init_values': 1e-5}}", UNSUP, "init_values = 1e-05 is not supported (LayerScale)"},
+    {"timm norm_layer rmsnorm", TIMM, "{'model_args': {'norm_layer': 'rmsnorm'}}", UNSUP,
+     "norm_layer = rmsnorm is not"},
+    {"timm LayerScale", TIMM, "{'model_args': {'init_values': 1e-5}}", UNSUP,
+     "init_values = 1e-05 is not supported (LayerScale)"},
     {"timm pre_norm", TIMM, "{'model_args': {'pre_norm': true}}", UNSUP, "pre_norm = true is not supported"},
     {"timm fc_norm", TIMM, "{'model_args': {'fc_norm': true}}", UNSUP, "fc_norm = true is not supported"},
     {"timm registered CLIP", TIMM, "{'architecture': 'vit_base_patch16_clip_224.openai', 'model_args': null}", UNSUP,

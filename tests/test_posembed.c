@@ -18,9 +18,13 @@ static const struct {
     const char *prefix;
     posembed_filter filter;
     double bound;
-} modes[] = {{"bicubic", POSEMBED_BICUBIC, TOL_POSEMBED}, {"bicubic_f32", POSEMBED_BICUBIC, TOL_POSEMBED_F32},
-             {"bicubic_aa", POSEMBED_BICUBIC_AA, TOL_POSEMBED}, {"bicubic_aa_f32", POSEMBED_BICUBIC_AA, TOL_POSEMBED_F32},
-             {"zoom", POSEMBED_BILINEAR_ZOOM, TOL_POSEMBED}};
+} modes[] = {
+    {"bicubic", POSEMBED_BICUBIC, TOL_POSEMBED},
+    {"bicubic_f32", POSEMBED_BICUBIC, TOL_POSEMBED_F32},
+    {"bicubic_aa", POSEMBED_BICUBIC_AA, TOL_POSEMBED},
+    {"bicubic_aa_f32", POSEMBED_BICUBIC_AA, TOL_POSEMBED_F32},
+    {"zoom", POSEMBED_BILINEAR_ZOOM, TOL_POSEMBED},
+};
 
 static float *read_all(const st_tensor *t)
 {
@@ -52,9 +56,10 @@ static int test_references(const st_file *f)
                 got[k] = NAN; /* poisoned: an unwritten element fails */
             vkvit_status s = posembed_resample(modes[m].filter, grid, gh, gw, dim, got, oh, ow);
             char label[256];
-            snprintf(label, sizeof label, "%s: %ux%u -> %ux%u (dim %u) vs %s%s", name, gh, gw, oh, ow, dim,
-                     modes[m].filter == POSEMBED_BILINEAR_ZOOM ? "scipy.ndimage.zoom(order=1)"
-                     : modes[m].filter == POSEMBED_BICUBIC ? "F.interpolate bicubic" : "F.interpolate bicubic antialias",
+            const char *how = modes[m].filter == POSEMBED_BILINEAR_ZOOM ? "scipy.ndimage.zoom(order=1)"
+                              : modes[m].filter == POSEMBED_BICUBIC ? "F.interpolate bicubic"
+                              : "F.interpolate bicubic antialias";
+            snprintf(label, sizeof label, "%s: %ux%u -> %ux%u (dim %u) vs %s%s", name, gh, gw, oh, ow, dim, how,
                      modes[m].bound == TOL_POSEMBED_F32 ? " in float32" : "");
             if (test_expect(s == VKVIT_OK, "%s runs (%s)", label, s ? vkvit_last_error() : "ok"))
                 test_check(label, got, want, (size_t)ref->count, modes[m].bound);
