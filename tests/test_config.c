@@ -1,6 +1,7 @@
-/* Model configuration: the real HF and timm configs, the committed fixtures, timm architecture
- * names, defaults, labels files, and a table of malformed or inconsistent configs, each with its
- * status and a message naming the field. No GPU. */
+/* Model configuration: the real HF and timm configs, the committed fixtures, defaults, timm's
+ * architecture + model_args merging (and every config of tests/data/timm-configs.json against the model
+ * timm builds from it), labels files, and a table of malformed, inconsistent or unsupported configs,
+ * each with its status and a message naming the field. No GPU. */
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
