@@ -1,6 +1,6 @@
 /* vkvit-classify: label images with a ViT on the GPU.
  *
- *   vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--fp16|--fp32] [--device I|NAME]
+ *   vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N] [--fp16|--fp32] [--device I|NAME]
  *                  [--json] [--verify] IMAGE|DIR...
  *
  * Prints each image's top-K labels, then a summary (device, model, batch, images/s, latency).
@@ -24,7 +24,7 @@
 
 typedef struct options {
     const char *model, *device;
-    uint32_t top, batch;
+    uint32_t top, batch, size;
     bool json, verify, fp16, fp32;
     char **paths;
     size_t n_paths;
@@ -32,11 +32,13 @@ typedef struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--fp16|--fp32]\n"
+    fprintf(f, "usage: vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N] [--fp16|--fp32]\n"
                "                      [--device I|NAME] [--json] [--verify] IMAGE|DIR...\n"
                "  --model   a Hugging Face or timm checkpoint (default: the bundled %s)\n"
                "  --top     labels per image (default 5)\n"
                "  --batch   images per GPU run (default 8)\n"
+               "  --size    run the model at N x N pixels, a multiple of its patch size (default: the\n"
+               "            checkpoint's); its position embedding is resampled at load\n"
                "  --fp16, --fp32  weights and activations in fp16 or fp32 (default: fp16 on GPUs\n"
                "            that support it, fp32 on CPU devices and elsewhere)\n"
                "  --device  device index or name substring (see vkvit-info); default: the best\n"
@@ -134,6 +136,9 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--batch") && has_value) {
             if (!parse_uint(argv[++i], &o->batch, 1, 4096))
                 return fprintf(stderr, "vkvit-classify: --batch wants 1..4096, not '%s'\n", argv[i]), 2;
+        } else if (!strcmp(a, "--size") && has_value) {
+            if (!parse_uint(argv[++i], &o->size, 1, 4096))
+                return fprintf(stderr, "vkvit-classify: --size wants 1..4096 pixels, not '%s'\n", argv[i]), 2;
         } else if (!strcmp(a, "--json")) {
             o->json = true;
         } else if (!strcmp(a, "--verify")) {
@@ -241,7 +246,7 @@ int main(int argc, char **argv)
     }
     vkvit_device_info dev;
     vkvit_context_device_info(ctx, &dev);
-    vkvit_model_options mopt = {.keep_host_weights = o.verify,
+    vkvit_model_options mopt = {.keep_host_weights = o.verify, .image_size = o.size,
                                 .precision = o.fp16 ? VKVIT_PRECISION_FP16
                                              : o.fp32 ? VKVIT_PRECISION_FP32 : VKVIT_PRECISION_AUTO};
     if ((s = vkvit_model_load(ctx, o.model, &mopt, &model)) != VKVIT_OK) {

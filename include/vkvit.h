@@ -250,6 +250,15 @@ typedef struct vkvit_model_options {
     /* Non-zero: keep an fp32 copy of the weights in host memory so vkvit_verify() can run the CPU
      * reference forward pass. Default: host copies are released after the upload. */
     int keep_host_weights;
+    /* The input side, in pixels, to run the model at; 0 = the checkpoint's (its config's image size). Another
+     * size must be a multiple of the patch size and at most 4096 (else VKVIT_ERROR_INVALID_ARGUMENT naming
+     * both). The position embedding is resampled once, at load, from the checkpoint's patch grid to the new one,
+     * the class (and distillation) token rows kept, as the checkpoint's own library does it: timm checkpoints
+     * as timm's loader does (bicubic, antialiased), Hugging Face ones as interpolate_pos_encoding does (bicubic);
+     * docs/resolution.md. vkvit_run_images' preprocessing targets the new size: a timm crop_pct spec resizes to
+     * floor(size / crop_pct) and crops size x size, other specs' resize and crop sizes scale by
+     * size / checkpoint's size. Images stay square. */
+    uint32_t image_size;
 } vkvit_model_options;
 
 /* Loads a checkpoint as downloaded from Hugging Face or timm: `path` is a directory holding

@@ -19,7 +19,7 @@ VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, co
     if (!ctx || !path)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_load: NULL %s", ctx ? "path" : "context");
     vkvit_model_options o = options ? *options : (vkvit_model_options){0};
-    return model_load(ctx, path, o.keep_host_weights != 0, o.precision, out);
+    return model_load(ctx, path, o.keep_host_weights != 0, o.precision, o.image_size, out);
 }
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_info *out)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "posembed.h"
 #include "safetensors.h"
 
 /* ---- naming maps ------------------------------------------------------------------------------------
@@ -395,6 +396,8 @@ struct checkpoint {
     found fd;
     vit_dims dims;         /* of the configuration the tensors were checked against */
     uint64_t parameters;
+    uint32_t grid;         /* the patch grid side the model runs at: dims.grid unless checkpoint_resize */
+    posembed_filter pos_filter;
 };
 
 /* The first family whose probe tensor the file holds. */
@@ -451,6 +454,7 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
         (s = preprocess_spec_load(dir, cfg, pre)))
         goto fail;
     ck->dims = vit_dims_of(cfg);
+    ck->grid = ck->dims.grid;
     if ((s = check_all(&ck->fd, &ck->dims, ck->fam->split_qkv, cfg->qkv_bias, ck->fam, path)))
         goto fail;
     for (size_t i = 0; i < st_count(ck->st); i++)
@@ -462,12 +466,47 @@ fail:
     return s;
 }
 
+vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t image)
+{
+    if (image == cfg->image)
+        return VKVIT_OK;
+    if (image % cfg->patch || image > CONFIG_MAX_IMAGE)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "image_size %u: %s (the checkpoint's patch size is %u, its image "
+                    "size %u)", image, image % cfg->patch ? "not a multiple of the patch size" : "above 4096",
+                    cfg->patch, cfg->image);
+    vkvit_status s = preprocess_spec_resize(pre, image);
+    if (s)
+        return s;
+    cfg->image = image;
+    ck->grid = image / cfg->patch;
+    /* As the checkpoint's own library resamples it: timm's checkpoint_filter_fn (resample_abs_pos_embed:
+     * antialiased bicubic), Hugging Face's interpolate_pos_encoding (bicubic). */
+    ck->pos_filter = strcmp(ck->fam->name, "timm") == 0 ? POSEMBED_BICUBIC_AA : POSEMBED_BICUBIC;
+    return VKVIT_OK;
+}
+
 const char *checkpoint_family(const checkpoint *ck) { return ck->fam->name; }
 uint64_t checkpoint_parameters(const checkpoint *ck) { return ck->parameters; }
 
 static vkvit_status read_into(const st_tensor *t, float *dst)
 {
     return st_read_f32(t, dst, (size_t)t->count);
+}
+
+/* The position embedding, its grid resampled to ck->grid when checkpoint_resize asked for another size. */
+static vkvit_status read_pos(const checkpoint *ck, const st_tensor *t, float *dst)
+{
+    const vit_dims *d = &ck->dims;
+    if (ck->grid == d->grid)
+        return read_into(t, dst);
+    float *pos = malloc((size_t)t->count * sizeof *pos);
+    if (!pos)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "position embedding");
+    vkvit_status s = read_into(t, pos);
+    if (!s)
+        s = posembed_resize(ck->pos_filter, pos, d->prefix, d->grid, d->grid, d->D, dst, ck->grid, ck->grid);
+    free(pos);
+    return s;
 }
 
 vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float *w)
@@ -480,7 +519,8 @@ vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float 
         if (!t || slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B || (slot == W_HEAD_W && d->prefix == 2) ||
             (slot == W_HEAD_B && d->prefix == 2))
             continue;
-        if ((s = read_into(t, w + lay->global[slot].offset)))
+        float *dst = w + lay->global[slot].offset;
+        if ((s = slot == W_POS ? read_pos(ck, t, dst) : read_into(t, dst)))
             return s;
     }
     if (d->prefix == 2 && d->K) { /* fold the two heads: [Wc/2 | Wd/2], (bc + bd)/2 */

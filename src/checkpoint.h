@@ -3,6 +3,7 @@
  *
  *     checkpoint *ck;
  *     s = checkpoint_open(path, &cfg, &pre, &ck);       // config + tensors read, reconciled, checked
+ *     s = checkpoint_resize(ck, &cfg, &pre, 384);       // optional: run at another input size
  *     ... lay out the weight block from cfg ...
  *     s = checkpoint_read(ck, &layout, host);           // every tensor into its place, fp32
  *     checkpoint_close(ck);                              // the file mapping released
@@ -24,10 +25,17 @@ typedef struct checkpoint checkpoint;
  * image becomes the model's input. Every tensor is checked against the shape the configuration
  * gives; an unknown, duplicate, missing or misshapen tensor is an error naming it. */
 vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec *pre, checkpoint **out);
+/* Runs the model at `image` x `image` pixels instead of the checkpoint's size: cfg->image and the preprocessing
+ * (preprocess_spec_resize) follow, and checkpoint_read resamples the position embedding's grid (posembed.h: as
+ * timm's loader does for timm checkpoints, as Hugging Face's interpolate_pos_encoding does for HF ones). The
+ * checkpoint's own size is a no-op. Errors: VKVIT_ERROR_INVALID_ARGUMENT (not a multiple of the patch size, or
+ * above CONFIG_MAX_IMAGE), preprocess_spec_resize's. */
+vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t image);
 const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm" */
 uint64_t checkpoint_parameters(const checkpoint *ck);  /* elements of every tensor stored, used or not */
 /* Writes every tensor, widened to fp32, into host (lay->total floats, zeroed) at its place in
- * `lay`; a distilled model's two heads are folded into one (model.h). */
+ * `lay` (laid out for cfg after any checkpoint_resize); a distilled model's two heads are folded into one
+ * (model.h). */
 vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float *host);
 void checkpoint_close(checkpoint *ck);                 /* NULL is fine */
 

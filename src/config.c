@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,65 +276,261 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
 
 /* ---- timm ------------------------------------------------------------------------------------- */
 
-static const struct {
-    const char *word;
-    uint32_t hidden, layers, heads; /* mlp = 4 x hidden */
-} timm_sizes[] = {
-    {"tiny", 192, 12, 3},  {"small", 384, 12, 6},  {"base", 768, 12, 12},
-    {"large", 1024, 24, 16}, {"huge", 1280, 32, 16},
-};
+/* What timm's VisionTransformer(...) receives for one architecture: a row of timm_archs.h, generated from timm by
+ * tools/make_timm_fixtures.py. */
+typedef struct timm_arch {
+    const char *name;
+    uint32_t embed_dim, depth, num_heads, patch_size, img_size, in_chans, num_classes;
+    double mlp_ratio;
+    double eps;               /* the LayerNorm's; 0: the norm is not a LayerNorm                   */
+    bool qkv_bias, distilled, class_token;
+    uint32_t reg_tokens;
+    bool no_embed_class;
+    const char *global_pool;
+    double init_values;       /* LayerScale's initial value; 0 = None: no LayerScale               */
+    bool pre_norm;
+    int fc_norm;              /* -1 = None (a LayerNorm after pooling only for average pooling), 0, 1 */
+    const char *act_layer;    /* "" = None: GELU                                                   */
+    const char *other;        /* other arguments that make another model, as text; NULL if none     */
+} timm_arch;
 
-/* "deit_tiny_distilled_patch16_224.fb_in1k": size word, patchN, trailing image size, distilled. */
-static void timm_name(vit_config *c)
+#include "timm_archs.h"
+
+/* "vit_base_patch16_224.augreg_in21k" -> its row (a pretrained tag changes the weights and preprocessing, not the
+ * arguments); NULL for a name timm does not register. */
+static const timm_arch *timm_find(const char *architecture)
 {
-    char buf[sizeof c->architecture];
-    char *save = NULL;
-    snprintf(buf, sizeof buf, "%s", c->architecture);
-    buf[strcspn(buf, ".")] = '\0'; /* drop the pretrained tag */
-    for (char *tok = strtok_r(buf, "_", &save); tok; tok = strtok_r(NULL, "_", &save)) {
-        size_t digits = strspn(tok, "0123456789");
-        for (size_t i = 0; i < sizeof timm_sizes / sizeof timm_sizes[0]; i++)
-            if (strcmp(tok, timm_sizes[i].word) == 0) {
-                c->hidden = timm_sizes[i].hidden;
-                c->layers = timm_sizes[i].layers;
-                c->heads = timm_sizes[i].heads;
-                c->mlp = 4 * timm_sizes[i].hidden;
-                c->present |= CONFIG_HIDDEN | CONFIG_LAYERS | CONFIG_HEADS | CONFIG_MLP;
-            }
-        if (strncmp(tok, "patch", 5) == 0 && tok[5] && strlen(tok + 5) <= 4 &&
-            strspn(tok + 5, "0123456789") == strlen(tok + 5)) {
-            c->patch = (uint32_t)atoi(tok + 5);
-            c->present |= CONFIG_PATCH;
-        } else if (digits && !tok[digits] && digits <= 4) {
-            c->image = (uint32_t)atoi(tok);
-            c->present |= CONFIG_IMAGE;
-        } else if (strcmp(tok, "distilled") == 0) {
-            c->distilled = true;
-            c->present |= CONFIG_DISTILLED;
-        }
-    }
+    size_t n = strcspn(architecture, ".");
+    for (size_t i = 0; i < sizeof timm_archs / sizeof *timm_archs; i++)
+        if (strlen(timm_archs[i].name) == n && strncmp(timm_archs[i].name, architecture, n) == 0)
+            return &timm_archs[i];
+    return NULL;
 }
 
-/* Model arguments that describe a different model than the one vkvit runs. */
-static vkvit_status timm_unsupported(const char *name, const cJSON *obj)
+/* The model timm.create_model(architecture, **model_args) builds, as far as the config tells: the architecture's
+ * arguments (VisionTransformer's defaults for a name timm does not register), model_args' over them, field by
+ * field. The dimensions go straight into the vit_config; this holds the rest. */
+typedef struct timm_model {
+    timm_arch a;
+    bool ratio;               /* a.mlp_ratio is known: a registered architecture's, or model_args'  */
+    uint32_t args;            /* config_field bits model_args gave                                 */
+    uint32_t top;             /* CONFIG_HIDDEN / CONFIG_NUM_LABELS: top-level num_features / num_classes */
+    const char *norm_layer;   /* model_args.norm_layer when it is not a LayerNorm, for the message */
+} timm_model;
+
+/* A registered architecture gives every dimension, as timm's model function and its default pretrained tag do. */
+static void timm_init(const timm_arch *row, vit_config *c, timm_model *t)
+{
+    memset(t, 0, sizeof *t);
+    t->a = row ? *row : timm_init_defaults;
+    if (!row)
+        return; /* an unregistered name: model_args and the tensors' shapes decide */
+    t->ratio = true;
+    c->hidden = row->embed_dim;
+    c->layers = row->depth;
+    c->heads = row->num_heads;
+    c->patch = row->patch_size;
+    c->image = row->img_size;
+    c->channels = row->in_chans;
+    c->num_labels = row->num_classes;
+    c->eps = row->eps;
+    c->qkv_bias = row->qkv_bias;
+    c->distilled = row->distilled;
+    c->present |= CONFIG_HIDDEN | CONFIG_LAYERS | CONFIG_HEADS | CONFIG_PATCH | CONFIG_IMAGE | CONFIG_CHANNELS |
+                  CONFIG_NUM_LABELS | CONFIG_EPS | CONFIG_QKV_BIAS | CONFIG_DISTILLED | CONFIG_GELU;
+}
+
+/* model_args that change nothing vkvit computes (dropout, initialisation, sizes other than the built one,
+ * create_model's own switches). */
+static const char *const timm_ignored_args[] = {
+    "dynamic_img_size", "drop_rate", "pos_drop_rate", "patch_drop_rate", "proj_drop_rate", "attn_drop_rate",
+    "drop_path_rate", "weight_init", "fix_init", "pool_include_prefix", "out_indices", "pretrained_strict",
+    "cache_dir", "scriptable", "exportable", "no_jit"};
+
+/* model_args whose only value vkvit runs is VisionTransformer's default: false, true, "learn", or None (JSON null,
+ * absent) for the layer classes. */
+static const struct {
+    const char *key;
+    char kind;                /* 'f' false, 't' true, 's' the string `value`, 'n' null              */
+    const char *value, *why;
+} timm_fixed_args[] = {
+    {"qk_norm", 'f', NULL, "normalised queries and keys"},
+    {"scale_attn_norm", 'f', NULL, "a norm inside attention"},
+    {"scale_mlp_norm", 'f', NULL, "a norm inside the MLP"},
+    {"proj_bias", 't', NULL, "projections without bias"},
+    {"final_norm", 't', NULL, "no final LayerNorm"},
+    {"dynamic_img_pad", 'f', NULL, "padded inputs"},
+    {"pos_embed", 's', "learn", "no learned position embedding"},
+    {"features_only", 'f', NULL, "a feature extractor"},
+    {"use_naflex", 'f', NULL, "NaFlexVit"},
+    {"embed_layer", 'n', NULL, "another patch embedding"},
+    {"embed_norm_layer", 'n', NULL, "a norm in the patch embedding"},
+    {"block_fn", 'n', NULL, "another block"},
+    {"mlp_layer", 'n', NULL, "another MLP"},
+    {"attn_layer", 'n', NULL, "another attention"},
+};
+
+/* Every key model_args may hold: the ones read below, the fixed and the ignored ones. */
+static bool timm_known_arg(const char *key)
+{
+    static const char *const read[] = {"embed_dim", "depth", "num_heads", "img_size", "patch_size", "in_chans",
+        "num_classes", "mlp_ratio", "qkv_bias", "class_token", "reg_tokens", "no_embed_class", "global_pool",
+        "init_values", "pre_norm", "fc_norm", "act_layer", "norm_layer"};
+    for (size_t i = 0; i < sizeof read / sizeof *read; i++)
+        if (!strcmp(key, read[i]))
+            return true;
+    for (size_t i = 0; i < sizeof timm_fixed_args / sizeof *timm_fixed_args; i++)
+        if (!strcmp(key, timm_fixed_args[i].key))
+            return true;
+    for (size_t i = 0; i < sizeof timm_ignored_args / sizeof *timm_ignored_args; i++)
+        if (!strcmp(key, timm_ignored_args[i]))
+            return true;
+    return false;
+}
+
+static vkvit_status timm_wrong(const char *name, const char *key, const cJSON *v, const char *expected)
 {
     char buf[64];
+    return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.%s is %s, not %s", name, key, json_describe(v, buf, sizeof buf),
+                expected);
+}
+
+/* model_args' arguments that are not dimensions. JSON null is Python's None: the default where None means
+ * something (init_values, fc_norm, act_layer, norm_layer), absent elsewhere. */
+static vkvit_status timm_features(const char *name, const cJSON *args, timm_model *t)
+{
+    vkvit_status s;
     const cJSON *v;
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "global_pool")) &&
-        !(cJSON_IsString(v) && strcmp(v->valuestring, "token") == 0))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: global_pool %s is unsupported (only \"token\")",
-                    name, json_describe(v, buf, sizeof buf));
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "class_token")) && !cJSON_IsTrue(v))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.class_token %s is unsupported (vkvit "
-                    "classifies from the class token)", name, cJSON_IsFalse(v) ? "false" : json_describe(v, buf, sizeof buf));
-    if ((v = cJSON_GetObjectItemCaseSensitive(obj, "reg_tokens")) &&
-        !(cJSON_IsNumber(v) && v->valuedouble == 0))
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: reg_tokens %s is unsupported", name,
-                    json_describe(v, buf, sizeof buf));
-    static const char *const must_be_false[] = {"no_embed_class", "fc_norm"};
-    for (int i = 0; i < 2; i++)
-        if ((v = cJSON_GetObjectItemCaseSensitive(obj, must_be_false[i])) && cJSON_IsTrue(v))
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s true is unsupported", name, must_be_false[i]);
+    timm_arch *a = &t->a;
+    if ((s = json_bool(name, args, "class_token", &a->class_token, NULL, 0)) ||
+        (s = json_bool(name, args, "no_embed_class", &a->no_embed_class, NULL, 0)) ||
+        (s = json_bool(name, args, "pre_norm", &a->pre_norm, NULL, 0)) ||
+        (s = json_uint(name, args, "reg_tokens", false, &a->reg_tokens, NULL, 0)))
+        return s;
+    if ((v = cJSON_GetObjectItemCaseSensitive(args, "global_pool")) && !cJSON_IsNull(v)) {
+        if (!cJSON_IsString(v))
+            return timm_wrong(name, "global_pool", v, "a string");
+        a->global_pool = v->valuestring;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(args, "init_values"))) {
+        if (!cJSON_IsNull(v) && !(cJSON_IsNumber(v) && isfinite(v->valuedouble)))
+            return timm_wrong(name, "init_values", v, "a number or null");
+        a->init_values = cJSON_IsNull(v) ? 0 : v->valuedouble;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(args, "fc_norm"))) {
+        if (!cJSON_IsNull(v) && !cJSON_IsBool(v))
+            return timm_wrong(name, "fc_norm", v, "true, false or null");
+        a->fc_norm = cJSON_IsNull(v) ? -1 : cJSON_IsTrue(v);
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(args, "act_layer"))) {
+        if (!cJSON_IsNull(v) && !cJSON_IsString(v))
+            return timm_wrong(name, "act_layer", v, "a string or null");
+        a->act_layer = cJSON_IsNull(v) ? "" : v->valuestring;
+        t->args |= CONFIG_GELU;
+    }
+    if ((v = cJSON_GetObjectItemCaseSensitive(args, "norm_layer"))) {
+        if (!cJSON_IsNull(v) && !cJSON_IsString(v))
+            return timm_wrong(name, "norm_layer", v, "a string or null");
+        /* timm's get_norm_layer("layernorm") is its LayerNorm, whose eps defaults to VisionTransformer's */
+        bool ln = cJSON_IsNull(v) || !strcmp(v->valuestring, "layernorm");
+        a->eps = ln ? timm_init_defaults.eps : 0;
+        t->norm_layer = ln ? NULL : v->valuestring;
+        t->args |= CONFIG_EPS;
+    }
+    for (size_t i = 0; i < sizeof timm_fixed_args / sizeof *timm_fixed_args; i++) {
+        char buf[64];
+        if (!(v = cJSON_GetObjectItemCaseSensitive(args, timm_fixed_args[i].key)) || cJSON_IsNull(v))
+            continue;
+        char kind = timm_fixed_args[i].kind;
+        if ((kind == 'f' && cJSON_IsFalse(v)) || (kind == 't' && cJSON_IsTrue(v)) ||
+            (kind == 's' && cJSON_IsString(v) && !strcmp(v->valuestring, timm_fixed_args[i].value)))
+            continue;
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: model_args.%s = %s is not supported (%s)", name,
+                    timm_fixed_args[i].key, cJSON_IsBool(v) ? (cJSON_IsTrue(v) ? "true" : "false")
+                    : json_describe(v, buf, sizeof buf), timm_fixed_args[i].why);
+    }
+    return VKVIT_OK;
+}
+
+/* model_args over the architecture's arguments. */
+static vkvit_status timm_model_args(const char *name, const cJSON *args, vit_config *c, timm_model *t)
+{
+    vkvit_status s;
+    if (!cJSON_IsObject(args))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args is not an object", name);
+    for (const cJSON *e = args->child; e; e = e->next)
+        if (!timm_known_arg(e->string))
+            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: model_args.%.60s is not an argument of timm's VisionTransformer "
+                        "that vkvit knows", name, e->string);
+    for (size_t i = 0; i < sizeof timm_args / sizeof timm_args[0]; i++)
+        if ((s = json_uint(name, args, timm_args[i].key, timm_args[i].square, field(c, timm_args[i].offset),
+                           &t->args, timm_args[i].bit)) != VKVIT_OK)
+            return s;
+    uint32_t ratio = 0;
+    if ((s = json_number(name, args, "mlp_ratio", &t->a.mlp_ratio, &ratio, 1)) ||
+        (s = json_bool(name, args, "qkv_bias", &c->qkv_bias, &t->args, CONFIG_QKV_BIAS)) ||
+        (s = timm_features(name, args, t)))
+        return s;
+    t->ratio |= ratio != 0;
+    c->present |= t->args;
+    return VKVIT_OK;
+}
+
+/* act_layer lowercased, as timm's get_act_layer reads it. */
+static const char *timm_act(const timm_arch *a, char act[32])
+{
+    size_t n = 0;
+    for (; a->act_layer[n] && n + 1 < 32; n++) {
+        char ch = a->act_layer[n];
+        act[n] = (char)(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+    }
+    act[n] = '\0';
+    return act;
+}
+
+static vkvit_status timm_refuse(const char *name, const vit_config *c, const char *why, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+
+/* "<file>: timm <architecture>: <argument> = <value> is not supported (<why>)" */
+static vkvit_status timm_refuse(const char *name, const vit_config *c, const char *why, const char *fmt, ...)
+{
+    char what[160];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return fail(VKVIT_ERROR_UNSUPPORTED, "%s: timm %s: %s is not supported (%s)", name,
+                c->architecture[0] ? c->architecture : "model", what, why);
+}
+
+/* What vkvit does not run, named with its value: VKVIT_ERROR_UNSUPPORTED. */
+static vkvit_status timm_check(const char *name, const vit_config *c, const timm_model *t)
+{
+    const timm_arch *a = &t->a;
+    char act[32];
+    timm_act(a, act);
+    if (!a->class_token)
+        return timm_refuse(name, c, "vkvit classifies from the class token", "class_token = false");
+    if (a->reg_tokens)
+        return timm_refuse(name, c, "register tokens", "reg_tokens = %u", a->reg_tokens);
+    if (a->no_embed_class)
+        return timm_refuse(name, c, "a position embedding without the class token's row", "no_embed_class = true");
+    if (strcmp(a->global_pool, "token"))
+        return timm_refuse(name, c, "pooling other than the class token", "global_pool = \"%.20s\"", a->global_pool);
+    if (a->init_values != 0)
+        return timm_refuse(name, c, "LayerScale", "init_values = %g", a->init_values);
+    if (a->pre_norm)
+        return timm_refuse(name, c, "a LayerNorm before the blocks, as in CLIP", "pre_norm = true");
+    if (a->fc_norm == 1)
+        return timm_refuse(name, c, "a LayerNorm after pooling", "fc_norm = true");
+    if (act[0] && strcmp(act, "gelu") && strcmp(act, "gelu_tanh"))
+        return timm_refuse(name, c, "GELU only: gelu, gelu_tanh", "act_layer = \"%s\"", act);
+    if (a->eps == 0)
+        return timm_refuse(name, c, "LayerNorm only", "norm_layer = %.30s",
+                           t->norm_layer ? t->norm_layer : "(not a LayerNorm)");
+    if (a->other)
+        return timm_refuse(name, c, "vkvit runs VisionTransformer's Block, Attention, Mlp and LayerNorm", "%s",
+                           a->other);
     return VKVIT_OK;
 }
 
@@ -370,7 +567,10 @@ fail:
     return s;
 }
 
-static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, const cJSON *args, vit_config *c)
+/* pretrained_cfg. Its input_size and num_classes replace the architecture's (timm builds from the config's
+ * pretrained_cfg, not from its registry's), but not what model_args or the top-level num_classes gave (`given`):
+ * timm's builder only fills the model arguments not passed (kwargs.setdefault). */
+static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, uint32_t given, vit_config *c)
 {
     vkvit_status s;
     double crop = 0;
@@ -385,21 +585,13 @@ static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, cons
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f]: "
                         "only square images are supported", name, ch->valuedouble,
                         ch->next->valuedouble, ch->next->next->valuedouble);
-        /* model_args.img_size / in_chans (parsed before) and input_size say the same thing twice:
-         * a file where they differ is contradictory, not a choice. */
-        if (cJSON_GetObjectItemCaseSensitive(args, "img_size") && c->image != (uint32_t)ch->next->valuedouble)
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f] contradicts "
-                        "model_args.img_size = %u", name, ch->valuedouble, ch->next->valuedouble,
-                        ch->next->next->valuedouble, c->image);
-        if (cJSON_GetObjectItemCaseSensitive(args, "in_chans") && c->channels != (uint32_t)ch->valuedouble)
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f] contradicts "
-                        "model_args.in_chans = %u", name, ch->valuedouble, ch->next->valuedouble,
-                        ch->next->next->valuedouble, c->channels);
-        c->channels = (uint32_t)ch->valuedouble;
-        c->image = (uint32_t)ch->next->valuedouble;
+        if (!(given & CONFIG_CHANNELS))
+            c->channels = (uint32_t)ch->valuedouble;
+        if (!(given & CONFIG_IMAGE))
+            c->image = (uint32_t)ch->next->valuedouble;
         c->present |= CONFIG_CHANNELS | CONFIG_IMAGE;
     }
-    if (!(c->present & CONFIG_NUM_LABELS) &&
+    if (!(given & CONFIG_NUM_LABELS) &&
         (s = json_uint(name, cfg, "num_classes", false, &c->num_labels, &c->present, CONFIG_NUM_LABELS)) != VKVIT_OK)
         return s;
     if ((s = json_floats(name, cfg, "mean", c->mean, CONFIG_MAX_CHANNELS, &c->mean_count, &c->present, CONFIG_MEAN)) != VKVIT_OK ||
@@ -412,53 +604,74 @@ static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, cons
     return VKVIT_OK;
 }
 
+/* The top-level num_features / num_classes (what timm's writer records of the model it saved) must be the
+ * model's. */
+static vkvit_status timm_top_level(const char *name, const cJSON *root, timm_model *t, vit_config *c)
+{
+    vkvit_status s;
+    uint32_t top = 0, hidden = 0, classes = 0;
+    char buf[64];
+    if ((s = json_uint(name, root, "num_features", false, &hidden, &top, CONFIG_HIDDEN)) ||
+        (s = json_uint(name, root, "num_classes", false, &classes, &top, CONFIG_NUM_LABELS)))
+        return s;
+    if ((top & CONFIG_HIDDEN) && (c->present & CONFIG_HIDDEN) && c->hidden != hidden)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: num_features = %u contradicts embed_dim = %u (%s)", name, hidden,
+                    c->hidden, (t->args & CONFIG_HIDDEN) ? "model_args" : c->architecture);
+    if ((top & CONFIG_NUM_LABELS) && (t->args & CONFIG_NUM_LABELS) && c->num_labels != classes)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.num_classes = %u contradicts num_classes = %u", name,
+                    c->num_labels, classes);
+    if (top & CONFIG_HIDDEN)
+        c->hidden = hidden;
+    if ((top & CONFIG_NUM_LABELS) && !(t->args & CONFIG_NUM_LABELS))
+        c->num_labels = classes;
+    c->present |= top;
+    t->top = top;
+    const cJSON *pool = cJSON_GetObjectItemCaseSensitive(root, "global_pool");
+    if (pool && !cJSON_IsNull(pool) && !(cJSON_IsString(pool) && !strcmp(pool->valuestring, "token")))
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: global_pool = %s is not supported (pooling other than the class "
+                    "token)", name, json_describe(pool, buf, sizeof buf));
+    return VKVIT_OK;
+}
+
+/* int(embed_dim * mlp_ratio), as timm's Block sizes its MLP. */
+static vkvit_status timm_mlp(const char *name, const timm_model *t, vit_config *c)
+{
+    if (!t->ratio || !(c->present & CONFIG_HIDDEN))
+        return VKVIT_OK; /* without them, the fc1 shape tells */
+    double mlp = (double)c->hidden * t->a.mlp_ratio;
+    if (!(mlp >= 1 && mlp < CONFIG_MAX_MLP + 1.0))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: mlp_ratio %g x embed_dim %u is not a valid MLP width (1..%d)", name,
+                    t->a.mlp_ratio, c->hidden, CONFIG_MAX_MLP);
+    c->mlp = (uint32_t)mlp;
+    c->present |= CONFIG_MLP;
+    return VKVIT_OK;
+}
+
 static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *c)
 {
     vkvit_status s;
-    char buf[64];
+    timm_model t;
     c->format = CONFIG_FORMAT_TIMM;
     if ((s = json_string(name, root, "architecture", c->architecture, sizeof c->architecture, NULL, 0)) != VKVIT_OK)
         return s;
-    timm_name(c);
-    if ((s = timm_unsupported(name, root)) != VKVIT_OK ||
-        (s = json_uint(name, root, "num_features", false, &c->hidden, &c->present, CONFIG_HIDDEN)) != VKVIT_OK ||
-        (s = json_uint(name, root, "num_classes", false, &c->num_labels, &c->present, CONFIG_NUM_LABELS)) != VKVIT_OK)
-        return s;
-
+    timm_init(timm_find(c->architecture), c, &t);
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "model_args");
-    if (args) {
-        if (!cJSON_IsObject(args))
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args is not an object", name);
-        if ((s = timm_unsupported(name, args)) != VKVIT_OK)
-            return s;
-        /* num_features / num_classes at the top and model_args' embed_dim / num_classes say the
-         * same thing twice: a file where they differ is contradictory, not a choice. */
-        uint32_t top_hidden = (c->present & CONFIG_HIDDEN) ? c->hidden : 0;
-        uint32_t top_classes = (c->present & CONFIG_NUM_LABELS) ? c->num_labels : UINT32_MAX;
-        for (size_t i = 0; i < sizeof timm_args / sizeof timm_args[0]; i++)
-            if ((s = json_uint(name, args, timm_args[i].key, timm_args[i].square,
-                              field(c, timm_args[i].offset), &c->present, timm_args[i].bit)) != VKVIT_OK)
-                return s;
-        if (top_hidden && c->hidden != top_hidden)
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.embed_dim = %u contradicts num_features = %u", name,
-                        c->hidden, top_hidden);
-        if (top_classes != UINT32_MAX && c->num_labels != top_classes)
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.num_classes = %u contradicts num_classes = %u",
-                        name, c->num_labels, top_classes);
-        if ((s = json_bool(name, args, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK)
-            return s;
-        const cJSON *ratio = cJSON_GetObjectItemCaseSensitive(args, "mlp_ratio");
-        if (ratio && c->hidden) { /* without the width, the fc1 shape will tell */
-            double mlp = cJSON_IsNumber(ratio) ? ratio->valuedouble * c->hidden : -1;
-            if (!(mlp > 0 && mlp <= CONFIG_MAX_MLP) || mlp != floor(mlp))
-                return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.mlp_ratio %s x embed_dim %u is not "
-                            "a valid MLP width", name, json_describe(ratio, buf, sizeof buf), c->hidden);
-            c->mlp = (uint32_t)mlp;
-            c->present |= CONFIG_MLP;
-        }
+    if (args && !cJSON_IsNull(args) && (s = timm_model_args(name, args, c, &t)))
+        return s;
+    if ((s = timm_check(name, c, &t)) || (s = timm_top_level(name, root, &t, c)))
+        return s;
+    if (t.args & CONFIG_EPS) {
+        c->eps = t.a.eps;
+        c->present |= CONFIG_EPS;
+    }
+    char act[32];
+    if ((c->present | t.args) & CONFIG_GELU) {
+        c->gelu = !strcmp(timm_act(&t.a, act), "gelu_tanh") ? VIT_GELU_TANH : VIT_GELU_ERF;
+        c->present |= CONFIG_GELU;
     }
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "pretrained_cfg");
-    if (cfg && (s = timm_pretrained_cfg(name, cfg, args, c)) != VKVIT_OK)
+    if ((cfg && (s = timm_pretrained_cfg(name, cfg, t.args | (t.top & CONFIG_NUM_LABELS), c))) ||
+        (s = timm_mlp(name, &t, c)))
         return s;
     const cJSON *labels = cJSON_GetObjectItemCaseSensitive(root, "label_names");
     if (labels && (s = timm_label_names(name, labels, c)) != VKVIT_OK)

@@ -16,13 +16,22 @@
  *   with keys exactly 0..n-1), num_labels (checked against id2label). Note: HF saves a backbone's
  *   config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the classifier's shape
  *   decides.
- * timm keys read: architecture (e.g. "deit_tiny_patch16_224", "vit_base_patch16_224.augreg_in21k":
- *   the size word tiny/small/base/large/huge gives hidden, layers, heads, mlp; "patchN" the patch;
- *   a trailing number the image size; "distilled" the distillation token), num_classes,
- *   num_features (= hidden), label_names, global_pool ("token" only), model_args (embed_dim,
- *   depth, num_heads, mlp_ratio, img_size, patch_size, in_chans, qkv_bias, num_classes; and
- *   class_token / reg_tokens / no_embed_class, rejected when they ask for another model), and
- *   pretrained_cfg (input_size [C, H, W], mean, std, interpolation, crop_pct, num_classes).
+ * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
+ *   architecture: a name timm registers in vision_transformer.py / deit.py (a pretrained tag after a dot is
+ *   ignored) gives every argument timm's model function passes to VisionTransformer (timm_archs.h, generated
+ *   from timm: embed_dim, depth, num_heads, mlp_ratio, patch_size, img_size, in_chans, num_classes, qkv_bias,
+ *   LayerNorm eps, GELU form, distillation token, and the arguments vkvit does not run); another name gives
+ *   nothing (model_args and the tensors' shapes decide). model_args (embed_dim, depth, num_heads, mlp_ratio,
+ *   img_size, patch_size, in_chans, num_classes, qkv_bias, class_token, reg_tokens, no_embed_class,
+ *   global_pool, init_values, pre_norm, fc_norm, act_layer, norm_layer, ...; JSON null = None) override them
+ *   field by field; mlp = int(embed_dim x mlp_ratio) as timm's Block computes it. pretrained_cfg
+ *   (input_size [C, H, W], num_classes, mean, std, interpolation, crop_pct) replaces the architecture's
+ *   defaults but not what model_args gave (timm fills only the arguments not passed). num_features and
+ *   num_classes at the top level must agree with the result; label_names; global_pool ("token" only).
+ *   A model vkvit does not run (no class token, register tokens, no_embed_class, pooling other than the
+ *   class token, LayerScale, pre_norm, fc_norm, an activation other than GELU, another norm, block, MLP or
+ *   attention) is VKVIT_ERROR_UNSUPPORTED naming the argument and its value; a model_args key that is not a
+ *   VisionTransformer argument vkvit knows, too (timm itself refuses unknown arguments).
  * Unknown keys are ignored. A key present with the wrong type or an impossible value is
  * VKVIT_ERROR_BAD_CONFIG naming the file, the key and the value.
  *
@@ -122,8 +131,8 @@ void config_init(vit_config *c);
 /* Parses a config.json held in memory (need not be NUL-terminated). `name` stands for the file in
  * messages. *c is initialised first; on error it holds nothing to free.
  * Errors: VKVIT_ERROR_BAD_CONFIG (not JSON, not an object, neither HF nor timm, a key with the
- * wrong type or value, an unsupported activation or pooling, id2label keys not exactly 0..n-1),
- * VKVIT_ERROR_OUT_OF_HOST_MEMORY. */
+ * wrong type or value, an unsupported HF activation, id2label keys not exactly 0..n-1),
+ * VKVIT_ERROR_UNSUPPORTED (a timm model vkvit does not run, above), VKVIT_ERROR_OUT_OF_HOST_MEMORY. */
 vkvit_status config_parse(const char *json, size_t len, const char *name, vit_config *c);
 
 /* Reads and parses a file: config_parse's errors, and VKVIT_ERROR_IO. */

@@ -141,7 +141,7 @@ static vkvit_status upload(struct vkvit_model *m, bool keep_host)
 }
 
 vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
-                        struct vkvit_model **out)
+                        uint32_t image_size, struct vkvit_model **out)
 {
     *out = NULL;
     struct vkvit_model *m = NULL;
@@ -150,7 +150,8 @@ vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vk
     if (s)
         return s;
     snprintf(m->path, sizeof m->path, "%s", path);
-    if ((s = checkpoint_open(path, &m->cfg, &m->pre, &ck)))
+    if ((s = checkpoint_open(path, &m->cfg, &m->pre, &ck)) ||
+        (image_size && (s = checkpoint_resize(ck, &m->cfg, &m->pre, image_size))))
         goto fail;
     snprintf(m->family, sizeof m->family, "%s", checkpoint_family(ck));
     m->parameters = checkpoint_parameters(ck);

@@ -34,9 +34,10 @@ const float *model_host(const struct vkvit_model *m, int layer, int slot);
 const char *precision_name(vkvit_precision p);
 
 /* Loads a checkpoint (a directory with model.safetensors / index + config.json, or a file: checkpoint.h).
- * precision AUTO is resolved here (VKVIT_PRECISION, then the device); the host copy stays fp32. */
+ * precision AUTO is resolved here (VKVIT_PRECISION, then the device); the host copy stays fp32. image_size:
+ * 0 = the checkpoint's, else the side to run at (checkpoint_resize). */
 vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
-                        struct vkvit_model **out);
+                        uint32_t image_size, struct vkvit_model **out);
 /* A model with seeded random weights (for benchmarks and the synthetic-model tests): cfg must be
  * complete (config_apply_defaults + valid); num_labels 0 = backbone. */
 vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t seed, bool keep_host,

@@ -296,9 +296,9 @@ vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *s)
     double pct = (cfg->present & CONFIG_CROP_PCT) ? cfg->crop_pct : 0.875;
     char buf[32];
     snprintf(buf, sizeof buf, "%.6g", pct);
-    pct = strtod(buf, NULL);
+    s->crop_pct = strtod(buf, NULL);
     s->resize = PRE_RESIZE_SHORTEST;
-    s->resize_w = (uint32_t)floor(cfg->image / pct);
+    s->resize_w = (uint32_t)floor(cfg->image / s->crop_pct);
     s->filter = PRE_BICUBIC;
     if (cfg->present & CONFIG_INTERPOLATION) {
         vkvit_status e = timm_interpolation(s->source, cfg->interpolation, &s->filter);
@@ -312,6 +312,27 @@ vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *s)
         s->std[c] = (cfg->present & CONFIG_STD) ? cfg->std[c] : c < 3 ? imagenet_std[c] : 0.5f;
     }
     summarise(s);
+    return check_output(s, s->source);
+}
+
+vkvit_status preprocess_spec_resize(preprocess_spec *s, uint32_t size)
+{
+    const uint32_t from = s->size;
+    if (s->crop_pct > 0) { /* timm: Resize(floor(size / crop_pct)) + CenterCrop(size), for the new size */
+        s->resize_w = (uint32_t)floor(size / s->crop_pct);
+    } else if (s->resize == PRE_RESIZE_EXACT && !s->crop) {
+        s->resize_w = s->resize_h = size;
+    } else if (s->resize != PRE_RESIZE_NONE) { /* resize, then crop: the same proportions */
+        s->resize_w = (uint32_t)((uint64_t)s->resize_w * size / from);
+        s->resize_h = (uint32_t)((uint64_t)s->resize_h * size / from);
+    }
+    if (s->crop)
+        s->crop_w = s->crop_h = size;
+    s->size = size;
+    summarise(s);
+    size_t at = strlen(s->summary);
+    snprintf(s->summary + at, sizeof s->summary - at, " (for %ux%u; the checkpoint's spec is for %ux%u)", size,
+             size, from, from);
     return check_output(s, s->source);
 }
 

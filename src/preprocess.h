@@ -66,6 +66,7 @@ typedef struct preprocess_spec {
     uint32_t channels;             /* the model's: 3 = RGB, 1 = luma (ITU-R 601-2 as PIL's "L"); images
                                     * cannot feed other channel counts                           */
     uint32_t size;                 /* the model's input side: the result is channels x size x size */
+    double crop_pct;               /* timm: the crop_pct the resize came from (floor(size / crop_pct)); 0 else */
     char source[160];              /* where the spec came from, for messages                     */
     char summary[320];             /* one line: "resize shortest edge to 256 (bicubic), ..."     */
 } preprocess_spec;
@@ -90,6 +91,12 @@ vkvit_status preprocess_spec_parse(const char *json, size_t len, const char *nam
                                    preprocess_spec *out);
 /* Steps 2-3 (no preprocessor_config.json). */
 vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *out);
+
+/* The same spec for a model run at `size` x `size` (vkvit_model_options.image_size): a timm crop_pct spec
+ * resizes to floor(size / crop_pct) and crops size x size; a resize to the model's size becomes one to the new
+ * size; a resize followed by a crop keeps its proportions (resize sides x size / old size, floored) and crops
+ * size x size. The summary says so. Errors: check_output's (VKVIT_ERROR_BAD_CONFIG). */
+vkvit_status preprocess_spec_resize(preprocess_spec *spec, uint32_t size);
 
 /* One axis of one image: source length `in` -> resized length `resized`; output position i in
  * [0, out) shows resized position origin + i, which exists for i in [kept0, kept0 + kept). */

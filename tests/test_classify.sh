@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vkvit-classify end to end: the bundled model on the bundled images (each file is named after its
-# class), --json, the real DeiT-Tiny on the ../shared photos, and bad images: each named on stderr
-# with its reason while the other images still get their answers.
+# class), --json, the real DeiT-Tiny on the ../shared photos (also at another --size), and bad images:
+# each named on stderr with its reason while the other images still get their answers.
 # Usage: test_classify.sh VKVIT_CLASSIFY SOURCE_ROOT
 set -u
 bin=$1 root=$2
@@ -78,6 +78,12 @@ check "no good image reported as failed" bash -c "! grep -q -e tiny-1x1 -e '$(ba
 "$bin" --top 0 x.png >/dev/null 2>&1; check "--top 0: exit 2" test $? -eq 2
 "$bin" --model "$tmp/nowhere" "$good" 2>"$tmp/err" >/dev/null
 check "missing model: exit 1 naming it" grep -q nowhere "$tmp/err"
+"$bin" --size 0 x.png >/dev/null 2>&1; check "--size 0: exit 2" test $? -eq 2
+"$bin" --size 30 "$good" 2>"$tmp/err" >/dev/null
+check "--size 30 with the bundled model's 7-pixel patches: exit 1 naming both" \
+  grep -q "image_size 30: not a multiple of the patch size.* 7" "$tmp/err"
+"$bin" --size 14 --top 1 "$good" >"$tmp/out" 2>"$tmp/err"
+check "--size 14 (a 2x2 grid instead of 4x4) runs, summary says 14x14" grep -q "14x14" "$tmp/out"
 
 # 5. The real DeiT-Tiny on the real photos (the README's example), with --verify.
 shared="$root/../shared"
@@ -99,6 +105,17 @@ if [ -d "$shared/models/deit-tiny-imagenet" ]; then
   check "--fp16: chelsea.png: Egyptian cat" bash -c "grep -A1 chelsea.png '$tmp/out' | grep -q 'Egyptian cat'"
   check "--fp16: coffee.png: espresso" bash -c "grep -A1 coffee.png '$tmp/out' | grep -q espresso"
   check "--fp16: verify within 2e-2" grep -q 'verify: .*(ok, bound 2e-02)' "$tmp/out"
+  # --size: DeiT-Tiny at 320 px (a 20x20 grid; position embedding resampled at load), both layouts: same labels.
+  for layout in "" /timm; do
+    "$bin" --size 320 --top 1 --verify --model "$shared/models/deit-tiny-imagenet$layout" "$shared"/images/chelsea.png \
+      "$shared"/images/coffee.png >"$tmp/out" 2>"$tmp/err"
+    check "--size 320 (${layout:-HF}): exit 0, runs at 320x320" grep -q "320x320, 1000 classes" "$tmp/out"
+    cat "$tmp/out"
+    check "--size 320 (${layout:-HF}): chelsea.png: Egyptian cat" \
+      bash -c "grep -A1 chelsea.png '$tmp/out' | grep -q 'Egyptian cat'"
+    check "--size 320 (${layout:-HF}): coffee.png: espresso" bash -c "grep -A1 coffee.png '$tmp/out' | grep -q espresso"
+    check "--size 320 (${layout:-HF}): verify within 1e-4" grep -q 'verify: .*(ok, bound 1e-04)' "$tmp/out"
+  done
 fi
 
 echo "$passed passed, $failed failed"

@@ -1,6 +1,7 @@
-/* Model configuration: the real HF and timm configs, the committed fixtures, timm architecture
- * names, defaults, labels files, and a table of malformed or inconsistent configs, each with its
- * status and a message naming the field. No GPU. */
+/* Model configuration: the real HF and timm configs, the committed fixtures, defaults, timm's
+ * architecture + model_args merging (and every config of tests/data/timm-configs.json against the model
+ * timm builds from it), labels files, and a table of malformed, inconsistent or unsupported configs,
+ * each with its status and a message naming the field. No GPU. */
 #include <cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "common.h"
 #include "config.h"
+#include "layout.h"
 #include "status.h"
 
 
@@ -79,9 +81,9 @@ static void test_real(void)
                     (c.present & (CONFIG_MEAN | CONFIG_STD | CONFIG_CROP_PCT | CONFIG_INTERPOLATION)) ==
                         (CONFIG_MEAN | CONFIG_STD | CONFIG_CROP_PCT | CONFIG_INTERPOLATION),
                 "timm: pretrained_cfg mean/std/crop_pct/interpolation");
-    test_expect(!(c.present & (CONFIG_EPS | CONFIG_GELU | CONFIG_QKV_BIAS)), "timm: eps, GELU, qkv_bias not present");
-    config_apply_defaults(&c);
-    test_expect(c.eps == 1e-6 && c.gelu == VIT_GELU_ERF && c.qkv_bias, "timm defaults: eps 1e-6, erf GELU, qkv_bias");
+    const uint32_t arch_fields = CONFIG_EPS | CONFIG_GELU | CONFIG_QKV_BIAS;
+    test_expect((c.present & arch_fields) == arch_fields && c.eps == 1e-6 && c.gelu == VIT_GELU_ERF && c.qkv_bias,
+                "timm: the architecture gives eps 1e-6, erf GELU, qkv_bias");
     s = config_validate(&c, path);
     test_expect(s == VKVIT_OK, "timm: validates (%s)", s ? vkvit_last_error() : "");
     config_free(&c);
@@ -137,35 +139,10 @@ static void test_fixtures(void)
     }
 }
 
-/* ---- timm architecture names, defaults, the loader's path ------------------------------------- */
+/* ---- defaults, the loader's path ---------------------------------------------------------------- */
 
-static void test_timm_names(void)
+static void test_defaults(void)
 {
-    static const struct {
-        const char *arch;
-        uint32_t hidden, layers, heads, mlp, patch, image;
-        bool distilled;
-    } names[] = {
-        {"vit_base_patch16_224.augreg_in21k_ft_in1k", 768, 12, 12, 3072, 16, 224, false},
-        {"deit_small_distilled_patch16_224.fb_in1k", 384, 12, 6, 1536, 16, 224, true},
-        {"vit_large_patch32_384", 1024, 24, 16, 4096, 32, 384, false},
-        {"vit_huge_patch14_224_in21k", 1280, 32, 16, 5120, 14, 224, false},
-        {"vit_tiny_patch16_384.augreg_in21k_ft_in1k", 192, 12, 3, 768, 16, 384, false},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        char json[200];
-        vit_config c;
-        snprintf(json, sizeof json, "{'architecture': '%s'}", names[i].arch);
-        vkvit_status s = parse_text(json, &c);
-        test_expect(s == VKVIT_OK && c.format == CONFIG_FORMAT_TIMM && c.hidden == names[i].hidden &&
-                        c.layers == names[i].layers && c.heads == names[i].heads && c.mlp == names[i].mlp &&
-                        c.patch == names[i].patch && c.image == names[i].image &&
-                        c.distilled == names[i].distilled,
-                    "timm name %s -> D=%u L=%u H=%u mlp=%u %u/%u distilled=%d", names[i].arch, c.hidden, c.layers,
-                    c.heads, c.mlp, c.image, c.patch, (int)c.distilled);
-        config_free(&c);
-    }
-
     /* An HF config with only the width: the loader fills the rest from shapes, defaults the others. */
     vit_config c;
     vkvit_status s = parse_text("{'hidden_size': 128, 'model_type': 'vit'}", &c);
@@ -213,6 +190,120 @@ static void test_timm_names(void)
     config_free(&c);
 }
 
+/* ---- timm: the architecture's arguments, model_args over them --------------------------------- */
+
+static void test_timm_merge(void)
+{
+    /* The case: vit_small's MLP width follows the new embed_dim (mlp_ratio 4 x 64), not vit_small's 1536. */
+    vit_config c;
+    vkvit_status s = parse_text("{'architecture': 'vit_small_patch16_224', 'model_args': {'embed_dim': 64, "
+                                "'num_heads': 4}}", &c);
+    test_expect(s == VKVIT_OK && c.hidden == 64 && c.heads == 4 && c.mlp == 256 && c.layers == 12 && c.patch == 16 &&
+                    c.image == 224 && c.num_labels == 1000, "vit_small + embed_dim 64, 4 heads: D=%u H=%u mlp=%u L=%u "
+                "%u/%u K=%u (%s)", c.hidden, c.heads, c.mlp, c.layers, c.image, c.patch, c.num_labels,
+                s ? vkvit_last_error() : "");
+    config_free(&c);
+    /* model_args.img_size wins over pretrained_cfg.input_size, which wins over the architecture's (timm's builder
+     * passes the config's pretrained_cfg and fills only the arguments not given). */
+    s = parse_text("{'architecture': 'vit_tiny_patch16_224', 'model_args': {'img_size': 32, 'patch_size': 8}, "
+                   "'pretrained_cfg': {'input_size': [3, 224, 224], 'num_classes': 1000}}", &c);
+    test_expect(s == VKVIT_OK && c.image == 32 && c.patch == 8 && c.channels == 3, "model_args.img_size 32 over "
+                "input_size 224: %u/%u (%s)", c.image, c.patch, s ? vkvit_last_error() : "");
+    config_free(&c);
+    s = parse_text("{'architecture': 'vit_tiny_patch16_384', 'pretrained_cfg': {'input_size': [1, 192, 192]}}", &c);
+    test_expect(s == VKVIT_OK && c.image == 192 && c.channels == 1, "pretrained_cfg.input_size over the "
+                "architecture's 384: %u, %u channels (%s)", c.image, c.channels, s ? vkvit_last_error() : "");
+    config_free(&c);
+    /* An unregistered name: only what model_args say; the tensors tell the rest. */
+    s = parse_text("{'architecture': 'my_vit_patch4_32', 'model_args': {'embed_dim': 48, 'mlp_ratio': 2.5}}", &c);
+    test_expect(s == VKVIT_OK && c.present == (CONFIG_HIDDEN | CONFIG_MLP) && c.hidden == 48 && c.mlp == 120,
+                "unregistered architecture: present 0x%x D=%u mlp=%u (%s)", c.present, c.hidden, c.mlp,
+                s ? vkvit_last_error() : "");
+    config_free(&c);
+    /* JSON null is None: DeiT III without LayerScale is still refused for its position embedding. */
+    s = parse_text("{'architecture': 'deit3_small_patch16_224', 'model_args': {'init_values': null, "
+                   "'no_embed_class': false}}", &c);
+    test_expect(s == VKVIT_OK && c.hidden == 384, "deit3 + init_values None + no_embed_class false runs (%s)",
+                s ? vkvit_last_error() : "");
+    config_free(&c);
+}
+
+/* Every case of tests/data/timm-configs.json (tools/make_timm_fixtures.py): a config.json as timm writes it and the
+ * dimensions of the model timm.create_model builds from it, or the arguments that make it a model vkvit does not
+ * run, or timm's refusal. */
+static void test_timm_generated(void)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%stests/data/timm-configs.json", VKVIT_SOURCE_ROOT "/");
+    FILE *f = fopen(path, "rb");
+    if (!test_expect(f != NULL, "%s opens", path))
+        return;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)n + 1);
+    size_t got = text ? fread(text, 1, (size_t)n, f) : 0;
+    fclose(f);
+    cJSON *doc = got == (size_t)n ? cJSON_ParseWithLength(text, got) : NULL;
+    free(text);
+    const cJSON *cases = cJSON_GetObjectItemCaseSensitive(doc, "cases");
+    if (!test_expect(cJSON_IsArray(cases) && cJSON_GetArraySize(cases) > 200, "%s: a list of cases", path)) {
+        cJSON_Delete(doc);
+        return;
+    }
+    int runs = 0, refused = 0, timm_refused = 0, failed = 0;
+    for (const cJSON *k = cases->child; k; k = k->next) {
+        const char *what = cJSON_GetObjectItemCaseSensitive(k, "what")->valuestring;
+        char *json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(k, "config"));
+        const cJSON *expect = cJSON_GetObjectItemCaseSensitive(k, "expect");
+        const cJSON *unsup = cJSON_GetObjectItemCaseSensitive(k, "unsupported");
+        vit_config c;
+        clear_error();
+        vkvit_status s = config_parse(json, strlen(json), "config.json", &c);
+        if (s == VKVIT_OK) {
+            config_apply_defaults(&c);
+            s = config_validate(&c, "config.json");
+        }
+        bool ok;
+        if (expect) {
+#define GET(key) ((uint32_t)cJSON_GetObjectItemCaseSensitive(expect, key)->valuedouble)
+            const cJSON *gelu = cJSON_GetObjectItemCaseSensitive(expect, "gelu");
+            vit_dims d = vit_dims_of(&c);
+            ok = s == VKVIT_OK && c.hidden == GET("hidden") && c.layers == GET("layers") && c.heads == GET("heads") &&
+                 c.mlp == GET("mlp") && c.image == GET("image") && c.patch == GET("patch") &&
+                 c.channels == GET("channels") && c.num_labels == GET("classes") && d.T == GET("tokens") &&
+                 c.distilled == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "distilled")) &&
+                 c.qkv_bias == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "qkv_bias")) &&
+                 c.eps == cJSON_GetObjectItemCaseSensitive(expect, "eps")->valuedouble &&
+                 c.gelu == (!strcmp(gelu->valuestring, "tanh") ? VIT_GELU_TANH : VIT_GELU_ERF);
+            ok = test_expect(ok, "%s: D=%u L=%u H=%u mlp=%u %u/%u C=%u K=%u T=%u distilled=%d qkv_bias=%d "
+                             "eps=%g gelu=%d as timm builds it (%s)", what, c.hidden, c.layers, c.heads, c.mlp,
+                             c.image, c.patch, c.channels, c.num_labels, d.T, (int)c.distilled, (int)c.qkv_bias, c.eps,
+                             (int)c.gelu, s ? vkvit_last_error() : "ok");
+            runs++;
+#undef GET
+        } else if (unsup) {
+            bool named = false; /* the message names one of the arguments timm's model has that vkvit does not run */
+            for (const cJSON *u = unsup->child; u; u = u->next)
+                named |= strstr(vkvit_last_error(), u->valuestring) != NULL;
+            ok = test_expect(s == VKVIT_ERROR_UNSUPPORTED && named, "%s: refused, naming %s (%s \"%s\")", what,
+                             unsup->child->valuestring, vkvit_status_string(s), vkvit_last_error());
+            refused++;
+        } else {
+            ok = test_expect(s != VKVIT_OK, "%s: timm refuses it (%s), so does vkvit (%s \"%s\")", what,
+                             cJSON_GetObjectItemCaseSensitive(k, "timm_error")->valuestring, vkvit_status_string(s),
+                             vkvit_last_error());
+            timm_refused++;
+        }
+        failed += !ok;
+        config_free(&c);
+        cJSON_free(json);
+    }
+    printf("timm-configs.json: %d models vkvit runs, %d it refuses, %d timm refuses; %d failed\n", runs, refused,
+           timm_refused, failed);
+    cJSON_Delete(doc);
+}
+
 /* ---- the bad-input table ---------------------------------------------------------------------- */
 
 enum base { RAW, HF, TIMM };
@@ -237,6 +328,7 @@ typedef struct bad_case {
 } bad_case;
 
 #define BAD VKVIT_ERROR_BAD_CONFIG
+#define UNSUP VKVIT_ERROR_UNSUPPORTED
 static const bad_case bad[] = {
     {"empty file", RAW, "", BAD, "config.json: not valid JSON (error near byte 0)"},
     {"bad JSON", RAW, "{'hidden_size': 192,, }", BAD, "config.json: not valid JSON (error near byte"},
@@ -281,27 +373,64 @@ static const bad_case bad[] = {
     {"id2label value not a string", HF, "{'id2label': {'0': 'cat', '1': 2}}", BAD, "id2label['1'] is not a string"},
     {"num_labels disagrees", HF, "{'num_labels': 3}", BAD, "num_labels = 3 but id2label has 2 entries"},
     {"num_labels absurd", HF, "{'id2label': null, 'num_labels': 200000}", BAD, "num_labels = 200000 is above 100000"},
-    {"num_features zero", TIMM, "{'num_features': 0, 'model_args': null}", BAD, "config.json: num_features = 0 is outside 1..16384"},
+    {"num_features zero", TIMM, "{'num_features': 0, 'model_args': null}", BAD,
+     "config.json: num_features = 0 contradicts embed_dim = 192 (deit_tiny_patch16_224)"},
+    {"num_features zero, unregistered", TIMM, "{'architecture': 'my_vit', 'num_features': 0, 'model_args': null}", BAD,
+     "config.json: num_features = 0 is outside 1..16384"},
     {"timm heads not dividing", TIMM, "{'model_args': {'num_heads': 5}}", BAD, "num_heads = 5 does not divide num_features = 192"},
     {"timm mlp_ratio bad", TIMM, "{'model_args': {'embed_dim': 192, 'mlp_ratio': 'four'}}", BAD,
-     "model_args.mlp_ratio \"four\" x embed_dim 192 is not a valid MLP width"},
+     "mlp_ratio is \"four\", not a finite number"},
+    {"timm mlp_ratio zero", TIMM, "{'model_args': {'mlp_ratio': 0}}", BAD,
+     "mlp_ratio 0 x embed_dim 192 is not a valid MLP width"},
+    {"timm mlp_ratio absurd", TIMM, "{'model_args': {'mlp_ratio': 1e9}}", BAD, "mlp_ratio 1e+09 x embed_dim 192"},
+    {"timm model_args unknown key", TIMM, "{'model_args': {'embed_dims': 64}}", UNSUP,
+     "model_args.embed_dims is not an argument of timm's VisionTransformer that vkvit knows"},
+    {"timm model_args.num_classes vs num_classes", TIMM, "{'model_args': {'num_classes': 3}}", BAD,
+     "model_args.num_classes = 3 contradicts num_classes = 2"},
+    {"timm init_values a string", TIMM, "{'model_args': {'init_values': 'x'}}", BAD,
+     "model_args.init_values is \"x\", not a number or null"},
+    {"timm fc_norm a number", TIMM, "{'model_args': {'fc_norm': 1}}", BAD,
+     "model_args.fc_norm is 1, not true, false or null"},
+    {"timm act_layer a list", TIMM, "{'model_args': {'act_layer': []}}", BAD, "model_args.act_layer is a list"},
+    {"timm global_pool a number", TIMM, "{'model_args': {'global_pool': 0}}", BAD,
+     "model_args.global_pool is 0, not a string"},
+    {"timm qk_norm", TIMM, "{'model_args': {'qk_norm': true}}", UNSUP,
+     "model_args.qk_norm = true is not supported (normalised queries and keys)"},
+    {"timm pos_embed none", TIMM, "{'model_args': {'pos_embed': 'none'}}", UNSUP, "model_args.pos_embed = \"none\""},
+    {"timm block_fn", TIMM, "{'model_args': {'block_fn': 'x'}}", UNSUP, "model_args.block_fn = \"x\" is not supported"},
+    {"timm act_layer relu", TIMM, "{'model_args': {'act_layer': 'relu'}}", UNSUP,
+     "timm deit_tiny_patch16_224: act_layer = \"relu\" is not supported (GELU only: gelu, gelu_tanh)"},
+    {"timm norm_layer rmsnorm", TIMM, "{'model_args': {'norm_layer': 'rmsnorm'}}", UNSUP,
+     "norm_layer = rmsnorm is not"},
+    {"timm LayerScale", TIMM, "{'model_args': {'init_values': 1e-5}}", UNSUP,
+     "init_values = 1e-05 is not supported (LayerScale)"},
+    {"timm pre_norm", TIMM, "{'model_args': {'pre_norm': true}}", UNSUP, "pre_norm = true is not supported"},
+    {"timm fc_norm", TIMM, "{'model_args': {'fc_norm': true}}", UNSUP, "fc_norm = true is not supported"},
+    {"timm registered CLIP", TIMM, "{'architecture': 'vit_base_patch16_clip_224.openai', 'model_args': null}", UNSUP,
+     "timm vit_base_patch16_clip_224.openai: pre_norm = true is not supported (a LayerNorm before the blocks"},
+    {"timm registered DINOv2", TIMM, "{'architecture': 'vit_small_patch14_dinov2', 'model_args': null}", UNSUP,
+     "init_values = 1e-05 is not supported (LayerScale)"},
+    {"timm registered parallel blocks", TIMM, "{'architecture': 'vit_small_patch16_18x2_224', 'model_args': "
+     "{'init_values': null}}", UNSUP, "block_fn=ParallelThingsBlock is not supported"},
     {"timm model_args a list", TIMM, "{'model_args': [1]}", BAD, "model_args is not an object"},
     {"timm label_names not a list", TIMM, "{'label_names': 'cat'}", BAD, "label_names is not a list"},
     {"timm label_names element", TIMM, "{'label_names': ['cat', 7]}", BAD, "label_names[1] is not a string"},
     {"timm labels vs classes", TIMM, "{'num_classes': 3, 'pretrained_cfg.num_classes': 3}", BAD,
      "2 labels (label_names) for num_classes = 3"},
-    {"timm global_pool avg", TIMM, "{'global_pool': 'avg'}", BAD, "global_pool \"avg\" is unsupported (only \"token\")"},
-    {"timm no class token", TIMM, "{'model_args': {'class_token': false}}", BAD, "model_args.class_token false is unsupported"},
-    {"timm register tokens", TIMM, "{'model_args': {'reg_tokens': 4}}", BAD, "reg_tokens 4 is unsupported"},
-    {"timm no_embed_class", TIMM, "{'model_args': {'no_embed_class': true}}", BAD, "no_embed_class true is unsupported"},
+    {"timm global_pool avg", TIMM, "{'global_pool': 'avg'}", UNSUP,
+     "global_pool = \"avg\" is not supported (pooling other than the class token)"},
+    {"timm no class token", TIMM, "{'model_args': {'class_token': false}}", UNSUP,
+     "timm deit_tiny_patch16_224: class_token = false is not supported (vkvit classifies from the class token)"},
+    {"timm register tokens", TIMM, "{'model_args': {'reg_tokens': 4}}", UNSUP, "reg_tokens = 4 is not supported"},
+    {"timm no_embed_class", TIMM, "{'model_args': {'no_embed_class': true}}", UNSUP, "no_embed_class = true is not"},
     {"timm input_size not square", TIMM, "{'pretrained_cfg.input_size': [3, 224, 192]}", BAD,
      "pretrained_cfg.input_size [3, 224, 192]: only square images are supported"},
     {"timm input_size malformed", TIMM, "{'pretrained_cfg.input_size': [224, 224]}", BAD,
      "pretrained_cfg.input_size is not [C, H, W]"},
-    {"timm input_size vs img_size", TIMM, "{'model_args': {'embed_dim': 192, 'img_size': 384}}", BAD,
-     "pretrained_cfg.input_size [3, 224, 224] contradicts model_args.img_size = 384"},
-    {"timm input_size vs in_chans", TIMM, "{'model_args': {'embed_dim': 192, 'in_chans': 1}}", BAD,
-     "pretrained_cfg.input_size [3, 224, 224] contradicts model_args.in_chans = 1"},
+    {"timm in_chans 1 (wins over input_size) with 3 means", TIMM, "{'model_args': {'in_chans': 1}}", BAD,
+     "mean has 3 values for 1 channels"},
+    {"timm img_size (wins over input_size) not a multiple of the patch", TIMM, "{'model_args': {'img_size': 100}}",
+     BAD, "patch_size = 16 does not divide input_size = 100"},
     {"timm input_size absurd", TIMM, "{'pretrained_cfg.input_size': [3, 8192, 8192]}", BAD, "input_size = 8192 is outside 1..4096"},
     {"timm pretrained_cfg a string", TIMM, "{'pretrained_cfg': 'imagenet'}", BAD, "pretrained_cfg is not an object"},
     {"timm mean of 5", TIMM, "{'pretrained_cfg.mean': [1, 2, 3, 4, 5]}", BAD, "mean is not a list of 1 to 4 numbers"},
@@ -432,7 +561,9 @@ int main(void)
 {
     test_real();
     test_fixtures();
-    test_timm_names();
+    test_defaults();
+    test_timm_merge();
+    test_timm_generated();
     test_bad_table();
     test_labels();
     return test_finish(NULL);

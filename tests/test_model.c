@@ -1,6 +1,7 @@
 /* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py): every
  * supported checkpoint family, batch 2 and batch 1, GPU and the C reference, logits, embeddings and
- * class-token attention. Usage: test_model <tests/data dir> [fp16] */
+ * class-token attention; and timm models run at another input size against timm (tools/make_timm_fixtures.py).
+ * Usage: test_model <tests/data dir> [fp16] */
 #include "common.h"
 #include "plan.h"
 #include "ref/vit.h"
@@ -57,12 +58,19 @@ static void to_layer_major(const float *in, float *out, uint32_t n, uint32_t L, 
             memcpy(out + ((size_t)l * n + i) * T, in + ((size_t)i * L + l) * T, T * sizeof *out);
 }
 
-static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, vkvit_precision prec)
+/* One fixture: the checkpoint in dir/fixture loaded at image_size (0: its own size) against `expected_file`,
+ * computed by `ref` (for messages). */
+static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fixture, uint32_t image_size,
+                             const char *expected_file, const char *ref, vkvit_precision prec)
 {
-    char path[1024], label[256];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char path[1024], label[256], name[96];
+    snprintf(path, sizeof path, "%s/%s", dir, fixture);
+    if (image_size)
+        snprintf(name, sizeof name, "%s at %u px", fixture, image_size);
+    else
+        snprintf(name, sizeof name, "%s", fixture);
     vkvit_model *m = NULL;
-    vkvit_model_options mo = {.keep_host_weights = 1, .precision = prec};
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = prec, .image_size = image_size};
     const bool f16 = prec == VKVIT_PRECISION_FP16;
     const double tol = f16 ? TOL_F16_FORWARD : TOL_FORWARD;
     const char *pn = f16 ? " (fp16)" : "";
@@ -70,7 +78,7 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     if (!test_expect(s == VKVIT_OK, "%s: load (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
                      s ? vkvit_last_error() : ""))
         return;
-    snprintf(path, sizeof path, "%s/%s/expected.safetensors", dir, name);
+    snprintf(path, sizeof path, "%s/%s/%s", dir, fixture, expected_file);
     expected e;
     load_expected(path, &e);
     const vit_dims *d = &m->dims;
@@ -89,17 +97,17 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     float *att = test_alloc((size_t)B * L * T), *att_lm = test_alloc((size_t)B * L * T);
     if (K) {
         test_ok(vkvit_get_logits(p, logits, (size_t)B * K), "logits");
-        snprintf(label, sizeof label, "%s%s: GPU logits [%u x %u] vs torchvision", name, pn, B, K);
+        snprintf(label, sizeof label, "%s%s: GPU logits [%u x %u] vs %s", name, pn, B, K, ref);
         test_check(label, logits, e.logits, (size_t)B * K, tol);
     } else {
         test_expect(vkvit_get_logits(p, logits, 1) == VKVIT_ERROR_UNSUPPORTED, "%s: backbone has no logits", name);
     }
     test_ok(vkvit_get_embeddings(p, emb, (size_t)B * D), "embeddings");
-    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs torchvision", name, pn, B, D);
+    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs %s", name, pn, B, D, ref);
     test_check(label, emb, e.embedding, (size_t)B * D, tol);
     test_ok(vkvit_get_attention(p, att, (size_t)B * L * T), "attention");
     to_layer_major(att, att_lm, B, L, T);
-    snprintf(label, sizeof label, "%s%s: GPU class-token attention [%u x %u x %u] vs torchvision", name, pn, L, B, T);
+    snprintf(label, sizeof label, "%s%s: GPU class-token attention [%u x %u x %u] vs %s", name, pn, L, B, T, ref);
     test_check(label, att_lm, e.attention, (size_t)B * L * T, tol);
 
     /* The C reference on the same weights. */
@@ -108,12 +116,12 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     test_expect(ref_vit_forward(m, e.input, B, K ? rl : NULL, rp, rm) == 0, "%s: reference forward ran", name);
     for (uint32_t b = 0; b < B; b++)
         memcpy(re + (size_t)b * D, rp + (size_t)b * d->prefix * D, D * sizeof *re);
-    snprintf(label, sizeof label, "%s: C reference embedding vs torchvision", name);
+    snprintf(label, sizeof label, "%s: C reference embedding vs %s", name, ref);
     test_check(label, re, e.embedding, (size_t)B * D, TOL_FORWARD);
-    snprintf(label, sizeof label, "%s: C reference attention vs torchvision", name);
+    snprintf(label, sizeof label, "%s: C reference attention vs %s", name, ref);
     test_check(label, rm, e.attention, (size_t)L * B * T, TOL_FORWARD);
     if (K) {
-        snprintf(label, sizeof label, "%s: C reference logits vs torchvision", name);
+        snprintf(label, sizeof label, "%s: C reference logits vs %s", name, ref);
         test_check(label, rl, e.logits, (size_t)B * K, TOL_FORWARD);
         double rel = -1;
         test_ok(vkvit_verify(p, &rel), "verify");
@@ -185,6 +193,51 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     free_expected(&e);
 }
 
+static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, vkvit_precision prec)
+{
+    check_fixture_at(ctx, dir, name, 0, "expected.safetensors", "torchvision", prec);
+}
+
+/* Tiny timm models saved at one size and run at another (tools/make_timm_fixtures.py): vkvit resamples the
+ * position embedding at load; timm's numbers come from its own loader (checkpoint_filter_fn). The preprocessing
+ * follows the new size: floor(size / crop_pct) then a size x size crop. */
+static void check_resized(vkvit_context *ctx, const char *dir, vkvit_precision prec)
+{
+    static const struct {
+        const char *fixture;
+        uint32_t size, checkpoint_size;
+        const char *preprocessing;
+    } resized[] = {
+        {"timm-resize", 20, 28, "resize shorter side to 22 (bicubic), centre crop 20x20"},
+        {"timm-resize", 44, 28, "resize shorter side to 48 (bicubic), centre crop 44x44"},
+        {"timm-deit-resize", 44, 12, "resize shorter side to 48 (bicubic), centre crop 44x44"},
+        {"timm-deit-resize", 20, 12, "resize shorter side to 22 (bicubic), centre crop 20x20"},
+    };
+    for (size_t i = 0; i < sizeof resized / sizeof *resized; i++) {
+        char file[64], path[1024];
+        snprintf(file, sizeof file, "expected-%u.safetensors", resized[i].size);
+        check_fixture_at(ctx, dir, resized[i].fixture, resized[i].size, file, "timm", prec);
+        snprintf(path, sizeof path, "%s/%s", dir, resized[i].fixture);
+        vkvit_model *m = NULL;
+        vkvit_model_info info;
+        test_ok(vkvit_model_load(ctx, path, &(vkvit_model_options){.image_size = resized[i].size, .precision = prec},
+                                 &m), path);
+        test_ok(vkvit_model_get_info(m, &info), "info");
+        test_expect(info.image_size == resized[i].size && strstr(info.preprocessing, resized[i].preprocessing),
+                    "%s at %u px: image_size %u, preprocessing \"%s\"", resized[i].fixture, resized[i].size,
+                    info.image_size, info.preprocessing);
+        vkvit_model_destroy(m);
+        /* The checkpoint's own size is the checkpoint as it is. */
+        test_ok(vkvit_model_load(ctx, path, &(vkvit_model_options){.image_size = resized[i].checkpoint_size,
+                                                                   .precision = prec}, &m), path);
+        test_ok(vkvit_model_get_info(m, &info), "info");
+        test_expect(info.image_size == resized[i].checkpoint_size && !strstr(info.preprocessing, "for "),
+                    "%s at its own %u px: unchanged (\"%s\")", resized[i].fixture, info.image_size,
+                    info.preprocessing);
+        vkvit_model_destroy(m);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -200,5 +253,6 @@ int main(int argc, char **argv)
                               "f16",    "bf16",              "backbone", "gelu-tanh"};
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
         check_fixture(ctx, argv[1], fixtures[i], prec);
+    check_resized(ctx, argv[1], prec);
     return test_finish(ctx);
 }

@@ -675,6 +675,20 @@ static void run_time_cases(vkvit_context *ctx)
     EXPECT_STATUS(vkvit_model_load(ctx, fixture_path("hf-vit", NULL), NULL, NULL), VKVIT_ERROR_INVALID_ARGUMENT,
                   NULL);
     EXPECT_STATUS(vkvit_model_load(ctx, "", NULL, &mo), VKVIT_ERROR_IO, NULL);
+    /* image_size: a multiple of the patch size (hf-vit: 8), at most 4096; *out NULL and nothing left allocated */
+    mo = (vkvit_model *)(uintptr_t)0x1;
+    EXPECT_STATUS(vkvit_model_load(ctx, fixture_path("hf-vit", NULL), &(vkvit_model_options){.image_size = 36}, &mo),
+                  VKVIT_ERROR_INVALID_ARGUMENT, "image_size 36: not a multiple of the patch size (the checkpoint's "
+                  "patch size is 8, its image size 32)");
+    test_expect(mo == NULL, "vkvit_model_load(image_size 36) leaves *out NULL");
+    EXPECT_STATUS(vkvit_model_load(ctx, fixture_path("hf-vit", NULL), &(vkvit_model_options){.image_size = 4104},
+                                   &mo), VKVIT_ERROR_INVALID_ARGUMENT, "image_size 4104: above 4096");
+    EXPECT_STATUS(vkvit_model_load(ctx, fixture_path("hf-vit", NULL), &(vkvit_model_options){.image_size = 8}, &mo),
+                  VKVIT_OK, NULL);
+    EXPECT_STATUS(vkvit_model_get_info(mo, &mi), VKVIT_OK, NULL);
+    test_expect(mi.image_size == 8 && mi.tokens == 2, "hf-vit at 8 px: one patch, 2 tokens (%u, %u)", mi.image_size,
+                mi.tokens);
+    vkvit_model_destroy(mo);
     EXPECT_STATUS(vkvit_model_get_info(NULL, &mi), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     EXPECT_STATUS(vkvit_model_get_info(m, NULL), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     test_expect(vkvit_model_label(NULL, 0) == NULL, "vkvit_model_label(NULL, 0) is NULL");

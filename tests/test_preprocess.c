@@ -154,6 +154,27 @@ static void test_specs(void)
     test_expect(s.resize == PRE_RESIZE_EXACT && s.resize_w == 384 && !s.crop, "spec: HF without preprocessor config: "
                 "%s", s.summary);
 
+    /* The same specs for a model run at another size (vkvit_model_options.image_size). */
+    t.crop_pct = 0.875f;
+    test_ok(preprocess_spec_default(&t, &s), "timm crop_pct 0.875");
+    test_ok(preprocess_spec_resize(&s, 384), "timm spec for 384");
+    test_expect(s.resize_w == 438 && s.crop_w == 384 && s.crop_h == 384 && s.size == 384 &&
+                    strstr(s.summary, "resize shorter side to 438") && strstr(s.summary, "(for 384x384; the "
+                    "checkpoint's spec is for 224x224)"), "spec: timm at 384: floor(384 / 0.875) = 438, crop 384 -> %s",
+                s.summary);
+    test_ok(preprocess_spec_default(&h, &s), "hf default");
+    test_ok(preprocess_spec_resize(&s, 192), "HF default spec for 192");
+    test_expect(s.resize == PRE_RESIZE_EXACT && s.resize_w == 192 && s.resize_h == 192 && !s.crop && s.size == 192,
+                "spec: HF resize-to-size at 192 -> %s", s.summary);
+    s = spec_of("{\"size\": {\"shortest_edge\": 256}, \"do_center_crop\": true, \"crop_size\": 224}", 224, 3);
+    test_ok(preprocess_spec_resize(&s, 384), "HF shortest edge + crop for 384");
+    test_expect(s.resize == PRE_RESIZE_SHORTEST && s.resize_w == 438 && s.crop_w == 384 && s.crop_h == 384,
+                "spec: HF 256/224 at 384: shorter side 256 x 384 / 224 = %u (438), crop 384 -> %s", s.resize_w,
+                s.summary);
+    s = spec_of("{\"do_resize\": false, \"do_center_crop\": true, \"crop_size\": 64}", 64, 3);
+    test_ok(preprocess_spec_resize(&s, 32), "crop only, for 32");
+    test_expect(s.resize == PRE_RESIZE_NONE && s.crop_w == 32, "spec: crop only at 32 -> %s", s.summary);
+
     static const struct {
         const char *json, *needle;
     } bad[] = {

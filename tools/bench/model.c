@@ -60,7 +60,7 @@ static vkvit_status load_model(bench *b, const char *spec, vkvit_precision preci
         c.num_labels = pr->labels, c.eps = 1e-6;
         s = model_synthetic(b->ctx, &c, b->opt.seed, false, precision, m);
     } else {
-        s = model_load(b->ctx, spec, false, precision, m);
+        s = model_load(b->ctx, spec, false, precision, 0, m);
     }
     if (s && s != VKVIT_ERROR_UNSUPPORTED && s != VKVIT_ERROR_OUT_OF_DEVICE_MEMORY)
         die("%s (%s): %s: %s", spec, precision_name(precision), vkvit_status_string(s), vkvit_last_error());
