@@ -8,8 +8,9 @@
  *     checkpoint_close(ck);                              // the file mapping released
  *
  * A checkpoint is a directory (model.safetensors or its index, config.json, labels.txt,
- * preprocessor_config.json; all but the weights optional) or a .safetensors file. Each family
- * (Hugging Face ViT / DeiT, timm) is a naming table and a shape rule in checkpoint.c. */
+ * preprocessor_config.json; all but the weights optional), a .safetensors file, or a Google .npz
+ * (with an optional labels.txt beside it; nothing else beside it is read). Each family (Hugging Face
+ * ViT / DeiT, timm, Google's Flax layouts) is a naming table and a shape rule in checkpoint.c. */
 #ifndef VKVIT_CHECKPOINT_H
 #define VKVIT_CHECKPOINT_H
 
@@ -24,8 +25,11 @@ typedef struct checkpoint checkpoint;
  * image becomes the model's input. Every tensor is checked against the shape the configuration
  * gives; an unknown, duplicate, missing or misshapen tensor is an error naming it. */
 vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec *pre, checkpoint **out);
-const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm" */
+const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" */
 uint64_t checkpoint_parameters(const checkpoint *ck);  /* elements of every tensor stored, used or not */
+/* One line: the config file or the weights, and which numbers came from it, from the tensor shapes,
+ * or from defaults (vkvit_model_info.config). Valid until checkpoint_close. */
+const char *checkpoint_config_summary(const checkpoint *ck);
 /* Writes every tensor, widened to fp32, into host (lay->total floats, zeroed) at its place in
  * `lay`; a distilled model's two heads are folded into one (model.h). */
 vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float *host);

@@ -1,6 +1,7 @@
-/* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py): every
- * supported checkpoint family, batch 2 and batch 1, GPU and the C reference, logits, embeddings and
- * class-token attention. Usage: test_model <tests/data dir> [fp16] */
+/* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py) and by timm
+ * (tools/make_npz_fixtures.py: a Google .npz): every supported checkpoint family, the fixture's batch
+ * and batch 1, GPU and the C reference, logits, embeddings and class-token attention.
+ * Usage: test_model <tests/data dir> [fp16] */
 #include "common.h"
 #include "plan.h"
 #include "ref/vit.h"
@@ -65,12 +66,15 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     vkvit_model_options mo = {.keep_host_weights = 1, .precision = prec};
     const bool f16 = prec == VKVIT_PRECISION_FP16;
     const double tol = f16 ? TOL_F16_FORWARD : TOL_FORWARD;
-    const char *pn = f16 ? " (fp16)" : "";
+    const char *pn = f16 ? " (fp16)" : "", *ref = strstr(name, ".npz") ? "timm" : "torchvision";
     vkvit_status s = vkvit_model_load(ctx, path, &mo, &m);
     if (!test_expect(s == VKVIT_OK, "%s: load (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
                      s ? vkvit_last_error() : ""))
         return;
-    snprintf(path, sizeof path, "%s/%s/expected.safetensors", dir, name);
+    /* A fixture is a folder, or a file in one (an .npz) beside its expected.safetensors. */
+    const char *slash = strrchr(name, '/');
+    snprintf(path, sizeof path, "%s/%.*s/expected.safetensors", dir, slash ? (int)(slash - name) : (int)strlen(name),
+             name);
     expected e;
     load_expected(path, &e);
     const vit_dims *d = &m->dims;
@@ -89,17 +93,17 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     float *att = test_alloc((size_t)B * L * T), *att_lm = test_alloc((size_t)B * L * T);
     if (K) {
         test_ok(vkvit_get_logits(p, logits, (size_t)B * K), "logits");
-        snprintf(label, sizeof label, "%s%s: GPU logits [%u x %u] vs torchvision", name, pn, B, K);
+        snprintf(label, sizeof label, "%s%s: GPU logits [%u x %u] vs %s", name, pn, B, K, ref);
         test_check(label, logits, e.logits, (size_t)B * K, tol);
     } else {
         test_expect(vkvit_get_logits(p, logits, 1) == VKVIT_ERROR_UNSUPPORTED, "%s: backbone has no logits", name);
     }
     test_ok(vkvit_get_embeddings(p, emb, (size_t)B * D), "embeddings");
-    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs torchvision", name, pn, B, D);
+    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs %s", name, pn, B, D, ref);
     test_check(label, emb, e.embedding, (size_t)B * D, tol);
     test_ok(vkvit_get_attention(p, att, (size_t)B * L * T), "attention");
     to_layer_major(att, att_lm, B, L, T);
-    snprintf(label, sizeof label, "%s%s: GPU class-token attention [%u x %u x %u] vs torchvision", name, pn, L, B, T);
+    snprintf(label, sizeof label, "%s%s: GPU class-token attention [%u x %u x %u] vs %s", name, pn, L, B, T, ref);
     test_check(label, att_lm, e.attention, (size_t)B * L * T, tol);
 
     /* The C reference on the same weights. */
@@ -108,12 +112,12 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *name,
     test_expect(ref_vit_forward(m, e.input, B, K ? rl : NULL, rp, rm) == 0, "%s: reference forward ran", name);
     for (uint32_t b = 0; b < B; b++)
         memcpy(re + (size_t)b * D, rp + (size_t)b * d->prefix * D, D * sizeof *re);
-    snprintf(label, sizeof label, "%s: C reference embedding vs torchvision", name);
+    snprintf(label, sizeof label, "%s: C reference embedding vs %s", name, ref);
     test_check(label, re, e.embedding, (size_t)B * D, TOL_FORWARD);
-    snprintf(label, sizeof label, "%s: C reference attention vs torchvision", name);
+    snprintf(label, sizeof label, "%s: C reference attention vs %s", name, ref);
     test_check(label, rm, e.attention, (size_t)L * B * T, TOL_FORWARD);
     if (K) {
-        snprintf(label, sizeof label, "%s: C reference logits vs torchvision", name);
+        snprintf(label, sizeof label, "%s: C reference logits vs %s", name, ref);
         test_check(label, rl, e.logits, (size_t)B * K, TOL_FORWARD);
         double rel = -1;
         test_ok(vkvit_verify(p, &rel), "verify");
@@ -197,7 +201,7 @@ int main(int argc, char **argv)
     if (prec == VKVIT_PRECISION_FP16 && !test_fp16(ctx))
         return test_finish(ctx);
     const char *fixtures[] = {"hf-vit", "hf-deit-distilled", "timm-vit", "odd-tokens", "dh32",
-                              "f16",    "bf16",              "backbone", "gelu-tanh"};
+                              "f16",    "bf16",              "backbone", "gelu-tanh", "google-vit/ViT-tiny_8.npz"};
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
         check_fixture(ctx, argv[1], fixtures[i], prec);
     return test_finish(ctx);
