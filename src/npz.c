@@ -60,6 +60,16 @@ static vkvit_status expect(cursor *c, char ch, const char *what)
     return VKVIT_OK;
 }
 
+/* s[0 .. n) for a message: at most 32 characters, anything but printable ASCII as '?'. */
+static const char *quoted(const char *s, size_t n, char buf[40])
+{
+    size_t k = 0;
+    for (; k < n && k < 32; k++)
+        buf[k] = s[k] >= 0x20 && s[k] < 0x7f ? s[k] : '?';
+    snprintf(buf + k, 40 - k, "%s", n > 32 ? "..." : "");
+    return buf;
+}
+
 /* A Python string literal without escapes: '...' or "...". *s points into the header, *n its length. */
 static vkvit_status string_literal(cursor *c, const char **s, size_t *n, const char *what)
 {
@@ -115,8 +125,9 @@ static vkvit_status parse_descr(cursor *c, npy_header *h)
             h->dtype = known[i].dtype;
             return VKVIT_OK;
         }
-    return fail(VKVIT_ERROR_UNKNOWN_DTYPE, "%s: member '%s': 'descr' is '%.*s' (member byte %llu); only little-endian "
-                "floats are read: '<f4', '<f2', '<f8'", c->file, c->member, (int)(n > 32 ? 32 : n), s, where);
+    char q[40];
+    return fail(VKVIT_ERROR_UNKNOWN_DTYPE, "%s: member '%s': 'descr' is '%s' (member byte %llu); only little-endian "
+                "floats are read: '<f4', '<f2', '<f8'", c->file, c->member, quoted(s, n, q), where);
 }
 
 static vkvit_status parse_fortran(cursor *c, bool *fortran)
@@ -142,10 +153,11 @@ static vkvit_status parse_dim(cursor *c, uint64_t *v)
     const char *start = c->p;
     uint64_t x = 0;
     while (c->p < c->end && *c->p >= '0' && *c->p <= '9') {
-        if (x > (UINT64_C(1) << 62) / 5)
+        uint64_t digit = (uint64_t)(*c->p++ - '0');
+        if (x > ((uint64_t)INT64_MAX - digit) / 10) /* numpy's dimensions are intp */
             return fail(VKVIT_ERROR_BAD_HEADER, "%s: member '%s': 'shape' has a dimension of 2^63 or more "
                         "(member byte %llu)", c->file, c->member, where);
-        x = x * 10 + (uint64_t)(*c->p++ - '0');
+        x = x * 10 + digit;
     }
     if (c->p == start || (c->p - start > 1 && *start == '0'))
         return fail(VKVIT_ERROR_BAD_HEADER, "%s: member '%s': 'shape' holds something other than a non-negative "
@@ -208,10 +220,11 @@ static vkvit_status parse_dict(cursor *c, npy_header *h)
             return s;
         while (key < 3 && !(strlen(keys[key]) == n && memcmp(keys[key], k, n) == 0))
             key++;
+        char q[40];
         if (key == 3 || seen[key])
-            return fail(VKVIT_ERROR_BAD_HEADER, "%s: member '%s': .npy header: %s key '%.*s' at member byte %llu "
+            return fail(VKVIT_ERROR_BAD_HEADER, "%s: member '%s': .npy header: %s key '%s' at member byte %llu "
                         "(a .npy header has 'descr', 'fortran_order' and 'shape', once each)", c->file, c->member,
-                        key == 3 ? "unexpected" : "repeated", (int)(n > 32 ? 32 : n), k, where);
+                        key == 3 ? "unexpected" : "repeated", quoted(k, n, q), where);
         seen[key] = true;
         if ((s = expect(c, ':', "':' after a key")))
             return s;
@@ -242,10 +255,7 @@ vkvit_status npy_parse_header(const uint8_t *b, size_t n, uint64_t member_size, 
     memset(out, 0, sizeof *out);
     if (n > member_size)
         n = (size_t)member_size;
-    if (n < 6 && (n == 0 || memcmp(b, npy_magic, n) == 0))
-        return fail(VKVIT_ERROR_FILE_TRUNCATED, "%s: member '%s' is %llu bytes, shorter than a .npy header", file,
-                    member, (ull)member_size);
-    if (memcmp(b, npy_magic, 6) != 0)
+    if (memcmp(b, npy_magic, n < 6 ? n : 6) != 0)
         return fail(VKVIT_ERROR_BAD_HEADER, "%s: member '%s' is not a .npy array: it does not start with "
                     "\"\\x93NUMPY\" (member bytes 0-5)", file, member);
     if (n < 8)
@@ -320,6 +330,8 @@ static vkvit_status open_failed(const char *path, int code, const uint8_t *head,
     if (code == ZIP_ER_NOZIP && head_n >= 4 && memcmp(head, "PK\3\4", 4) == 0)
         return fail(VKVIT_ERROR_FILE_TRUNCATED, "%s: starts like a zip archive but has no end-of-central-directory "
                     "record in its %llu bytes: the file was cut off", path, (ull)size);
+    if (code == ZIP_ER_EXISTS)
+        return fail(VKVIT_ERROR_BAD_HEADER, "%s: two members of the zip archive have the same name", path);
     if (code == ZIP_ER_NOZIP)
         return fail(VKVIT_ERROR_BAD_HEADER, "%s: not a zip archive, which an .npz is (first bytes %s)", path,
                     head_n >= 4 && !memcmp(head, "\x93NUMPY", 4) ? "\"\\x93NUMPY\": a single .npy, not an .npz"
