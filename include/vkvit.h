@@ -260,7 +260,7 @@ typedef struct vkvit_model_options {
  * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
  * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
  * A checkpoint without a classifier loads as a backbone (embeddings only).
- * `path` may also be one of Google's .npz files (google-research/vision_transformer: ViT-B_16.npz,
+ * `path` may also be one of Google's .npz files (google-research/vision_transformer: ViT-B_16-224.npz,
  * ...; big_vision's "params/" files with a class token): it has no config, so every dimension comes
  * from the tensor shapes (heads from the query kernel [D, H, dh], the image size from the position
  * embedding's grid), LayerNorm eps 1e-6, exact GELU, and images are resized to the model's size and
@@ -291,7 +291,7 @@ typedef struct vkvit_model_info {
     const char *preprocessing;
     /* Where the numbers above came from, in one line: the config file or the weights, then which came
      * from it, which from the tensor shapes and which are defaults, e.g. for a Google .npz (which has no
-     * config) "ViT-B_16.npz: from the tensor shapes: hidden 768, 12 layers, 12 heads, mlp 3072, patch
+     * config) "ViT-B_16-224.npz: from the tensor shapes: hidden 768, 12 layers, 12 heads, mlp 3072, patch
      * 16, image 224, 3 channels, 1000 classes; Google's ViT: LayerNorm eps 1e-06, exact GELU". Valid
      * for the model's lifetime. */
     const char *config;
