@@ -81,9 +81,11 @@ static vkvit_status string_literal(cursor *c, const char **s, size_t *n, const c
     const char *start = c->p;
     while (c->p < c->end && *c->p != q && *c->p != '\\' && *c->p != '\n')
         c->p++;
-    if (c->p >= c->end || *c->p != q)
+    if (c->p >= c->end || *c->p != q) {
+        c->p = start - 1;
         return fail(VKVIT_ERROR_BAD_HEADER, "%s: member '%s': .npy header: the string at member byte %llu is "
-                    "not closed (or has an escape)", c->file, c->member, (ull)(start - 1 - (const char *)c->member_start));
+                    "not closed (or has an escape)", c->file, c->member, at(c));
+    }
     *s = start;
     *n = (size_t)(c->p - start);
     c->p++;

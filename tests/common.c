@@ -1,6 +1,8 @@
 #include "common.h"
 #include "safetensors.h"
 
+#include <errno.h>
+#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -316,4 +318,17 @@ void test_expect_plan_coopmat(vkvit_context *ctx, const vkvit_plan *plan)
     test_ok(vkvit_plan_get_info(plan, &pi), "plan info");
     printf("     plan: matmul kernel %s\n", pi.matmul_kernel);
     test_expect_coopmat(ctx, strcmp(pi.matmul_kernel, "coopmat") == 0);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+    (void)st, (void)type, (void)ftw;
+    if (remove(path) != 0)
+        fprintf(stderr, "warning: cannot remove %s: %s\n", path, strerror(errno));
+    return 0;
+}
+
+void test_remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

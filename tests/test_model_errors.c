@@ -18,7 +18,6 @@
 #define _XOPEN_SOURCE 700
 #include <errno.h>
 #include <stdarg.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,19 +77,11 @@ static void write_all(const char *path, const void *p, size_t n)
         fatal("cannot write %s", path);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    if (remove(path) != 0)
-        fprintf(stderr, "warning: cannot remove %s: %s\n", path, strerror(errno));
-    return 0;
-}
-
 /* Also runs when a setup failure exits early. */
 static void remove_tmp_root(void)
 {
     if (tmp_root[0])
-        nftw(tmp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        test_remove_tree(tmp_root);
 }
 
 /* ---- a safetensors writer ----------------------------------------------------------------------- */

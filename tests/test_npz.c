@@ -15,7 +15,6 @@
  * Nothing may crash or leak (CI runs this under ASan), and the validation layer must stay silent. */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -365,7 +364,8 @@ static const load_case load_cases[] = {
     {"missing-cls", DO_DROP, "cls", 0, VKVIT_ERROR_MISSING_TENSOR, {"class token", "'cls'"}},
     {"missing-pos", DO_DROP, "Transformer/posembed_input/pos_embedding", 0, VKVIT_ERROR_MISSING_TENSOR,
      {"Transformer/posembed_input/pos_embedding"}},
-    {"missing-query-0", DO_DROP, B0 MHA "query/kernel", 0, VKVIT_ERROR_MISSING_TENSOR, {B0 MHA "query/kernel", "heads"}},
+    {"missing-query-0", DO_DROP, B0 MHA "query/kernel", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {B0 MHA "query/kernel", "heads"}},
     {"missing-encoder-norm", DO_DROP, "Transformer/encoder_norm/scale", 0, VKVIT_ERROR_MISSING_TENSOR,
      {"Transformer/encoder_norm/scale"}},
     {"missing-embedding", DO_DROP, "embedding/kernel", 0, VKVIT_ERROR_MISSING_TENSOR, {"'embedding/kernel'"}},
@@ -652,18 +652,10 @@ static void run_load_cases(vkvit_context *ctx)
     vkvit_model_destroy(reference);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void)st, (void)type, (void)ftw;
-    if (remove(path) != 0)
-        fprintf(stderr, "warning: cannot remove %s: %s\n", path, strerror(errno));
-    return 0;
-}
-
 static void remove_tmp_root(void)
 {
     if (tmp_root[0])
-        nftw(tmp_root, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        test_remove_tree(tmp_root);
 }
 
 int main(void)
