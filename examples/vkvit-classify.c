@@ -34,7 +34,7 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N] [--fp16|--fp32]\n"
                "                      [--device I|NAME] [--json] [--verify] IMAGE|DIR...\n"
-               "  --model   a Hugging Face or timm checkpoint (default: the bundled %s)\n"
+               "  --model   a Hugging Face or timm checkpoint, or a Google .npz (default: the bundled %s)\n"
                "  --top     labels per image (default 5)\n"
                "  --batch   images per GPU run (default 8)\n"
                "  --size    run the model at N x N pixels, a multiple of its patch size (default: the\n"

@@ -269,15 +269,21 @@ typedef struct vkvit_model_options {
  * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
  * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
  * A checkpoint without a classifier loads as a backbone (embeddings only).
+ * `path` may also be one of Google's .npz files (google-research/vision_transformer: ViT-B_16-224.npz,
+ * ...; big_vision's "params/" files with a class token): it has no config, so every dimension comes
+ * from the tensor shapes (heads from the query kernel [D, H, dh], the image size from the position
+ * embedding's grid), LayerNorm eps 1e-6, exact GELU, and images are resized to the model's size and
+ * scaled to [-1, 1]; labels.txt beside it names the classes. Refused for now with
+ * VKVIT_ERROR_UNSUPPORTED: a pre-logits layer (the ImageNet-21k releases), R50+ViT hybrids.
  * The weights are uploaded to device memory once; the file mapping is released before return.
  * Errors: VKVIT_ERROR_IO, FILE_TRUNCATED, BAD_HEADER, BAD_TENSOR_RANGE, UNKNOWN_DTYPE, MISSING_TENSOR,
- * UNEXPECTED_TENSOR, SHAPE_MISMATCH, BAD_CONFIG, OUT_OF_*_MEMORY; the detail names the file, the
- * tensor and the byte offset. */
+ * UNEXPECTED_TENSOR, SHAPE_MISMATCH, BAD_CONFIG, UNSUPPORTED, OUT_OF_*_MEMORY; the detail names the
+ * file, the tensor (an .npz: the member) and the byte offset. */
 VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, const vkvit_model_options *options,
                                         vkvit_model **out);
 
 typedef struct vkvit_model_info {
-    const char *family;          /* "hf-vit", "hf-deit", "timm" or "synthetic"                  */
+    const char *family;          /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" or "synthetic" */
     uint32_t hidden, layers, heads, mlp;
     uint32_t image_size, patch_size, channels;
     uint32_t tokens;             /* 1 (+1 distillation) + (image/patch)^2                        */
@@ -292,6 +298,12 @@ typedef struct vkvit_model_info {
      * x 0.003921569, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225)". Valid for the
      * model's lifetime. */
     const char *preprocessing;
+    /* Where the numbers above came from, in one line: the config file or the weights, then which came
+     * from it, which from the tensor shapes and which are defaults, e.g. for a Google .npz (which has no
+     * config) "ViT-B_16-224.npz: from the tensor shapes: hidden 768, 12 layers, 12 heads, mlp 3072, patch
+     * 16, image 224, 3 channels, 1000 classes; Google's ViT: LayerNorm eps 1e-06, exact GELU". Valid
+     * for the model's lifetime. */
+    const char *config;
 } vkvit_model_info;
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *model, vkvit_model_info *out);

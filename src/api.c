@@ -32,6 +32,7 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .image_size = d->image, .patch_size = d->P, .channels = d->C, .tokens = d->T, .num_classes = d->K,
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
         .parameters = m->parameters, .weight_bytes = m->weights.size, .precision = m->precision, .preprocessing = m->pre.summary,
+        .config = m->config,
     };
     return VKVIT_OK;
 }

@@ -9,8 +9,9 @@
  *     checkpoint_close(ck);                              // the file mapping released
  *
  * A checkpoint is a directory (model.safetensors or its index, config.json, labels.txt,
- * preprocessor_config.json; all but the weights optional) or a .safetensors file. Each family
- * (Hugging Face ViT / DeiT, timm) is a naming table and a shape rule in checkpoint.c. */
+ * preprocessor_config.json; all but the weights optional), a .safetensors file, or a Google .npz
+ * (with an optional labels.txt beside it; nothing else beside it is read). Each family (Hugging Face
+ * ViT / DeiT, timm, Google's Flax layouts) is a naming table and a shape rule in checkpoint.c. */
 #ifndef VKVIT_CHECKPOINT_H
 #define VKVIT_CHECKPOINT_H
 
@@ -27,12 +28,16 @@ typedef struct checkpoint checkpoint;
 vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec *pre, checkpoint **out);
 /* Runs the model at `image` x `image` pixels instead of the checkpoint's size: cfg->image and the preprocessing
  * (preprocess_spec_resize) follow, and checkpoint_read resamples the position embedding's grid (posembed.h: as
- * timm's loader does for timm checkpoints, as Hugging Face's interpolate_pos_encoding does for HF ones). The
+ * timm's loader does for timm checkpoints, as Hugging Face's interpolate_pos_encoding does for HF ones, as
+ * vit_jax's scipy zoom does for Google's .npz). The
  * checkpoint's own size is a no-op. Errors: VKVIT_ERROR_INVALID_ARGUMENT (not a multiple of the patch size, or
  * above CONFIG_MAX_IMAGE), preprocess_spec_resize's. */
 vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t image);
-const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm" */
+const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" */
 uint64_t checkpoint_parameters(const checkpoint *ck);  /* elements of every tensor stored, used or not */
+/* One line: the config file or the weights, and which numbers came from it, from the tensor shapes,
+ * or from defaults (vkvit_model_info.config). Valid until checkpoint_close. */
+const char *checkpoint_config_summary(const checkpoint *ck);
 /* Writes every tensor, widened to fp32, into host (lay->total floats, zeroed) at its place in
  * `lay` (laid out for cfg after any checkpoint_resize); a distilled model's two heads are folded into one
  * (model.h). */

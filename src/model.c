@@ -154,6 +154,7 @@ vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vk
         (image_size && (s = checkpoint_resize(ck, &m->cfg, &m->pre, image_size))))
         goto fail;
     snprintf(m->family, sizeof m->family, "%s", checkpoint_family(ck));
+    snprintf(m->config, sizeof m->config, "%s", checkpoint_config_summary(ck));
     m->parameters = checkpoint_parameters(ck);
     m->dims = vit_dims_of(&m->cfg);
     if ((s = vit_layout_make(&m->dims, &m->layout)))
@@ -204,6 +205,7 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
     m->cfg.labels.count = 0;
     m->cfg.present &= ~(uint32_t)CONFIG_LABELS;
     snprintf(m->family, sizeof m->family, "synthetic");
+    snprintf(m->config, sizeof m->config, "synthetic: the caller's configuration");
     snprintf(m->path, sizeof m->path, "(synthetic, seed %llu)", (unsigned long long)seed);
     if ((s = config_validate(&m->cfg, "synthetic config")) || (s = preprocess_spec_default(&m->cfg, &m->pre)))
         goto fail;

@@ -15,7 +15,8 @@ struct vkvit_model {
     vit_config cfg;
     vit_dims dims;
     preprocess_spec pre;      /* how an image becomes its input (preprocessor_config.json, timm, defaults) */
-    char family[32];          /* "hf-vit", "hf-deit", "timm" */
+    char family[32];          /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" */
+    char config[512];         /* where the configuration came from (vkvit_model_info.config) */
     char path[1024];
     vit_layout layout;
     float *host;              /* the weight block on the host: kept only when asked (reference) */

@@ -466,3 +466,4 @@ void test_expect_plan_coopmat(vkvit_context *ctx, const vkvit_plan *plan)
     printf("     plan: matmul kernel %s\n", pi.matmul_kernel);
     test_expect_coopmat(ctx, strcmp(pi.matmul_kernel, "coopmat") == 0);
 }
+

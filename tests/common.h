@@ -107,6 +107,7 @@ void test_expect_coopmat(const vkvit_context *ctx, bool used);
  * (vkvit_plan_info.matmul_kernel, printed either way). */
 void test_expect_plan_coopmat(vkvit_context *ctx, const vkvit_plan *plan);
 
+
 /* Records `record(cmd, ctx, arg)` into a fresh command buffer, submits, waits. Exits on error. */
 typedef vkvit_status (*test_record_fn)(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
 void test_run(vkvit_context *ctx, test_record_fn record, const void *arg);

@@ -1,7 +1,10 @@
 /* libFuzzer target: the same bytes go to the safetensors parser, the config.json parser and the
- * labels parser, and (when they mention "weight_map": a file write per input is slow) to the
- * sharded-checkpoint index reader, as an index next to two small shards in a temporary directory. Besides the sanitizers, it checks what a successful parse promises: every tensor
- * lies inside the input, is found by name, and converts when its dtype is a float one.
+ * labels parser, the .npy header parser and the .npz reader (zip + .npy members, every tensor read),
+ * and (when they mention "weight_map": a file write per input is slow) to the sharded-checkpoint
+ * index reader, as an index next to two small shards in a temporary directory. Besides the
+ * sanitizers, it checks what a successful parse promises: every tensor lies inside the input (an
+ * .npy's data exactly fills it), is found by name, and converts when its dtype is a float one (an
+ * .npz member: or fails its CRC).
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=true && meson compile -C build-fuzz tests/fuzz_parsers
  *   build-fuzz/tests/fuzz_parsers -max_total_time=60 -dict=tests/fuzz_parsers.dict build-fuzz/corpus tests/fuzz_corpus
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "npz.h"
 #include "safetensors.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -138,9 +142,45 @@ static void check_labels(const uint8_t *data, size_t size)
     labels_free(&l);
 }
 
+static void check_npy(const uint8_t *data, size_t size)
+{
+    npy_header h;
+    if (npy_parse_header(data, size, size, "fuzz.npz", "fuzz.npy", &h) != VKVIT_OK)
+        return;
+    if (h.rank > ST_MAX_RANK || h.data_offset > size || h.data_size != size - h.data_offset ||
+        h.data_size != h.count * st_dtype_size(h.dtype) ||
+        (h.dtype != ST_F32 && h.dtype != ST_F16 && h.dtype != ST_F64))
+        abort();
+}
+
+static void check_npz(const uint8_t *data, size_t size)
+{
+    npz_file *f = NULL;
+    if (npz_parse(data, size, "fuzz.npz", &f) != VKVIT_OK) {
+        if (f)
+            abort();
+        return;
+    }
+    for (size_t i = 0; i < npz_count(f); i++) {
+        const st_tensor *t = npz_tensor_at(f, i);
+        if (npz_find(f, t->name) != t || t->size != t->count * st_dtype_size(t->dtype) || t->rank > ST_MAX_RANK)
+            abort();
+        float *buf = malloc(t->count ? t->count * sizeof *buf : 1);
+        if (!buf)
+            abort();
+        vkvit_status s = npz_read_f32(f, t, buf, t->count);
+        if (s != VKVIT_OK && s != VKVIT_ERROR_IO)
+            abort(); /* the header was checked at open: only the data itself can be bad */
+        free(buf);
+    }
+    npz_close(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     check_safetensors(data, size);
+    check_npy(data, size);
+    check_npz(data, size);
     check_config(data, size);
     check_labels(data, size);
     check_index(data, size);

@@ -1,6 +1,7 @@
-/* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py): every
- * supported checkpoint family, batch 2 and batch 1, GPU and the C reference, logits, embeddings and
- * class-token attention; and timm models run at another input size against timm (tools/make_timm_fixtures.py).
+/* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py) and by timm
+ * (tools/make_npz_fixtures.py: a Google .npz): every supported checkpoint family, the fixture's batch
+ * and batch 1, GPU and the C reference, logits, embeddings and class-token attention; and timm models
+ * run at another input size against timm (tools/make_timm_fixtures.py).
  * Usage: test_model <tests/data dir> [fp16] */
 #include "common.h"
 #include "plan.h"
@@ -78,7 +79,10 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     if (!test_expect(s == VKVIT_OK, "%s: load (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
                      s ? vkvit_last_error() : ""))
         return;
-    snprintf(path, sizeof path, "%s/%s/%s", dir, fixture, expected_file);
+    /* A fixture is a folder, or a file in one (an .npz) beside its expected outputs. */
+    const char *slash = strrchr(fixture, '/');
+    snprintf(path, sizeof path, "%s/%.*s/%s", dir, slash ? (int)(slash - fixture) : (int)strlen(fixture), fixture,
+             expected_file);
     expected e;
     load_expected(path, &e);
     const vit_dims *d = &m->dims;
@@ -195,7 +199,7 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
 
 static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, vkvit_precision prec)
 {
-    check_fixture_at(ctx, dir, name, 0, "expected.safetensors", "torchvision", prec);
+    check_fixture_at(ctx, dir, name, 0, "expected.safetensors", strstr(name, ".npz") ? "timm" : "torchvision", prec);
 }
 
 /* Tiny timm models saved at one size and run at another (tools/make_timm_fixtures.py): vkvit resamples the
@@ -250,7 +254,7 @@ int main(int argc, char **argv)
     if (prec == VKVIT_PRECISION_FP16 && !test_fp16(ctx))
         return test_finish(ctx);
     const char *fixtures[] = {"hf-vit", "hf-deit-distilled", "timm-vit", "odd-tokens", "dh32",
-                              "f16",    "bf16",              "backbone", "gelu-tanh"};
+                              "f16",    "bf16",              "backbone", "gelu-tanh", "google-vit/ViT-tiny_8.npz"};
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
         check_fixture(ctx, argv[1], fixtures[i], prec);
     check_resized(ctx, argv[1], prec);

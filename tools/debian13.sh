@@ -35,7 +35,7 @@ BACKPORTS=(mesa-vulkan-drivers)
 PACKAGES=(
   build-essential pkg-config meson ninja-build
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools vulkan-tools
-  libstb-dev libcjson-dev libvulkan1 vulkan-validationlayers
+  libstb-dev libcjson-dev libzip-dev libvulkan1 vulkan-validationlayers
   libglfw3-dev zlib1g-dev dataset-fashion-mnist xvfb xauth
 )
 STAMP="debian13 v1: backports ${BACKPORTS[*]}; ${PACKAGES[*]}"

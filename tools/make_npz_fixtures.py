@@ -1,0 +1,221 @@
+#!/usr/bin/python3
+"""Write the Google .npz checkpoint fixture under tests/data/google-vit/ (committed; CI never runs PyTorch).
+
+Run with Debian's PyTorch and timm's source:
+    PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_npz_fixtures.py [--out DIR] [--check]
+
+It builds a tiny timm VisionTransformer (hidden 48, 3 heads of 16, 2 blocks, MLP 84, patch 8, 40x40 images: a
+5x5 grid, 26 tokens, 7 classes; LayerNorm eps 1e-6, exact GELU, as Google's ViT) with seeded random weights and
+writes tests/data/google-vit/:
+  ViT-tiny_8.npz        its weights in the layout google-research/vision_transformer publishes (ViT-B_16.npz, ...):
+                        Flax names ("Transformer/encoderblock_0/MultiHeadDotProductAttention_1/query/kernel"),
+                        kernels [in, out], attention split per head ([D, H, dh], [H, dh], out [H, dh, D]), the patch
+                        kernel HWIO [P, P, C, D]; a zip of .npy members written as numpy.savez writes it (stored,
+                        zip64 extra fields), with a fixed timestamp so that the file is reproducible
+  labels.txt            7 class names (an .npz carries none; vkvit reads labels.txt beside it)
+  expected.safetensors  input [3, 3, 40, 40] (already normalised), logits [3, 7], embedding [3, 48] (timm's
+                        forward_head(pre_logits=True): the final-LayerNorm class token), cls_attention [2, 3, 26]
+                        (each block's class-token attention row, averaged over heads), all fp32
+  README.md             this, with the measured numbers
+
+Where the numbers come from: the .npz is loaded back with timm's own loader for Google's checkpoints
+(timm.models.vision_transformer._load_weights) into a freshly initialised model, and every tensor of that model
+must equal the original's bit for bit, so the file is in the layout timm reads Google's files in (the script stops
+otherwise). That loaded model computes the expected outputs in float64 (stored rounded to fp32); its attention
+probabilities are captured at its attn_drop module (timm's non-fused attention path, the only one on torch 1.13).
+
+Deterministic: numpy PCG64 with a fixed seed, torch on one thread; --check regenerates into a temporary folder and
+compares byte for byte.
+"""
+import math
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_fixtures import ROOT, check_close, cli, store, write_safetensors  # noqa: E402
+
+try:
+    import timm
+    from timm.models.vision_transformer import VisionTransformer, _load_weights
+except ImportError:
+    sys.exit("timm not found: run with PYTHONPATH=<timm source> (e.g. /tmp/timm-src)")
+
+torch.set_num_threads(1)
+
+NAME = "google-vit"
+FILE = "ViT-tiny_8.npz"
+DIM, HEADS, LAYERS, MLP, PATCH, IMAGE, CLASSES, CHANNELS = 48, 3, 2, 84, 8, 40, 7, 3
+BATCH, SEED = 3, 201
+LABELS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"]
+REGEN = "PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_npz_fixtures.py"
+
+
+def build_model():
+    return VisionTransformer(img_size=IMAGE, patch_size=PATCH, in_chans=CHANNELS, num_classes=CLASSES,
+                             embed_dim=DIM, depth=LAYERS, num_heads=HEADS, mlp_ratio=MLP / DIM)
+
+
+def randomise(model):
+    """Every parameter seeded and well scaled: LayerNorm gains 1 + noise, biases and tokens noisy, so that a wrong
+    mapping of any tensor moves the outputs."""
+    rng = np.random.Generator(np.random.PCG64(SEED))
+    sd = model.state_dict()
+    for name in sorted(sd):
+        shape = tuple(sd[name].shape)
+        if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name == "norm.weight":
+            v = 1.0 + 0.1 * rng.standard_normal(shape)
+        elif name.endswith(".weight"):
+            fan_in = math.prod(shape[1:])
+            scale = 2.0 if name.endswith("qkv.weight") else 1.0  # attention far from uniform
+            v = rng.standard_normal(shape) * scale / math.sqrt(fan_in)
+        elif name in ("cls_token", "pos_embed"):
+            v = 0.3 * rng.standard_normal(shape)
+        else:
+            v = 0.05 * rng.standard_normal(shape)
+        sd[name] = torch.from_numpy(v.astype(np.float32))
+    model.load_state_dict(sd)
+
+
+def to_google(model):
+    """timm's tensors in Google's Flax layout and names (google-research/vision_transformer checkpoints)."""
+    sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    D, H, dh = DIM, HEADS, DIM // HEADS
+    g = {"embedding/kernel": sd["patch_embed.proj.weight"].transpose(2, 3, 1, 0),   # [D,C,P,P] -> HWIO
+         "embedding/bias": sd["patch_embed.proj.bias"],
+         "cls": sd["cls_token"],                                                       # [1, 1, D]
+         "Transformer/posembed_input/pos_embedding": sd["pos_embed"]}                 # [1, T, D]
+    for i in range(LAYERS):
+        b, p = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
+        g[b + "LayerNorm_0/scale"], g[b + "LayerNorm_0/bias"] = sd[p + "norm1.weight"], sd[p + "norm1.bias"]
+        qkv_w, qkv_b = sd[p + "attn.qkv.weight"], sd[p + "attn.qkv.bias"]
+        for j, n in enumerate(("query", "key", "value")):
+            m = b + "MultiHeadDotProductAttention_1/" + n
+            g[m + "/kernel"] = qkv_w[j * D:(j + 1) * D].T.reshape(D, H, dh)
+            g[m + "/bias"] = qkv_b[j * D:(j + 1) * D].reshape(H, dh)
+        g[b + "MultiHeadDotProductAttention_1/out/kernel"] = sd[p + "attn.proj.weight"].T.reshape(H, dh, D)
+        g[b + "MultiHeadDotProductAttention_1/out/bias"] = sd[p + "attn.proj.bias"]
+        g[b + "LayerNorm_2/scale"], g[b + "LayerNorm_2/bias"] = sd[p + "norm2.weight"], sd[p + "norm2.bias"]
+        for r in range(2):
+            g[b + f"MlpBlock_3/Dense_{r}/kernel"] = sd[p + f"mlp.fc{r + 1}.weight"].T
+            g[b + f"MlpBlock_3/Dense_{r}/bias"] = sd[p + f"mlp.fc{r + 1}.bias"]
+    g["Transformer/encoder_norm/scale"], g["Transformer/encoder_norm/bias"] = sd["norm.weight"], sd["norm.bias"]
+    g["head/kernel"], g["head/bias"] = sd["head.weight"].T, sd["head.bias"]
+    return {k: np.ascontiguousarray(v) for k, v in g.items()}
+
+
+def write_npz(path, arrays):
+    """numpy.savez's bytes (stored members, force_zip64, format.write_array) with a fixed timestamp."""
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as z:
+        for key, val in arrays.items():
+            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            with z.open(info, "w", force_zip64=True) as fid:
+                np.lib.format.write_array(fid, np.asanyarray(val), allow_pickle=False)
+
+
+def prove_layout(model, path, arrays):
+    """timm's Google loader on the file must rebuild the model exactly; returns the loaded model."""
+    loaded = np.load(path)
+    assert sorted(loaded.files) == sorted(arrays), "np.load sees other members than written"
+    for k in arrays:
+        assert loaded[k].dtype == np.float32 and np.array_equal(loaded[k], arrays[k]), k
+    torch.manual_seed(SEED + 1)
+    fresh = build_model()   # timm's own initialisation: differs from the random weights everywhere
+    _load_weights(fresh, str(path))
+    want, got = model.state_dict(), fresh.state_dict()
+    assert want.keys() == got.keys()
+    for k in want:
+        assert torch.equal(want[k], got[k]), f"timm's _load_weights gives another {k}: the layout is wrong"
+    return fresh, len(want)
+
+
+def run(model, x, dtype):
+    """logits, pre-head embedding, class-token attention [L, B, T] from timm's modules."""
+    m = build_model().to(dtype)
+    m.load_state_dict({k: v.to(dtype) for k, v in model.state_dict().items()})
+    m.eval()
+    maps = []
+    hooks = [b.attn.attn_drop.register_forward_hook(lambda mod, inp, out: maps.append(inp[0][:, :, 0, :].mean(1)))
+             for b in m.blocks]
+    with torch.no_grad():
+        xt = torch.from_numpy(x).to(dtype)
+        feats = m.forward_features(xt)
+        emb = m.forward_head(feats, pre_logits=True)
+        logits = m.forward_head(feats)
+        assert torch.equal(logits, m(xt)), "forward_head(forward_features) is not model(x)"
+    for h in hooks:
+        h.remove()
+    assert len(maps) == 2 * LAYERS  # two passes: forward_features + model(x)
+    return logits, emb, torch.stack(maps[:LAYERS])
+
+
+def generate(out):
+    d = out / NAME
+    d.mkdir(parents=True, exist_ok=True)
+    model = build_model().eval()
+    randomise(model)
+    arrays = to_google(model)
+    write_npz(d / FILE, arrays)
+    loaded, n_tensors = prove_layout(model, d / FILE, arrays)
+
+    rng = np.random.Generator(np.random.PCG64(SEED + 1000))
+    x = rng.uniform(-1.0, 1.0, (BATCH, CHANNELS, IMAGE, IMAGE))    # pixels already in Google's [-1, 1]
+    ramp = np.linspace(-1.0, 1.0, IMAGE)
+    x[1] = 0.7 * x[1] + 0.3 * ramp[None, :, None]
+    x[2] = np.clip(0.5 * x[2] + 0.5 * ramp[None, None, :], -1.0, 1.0)
+    x = x.astype(np.float32)
+    logits, emb, att = run(loaded, x, torch.float64)
+    l32, e32, a32 = run(loaded, x, torch.float32)
+    res = {"fp32 logits": check_close("fp32 vs fp64 logits", l32, logits, 1e-5),
+           "fp32 embedding": check_close("fp32 vs fp64 embedding", e32, emb, 1e-5),
+           "fp32 attention": check_close("fp32 vs fp64 attention", a32, att, 1e-5)}
+    write_safetensors(d / "expected.safetensors",
+                      {"input": store(x, "F32"), "logits": store(logits.numpy(), "F32"),
+                       "embedding": store(emb.numpy(), "F32"), "cls_attention": store(att.numpy(), "F32")},
+                      {"format": "pt"})
+    (d / "labels.txt").write_text("\n".join(LABELS) + "\n")
+    (d / "README.md").write_text(readme(arrays, n_tensors, logits, res, (d / FILE).stat().st_size))
+    print(f"{NAME}: {len(arrays)} arrays, {(d / FILE).stat().st_size} B; timm _load_weights rebuilt all {n_tensors} "
+          f"tensors exactly; logits std {float(logits.std()):.2f}, top-1 {logits.argmax(1).tolist()}; "
+          + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
+
+
+def readme(arrays, n_tensors, logits, res, size):
+    lines = [f"# `{NAME}`: a Google ViT .npz (generated)", "",
+             f"Written by `tools/make_npz_fixtures.py`; do not edit by hand. Regenerate with `{REGEN}`",
+             f"(`--check` regenerates into a temporary folder and compares byte for byte). Generated with torch "
+             f"{torch.__version__}, timm {timm.__version__}, numpy {np.__version__}.", "",
+             f"`{FILE}` ({size} bytes): a timm `VisionTransformer` with seeded random weights (hidden {DIM}, "
+             f"{HEADS} heads of {DIM // HEADS}, {LAYERS} blocks, MLP {MLP}, patch {PATCH}, {IMAGE}x{IMAGE} images: "
+             f"{(IMAGE // PATCH) ** 2 + 1} tokens, {CLASSES} classes, LayerNorm eps 1e-6, exact GELU), written in the "
+             "layout of google-research/vision_transformer's checkpoints as `numpy.savez` writes them (stored zip "
+             "members, zip64 extra fields; a fixed timestamp). No config file: every dimension is in the shapes.", "",
+             f"The layout is proven, not assumed: timm's own loader for these files "
+             f"(`timm.models.vision_transformer._load_weights`) reads `{FILE}` into a freshly initialised model, and "
+             f"all {n_tensors} of its tensors equal the original's bit for bit. That model computes `expected."
+             "safetensors` in float64 (stored as fp32): `input` [3, 3, 40, 40] (already in [-1, 1]), `logits` "
+             "[3, 7], `embedding` [3, 48] (`forward_head(pre_logits=True)`: the final-LayerNorm class token), "
+             "`cls_attention` [2, 3, 26] (each block's class-token attention row, averaged over heads, from timm's "
+             "`attn_drop` input).", "",
+             "| array | shape |", "| --- | --- |"]
+    for k, v in arrays.items():
+        if "encoderblock_" in k and not k.startswith("Transformer/encoderblock_0/"):
+            continue
+        lines.append(f"| `{k}` | {list(v.shape)} |")
+    lines += ["", "(and the same for `Transformer/encoderblock_1/`)", "",
+              f"Top-1 of the three inputs: {logits.argmax(1).tolist()}; logit std {float(logits.std()):.2f}. "
+              "timm's float32 forward against its float64 one (relative L2): "
+              + ", ".join(f"{k} {v:.1e}" for k, v in res.items()) + ".", ""]
+    return "\n".join(lines)
+
+
+def main():
+    return cli(__doc__.split("\n")[0], generate, ROOT / "tests" / "data")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
