@@ -84,17 +84,6 @@ void conv2d_scratch(const conv2d_args *a, uint64_t *all, uint64_t *least)
     *least = (d.M < PASS_ROWS ? d.M : PASS_ROWS) * d.Kp;
 }
 
-static vkvit_status check_span(const char *what, vk_span s, uint64_t elems, uint64_t esize)
-{
-    if (elems > UINT32_MAX)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "conv2d: %s needs %llu elements, more than 32-bit indexing "
-                    "allows", what, (unsigned long long)elems);
-    if (!s.buf || s.size < elems * esize)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "conv2d: %s span is %llu bytes, the shape needs %llu", what,
-                    (unsigned long long)(s.buf ? s.size : 0), (unsigned long long)(elems * esize));
-    return VKVIT_OK;
-}
-
 static vkvit_status validate_shape(const conv2d_args *a)
 {
     if (!a->batch || !a->Cin || !a->H || !a->W || !a->Cout || !a->kh || !a->kw)
@@ -148,10 +137,11 @@ static vkvit_status validate(const vkvit_context *ctx, const conv2d_args *a, con
         return s;
     *d = dims_of(a);
     const uint64_t es = a->dtype == OP_F16 ? 2 : 4, xes = a->x_f32 ? 4 : es;
-    if ((s = check_span("x", a->x, (uint64_t)a->batch * a->Cin * a->H * a->W, xes)) ||
-        (s = check_span("w", a->w, (uint64_t)a->Cout * d->Kp, es)) ||
-        (a->bias.size && (s = check_span("bias", a->bias, a->Cout, es))) ||
-        (s = check_span("y", a->y, d->M * a->Cout, es)))
+    const char *op = "conv2d";
+    if ((s = op_check_span(op, "x", a->x, (uint64_t)a->batch * a->Cin * a->H * a->W, xes)) ||
+        (s = op_check_span(op, "w", a->w, (uint64_t)a->Cout * d->Kp, es)) ||
+        (a->bias.size && (s = op_check_span(op, "bias", a->bias, a->Cout, es))) ||
+        (s = op_check_span(op, "y", a->y, d->M * a->Cout, es)))
         return s;
     return pass_rows(ctx, a, d, es, rows);
 }

@@ -25,14 +25,6 @@ static const vk_shader group_norm_shaders[2][2] = {
 };
 #undef SHADER
 
-static vkvit_status check_span(const char *what, vk_span s, uint64_t elems, uint64_t es)
-{
-    if (!s.buf || s.size < elems * es)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "group_norm: %s span is %llu bytes, the shape needs %llu", what,
-                    (unsigned long long)(s.buf ? s.size : 0), (unsigned long long)(elems * es));
-    return VKVIT_OK;
-}
-
 static vkvit_status validate(const vkvit_context *ctx, const group_norm_args *a)
 {
     vkvit_status s = op_check_dtype(ctx, a->dtype, "group_norm");
@@ -47,12 +39,10 @@ static vkvit_status validate(const vkvit_context *ctx, const group_norm_args *a)
     if (!isfinite(a->eps) || a->eps < 0.0f)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "group_norm: eps %g is not a finite value >= 0", (double)a->eps);
     const uint64_t n = (uint64_t)a->batch * a->HW * a->C, es = a->dtype == OP_F16 ? 2 : 4;
-    if (n > UINT32_MAX)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "group_norm: %llu elements, more than 32-bit indexing allows",
-                    (unsigned long long)n);
-    if ((s = check_span("x", a->x, n, es)) || (s = check_span("gamma", a->gamma, a->C, es)) ||
-        (s = check_span("beta", a->beta, a->C, es)) || (s = check_span("y", a->y, n, es)) ||
-        (a->residual.size && (s = check_span("residual", a->residual, n, es))))
+    const char *op = "group_norm";
+    if ((s = op_check_span(op, "x", a->x, n, es)) || (s = op_check_span(op, "gamma", a->gamma, a->C, es)) ||
+        (s = op_check_span(op, "beta", a->beta, a->C, es)) || (s = op_check_span(op, "y", a->y, n, es)) ||
+        (a->residual.size && (s = op_check_span(op, "residual", a->residual, n, es))))
         return s;
     return VKVIT_OK;
 }

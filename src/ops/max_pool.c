@@ -19,17 +19,6 @@ static const vk_shader max_pool_shaders[2] = {
 
 enum { MAX_POOL_WG = 64 };
 
-static vkvit_status check_span(const char *what, vk_span s, uint64_t elems, uint64_t es)
-{
-    if (elems > UINT32_MAX)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "max_pool: %s needs %llu elements, more than 32-bit indexing "
-                    "allows", what, (unsigned long long)elems);
-    if (!s.buf || s.size < elems * es)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "max_pool: %s span is %llu bytes, the shape needs %llu", what,
-                    (unsigned long long)(s.buf ? s.size : 0), (unsigned long long)(elems * es));
-    return VKVIT_OK;
-}
-
 vkvit_status op_max_pool(vk_cmd *cmd, vkvit_context *ctx, const max_pool_args *a)
 {
     if (!cmd || !ctx || !a)
@@ -52,8 +41,8 @@ vkvit_status op_max_pool(vk_cmd *cmd, vkvit_context *ctx, const max_pool_args *a
     const uint32_t Ho = (a->H + a->pad_top + a->pad_bottom - a->k) / a->stride + 1,
                    Wo = (a->W + a->pad_left + a->pad_right - a->k) / a->stride + 1;
     const uint64_t es = a->dtype == OP_F16 ? 2 : 4, pixels = (uint64_t)a->batch * Ho * Wo;
-    if ((s = check_span("x", a->x, (uint64_t)a->batch * a->H * a->W * a->C, es)) ||
-        (s = check_span("y", a->y, pixels * a->C, es)))
+    if ((s = op_check_span("max_pool", "x", a->x, (uint64_t)a->batch * a->H * a->W * a->C, es)) ||
+        (s = op_check_span("max_pool", "y", a->y, pixels * a->C, es)))
         return s;
 
     const VkDeviceSize al = 4 * es;

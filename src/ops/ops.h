@@ -27,6 +27,19 @@ static inline vkvit_status op_check_dtype(const vkvit_context *ctx, op_dtype t, 
     return VKVIT_OK;
 }
 
+/* A span of `elems` elements of `esize` bytes that a shader indexes with 32-bit element offsets:
+ * INVALID_ARGUMENT naming the op and the tensor when it is missing, too small, or past 2^32. */
+static inline vkvit_status op_check_span(const char *op, const char *what, vk_span s, uint64_t elems, uint64_t esize)
+{
+    if (elems > UINT32_MAX)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s needs %llu elements, more than 32-bit indexing allows", op,
+                    what, (unsigned long long)elems);
+    if (!s.buf || s.size < elems * esize)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s span is %llu bytes, the shape needs %llu", op, what,
+                    (unsigned long long)(s.buf ? s.size : 0), (unsigned long long)(elems * esize));
+    return VKVIT_OK;
+}
+
 /* ---- matmul.c: Y[b] = epilogue(X[b] . W^T + bias) ---------------------------------------------
  * X: [batch][M][K] row-major, batch stride x_stride elements (0 = M*K)
  * W: [N][K] row-major (PyTorch Linear layout), batch stride w_stride (0 = shared by all batches)
