@@ -326,6 +326,9 @@ RECORDER(tokens)
 RECORDER(widen)
 RECORDER(preprocess)
 RECORDER(softmax)
+RECORDER(conv2d)
+RECORDER(group_norm)
+RECORDER(max_pool)
 #undef RECORDER
 
 vk_buffer test_poisoned(vkvit_context *ctx, op_dtype t, size_t n)

@@ -94,6 +94,9 @@ static void device_classes(void)
     const matmul_shape b1 = {1, 197, 2304, 768}, b8 = {8, 197, 3072, 768}, head = {1, 1, 1000, 768};
     expect_default(&devices[4], MATMUL_DIRECT, b1, (matmul_config){MATMUL_DIRECT, 8, 1, 16, 16, 4});
     expect_default(&devices[5], MATMUL_DIRECT, b1, (matmul_config){MATMUL_DIRECT, 4, 1, 16, 16, 4});
+    /* N <= 64 (the ResNet stem's 64-channel convolutions): one 16 x 64 block across N */
+    expect_default(&devices[4], MATMUL_DIRECT, (matmul_shape){1, 3136, 64, 576},
+                   (matmul_config){MATMUL_DIRECT, 8, 1, 16, 8, 4});
     expect_default(&nvidia, MATMUL_TILED, b1, (matmul_config){MATMUL_TILED, 16, 16, 4, 4, 16});
     expect_default(&nvidia, MATMUL_TILED, b8, (matmul_config){MATMUL_TILED, 16, 16, 8, 8, 8});
     expect_default(&nvidia, MATMUL_TILED, head, (matmul_config){MATMUL_TILED, 32, 8, 4, 4, 16});

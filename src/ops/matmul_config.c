@@ -134,7 +134,12 @@ static matmul_config tiled_default(const matmul_device *d, const matmul_shape *s
 
 static matmul_config direct_default(const matmul_device *d, const matmul_shape *s)
 {
-    (void)s;
+    /* At most 64 columns (the ResNet stem's 64-channel convolutions): 16 x 8 per lane, one 16 x 64
+     * block across N instead of half an idle 16 x 128 one. Measured on lavapipe with the autotuner
+     * (bench/README.md, "conv2d"): 2.7-5.5x faster on 12544x148 -> 64, 3136x576 -> 64, 3136x256 -> 64
+     * and 3136x64 -> 64. */
+    if (s->N <= 64)
+        return (matmul_config){MATMUL_DIRECT, d->subgroup_size, 1, 16, 8, 4};
     /* Measured on lavapipe (8 lanes, AVX2): a 16 x 16 tile per lane (16 x 128 blocks) was the best of
      * 8x8 .. 64x4 on the ViT-B shapes: smaller tiles issue more loads per FMA. The autotuner found
      * 16 x 32 and 32 x 16 faster on some shapes (up to 1.2x in its interleaved runs, ~8% in separate

@@ -27,6 +27,19 @@ static inline vkvit_status op_check_dtype(const vkvit_context *ctx, op_dtype t, 
     return VKVIT_OK;
 }
 
+/* A span of `elems` elements of `esize` bytes that a shader indexes with 32-bit element offsets:
+ * INVALID_ARGUMENT naming the op and the tensor when it is missing, too small, or past 2^32. */
+static inline vkvit_status op_check_span(const char *op, const char *what, vk_span s, uint64_t elems, uint64_t esize)
+{
+    if (elems > UINT32_MAX)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s needs %llu elements, more than 32-bit indexing allows", op,
+                    what, (unsigned long long)elems);
+    if (!s.buf || s.size < elems * esize)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s span is %llu bytes, the shape needs %llu", op, what,
+                    (unsigned long long)(s.buf ? s.size : 0), (unsigned long long)(elems * esize));
+    return VKVIT_OK;
+}
+
 /* ---- matmul.c: Y[b] = epilogue(X[b] . W^T + bias) ---------------------------------------------
  * X: [batch][M][K] row-major, batch stride x_stride elements (0 = M*K)
  * W: [N][K] row-major (PyTorch Linear layout), batch stride w_stride (0 = shared by all batches)
@@ -214,6 +227,79 @@ typedef struct preprocess_sources_args {
 } preprocess_sources_args;
 
 vkvit_status op_preprocess_sources(vk_cmd *cmd, vkvit_context *ctx, const preprocess_sources_args *a);
+
+/* ---- conv.c, group_norm.c, max_pool.c: the ResNet stem of hybrid ViTs (R50+ViT) ---------------------
+ * Activations are NHWC, [B][H][W][C] row-major: a 1x1 convolution is then a plain matmul over B*H*W
+ * rows, and the last one (the patch projection) writes the tokens [B][T][D] the ViT reads.
+ *
+ * conv2d: y[b][oy][ox][o] = bias[o] + sum_{ky,kx,c} w[o][(ky*kw + kx)*Cin + c] *
+ *                            x[b][c][oy*stride + ky - pad_top][ox*stride + kx - pad_left]   (0 in the padding)
+ *   x: NHWC [B][H][W][Cin], or NCHW [B][Cin][H][W] (x_layout CONV_NCHW: the preprocessed image)
+ *   w: [Cout][Kp], the PyTorch weight [Cout][Cin][kh][kw] permuted to [Cout][kh][kw][Cin] and each row
+ *      zero-padded to Kp = conv2d_row(kh, kw, Cin) (K = kh*kw*Cin rounded up to a multiple of 4, so
+ *      the GEMM's loads are vec4s: only the stem's Cin = 3 has padding). Weight standardisation is
+ *      the loader's: w is used as given.
+ *   bias: [Cout] or absent;  y: [B][Ho][Wo][Cout], Ho = (H + pad_top + pad_bottom - kh) / stride + 1
+ * A 1x1, stride-1, unpadded conv of an NHWC input of y's dtype is one op_matmul on x; any other is
+ * im2col into `scratch` then op_matmul on it, in passes when scratch is smaller than the
+ * B*Ho*Wo x Kp patch matrix (conv2d_scratch: how much each way). Every pad must be below its kernel
+ * size (TF "SAME" pads always are: conv_same_pads).
+ * dtype OP_F16: x (unless x_f32: the fp32 image), w, bias, y and scratch are halves; the GEMM
+ *   accumulates in fp32 (op_matmul's fp16 path), one rounding at the store.
+ *
+ * group_norm: over x [B][HW][C] in G groups of C/G consecutive channels; per (b, group), over its
+ *   HW * C/G values, mean and biased variance in fp32 (two-pass, corrected as in layernorm.comp), then
+ *   y = act((x - mean) / sqrt(var + eps) * gamma[c] + beta[c] + r),  r (optional, [B][HW][C]) the
+ *   residual of a bottleneck unit, act = ReLU when relu is set. y may alias x and r.
+ *   (The unit's y = relu(norm3(conv3(.)) + shortcut) is one group_norm: no separate add + ReLU op.)
+ *
+ * max_pool: y[b][oy][ox][c] = max over the k x k window at (oy*stride - pad_top, ox*stride -
+ *   pad_left) of x [B][H][W][C], padded positions skipped (timm's MaxPool2dSame pads with -inf);
+ *   Ho = (H + pad_top + pad_bottom - k) / stride + 1. Pads below k, so no window is all padding.
+ *
+ * dtype OP_F16 for group_norm and max_pool: every tensor halves, arithmetic fp32.                    */
+typedef enum conv_layout { CONV_NHWC = 0, CONV_NCHW = 1 } conv_layout;
+
+typedef struct conv2d_args {
+    uint32_t batch, Cin, H, W;
+    uint32_t Cout, kh, kw, stride;
+    uint32_t pad_top, pad_left, pad_bottom, pad_right;
+    conv_layout x_layout;
+    bool x_f32;
+    vk_span x, w, bias, y, scratch;
+    op_dtype dtype;
+} conv2d_args;
+
+/* TensorFlow "SAME" padding of one axis, as timm's get_same_padding / pad_same (dilation 1): output
+ * ceil(in / stride), total pad max((out - 1) * stride + k - in, 0), the smaller half before (top,
+ * left) and the larger after (bottom, right). */
+void conv_same_pads(uint32_t in, uint32_t k, uint32_t stride, uint32_t *before, uint32_t *after);
+/* Kp: the weight row length of a kh x kw x Cin kernel (K rounded up to a multiple of 4). */
+uint32_t conv2d_row(uint32_t kh, uint32_t kw, uint32_t Cin);
+/* Elements (of a's dtype) of scratch conv2d uses: *all for the whole patch matrix in one pass, *least
+ * for the smallest it accepts (passes of 256 output pixels); both 0 when it needs none. */
+void conv2d_scratch(const conv2d_args *a, uint64_t *all, uint64_t *least);
+vkvit_status op_conv2d(vk_cmd *cmd, vkvit_context *ctx, const conv2d_args *a);
+
+typedef struct group_norm_args {
+    uint32_t batch, HW, C, groups;
+    float eps;
+    bool relu;
+    vk_span x, gamma, beta, residual, y;   /* residual: size 0 = absent */
+    op_dtype dtype;
+} group_norm_args;
+
+vkvit_status op_group_norm(vk_cmd *cmd, vkvit_context *ctx, const group_norm_args *a);
+
+typedef struct max_pool_args {
+    uint32_t batch, C, H, W;
+    uint32_t k, stride;
+    uint32_t pad_top, pad_left, pad_bottom, pad_right;
+    vk_span x, y;
+    op_dtype dtype;
+} max_pool_args;
+
+vkvit_status op_max_pool(vk_cmd *cmd, vkvit_context *ctx, const max_pool_args *a);
 
 /* ---- softmax.c: y[r] = softmax(x[r]) over each of `rows` rows of K floats ------------------------ */
 typedef struct softmax_args {

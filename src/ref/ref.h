@@ -32,6 +32,28 @@ void ref_layernorm(const float *x, const float *gamma, const float *beta, float 
  * vkvit_get_probabilities computes on the host. */
 void ref_softmax(const float *x, float *y, uint32_t rows, uint32_t K);
 
+/* The ResNet stem ops (src/ops/ops.h: conv2d, group_norm, max_pool), NHWC activations. A window
+ * geometry: input [batch][H][W][C] (or [batch][C][H][W] where a function says so), a kh x kw window
+ * moved by `stride`, the pads TF "SAME" or any below the window. Output Ho = (H + pad_top +
+ * pad_bottom - kh) / stride + 1, Wo likewise. */
+typedef struct ref_window {
+    uint32_t batch, C, H, W;
+    uint32_t kh, kw, stride;
+    uint32_t pad_top, pad_left, pad_bottom, pad_right;
+} ref_window;
+
+void ref_window_out(const ref_window *g, uint32_t *Ho, uint32_t *Wo);
+/* y [batch][Ho][Wo][Cout] = conv(x, w) + bias: x NHWC, or NCHW when nchw; w [Cout][Kp], rows in
+ * (ky, kx, c) order, Kp = kh*kw*C rounded up to a multiple of 4 (padding ignored); bias may be NULL. */
+void ref_conv2d(const ref_window *g, uint32_t Cout, int nchw, const float *x, const float *w, const float *bias,
+                float *y);
+/* y = max over each window of x (NHWC), padded positions skipped; a NaN in a window is the result. */
+void ref_max_pool(const ref_window *g, const float *x, float *y);
+/* GroupNorm of x [B][HW][C] in G groups of C/G consecutive channels (two-pass mean and biased
+ * variance in double), then + r (NULL: none) and ReLU when relu. y may be x. */
+void ref_group_norm(const float *x, const float *gamma, const float *beta, const float *r, float *y, uint32_t B,
+                    uint32_t HW, uint32_t C, uint32_t G, float eps, int relu);
+
 /* image [B][C][S][S] -> patches [B*G*G][C*P*P]; tokens: see op_tokens in src/ops/ops.h. */
 void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t S, uint32_t P);
 void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
