@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // GroupNorm over NHWC activations (src/ops/group_norm.c), with the ResNet unit's epilogue:
 //   y = act((x - mean) / sqrt(var + eps) * gamma[c] + beta[c] + r),   act = ReLU when RELU
 // x, r, y: [B][HW][C]; group g holds channels [g*cg, (g+1)*cg). One workgroup per (b, g): group
@@ -14,22 +15,13 @@
 // j % 4 otherwise): more independent FMA chains on lavapipe, shorter sums for accuracy.
 //
 // Variants (shaders/meson.build): SUBGROUP=1 reduces with subgroupAdd, else a shared-memory tree.
-// Storage type: STORE_T, fp32 or with FP16=1 fp16 (16-bit storage; arithmetic stays fp32); these
-// lines become shaders/types.glsl's.
+// Storage type: types.glsl's STORE_T, fp32 or with FP16=1 fp16 (16-bit storage; arithmetic stays fp32).
 
 #ifdef SUBGROUP
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
-#if defined(FP16) && FP16
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define STORE_T float16_t
-#define STORE_VEC4 f16vec4
-#else
-#define STORE_T float
-#define STORE_VEC4 vec4
-#endif
+#include "types.glsl"
 
 // constant_id 0: workgroup size, a power of two (the shared-memory tree needs it).
 layout(local_size_x_id = 0) in;

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // im2col for conv2d (src/ops/conv.c): x -> A [rows][Kp], the patch matrix whose GEMM with a weight
 // [Cout][Kp] is the convolution. Row r is output pixel m = m_first + r, m = (b*Ho + oy)*Wo + ox;
 // column k = (ky*kw + kx)*Cin + c (the weight permuted to [Cout][kh][kw][Cin]); columns K..Kp-1 (the
@@ -14,18 +15,10 @@
 // Measured on lavapipe (bench/README.md, "conv2d"): against an invocation per 4 columns, this cut
 // the im2col of a 56x56x64 3x3 conv at batch 2 from ~29 to ~5-9 ms and the stem's from ~25 to ~9 ms.
 //
-// Storage types (these lines become shaders/types.glsl's STORE_T / STORE_VEC4): A is STORE_T; x is
+// Storage types (types.glsl's STORE_T / STORE_VEC4): A is STORE_T; x is
 // STORE_T too, or fp32 with X_F32=1 (the preprocessed image in the fp16 path). Values are copied,
 // never rounded, except fp32 -> fp16 with X_F32.
-#if defined(FP16) && FP16
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define STORE_T float16_t
-#define STORE_VEC4 f16vec4
-#else
-#define STORE_T float
-#define STORE_VEC4 vec4
-#endif
+#include "types.glsl"
 #if defined(X_F32) && X_F32
 #define X_T float
 #define X_VEC4 vec4

@@ -1,4 +1,5 @@
 #version 450
+#extension GL_GOOGLE_include_directive : require
 // Max pooling over NHWC activations (src/ops/max_pool.c): x [B][H][W][C] -> y [B][Ho][Wo][C],
 //   y[b][oy][ox][c] = max over ky, kx < k of x[b][oy*stride + ky - pad_top][ox*stride + kx - pad_left][c]
 // with padded positions skipped, as timm's MaxPool2dSame (which pads with -inf) and TF's SAME max
@@ -6,17 +7,8 @@
 // window is the result, as in PyTorch.
 // An invocation computes 4 channels of one output pixel (one vec4 per tap with VEC4: C % 4 == 0 and
 // both bindings on 4-element boundaries) or, without VEC4, one channel.
-// Storage type: STORE_T (fp32, or fp16 with FP16=1: values are only compared, never rounded); these
-// lines become shaders/types.glsl's.
-#if defined(FP16) && FP16
-#extension GL_EXT_shader_16bit_storage : require
-#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define STORE_T float16_t
-#define STORE_VEC4 f16vec4
-#else
-#define STORE_T float
-#define STORE_VEC4 vec4
-#endif
+// Storage type: types.glsl's STORE_T (fp32, or fp16 with FP16=1: values are only compared, never rounded).
+#include "types.glsl"
 
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const bool VEC4 = false;
