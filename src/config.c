@@ -142,6 +142,7 @@ static const struct {
     {"image_size", offsetof(vit_config, image), CONFIG_IMAGE, true},
     {"patch_size", offsetof(vit_config, patch), CONFIG_PATCH, true},
     {"num_channels", offsetof(vit_config, channels), CONFIG_CHANNELS, false},
+    {"pooler_output_size", offsetof(vit_config, representation), CONFIG_REPRESENTATION, false},
 }, timm_args[] = { /* timm model_args */
     {"embed_dim", offsetof(vit_config, hidden), CONFIG_HIDDEN, false},
     {"depth", offsetof(vit_config, layers), CONFIG_LAYERS, false},
@@ -150,6 +151,7 @@ static const struct {
     {"patch_size", offsetof(vit_config, patch), CONFIG_PATCH, true},
     {"in_chans", offsetof(vit_config, channels), CONFIG_CHANNELS, false},
     {"num_classes", offsetof(vit_config, num_labels), CONFIG_NUM_LABELS, false},
+    {"representation_size", offsetof(vit_config, representation), CONFIG_REPRESENTATION, false},
 };
 
 static uint32_t *field(vit_config *c, size_t offset) { return (uint32_t *)((char *)c + offset); }
@@ -229,7 +231,8 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
     if ((s = json_number(name, root, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
         (s = json_bool(name, root, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK ||
         (s = json_string(name, root, "model_type", c->model_type, sizeof c->model_type, NULL, 0)) != VKVIT_OK ||
-        (s = json_string(name, root, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK)
+        (s = json_string(name, root, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK ||
+        (s = json_string(name, root, "pooler_act", c->pooler_act, sizeof c->pooler_act, NULL, 0)) != VKVIT_OK)
         return s;
     if (found) {
         if (strcmp(act, "gelu") == 0 || strcmp(act, "gelu_python") == 0)
@@ -439,7 +442,12 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
             if ((s = json_uint(name, args, timm_args[i].key, timm_args[i].square,
                               field(c, timm_args[i].offset), &c->present, timm_args[i].bit)) != VKVIT_OK)
                 return s;
-        if (top_hidden && c->hidden != top_hidden)
+        /* timm models with a representation layer (timm <= 0.5) report its width as num_features, which
+         * then says nothing about embed_dim (the tensors tell, if model_args does not). */
+        const bool nf_is_rep = c->representation && top_hidden == c->representation;
+        if (nf_is_rep && !cJSON_GetObjectItemCaseSensitive(args, "embed_dim"))
+            c->present &= ~(uint32_t)CONFIG_HIDDEN;
+        if (top_hidden && c->hidden != top_hidden && !nf_is_rep)
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_args.embed_dim = %u contradicts num_features = %u", name,
                         c->hidden, top_hidden);
         if (top_classes != UINT32_MAX && c->num_labels != top_classes)
@@ -614,6 +622,9 @@ vkvit_status config_validate(const vit_config *c, const char *name)
     if (c->image % c->patch)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: patch_size = %u does not divide %s = %u", name,
                     c->patch, timm ? "input_size" : "image_size", c->image);
+    if (c->representation > CONFIG_MAX_HIDDEN)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u is above %d", name,
+                    timm ? "representation_size" : "pooler_output_size", c->representation, CONFIG_MAX_HIDDEN);
     if (c->num_labels > CONFIG_MAX_LABELS)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u is above %d", name,
                     timm ? "num_classes" : "num_labels", c->num_labels, CONFIG_MAX_LABELS);

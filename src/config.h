@@ -13,14 +13,16 @@
  * Hugging Face (ViTConfig / DeiTConfig) keys read: architectures[0], model_type, hidden_size,
  *   num_hidden_layers, num_attention_heads, intermediate_size, image_size, patch_size (an integer
  *   or a square [h, w]), num_channels, layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...}
- *   with keys exactly 0..n-1), num_labels (checked against id2label). Note: HF saves a backbone's
- *   config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the classifier's shape
- *   decides.
+ *   with keys exactly 0..n-1), num_labels (checked against id2label), pooler_output_size and
+ *   pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has one). Note: HF
+ *   saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
+ *   classifier's shape decides.
  * timm keys read: architecture (e.g. "deit_tiny_patch16_224", "vit_base_patch16_224.augreg_in21k":
  *   the size word tiny/small/base/large/huge gives hidden, layers, heads, mlp; "patchN" the patch;
  *   a trailing number the image size; "distilled" the distillation token), num_classes,
  *   num_features (= hidden), label_names, global_pool ("token" only), model_args (embed_dim,
- *   depth, num_heads, mlp_ratio, img_size, patch_size, in_chans, qkv_bias, num_classes; and
+ *   depth, num_heads, mlp_ratio, img_size, patch_size, in_chans, qkv_bias, num_classes,
+ *   representation_size (older timm: the pre_logits layer); and
  *   class_token / reg_tokens / no_embed_class, rejected when they ask for another model), and
  *   pretrained_cfg (input_size [C, H, W], mean, std, interpolation, crop_pct, num_classes).
  * Unknown keys are ignored. A key present with the wrong type or an impossible value is
@@ -81,6 +83,7 @@ enum config_field {
     CONFIG_STD = 1u << 14,
     CONFIG_CROP_PCT = 1u << 15,
     CONFIG_INTERPOLATION = 1u << 16,
+    CONFIG_REPRESENTATION = 1u << 17,
 };
 
 /* Class names, index = class. names and the strings are one allocation; labels_free() it. */
@@ -107,6 +110,10 @@ typedef struct vit_config {
     vit_gelu gelu;
     bool qkv_bias;
     bool distilled;            /* DeiT distillation token + second head (logits = mean)      */
+    uint32_t representation;   /* R, the pre-logits width: pre = tanh(W . cls + b) [R] after the
+                                * final LayerNorm (timm representation_size; HF
+                                * pooler_output_size); 0 = no such layer                      */
+    char pooler_act[16];       /* HF pooler_act; "" = not in the file (HF's default is tanh)  */
     vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */
 
     /* Preprocessing hints (timm pretrained_cfg); normalised = (pixel/255 - mean) / std. */
