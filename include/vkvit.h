@@ -265,7 +265,10 @@ typedef struct vkvit_model_options {
  * model.safetensors (or a sharded model.safetensors.index.json) and usually config.json, or the
  * .safetensors / .index.json file itself (config.json and labels.txt are then looked for beside it).
  * Recognised layouts: Hugging Face ViTForImageClassification / ViTModel, DeiTForImageClassification
- * (WithTeacher: distillation token, logits = mean of both heads), timm VisionTransformer / DeiT.
+ * (WithTeacher: distillation token, logits = mean of both heads), timm VisionTransformer / DeiT, and
+ * the pre-logits layer tanh(Linear(class token)) of older timm models (representation_size: the head
+ * reads it) and of a Hugging Face ViTModel / DeiTModel with a pooler (the backbone's embedding; a
+ * pooler next to a classifier is left unused, as Hugging Face's classification models do).
  * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
  * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
  * A checkpoint without a classifier loads as a backbone (embeddings only).
@@ -304,6 +307,12 @@ typedef struct vkvit_model_info {
      * 16, image 224, 3 channels, 1000 classes; Google's ViT: LayerNorm eps 1e-06, exact GELU". Valid
      * for the model's lifetime. */
     const char *config;
+    /* What vkvit_get_embeddings returns per image: embedding_size floats of the vector `embedding`
+     * names (static strings): "the class token after the final LayerNorm" (hidden floats), or, for a
+     * model with a pre-logits layer, "pre-logits: tanh(Linear(class token after the final LayerNorm))"
+     * (its width: timm's representation_size, HF's pooler_output_size). */
+    uint32_t embedding_size;
+    const char *embedding;
 } vkvit_model_info;
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *model, vkvit_model_info *out);
@@ -342,6 +351,7 @@ VKVIT_API vkvit_status vkvit_plan_create(vkvit_model *model, const vkvit_plan_op
 
 typedef struct vkvit_plan_info {
     uint32_t batch, tokens, hidden, num_classes, layers;
+    uint32_t embedding_size;     /* floats per image of vkvit_get_embeddings (vkvit_model_info)  */
     uint64_t weight_bytes;       /* device memory of the model's weights                        */
     uint64_t arena_bytes;        /* device memory of this plan's activations                    */
     uint64_t io_bytes;           /* host-visible memory for input upload and output readback    */
@@ -432,7 +442,8 @@ VKVIT_API vkvit_status vkvit_poll(vkvit_plan *plan, int *done);
  * floats; VKVIT_ERROR_INVALID_ARGUMENT if that is too small or nothing has run yet.
  *   logits         [n][num_classes]          (VKVIT_ERROR_UNSUPPORTED for a backbone)
  *   probabilities  [n][num_classes]          softmax of the logits
- *   embeddings     [n][hidden]               the final-LayerNorm class token (before the head)
+ *   embeddings     [n][embedding_size]       the final-LayerNorm class token (before the head), or the
+ *                                            pre-logits vector where the model has one (vkvit_model_info)
  *   attention      [n][layers][tokens]       the class token's attention over all tokens (query row 0),
  *                                            averaged over heads; token 0 is the class token itself,
  *                                            patches start at token 1 (2 for distilled models), in

@@ -166,7 +166,7 @@ typedef struct vkvit_gpu_buffer {
 typedef struct vkvit_record_outputs {
     vkvit_gpu_buffer logits;          /* [n][num_classes]                                          */
     vkvit_gpu_buffer probabilities;   /* [n][num_classes], softmax computed on the GPU              */
-    vkvit_gpu_buffer embeddings;      /* [n][hidden]                                               */
+    vkvit_gpu_buffer embeddings;      /* [n][embedding_size] (vkvit_model_info)                    */
     vkvit_gpu_buffer attention;       /* [n][layers][tokens]; needs plan option attention_maps      */
 } vkvit_record_outputs;
 

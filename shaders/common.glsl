@@ -36,6 +36,20 @@ float gelu_tanh(float x)
     return x / (1.0 + exp(-2.0 * u));
 }
 
+// tanh(x) to a few fp32 ulps, never NaN. The built-in tanh's precision is the driver's (Vulkan only asks
+// for that of sinh/cosh, which a driver may evaluate as a quotient of exps: inf/inf past |x| ~ 89).
+// Near 0, where 1 - 2/(1 + e^2|x|) cancels, its odd Taylor series (next term < 1e-8 relative at
+// |x| = 1/4); elsewhere that form, which saturates to +-1 as exp overflows.
+float tanh_stable(float x)
+{
+    float a = abs(x);
+    if (a < 0.25) {
+        float s = x * x;
+        return x * (1.0 + s * (-1.0 / 3.0 + s * (2.0 / 15.0 + s * (-17.0 / 315.0 + s * (62.0 / 2835.0)))));
+    }
+    return sign(x) * (1.0 - 2.0 / (1.0 + exp(2.0 * a)));
+}
+
 // The index of this workgroup in a 1-D grid that the host folds into x and y, since x alone may
 // hold only 65535 workgroups (groups_1d, src/ops/ops.h).
 uint flat_workgroup_index()

@@ -21,7 +21,8 @@ layout(push_constant) uniform Push {
 } pc;
 
 // The values of EPILOGUE: the host's matmul_epilogue.
-const uint MATMUL_EPI_NONE = 0, MATMUL_EPI_GELU = 1, MATMUL_EPI_GELU_TANH = 2, MATMUL_EPI_RESIDUAL = 3;
+const uint MATMUL_EPI_NONE = 0, MATMUL_EPI_GELU = 1, MATMUL_EPI_GELU_TANH = 2, MATMUL_EPI_RESIDUAL = 3,
+           MATMUL_EPI_TANH = 4;
 
 // The bias of column n, 0 without one; the kernels add it to X.W^T before store().
 float bias_at(uint n)
@@ -40,6 +41,8 @@ void store(uint ybase, uint m, uint n, float v)
         v = gelu_tanh(v);
     else if (EPILOGUE == MATMUL_EPI_RESIDUAL)
         v += widen(r[i]);
+    else if (EPILOGUE == MATMUL_EPI_TANH)
+        v = tanh_stable(v);
     y[i] = narrow(v);
 }
 

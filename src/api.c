@@ -33,6 +33,8 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
         .parameters = m->parameters, .weight_bytes = m->weights.size, .precision = m->precision, .preprocessing = m->pre.summary,
         .config = m->config,
+        .embedding_size = d->E, .embedding = d->R ? "pre-logits: tanh(Linear(class token after the final LayerNorm))"
+                                                  : "the class token after the final LayerNorm",
     };
     return VKVIT_OK;
 }
@@ -85,8 +87,8 @@ VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info 
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_plan_get_info: NULL argument");
     const vit_dims *d = &p->model->dims;
     *out = (vkvit_plan_info){.batch = p->batch, .tokens = d->T, .hidden = d->D, .num_classes = d->K,
-                             .layers = d->L, .weight_bytes = p->model->weights.size, .arena_bytes = p->arena.size,
-                             .io_bytes = p->io.size,
+                             .layers = d->L, .embedding_size = d->E, .weight_bytes = p->model->weights.size,
+                             .arena_bytes = p->arena.size, .io_bytes = p->io.size,
                              .image_bytes = p->img.staging_meta.size + p->img.staging_pixels.size + p->img.meta.size +
                                             p->img.pixels.size + p->img.scratch.size,
                              .matmul_kernel = p->matmul_kernel ? p->matmul_kernel : "?"};
@@ -220,12 +222,12 @@ VKVIT_API vkvit_status vkvit_get_probabilities(const vkvit_plan *p, float *out, 
 
 VKVIT_API vkvit_status vkvit_get_embeddings(const vkvit_plan *p, float *out, size_t capacity)
 {
-    vkvit_status s = check_output(p, out, capacity, p ? p->model->dims.D : 0, "vkvit_get_embeddings");
+    vkvit_status s = check_output(p, out, capacity, p ? p->model->dims.E : 0, "vkvit_get_embeddings");
     if (s)
         return s;
-    const vit_dims *d = &p->model->dims;
+    const uint32_t E = p->model->dims.E;
     for (uint32_t i = 0; i < p->last_n; i++)
-        memcpy(out + (size_t)i * d->D, plan_pooled(p) + (size_t)i * d->prefix * d->D, d->D * sizeof *out);
+        memcpy(out + (size_t)i * E, plan_embedding(p, i), E * sizeof *out);
     return VKVIT_OK;
 }
 
@@ -285,14 +287,17 @@ VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_verify: %s", no_results(p));
     const vit_dims *d = &p->model->dims;
     uint32_t n = p->last_n;
-    size_t per = d->K ? d->K : (size_t)d->prefix * d->D;
+    /* The logits; a backbone's pre-logits, or else its pooled tokens. */
+    size_t per = d->K ? d->K : d->R ? d->R : (size_t)d->prefix * d->D;
     float *ref = malloc((size_t)n * per * sizeof *ref), *pooled = malloc((size_t)n * d->prefix * d->D * sizeof *pooled);
+    float *pre = d->R ? malloc((size_t)n * d->R * sizeof *pre) : NULL;
     vkvit_status s = VKVIT_OK;
-    if (!ref || !pooled || ref_vit_forward(p->model, plan_input(p), n, d->K ? ref : NULL, pooled, NULL) != 0) {
+    if (!ref || !pooled || (d->R && !pre) ||
+        ref_vit_forward(p->model, plan_input(p), n, d->K ? ref : NULL, pooled, pre, NULL) != 0) {
         s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "vkvit_verify: reference forward");
     } else {
-        const float *gpu = d->K ? plan_logits(p) : plan_pooled(p);
-        const float *cpu = d->K ? ref : pooled;
+        const float *gpu = d->K ? plan_logits(p) : d->R ? plan_embedding(p, 0) : plan_pooled(p);
+        const float *cpu = d->K ? ref : d->R ? pre : pooled;
         double num = 0, den = 0;
         for (size_t i = 0; i < n * per; i++) {
             double e = (double)gpu[i] - cpu[i];
@@ -303,5 +308,6 @@ VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
     }
     free(ref);
     free(pooled);
+    free(pre);
     return s;
 }

@@ -49,6 +49,8 @@ static const name_entry hf_names[] = {
     {"encoder.layer.%u.output.dense.bias", true, L_FC2_B, -1, false},
     {"layernorm.weight", false, W_NORM_W, -1, false},
     {"layernorm.bias", false, W_NORM_B, -1, false},
+    {"pooler.dense.weight", false, W_PRE_W, -1, false},
+    {"pooler.dense.bias", false, W_PRE_B, -1, false},
     {"classifier.weight", false, W_HEAD_W, -1, true},
     {"classifier.bias", false, W_HEAD_B, -1, true},
     {"cls_classifier.weight", false, W_HEAD_W, -1, true},
@@ -77,6 +79,8 @@ static const name_entry timm_names[] = {
     {"blocks.%u.mlp.fc2.bias", true, L_FC2_B, -1, true},
     {"norm.weight", false, W_NORM_W, -1, true},
     {"norm.bias", false, W_NORM_B, -1, true},
+    {"pre_logits.fc.weight", false, W_PRE_W, -1, true},
+    {"pre_logits.fc.bias", false, W_PRE_B, -1, true},
     {"head.weight", false, W_HEAD_W, -1, true},
     {"head.bias", false, W_HEAD_B, -1, true},
     {"head_dist.weight", false, W_HEAD_DIST_W, -1, true},
@@ -120,10 +124,9 @@ static const name_entry google_names[] = {FLAX_NAMES("Transformer/posembed_input
 static const name_entry big_vision_names[] = {FLAX_NAMES("pos_embedding", "MultiHeadDotProductAttention_0",
                                                          "LayerNorm_1", "MlpBlock_0")};
 
-/* Tensors some exports carry that inference does not use (HF ViTModel's pooler, the masked-image
- * token of pre-training heads). Anything else unknown is an error naming it. */
-static const char *const ignored_suffixes[] = {"pooler.dense.weight", "pooler.dense.bias",
-                                               "embeddings.mask_token"};
+/* Tensors some exports carry that inference does not use (the masked-image token of pre-training
+ * heads). Anything else unknown is an error naming it. */
+static const char *const ignored_suffixes[] = {"embeddings.mask_token"};
 
 typedef struct family {
     const char *name;
@@ -133,18 +136,20 @@ typedef struct family {
     const char *prefix;
     bool split_qkv;        /* query, key and value in three tensors each (HF), not one fused qkv (timm) */
     bool flax;             /* Google's layout: kernels [in, out], attention split per head, patch HWIO */
+    bool pooler;           /* its pre-logits layer is HF's pooler: a backbone's output, never a classifier's
+                            * input (timm's pre_logits feeds the head) */
 } family;
 
 #define N_NAMES(t) (sizeof t / sizeof *t)
 static const family families[] = {
-    {"hf-vit", hf_names, N_NAMES(hf_names), "vit.embeddings.cls_token", "vit.", true, false},
-    {"hf-deit", hf_names, N_NAMES(hf_names), "deit.embeddings.cls_token", "deit.", true, false},
-    {"hf-vit", hf_names, N_NAMES(hf_names), "embeddings.cls_token", "", true, false},
-    {"timm", timm_names, N_NAMES(timm_names), "cls_token", "", false, false},
+    {"hf-vit", hf_names, N_NAMES(hf_names), "vit.embeddings.cls_token", "vit.", true, false, true},
+    {"hf-deit", hf_names, N_NAMES(hf_names), "deit.embeddings.cls_token", "deit.", true, false, true},
+    {"hf-vit", hf_names, N_NAMES(hf_names), "embeddings.cls_token", "", true, false, true},
+    {"timm", timm_names, N_NAMES(timm_names), "cls_token", "", false, false, false},
     /* As timm's _load_weights tells them apart: a bare export, a training checkpoint, big_vision. */
-    {"google-vit", google_names, N_NAMES(google_names), "embedding/kernel", "", true, true},
-    {"google-vit", google_names, N_NAMES(google_names), "opt/target/embedding/kernel", "opt/target/", true, true},
-    {"big_vision", big_vision_names, N_NAMES(big_vision_names), "params/embedding/kernel", "params/", true, true},
+    {"google-vit", google_names, N_NAMES(google_names), "embedding/kernel", "", true, true, false},
+    {"google-vit", google_names, N_NAMES(google_names), "opt/target/embedding/kernel", "opt/target/", true, true, false},
+    {"big_vision", big_vision_names, N_NAMES(big_vision_names), "params/embedding/kernel", "params/", true, true, false},
 };
 
 /* The tensors found, by slot: [global slot] and [layer][slot][part 0..2]. */
@@ -363,6 +368,33 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
     return flax ? infer_flax(fd, fam, path, c) : VKVIT_OK;
 }
 
+/* The pre-logits layer, pre = tanh(W . cls + b) on the final-LayerNorm class token: timm's pre_logits.fc
+ * (older representation_size models; the head reads pre) or HF's pooler (ViTModel, DeiTModel: the
+ * backbone's output). HF's classification models have no pooler and would ignore one, so a checkpoint
+ * with a classifier leaves its pooler unused. R from the tensors' shapes unless the config gives it
+ * (check_all then holds the tensors to it); the HF config's pooler_output_size only counts where there
+ * is a pooler. Call after infer_config (distilled known). */
+static vkvit_status pre_logits_config(found *fd, const family *fam, const char *path, vit_config *c)
+{
+    const st_tensor *w = fd->global[W_PRE_W], *b = fd->global[W_PRE_B], *any = w ? w : b;
+    const bool has_head = fd->global[W_HEAD_W] || fd->global[W_HEAD_B];
+    if (fam->pooler && (!any || has_head)) {
+        fd->global[W_PRE_W] = fd->global[W_PRE_B] = NULL;
+        c->representation = 0;
+        c->present &= ~(uint32_t)CONFIG_REPRESENTATION;
+        return VKVIT_OK;
+    }
+    if (any && fam->pooler && c->pooler_act[0] && strcmp(c->pooler_act, "tanh") != 0)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: the config's pooler_act '%s' is unsupported (the pooler "
+                    "layer runs tanh)", path, c->pooler_act);
+    if (any && !fam->pooler && c->distilled)
+        return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a pre-logits layer, which timm's "
+                    "distilled models do not have", path, any->name);
+    if (!(c->present & CONFIG_REPRESENTATION))
+        c->representation = !any ? 0 : any->rank >= 1 ? (uint32_t)any->shape[0] : 1; /* a scalar: check_all says */
+    return VKVIT_OK;
+}
+
 /* ---- every tensor checked against the configuration ------------------------------------------------- */
 
 /* Google's Flax shapes: kernels [in, out], attention kernels and biases split per head. */
@@ -405,7 +437,9 @@ static uint32_t torch_shape(const vit_dims *d, bool layer, int slot, bool split,
     switch (slot) {
     case W_PATCH_W: out[0] = d->D; out[1] = d->C; out[2] = d->P; out[3] = d->P; return 4;
     case W_POS: out[0] = d->T; out[1] = d->D; return 2;
-    case W_HEAD_W: case W_HEAD_DIST_W: out[0] = d->K; out[1] = d->D; return 2;
+    case W_PRE_W: out[0] = d->R; out[1] = d->D; return 2;
+    case W_PRE_B: out[0] = d->R; return 1;
+    case W_HEAD_W: case W_HEAD_DIST_W: out[0] = d->K; out[1] = d->E; return 2; /* each head: folded later */
     case W_HEAD_B: case W_HEAD_DIST_B: out[0] = d->K; return 1;
     default: out[0] = d->D; return 1;
     }
@@ -437,9 +471,12 @@ static vkvit_status check_shape(const st_tensor *t, const vit_dims *d, const fam
         snprintf(ws + strlen(ws), sizeof ws - strlen(ws), "%s%llu", i ? ", " : "", (unsigned long long)want[i]);
     for (uint32_t i = 0; i < t->rank; i++)
         snprintf(gs + strlen(gs), sizeof gs - strlen(gs), "%s%llu", i ? ", " : "", (unsigned long long)t->shape[i]);
+    char rep[32] = "";
+    if (d->R)
+        snprintf(rep, sizeof rep, ", pre-logits %u", d->R);
     return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' has shape [%s], expected [%s] for this model "
-                "(hidden %u, heads %u, mlp %u, tokens %u, classes %u)", path, t->name, gs, ws, d->D, d->H, d->mlp,
-                d->T, d->K);
+                "(hidden %u, heads %u, mlp %u, tokens %u, classes %u%s)", path, t->name, gs, ws, d->D, d->H, d->mlp,
+                d->T, d->K, rep);
 }
 
 static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv, bool qkv_bias, const family *fam,
@@ -460,6 +497,8 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
                         slot != W_HEAD_DIST_B;
         if (slot == W_DIST)
             required = d->prefix == 2;
+        if (slot == W_PRE_W || slot == W_PRE_B)
+            required = d->R > 0;
         if (slot == W_HEAD_W || slot == W_HEAD_B)
             required = has_head;
         if (slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B)
@@ -471,6 +510,10 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
         if (t && (slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B) && d->prefix == 1)
             return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a distillation head, but there is no "
                         "distillation token", path, t->name);
+        if (t && (slot == W_PRE_W || slot == W_PRE_B) && !d->R)
+            return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a pre-logits layer, but the model's "
+                        "pre-logits width (%s) is 0", path, t->name,
+                        fam->pooler ? "pooler_output_size" : "representation_size");
         if (t && (s = check_shape(t, d, fam, false, slot, false, path)))
             return s;
     }
@@ -653,7 +696,7 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
     if ((has_config && (s = config_load(cfg_path, cfg))) ||
         (s = npz ? npz_open(path, &ck->npz) : st_open(path, &ck->st)) || (s = find_family(ck, path, &ck->fam)) ||
         (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (s = collect(ck, ck->fam, path, &ck->fd)) ||
-        (s = infer_config(&ck->fd, ck->fam, path, cfg)))
+        (s = infer_config(&ck->fd, ck->fam, path, cfg)) || (s = pre_logits_config(&ck->fd, ck->fam, path, cfg)))
         goto fail;
     config_apply_defaults(cfg);
     if ((s = read_labels(dir, cfg)) || (s = config_validate(cfg, has_config ? cfg_path : path)) ||

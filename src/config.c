@@ -143,6 +143,7 @@ static const struct {
     {"image_size", offsetof(vit_config, image), CONFIG_IMAGE, true},
     {"patch_size", offsetof(vit_config, patch), CONFIG_PATCH, true},
     {"num_channels", offsetof(vit_config, channels), CONFIG_CHANNELS, false},
+    {"pooler_output_size", offsetof(vit_config, representation), CONFIG_REPRESENTATION, false},
 }, timm_args[] = { /* timm model_args */
     {"embed_dim", offsetof(vit_config, hidden), CONFIG_HIDDEN, false},
     {"depth", offsetof(vit_config, layers), CONFIG_LAYERS, false},
@@ -151,6 +152,7 @@ static const struct {
     {"patch_size", offsetof(vit_config, patch), CONFIG_PATCH, true},
     {"in_chans", offsetof(vit_config, channels), CONFIG_CHANNELS, false},
     {"num_classes", offsetof(vit_config, num_labels), CONFIG_NUM_LABELS, false},
+    {"representation_size", offsetof(vit_config, representation), CONFIG_REPRESENTATION, false},
 };
 
 static uint32_t *field(vit_config *c, size_t offset) { return (uint32_t *)((char *)c + offset); }
@@ -230,7 +232,8 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
     if ((s = json_number(name, root, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
         (s = json_bool(name, root, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK ||
         (s = json_string(name, root, "model_type", c->model_type, sizeof c->model_type, NULL, 0)) != VKVIT_OK ||
-        (s = json_string(name, root, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK)
+        (s = json_string(name, root, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK ||
+        (s = json_string(name, root, "pooler_act", c->pooler_act, sizeof c->pooler_act, NULL, 0)) != VKVIT_OK)
         return s;
     if (found) {
         if (strcmp(act, "gelu") == 0 || strcmp(act, "gelu_python") == 0)
@@ -375,7 +378,8 @@ static bool timm_known_arg(const char *key)
 {
     static const char *const read[] = {"embed_dim", "depth", "num_heads", "img_size", "patch_size", "in_chans",
         "num_classes", "mlp_ratio", "qkv_bias", "class_token", "reg_tokens", "no_embed_class", "global_pool",
-        "init_values", "pre_norm", "fc_norm", "act_layer", "norm_layer"};
+        "init_values", "pre_norm", "fc_norm", "act_layer", "norm_layer",
+        "representation_size" /* timm <= 0.5: the pre_logits layer */};
     for (size_t i = 0; i < sizeof read / sizeof *read; i++)
         if (!strcmp(key, read[i]))
             return true;
@@ -614,6 +618,9 @@ static vkvit_status timm_top_level(const char *name, const cJSON *root, timm_mod
     if ((s = json_uint(name, root, "num_features", false, &hidden, &top, CONFIG_HIDDEN)) ||
         (s = json_uint(name, root, "num_classes", false, &classes, &top, CONFIG_NUM_LABELS)))
         return s;
+    /* timm <= 0.5 wrote a representation layer's width as num_features: then it says nothing of embed_dim. */
+    if ((top & CONFIG_HIDDEN) && c->representation && hidden == c->representation)
+        top &= ~(uint32_t)CONFIG_HIDDEN;
     if ((top & CONFIG_HIDDEN) && (c->present & CONFIG_HIDDEN) && c->hidden != hidden)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: num_features = %u contradicts embed_dim = %u (%s)", name, hidden,
                     c->hidden, (t->args & CONFIG_HIDDEN) ? "model_args" : c->architecture);
@@ -827,6 +834,9 @@ vkvit_status config_validate(const vit_config *c, const char *name)
     if (c->image % c->patch)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: patch_size = %u does not divide %s = %u", name,
                     c->patch, timm ? "input_size" : "image_size", c->image);
+    if (c->representation > CONFIG_MAX_HIDDEN)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u is above %d", name,
+                    timm ? "representation_size" : "pooler_output_size", c->representation, CONFIG_MAX_HIDDEN);
     if (c->num_labels > CONFIG_MAX_LABELS)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u is above %d", name,
                     timm ? "num_classes" : "num_labels", c->num_labels, CONFIG_MAX_LABELS);

@@ -13,9 +13,10 @@
  * Hugging Face (ViTConfig / DeiTConfig) keys read: architectures[0], model_type, hidden_size,
  *   num_hidden_layers, num_attention_heads, intermediate_size, image_size, patch_size (an integer
  *   or a square [h, w]), num_channels, layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...}
- *   with keys exactly 0..n-1), num_labels (checked against id2label). Note: HF saves a backbone's
- *   config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the classifier's shape
- *   decides.
+ *   with keys exactly 0..n-1), num_labels (checked against id2label), pooler_output_size and
+ *   pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has one). Note: HF
+ *   saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
+ *   classifier's shape decides.
  * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
  *   architecture: a name timm registers in vision_transformer.py / deit.py (a pretrained tag after a dot is
  *   ignored) gives every argument timm's model function passes to VisionTransformer (timm_archs.h, generated
@@ -23,7 +24,8 @@
  *   LayerNorm eps, GELU form, distillation token, and the arguments vkvit does not run); another name gives
  *   nothing (model_args and the tensors' shapes decide). model_args (embed_dim, depth, num_heads, mlp_ratio,
  *   img_size, patch_size, in_chans, num_classes, qkv_bias, class_token, reg_tokens, no_embed_class,
- *   global_pool, init_values, pre_norm, fc_norm, act_layer, norm_layer, ...; JSON null = None) override them
+ *   global_pool, init_values, pre_norm, fc_norm, act_layer, norm_layer, representation_size (older timm: the
+ *   pre_logits layer), ...; JSON null = None) override them
  *   field by field; mlp = int(embed_dim x mlp_ratio) as timm's Block computes it. pretrained_cfg
  *   (input_size [C, H, W], num_classes, mean, std, interpolation, crop_pct) replaces the architecture's
  *   defaults but not what model_args gave (timm fills only the arguments not passed). num_features and
@@ -90,6 +92,7 @@ enum config_field {
     CONFIG_STD = 1u << 14,
     CONFIG_CROP_PCT = 1u << 15,
     CONFIG_INTERPOLATION = 1u << 16,
+    CONFIG_REPRESENTATION = 1u << 17,
 };
 
 /* Class names, index = class. names and the strings are one allocation; labels_free() it. */
@@ -116,6 +119,10 @@ typedef struct vit_config {
     vit_gelu gelu;
     bool qkv_bias;
     bool distilled;            /* DeiT distillation token + second head (logits = mean)      */
+    uint32_t representation;   /* R, the pre-logits width: pre = tanh(W . cls + b) [R] after the
+                                * final LayerNorm (timm representation_size; HF
+                                * pooler_output_size); 0 = no such layer                      */
+    char pooler_act[16];       /* HF pooler_act; "" = not in the file (HF's default is tanh)  */
     vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */
 
     /* Preprocessing hints (timm pretrained_cfg); normalised = (pixel/255 - mean) / std. */

@@ -23,6 +23,9 @@ vit_dims vit_dims_of(const vit_config *c)
     d.T = d.prefix + d.patches;
     d.K = c->num_labels;
     d.cpp = d.C * d.P * d.P;
+    d.R = c->representation;
+    d.E = d.R ? d.R : d.D;
+    d.head_in = d.R ? d.R : d.prefix * d.D; /* a distilled model's heads are folded over [cls | dist] */
     return d;
 }
 
@@ -46,7 +49,9 @@ static uint64_t slot_count(const vit_dims *d, bool layer, int slot)
     case W_PATCH_W: return (uint64_t)d->D * d->cpp;
     case W_DIST: return d->prefix == 2 ? d->D : 0;
     case W_POS: return (uint64_t)d->T * d->D;
-    case W_HEAD_W: return (uint64_t)d->K * d->prefix * d->D; /* a distilled model's heads folded: [K][2D] */
+    case W_PRE_W: return (uint64_t)d->R * d->D;
+    case W_PRE_B: return d->R;
+    case W_HEAD_W: return (uint64_t)d->K * d->head_in;
     case W_HEAD_B: return d->K;
     case W_HEAD_DIST_W: case W_HEAD_DIST_B: return 0;
     default: return d->D;
@@ -79,7 +84,8 @@ const vit_tensor *layout_tensor(const vit_layout *lay, int layer, int slot)
 /* What each canonical slot is, in words, for messages. */
 static const char *const global_names[W_GLOBAL_COUNT] = {
     "patch embedding weight", "patch embedding bias", "class token", "distillation token",
-    "position embedding", "final LayerNorm weight", "final LayerNorm bias", "classifier weight",
+    "position embedding", "final LayerNorm weight", "final LayerNorm bias", "pre-logits weight",
+    "pre-logits bias", "classifier weight",
     "classifier bias", "distillation classifier weight", "distillation classifier bias"};
 static const char *const layer_names[L_SLOT_COUNT] = {
     "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",

@@ -8,9 +8,11 @@
  *   per layer: ln1_w/b [D], qkv_w [3D][D] (q; k; v rows), qkv_b [3D], proj_w [D][D], proj_b [D],
  *              ln2_w/b [D], fc1_w [MLP][D], fc1_b [MLP], fc2_w [D][MLP], fc2_b [D]
  *   norm_w/b [D]
- *   head_w [K][D'], head_b [K]: D' = D, or 2D for a distilled model, whose two heads are folded
- *     into one: head_w = [Wcls/2 | Wdist/2], head_b = (bcls + bdist)/2, applied to [cls | dist]
- *     so one GEMM yields the mean of the two heads' logits.
+ *   pre_w [R][D], pre_b [R] (only with a pre-logits layer, R > 0): pre = tanh(pre_w . cls + pre_b) on
+ *     the final-LayerNorm class token; the model's embedding, and the head's input
+ *   head_w [K][D'], head_b [K]: D' = R with a pre-logits layer, else D, or 2D for a distilled model,
+ *     whose two heads are folded into one: head_w = [Wcls/2 | Wdist/2], head_b = (bcls + bdist)/2,
+ *     applied to [cls | dist] so one GEMM yields the mean of the two heads' logits.
  */
 #ifndef VKVIT_LAYOUT_H
 #define VKVIT_LAYOUT_H
@@ -19,7 +21,7 @@
 #include "status.h"
 
 enum vit_global_slot {
-    W_PATCH_W, W_PATCH_B, W_CLS, W_DIST, W_POS, W_NORM_W, W_NORM_B, W_HEAD_W, W_HEAD_B,
+    W_PATCH_W, W_PATCH_B, W_CLS, W_DIST, W_POS, W_NORM_W, W_NORM_B, W_PRE_W, W_PRE_B, W_HEAD_W, W_HEAD_B,
     W_HEAD_DIST_W, W_HEAD_DIST_B, /* only while loading: folded into W_HEAD_* */
     W_GLOBAL_COUNT
 };
@@ -41,9 +43,10 @@ typedef struct vit_layout {
     uint64_t total;           /* elements */
 } vit_layout;
 
-/* Derived sizes used everywhere. */
+/* Derived sizes used everywhere. R: the pre-logits width (0: no such layer); E: the embedding's
+ * width (R, or D: the final-LayerNorm class token); head_in: the classifier's input width. */
 typedef struct vit_dims {
-    uint32_t D, L, H, dh, mlp, C, P, image, grid, patches, prefix, T, K, cpp;
+    uint32_t D, L, H, dh, mlp, C, P, image, grid, patches, prefix, T, K, cpp, R, E, head_in;
 } vit_dims;
 
 vit_dims vit_dims_of(const vit_config *c);

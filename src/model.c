@@ -223,7 +223,7 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
     for (int slot = 0; slot < W_GLOBAL_COUNT; slot++) {
         const vit_tensor *t = &m->layout.global[slot];
         float scale = slot == W_PATCH_W ? 1.0f / sqrtf((float)d->cpp)
-                      : slot == W_HEAD_W ? 1.0f / sqrtf((float)d->D) : 0.1f;
+                      : slot == W_HEAD_W || slot == W_PRE_W ? 1.0f / sqrtf((float)d->D) : 0.1f;
         for (uint64_t i = 0; i < t->count; i++)
             m->host[t->offset + i] = (slot == W_NORM_W ? 1.0f : 0.0f) + rnd(&st, scale);
         m->parameters += t->count;

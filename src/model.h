@@ -40,7 +40,7 @@ const char *precision_name(vkvit_precision p);
 vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
                         uint32_t image_size, struct vkvit_model **out);
 /* A model with seeded random weights (for benchmarks and the synthetic-model tests): cfg must be
- * complete (config_apply_defaults + valid); num_labels 0 = backbone. */
+ * complete (config_apply_defaults + valid); num_labels 0 = backbone; representation > 0 = a pre-logits layer. */
 vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t seed, bool keep_host,
                              vkvit_precision precision, struct vkvit_model **out);
 void model_free(struct vkvit_model *m);

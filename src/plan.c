@@ -2,7 +2,7 @@
  *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos)                        x [B,T,D]
  *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
  *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
- *   pooled = LN(x[:, :prefix]) -> logits = pooled.Whead^T + b
+ *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b)) -> logits = (pre or pooled).Whead^T + b
  * Two command buffers share that recording: p->cmd takes normalised floats from the host (vkvit_run),
  * p->img.cmd uploads RGBA8 images and preprocesses them on the GPU first (vkvit_run_images). */
 #include "plan.h"
@@ -37,7 +37,7 @@ static uint64_t max3(uint64_t a, uint64_t b, uint64_t c) { return a > b ? (a > c
  * fp32; in fp16 plans the *_h twins hold them before widening. attn_stride: floats between layers. */
 typedef struct pass_io {
     uint32_t B;
-    vk_span input, pooled, logits, attn, pooled_h, logits_h, attn_h;
+    vk_span input, pooled, pre, logits, attn, pooled_h, pre_h, logits_h, attn_h;
     uint32_t attn_stride;
 } pass_io;
 
@@ -136,21 +136,35 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         if ((s = op_layernorm(cmd, ctx, &ln)))
             return fail(s, "final LayerNorm: %s", vkvit_last_error());
     }
+    /* The pre-logits layer on the class token: [B][R]. A distilled model's pooled rows are [cls | dist],
+     * so there it reads a batch of one-row matrices at a stride of 2D. */
+    const vk_span pre = f16 ? io->pre_h : io->pre;
+    if (d->R) {
+        const bool rows = d->prefix == 1;
+        matmul_args pl = {.batch = rows ? 1 : B, .M = rows ? B : 1, .N = d->R, .K = d->D,
+                          .x_stride = rows ? 0 : d->prefix * d->D, .x = pooled, .y = pre,
+                          .w = model_span(m, -1, W_PRE_W), .bias = model_span(m, -1, W_PRE_B),
+                          .epilogue = MATMUL_EPI_TANH, .dtype = dt};
+        if ((s = op_matmul(cmd, ctx, &pl)))
+            return fail(s, "pre-logits layer: %s", vkvit_last_error());
+    }
     if (d->K) { /* distilled: the folded head [K][2D] over [cls | dist] gives the mean of both heads */
-        matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->prefix * d->D, .x = pooled, .y = logits,
+        matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->head_in, .x = d->R ? pre : pooled, .y = logits,
                             .w = model_span(m, -1, W_HEAD_W), .bias = model_span(m, -1, W_HEAD_B), .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &head)))
             return fail(s, "classifier: %s", vkvit_last_error());
     }
     if (f16) {
-        /* The pooled tokens always; the logits unless a backbone; the attention maps if asked for. */
+        /* The pooled tokens always; the pre-logits if any; the logits unless a backbone; the attention
+         * maps if asked for. */
         const struct {
             bool present;
             widen_args w;
-        } out[3] = {{true, {B * d->prefix * d->D, io->pooled_h, io->pooled}},
+        } out[4] = {{true, {B * d->prefix * d->D, io->pooled_h, io->pooled}},
+                    {d->R > 0, {B * d->R, io->pre_h, io->pre}},
                     {d->K > 0, {B * d->K, io->logits_h, io->logits}},
                     {p->maps, {d->L * io->attn_stride, io->attn_h, io->attn}}};
-        for (int i = 0; i < 3; i++)
+        for (int i = 0; i < 4; i++)
             if (out[i].present && (s = op_widen(cmd, ctx, &out[i].w)))
                 return fail(s, "fp16 outputs: %s", vkvit_last_error());
     }
@@ -160,26 +174,29 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
 vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
 {
     if (p->chunk >= p->batch) {
-        pass_io io = {p->batch, p->input, p->pooled, p->logits, p->attn, p->pooled_h, p->logits_h, p->attn_h,
-                      p->attn_layer_stride};
+        pass_io io = {p->batch, p->input, p->pooled, p->pre, p->logits, p->attn, p->pooled_h, p->pre_h, p->logits_h,
+                      p->attn_h, p->attn_layer_stride};
         return record_pass(p, cmd, &io);
     }
     /* In chunks: each chunk's input copied into the chunk region, its pass, its outputs copied into
      * their places in the batch's output regions (buffer copies: no binding-offset alignment). */
     const vit_dims *d = &p->model->dims;
     const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image * 4, per_pooled = (VkDeviceSize)d->prefix * d->D * 4,
-                       per_logits = (VkDeviceSize)d->K * 4;
+                       per_pre = (VkDeviceSize)d->R * 4, per_logits = (VkDeviceSize)d->K * 4;
     vkvit_status s;
     for (uint32_t c0 = 0; c0 < p->batch; c0 += p->chunk) {
         const uint32_t n = p->batch - c0 < p->chunk ? p->batch - c0 : p->chunk;
-        pass_io io = {n, p->c.input, p->c.pooled, p->c.logits, p->c.attn, p->pooled_h, p->logits_h, p->attn_h,
-                      p->c.attn_stride};
+        pass_io io = {n, p->c.input, p->c.pooled, p->c.pre, p->c.logits, p->c.attn, p->pooled_h, p->pre_h, p->logits_h,
+                      p->attn_h, p->c.attn_stride};
         vk_cmd_copy(cmd, vk_span_of(&p->arena, p->input.offset + c0 * per_in, n * per_in), p->c.input);
         vk_cmd_barrier(cmd);
         if ((s = record_pass(p, cmd, &io)))
             return fail(s, "images %u..%u of the batch: %s", c0, c0 + n - 1, vkvit_last_error());
         vk_cmd_copy(cmd, vk_span_of(&p->arena, p->c.pooled.offset, n * per_pooled),
                     vk_span_of(&p->arena, p->pooled.offset + c0 * per_pooled, n * per_pooled));
+        if (d->R)
+            vk_cmd_copy(cmd, vk_span_of(&p->arena, p->c.pre.offset, n * per_pre),
+                        vk_span_of(&p->arena, p->pre.offset + c0 * per_pre, n * per_pre));
         if (d->K)
             vk_cmd_copy(cmd, vk_span_of(&p->arena, p->c.logits.offset, n * per_logits),
                         vk_span_of(&p->arena, p->logits.offset + c0 * per_logits, n * per_logits));
@@ -203,6 +220,8 @@ static vkvit_status record_forward(struct vkvit_plan *p, vk_cmd *cmd)
     if (p->model->dims.K)
         vk_cmd_copy(cmd, p->logits, vk_span_of(&p->io, p->io_logits, p->logits.size));
     vk_cmd_copy(cmd, p->pooled, vk_span_of(&p->io, p->io_pooled, p->pooled.size));
+    if (p->model->dims.R)
+        vk_cmd_copy(cmd, p->pre, vk_span_of(&p->io, p->io_pre, p->pre.size));
     if (p->maps)
         vk_cmd_copy(cmd, p->attn, vk_span_of(&p->io, p->io_attn, p->attn.size));
     return VKVIT_OK;
@@ -286,28 +305,31 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     uint64_t B = batch, rows = (uint64_t)p->chunk * d->T, C = p->chunk;
     uint64_t n_in = B * d->C * d->image * d->image;
     uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, C * d->patches * d->cpp);
-    uint64_t n_pooled = B * d->prefix * d->D, n_logits = d->K ? B * d->K : 1;
+    uint64_t n_pooled = B * d->prefix * d->D, n_pre = B * d->R, n_logits = d->K ? B * d->K : 1;
     p->attn_layer_stride = (uint32_t)((B * d->T + 127) / 128 * 128);
     p->c.attn_stride = (uint32_t)((rows + 127) / 128 * 128);
     uint64_t n_attn = maps ? (uint64_t)d->L * p->attn_layer_stride : 1;
     /* One pass's outputs: the batch's when unchunked, a chunk's otherwise */
-    uint64_t c_in = C * d->C * d->image * d->image, c_pooled = C * d->prefix * d->D, c_logits = d->K ? C * d->K : 1,
-             c_attn = maps ? (uint64_t)d->L * p->c.attn_stride : 1;
+    uint64_t c_in = C * d->C * d->image * d->image, c_pooled = C * d->prefix * d->D, c_pre = C * d->R,
+             c_logits = d->K ? C * d->K : 1, c_attn = maps ? (uint64_t)d->L * p->c.attn_stride : 1;
 
     /* The input and the outputs are fp32 whatever the precision; the fp16 twins of one pass's outputs
-     * exist only in fp16 plans; the chunk regions only in chunked plans. */
+     * exist only in fp16 plans; the chunk regions only in chunked plans; the pre-logits (0 bytes
+     * without the layer) only in models with one. */
     carver a = {0};
     VkDeviceSize o_in = carve(&a, n_in * 4), o_x = carve(&a, rows * d->D * es), o_ha = carve(&a, rows * d->D * es),
-                 o_big = carve(&a, n_big * es), o_pooled = carve(&a, n_pooled * 4), o_logits = carve(&a, n_logits * 4),
-                 o_attn = carve(&a, n_attn * 4);
-    VkDeviceSize o_pooled_h = f16 ? carve(&a, c_pooled * 2) : 0, o_logits_h = f16 ? carve(&a, c_logits * 2) : 0,
-                 o_attn_h = f16 ? carve(&a, c_attn * 2) : 0;
+                 o_big = carve(&a, n_big * es), o_pooled = carve(&a, n_pooled * 4), o_pre = carve(&a, n_pre * 4),
+                 o_logits = carve(&a, n_logits * 4), o_attn = carve(&a, n_attn * 4);
+    VkDeviceSize o_pooled_h = f16 ? carve(&a, c_pooled * 2) : 0, o_pre_h = f16 ? carve(&a, c_pre * 2) : 0,
+                 o_logits_h = f16 ? carve(&a, c_logits * 2) : 0, o_attn_h = f16 ? carve(&a, c_attn * 2) : 0;
     VkDeviceSize oc_in = chunked ? carve(&a, c_in * 4) : 0, oc_pooled = chunked ? carve(&a, c_pooled * 4) : 0,
-                 oc_logits = chunked ? carve(&a, c_logits * 4) : 0, oc_attn = chunked ? carve(&a, c_attn * 4) : 0;
+                 oc_pre = chunked ? carve(&a, c_pre * 4) : 0, oc_logits = chunked ? carve(&a, c_logits * 4) : 0,
+                 oc_attn = chunked ? carve(&a, c_attn * 4) : 0;
     carver io = {0};
     p->io_input = carve(&io, n_in * 4);
     p->io_logits = carve(&io, n_logits * 4);
     p->io_pooled = carve(&io, n_pooled * 4);
+    p->io_pre = carve(&io, n_pre * 4);
     p->io_attn = carve(&io, n_attn * 4);
 
     /* Bound whole: the input (preprocessing writes it), the logits (the probabilities' softmax). */
@@ -322,16 +344,19 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->ha = vk_span_of(&p->arena, o_ha, rows * d->D * es);
     p->big = vk_span_of(&p->arena, o_big, n_big * es);
     p->pooled = vk_span_of(&p->arena, o_pooled, n_pooled * 4);
+    p->pre = vk_span_of(&p->arena, o_pre, n_pre * 4);
     p->logits = vk_span_of(&p->arena, o_logits, n_logits * 4);
     p->attn = vk_span_of(&p->arena, o_attn, n_attn * 4);
     if (f16) {
         p->pooled_h = vk_span_of(&p->arena, o_pooled_h, c_pooled * 2);
+        p->pre_h = vk_span_of(&p->arena, o_pre_h, c_pre * 2);
         p->logits_h = vk_span_of(&p->arena, o_logits_h, c_logits * 2);
         p->attn_h = vk_span_of(&p->arena, o_attn_h, c_attn * 2);
     }
     if (chunked) {
         p->c.input = vk_span_of(&p->arena, oc_in, c_in * 4);
         p->c.pooled = vk_span_of(&p->arena, oc_pooled, c_pooled * 4);
+        p->c.pre = vk_span_of(&p->arena, oc_pre, c_pre * 4);
         p->c.logits = vk_span_of(&p->arena, oc_logits, c_logits * 4);
         p->c.attn = vk_span_of(&p->arena, oc_attn, c_attn * 4);
     }
@@ -490,6 +515,22 @@ void plan_destroy(struct vkvit_plan *p)
 
 const float *plan_logits(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_logits); }
 const float *plan_pooled(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_pooled); }
+
+const float *plan_embedding(const struct vkvit_plan *p, uint32_t image)
+{
+    const vit_dims *d = &p->model->dims;
+    if (d->R)
+        return (const float *)((char *)p->io.map + p->io_pre) + (size_t)image * d->R;
+    return plan_pooled(p) + (size_t)image * d->prefix * d->D;
+}
+
+vk_span plan_embedding_span(const struct vkvit_plan *p, uint32_t image)
+{
+    const vit_dims *d = &p->model->dims;
+    const VkDeviceSize at = d->R ? p->pre.offset + (VkDeviceSize)image * d->R * 4
+                                 : p->pooled.offset + (VkDeviceSize)image * d->prefix * d->D * 4;
+    return vk_span_of(&p->arena, at, (VkDeviceSize)d->E * 4);
+}
 const float *plan_input(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_input); }
 
 const float *plan_attention(const struct vkvit_plan *p, uint32_t layer, uint32_t image)

@@ -13,18 +13,19 @@ struct vkvit_plan {
     vk_buffer arena;              /* device-local activations, regions reused by liveness */
     vk_buffer io;                 /* host-visible: input staging + output readback        */
     /* arena regions */
-    vk_span input, x, ha, big, pooled, logits, attn;   /* x/ha/big in the model's precision; the rest fp32 */
-    vk_span pooled_h, logits_h, attn_h;                /* fp16 plans: one pass's outputs before widening */
+    vk_span input, x, ha, big, pooled, pre, logits, attn;   /* x/ha/big in the model's precision; the rest fp32;
+                                                             * pre: [batch][R], empty without a pre-logits layer */
+    vk_span pooled_h, pre_h, logits_h, attn_h;              /* fp16 plans: one pass's outputs before widening */
     /* Batches whose activations exceed one binding run in passes of `chunk` images (chunk = batch:
      * one pass). x/ha/big are sized for a chunk; a chunked pass reads c.input and writes c.*, which
      * are then copied into place (plan_record_compute). */
     uint32_t chunk;
     struct plan_chunk {
-        vk_span input, pooled, logits, attn;
+        vk_span input, pooled, pre, logits, attn;
         uint32_t attn_stride;     /* floats between layers in c.attn */
     } c;
     /* io byte offsets */
-    VkDeviceSize io_input, io_logits, io_pooled, io_attn;
+    VkDeviceSize io_input, io_logits, io_pooled, io_pre, io_attn;
     uint32_t attn_layer_stride;   /* floats between layers in the attention-map region (aligned) */
     vk_cmd *cmd;                  /* float input: io -> input, forward                    */
     uint32_t last_n;              /* images in the last run; 0 = nothing ran yet */
@@ -65,6 +66,7 @@ void plan_destroy(struct vkvit_plan *p);
 
 /* Records the forward pass from the input region p->input ([batch][C][S][S] fp32, normalised) to
  * the fp32 output regions of the arena: p->logits [batch][K] (K > 0), p->pooled [batch][prefix*D],
+ * p->pre [batch][R] (R > 0),
  * p->attn (with maps: layer l, image b at float (l * attn_layer_stride + b * T)), ending with a
  * barrier (compute/transfer writes -> compute/transfer reads). Shared by every way a plan is run. */
 vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd);
@@ -72,6 +74,10 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd);
 /* Host views of the last run's outputs inside the io buffer. */
 const float *plan_logits(const struct vkvit_plan *p);   /* [batch][K]           */
 const float *plan_pooled(const struct vkvit_plan *p);   /* [batch][prefix*D]    */
+/* The embedding of `image` (dims.E floats): its pre-logits row where the model has that layer, else its
+ * final-LayerNorm class token; in io, and (the span) in the arena. */
+const float *plan_embedding(const struct vkvit_plan *p, uint32_t image);
+vk_span plan_embedding_span(const struct vkvit_plan *p, uint32_t image);
 const float *plan_input(const struct vkvit_plan *p);    /* [batch][C][S][S]; after images: preprocessed */
 /* Attention map of (layer, image): T floats. */
 const float *plan_attention(const struct vkvit_plan *p, uint32_t layer, uint32_t image);

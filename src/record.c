@@ -212,13 +212,16 @@ static vkvit_status record_outputs(struct vkvit_plan *p, struct plan_record *e, 
     const vit_dims *d = &p->model->dims;
     vk_cmd *c = e->cmd;
     VkBuffer arena = p->arena.buf, io = p->io.buf;
-    VkBufferCopy r[4] = {{p->input.offset, p->io_input, p->input.size},
+    VkBufferCopy r[5] = {{p->input.offset, p->io_input, p->input.size},
                          {p->pooled.offset, p->io_pooled, p->pooled.size},
                          {p->logits.offset, p->io_logits, p->logits.size},
+                         {p->pre.offset, p->io_pre, p->pre.size},
                          {p->attn.offset, p->io_attn, p->attn.size}};
     copy(c, p, arena, io, r, 2 + (d->K ? 1 : 0));
-    if (p->maps)
+    if (d->R)
         copy(c, p, arena, io, &r[3], 1);
+    if (p->maps)
+        copy(c, p, arena, io, &r[4], 1);
     const VkDeviceSize per_k = (VkDeviceSize)d->K * 4;
     const VkBufferCopy logits = {p->logits.offset, o->logits.offset, n * per_k},
                        probs = {0, o->probabilities.offset, n * per_k};
@@ -226,15 +229,16 @@ static vkvit_status record_outputs(struct vkvit_plan *p, struct plan_record *e, 
         copy(c, p, arena, o->logits.buffer, &logits, 1);
     if (o->probabilities.buffer)
         copy(c, p, e->probs.buf, o->probabilities.buffer, &probs, 1);
-    /* embeddings: the class token of pooled [B][prefix*D]; attention: [L][stride] -> [n][L][T] */
+    /* embeddings: plan_embedding_span (a pre-logits row, or the class token of pooled [B][prefix*D]);
+     * attention: [L][stride] -> [n][L][T] */
     uint32_t regions = n * (o->embeddings.buffer ? 1 : 0) + n * d->L * (o->attention.buffer ? 1 : 0);
     VkBufferCopy *rr = regions ? malloc(regions * sizeof *rr) : NULL;
     if (regions && !rr)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "vkvit_record: %u copy regions", regions);
     if (o->embeddings.buffer) {
         for (uint32_t i = 0; i < n; i++)
-            rr[i] = (VkBufferCopy){p->pooled.offset + (VkDeviceSize)i * d->prefix * d->D * 4,
-                                   o->embeddings.offset + (VkDeviceSize)i * d->D * 4, (VkDeviceSize)d->D * 4};
+            rr[i] = (VkBufferCopy){plan_embedding_span(p, i).offset, o->embeddings.offset + (VkDeviceSize)i * d->E * 4,
+                                   (VkDeviceSize)d->E * 4};
         copy(c, p, arena, o->embeddings.buffer, rr, n);
     }
     if (o->attention.buffer) {

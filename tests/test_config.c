@@ -116,6 +116,11 @@ static void test_fixtures(void)
         {"dh32", CONFIG_FORMAT_HF, 64, 2, 2, 128, 32, 8, 10, VIT_GELU_ERF, false},
         {"f16", CONFIG_FORMAT_HF, 64, 2, 4, 128, 32, 8, 10, VIT_GELU_ERF, false},
         {"bf16", CONFIG_FORMAT_HF, 64, 2, 4, 128, 32, 8, 10, VIT_GELU_ERF, false},
+        {"timm-prelogits", CONFIG_FORMAT_TIMM, 48, 2, 3, 96, 32, 8, 7, VIT_GELU_ERF, false},
+        /* HF backbones: placeholder labels (the loader drops them: no classifier); DeiTModel is not the
+         * distilled classifier by name (the tensors say so) */
+        {"hf-pooler", CONFIG_FORMAT_HF, 64, 2, 4, 128, 32, 8, 2, VIT_GELU_ERF, false},
+        {"hf-deit-pooler", CONFIG_FORMAT_HF, 48, 2, 3, 96, 24, 8, 2, VIT_GELU_ERF, false},
     };
     for (size_t i = 0; i < sizeof fx / sizeof fx[0]; i++) {
         char path[700];
@@ -137,6 +142,33 @@ static void test_fixtures(void)
                     (int)c.distilled, s ? vkvit_last_error() : "");
         config_free(&c);
     }
+}
+
+/* The pre-logits layer's width: HF pooler_output_size (+ pooler_act), timm model_args.representation_size,
+ * whose width timm <= 0.5 also wrote as num_features. */
+static void test_pre_logits(void)
+{
+    vit_config c;
+    vkvit_status s = parse_text("{'hidden_size': 64, 'pooler_output_size': 56, 'pooler_act': 'tanh'}", &c);
+    test_expect(s == VKVIT_OK && c.representation == 56 && (c.present & CONFIG_REPRESENTATION) &&
+                    strcmp(c.pooler_act, "tanh") == 0, "HF pooler_output_size 56, pooler_act tanh");
+    config_free(&c);
+    s = parse_text("{'hidden_size': 64}", &c);
+    test_expect(s == VKVIT_OK && c.representation == 0 && !(c.present & CONFIG_REPRESENTATION) && !c.pooler_act[0],
+                "HF without a pooler size: none present");
+    config_free(&c);
+    s = parse_text("{'architecture': 'vit_fixture', 'num_features': 40, "
+                   "'model_args': {'embed_dim': 48, 'representation_size': 40}}", &c);
+    test_expect(s == VKVIT_OK && c.hidden == 48 && (c.present & CONFIG_HIDDEN) && c.representation == 40,
+                "timm: num_features = representation_size 40, embed_dim 48 (D=%u R=%u: %s)", c.hidden,
+                c.representation, s ? vkvit_last_error() : "ok");
+    config_free(&c);
+    s = parse_text("{'architecture': 'vit_base_patch16_224_in21k', 'num_features': 768, "
+                   "'model_args': {'representation_size': 768}}", &c);
+    test_expect(s == VKVIT_OK && c.hidden == 768 && c.representation == 768 && c.layers == 12,
+                "timm: num_features = representation_size = the architecture's embed_dim 768 (%s)",
+                s ? vkvit_last_error() : "ok");
+    config_free(&c);
 }
 
 /* ---- defaults, the loader's path ---------------------------------------------------------------- */
@@ -373,6 +405,13 @@ static const bad_case bad[] = {
     {"id2label value not a string", HF, "{'id2label': {'0': 'cat', '1': 2}}", BAD, "id2label['1'] is not a string"},
     {"num_labels disagrees", HF, "{'num_labels': 3}", BAD, "num_labels = 3 but id2label has 2 entries"},
     {"num_labels absurd", HF, "{'id2label': null, 'num_labels': 200000}", BAD, "num_labels = 200000 is above 100000"},
+    {"pooler_output_size absurd", HF, "{'pooler_output_size': 100000}", BAD,
+     "config.json: pooler_output_size = 100000 is above 16384"},
+    {"pooler_act not a string", HF, "{'pooler_act': 1}", BAD, "pooler_act is 1, not a string"},
+    {"timm representation_size negative", TIMM, "{'model_args': {'embed_dim': 192, 'representation_size': -1}}", BAD,
+     "representation_size is -1, not a non-negative integer"},
+    {"timm num_features neither width", TIMM, "{'num_features': 40, 'model_args': {'embed_dim': 192, "
+     "'representation_size': 41}}", BAD, "num_features = 40 contradicts embed_dim = 192"},
     {"num_features zero", TIMM, "{'num_features': 0, 'model_args': null}", BAD,
      "config.json: num_features = 0 contradicts embed_dim = 192 (deit_tiny_patch16_224)"},
     {"num_features zero, unregistered", TIMM, "{'architecture': 'my_vit', 'num_features': 0, 'model_args': null}", BAD,
@@ -564,6 +603,7 @@ int main(void)
     test_defaults();
     test_timm_merge();
     test_timm_generated();
+    test_pre_logits();
     test_bad_table();
     test_labels();
     return test_finish(NULL);

@@ -26,44 +26,46 @@ typedef struct mm_case {
     uint32_t offset;     /* byte offset of every span in its buffer */
 } mm_case;
 
-/* Table rows: MM(batch, M, N, K, epilogue: NONE, GELU, TANH or RES) then the designated options. */
+/* Table rows: MM(batch, M, N, K, epilogue: NONE, GELU, GTANH (tanh GELU), RES or TANH) then the designated
+ * options. */
 #define MM(b, m, n, k, e) .batch = (b), .M = (m), .N = (n), .K = (k), .epi = (matmul_epilogue)EPI_##e
-enum { EPI_NONE = MATMUL_EPI_NONE, EPI_GELU = MATMUL_EPI_GELU, EPI_TANH = MATMUL_EPI_GELU_TANH,
-       EPI_RES = MATMUL_EPI_RESIDUAL };
+enum { EPI_NONE = MATMUL_EPI_NONE, EPI_GELU = MATMUL_EPI_GELU, EPI_GTANH = MATMUL_EPI_GELU_TANH,
+       EPI_RES = MATMUL_EPI_RESIDUAL, EPI_TANH = MATMUL_EPI_TANH };
 
-static const char *const epi_names[] = {"none", "gelu", "gelu_tanh", "residual"};
+static const char *const epi_names[] = {"none", "gelu", "gelu_tanh", "residual", "tanh"};
 
 /* ViT-B/16 (T = 197, D = 768, MLP 3072) on the path the device picks: QKV, attention output
  * (+= x in place), MLP up (GELU), MLP down (+= x in place); batch 3 on QKV only (the reference
- * is the slow part). */
+ * is the slow part); the pre-logits layer of the ImageNet-21k models (tanh, 7 images). */
 static const mm_case vit[] = {
     {MM(1, 197, 2304, 768, NONE), .bias = true},
     {MM(1, 197, 768, 768, RES), .bias = true, .in_place = true},
     {MM(1, 197, 3072, 768, GELU), .bias = true},
     {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
     {MM(3, 197, 2304, 768, NONE), .bias = true},
+    {MM(1, 7, 768, 768, TANH), .bias = true},
 };
 /* One big shape through each kernel explicitly. */
-static const mm_case big = {MM(1, 197, 3072, 768, TANH), .bias = true};
+static const mm_case big = {MM(1, 197, 3072, 768, GTANH), .bias = true};
 
 /* Awkward shapes: non-multiples of every tile (direct 16 x 8*16, k by 4; tiled 64 x 64, k by 16),
  * K below 4 and not a multiple of 4 (scalar loads), M = 1 (a classifier head), tiny N. */
 static const mm_case odd[] = {
     {MM(1, 1, 1, 1, NONE)},
     {MM(1, 7, 13, 5, GELU), .bias = true},
-    {MM(1, 33, 65, 17, TANH), .bias = true},
+    {MM(1, 33, 65, 17, GTANH), .bias = true},
     {MM(1, 65, 63, 31, RES), .bias = true},
     {MM(1, 9, 10, 1, NONE), .bias = true},
     {MM(1, 9, 10, 2, GELU)},
     {MM(1, 9, 10, 3, RES), .bias = true, .in_place = true},
     {MM(1, 9, 10, 5, NONE)},
-    {MM(1, 17, 200, 4, TANH), .bias = true},
+    {MM(1, 17, 200, 4, GTANH), .bias = true},
     {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
     {MM(1, 1, 1000, 768, NONE), .bias = true},
     {MM(1, 197, 3, 64, GELU), .bias = true},
     {MM(1, 64, 128, 64, NONE)},
     {MM(1, 64, 128, 64, GELU), .bias = true},
-    {MM(1, 64, 128, 64, TANH), .bias = true},
+    {MM(1, 64, 128, 64, GTANH), .bias = true},
     {MM(1, 64, 128, 64, RES), .bias = true},
     {MM(1, 64, 128, 64, RES), .in_place = true},
     /* batched: shared W (w_stride 0), per-batch W, odd K per batch, padded strides and offset
@@ -71,9 +73,17 @@ static const mm_case odd[] = {
     {MM(3, 17, 33, 20, GELU), .bias = true},
     {MM(2, 31, 45, 12, RES), .bias = true, .in_place = true, .w_batched = true},
     {MM(3, 5, 7, 9, NONE), .w_batched = true},
-    {MM(2, 19, 21, 16, TANH), .bias = true, .w_batched = true, .x_pad = 4, .w_pad = 8, .y_pad = 3, .offset = 256},
+    {MM(2, 19, 21, 16, GTANH), .bias = true, .w_batched = true, .x_pad = 4, .w_pad = 8, .y_pad = 3, .offset = 256},
     {MM(2, 19, 21, 16, RES), .bias = true, .w_batched = true, .x_pad = 1, .w_pad = 1, .y_pad = 5},
     {MM(4, 3, 130, 8, RES), .in_place = true, .y_pad = 2, .offset = 256},
+    /* tanh (pre-logits): R != D at batch 1; K = 2 and 3 keep |x.w| below 1 (the series near 0);
+     * K = 3072 takes it past 44, where exp(2x) overflows (saturation, never NaN); one row per image
+     * read from a strided x, as a distilled backbone's class tokens are ([cls | dist] rows) */
+    {MM(1, 1, 40, 48, TANH), .bias = true},
+    {MM(1, 65, 63, 2, TANH), .bias = true},
+    {MM(1, 13, 7, 3, TANH)},
+    {MM(1, 5, 300, 3072, TANH), .bias = true},
+    {MM(3, 1, 40, 48, TANH), .bias = true, .x_pad = 48},
 };
 
 /* fp16, every kernel: ViT-B QKV and MLP down (+= x in place), then awkward shapes as in the fp32 table:
@@ -84,16 +94,19 @@ static const mm_case cases_f16[] = {
     {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
     {MM(1, 1, 1, 1, NONE)},
     {MM(1, 7, 13, 5, GELU), .bias = true},
-    {MM(1, 33, 65, 17, TANH), .bias = true},
+    {MM(1, 33, 65, 17, GTANH), .bias = true},
     {MM(1, 65, 63, 31, RES), .bias = true},
     {MM(1, 9, 11, 3, RES), .bias = true, .in_place = true},
     {MM(1, 9, 7, 2, GELU)},
-    {MM(1, 17, 201, 4, TANH), .bias = true},
+    {MM(1, 17, 201, 4, GTANH), .bias = true},
     {MM(1, 129, 257, 68, RES), .bias = true, .in_place = true},
     {MM(1, 64, 128, 64, NONE), .bias = true},
     {MM(1, 64, 128, 64, GELU), .bias = true},
     {MM(3, 17, 33, 20, GELU), .bias = true, .offset = 256},
     {MM(2, 5, 7, 9, RES), .bias = true, .in_place = true, .offset = 256},
+    {MM(1, 7, 768, 768, TANH), .bias = true},
+    {MM(1, 13, 40, 3, TANH), .bias = true},
+    {MM(1, 5, 300, 3072, TANH)},
 };
 
 /* coopmat only: shapes past 1,024 rows (its large blocks). */
@@ -101,7 +114,7 @@ static const mm_case large_f16[] = {
     {MM(1, 1576, 768, 768, RES), .bias = true, .in_place = true},   /* ViT-B batch 8 */
     {MM(1, 591, 2304, 768, NONE), .bias = true},                    /* ViT-B QKV, batch 3 as rows */
     {MM(3, 197, 2304, 768, GELU), .bias = true},                    /* ... and as a batch */
-    {MM(1, 1100, 33, 17, TANH), .bias = true},                      /* scalar loads */
+    {MM(1, 1100, 33, 17, GTANH), .bias = true},                      /* scalar loads */
     {MM(2, 600, 72, 40, GELU), .bias = true, .offset = 256},
     {MM(1, 1025, 130, 8, NONE)},
 };
@@ -346,7 +359,7 @@ static void coopmat_section(vkvit_context *ctx, uint64_t *rng)
         /* Every epilogue, with and without bias, at batch 1 and 3, on shapes that are multiples of no
          * fragment (8, 16), block (32 .. 128) or k stage: 33 x 65 x 17 and 7 x 13 x 5. */
         for (uint32_t batch = 1; batch <= 3; batch += 2)
-            for (int e = MATMUL_EPI_NONE; e <= MATMUL_EPI_RESIDUAL; e++)
+            for (int e = MATMUL_EPI_NONE; e <= MATMUL_EPI_TANH; e++)
                 for (int bias = 0; bias < 2; bias++) {
                     const mm_case c1 = {batch, 33, 65, 17, (matmul_epilogue)e, .bias = bias};
                     const mm_case c2 = {batch, 7, 13, 5, (matmul_epilogue)e, .bias = bias,

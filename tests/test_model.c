@@ -1,7 +1,8 @@
 /* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py) and by timm
  * (tools/make_npz_fixtures.py: a Google .npz): every supported checkpoint family, the fixture's batch
- * and batch 1, GPU and the C reference, logits, embeddings and class-token attention; and timm models
- * run at another input size against timm (tools/make_timm_fixtures.py).
+ * and batch 1, GPU and the C reference, logits, embeddings (the pre-logits vector where a model has that
+ * layer) and class-token attention; and timm models run at another input size against timm
+ * (tools/make_timm_fixtures.py).
  * Usage: test_model <tests/data dir> [fp16] */
 #include "common.h"
 #include "plan.h"
@@ -60,9 +61,10 @@ static void to_layer_major(const float *in, float *out, uint32_t n, uint32_t L, 
 }
 
 /* One fixture: the checkpoint in dir/fixture loaded at image_size (0: its own size) against `expected_file`,
- * computed by `ref` (for messages). */
+ * computed by `ref` (for messages). pre_logits: the model has a pre-logits layer, so its embedding is that
+ * layer's output. */
 static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fixture, uint32_t image_size,
-                             const char *expected_file, const char *ref, vkvit_precision prec)
+                             const char *expected_file, const char *ref, bool pre_logits, vkvit_precision prec)
 {
     char path[1024], label[256], name[96];
     snprintf(path, sizeof path, "%s/%s", dir, fixture);
@@ -86,7 +88,12 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     expected e;
     load_expected(path, &e);
     const vit_dims *d = &m->dims;
-    uint32_t B = e.B, K = d->K, D = d->D, L = d->L, T = d->T;
+    uint32_t B = e.B, K = d->K, D = d->D, L = d->L, T = d->T, E = d->E;
+    vkvit_model_info mi;
+    test_ok(vkvit_model_get_info(m, &mi), "model info");
+    test_expect(mi.embedding_size == st_find(e.file, "embedding")->shape[1] && mi.embedding &&
+                (strstr(mi.embedding, "pre-logits") != NULL) == pre_logits && (d->R > 0) == pre_logits,
+                "%s: model info: a %u-float embedding, \"%s\"", name, mi.embedding_size, mi.embedding);
     size_t per_image = (size_t)d->C * d->image * d->image;
 
     vkvit_plan *p = NULL;
@@ -94,10 +101,13 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     test_ok(vkvit_plan_create(m, &po, &p), "plan");
     if (f16)
         test_expect_plan_coopmat(ctx, p);
+    vkvit_plan_info pi;
+    test_ok(vkvit_plan_get_info(p, &pi), "plan info");
+    test_expect(pi.embedding_size == E, "%s: plan info: embedding_size %u", name, pi.embedding_size);
     vkvit_tensor in = {e.input, B, d->C, d->image, d->image};
     test_ok(vkvit_run(p, &in, NULL), "run");
 
-    float *logits = test_alloc((size_t)B * (K ? K : 1)), *emb = test_alloc((size_t)B * D);
+    float *logits = test_alloc((size_t)B * (K ? K : 1)), *emb = test_alloc((size_t)B * E);
     float *att = test_alloc((size_t)B * L * T), *att_lm = test_alloc((size_t)B * L * T);
     if (K) {
         test_ok(vkvit_get_logits(p, logits, (size_t)B * K), "logits");
@@ -106,9 +116,9 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     } else {
         test_expect(vkvit_get_logits(p, logits, 1) == VKVIT_ERROR_UNSUPPORTED, "%s: backbone has no logits", name);
     }
-    test_ok(vkvit_get_embeddings(p, emb, (size_t)B * D), "embeddings");
-    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs %s", name, pn, B, D, ref);
-    test_check(label, emb, e.embedding, (size_t)B * D, tol);
+    test_ok(vkvit_get_embeddings(p, emb, (size_t)B * E), "embeddings");
+    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs %s", name, pn, B, E, ref);
+    test_check(label, emb, e.embedding, (size_t)B * E, tol);
     test_ok(vkvit_get_attention(p, att, (size_t)B * L * T), "attention");
     to_layer_major(att, att_lm, B, L, T);
     snprintf(label, sizeof label, "%s%s: GPU class-token attention [%u x %u x %u] vs %s", name, pn, L, B, T, ref);
@@ -116,22 +126,23 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
 
     /* The C reference on the same weights. */
     float *rl = test_alloc((size_t)B * (K ? K : 1)), *rp = test_alloc((size_t)B * d->prefix * D);
-    float *rm = test_alloc((size_t)L * B * T), *re = test_alloc((size_t)B * D);
-    test_expect(ref_vit_forward(m, e.input, B, K ? rl : NULL, rp, rm) == 0, "%s: reference forward ran", name);
-    for (uint32_t b = 0; b < B; b++)
+    float *rm = test_alloc((size_t)L * B * T), *re = test_alloc((size_t)B * E);
+    test_expect(ref_vit_forward(m, e.input, B, K ? rl : NULL, rp, d->R ? re : NULL, rm) == 0,
+                "%s: reference forward ran", name);
+    for (uint32_t b = 0; !d->R && b < B; b++)
         memcpy(re + (size_t)b * D, rp + (size_t)b * d->prefix * D, D * sizeof *re);
     snprintf(label, sizeof label, "%s: C reference embedding vs %s", name, ref);
-    test_check(label, re, e.embedding, (size_t)B * D, TOL_FORWARD);
+    test_check(label, re, e.embedding, (size_t)B * E, TOL_FORWARD);
     snprintf(label, sizeof label, "%s: C reference attention vs %s", name, ref);
     test_check(label, rm, e.attention, (size_t)L * B * T, TOL_FORWARD);
     if (K) {
         snprintf(label, sizeof label, "%s: C reference logits vs %s", name, ref);
         test_check(label, rl, e.logits, (size_t)B * K, TOL_FORWARD);
-        double rel = -1;
-        test_ok(vkvit_verify(p, &rel), "verify");
-        test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_F32 * 10), "%s%s: vkvit_verify GPU vs C reference rel=%.3e",
-                    name, pn, rel);
     }
+    double rel = -1; /* the logits; a backbone's embeddings */
+    test_ok(vkvit_verify(p, &rel), "verify");
+    test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_F32 * 10), "%s%s: vkvit_verify GPU vs C reference rel=%.3e",
+                name, pn, rel);
 
     /* The same batch in passes of one image, as on a device whose maxStorageBufferRange cannot hold
      * the batch's activations (the plan then runs it in chunks; the fixtures are too small to reach
@@ -144,16 +155,17 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
         test_expect(sc == VKVIT_OK && pc && pc->chunk == 1, "%s%s: a plan capped at one image per pass runs in "
                     "chunks of 1 (%s)", name, pn, sc ? vkvit_last_error() : "ok");
         if (sc == VKVIT_OK) {
-            float *cl = test_alloc((size_t)B * (K ? K : 1)), *ce = test_alloc((size_t)B * D), *ca = test_alloc((size_t)B * L * T);
+            float *cl = test_alloc((size_t)B * (K ? K : 1)), *ce = test_alloc((size_t)B * E);
+            float *ca = test_alloc((size_t)B * L * T);
             test_ok(vkvit_run(pc, &in, NULL), "run chunked");
             if (K) {
                 test_ok(vkvit_get_logits(pc, cl, (size_t)B * K), "chunked logits");
                 snprintf(label, sizeof label, "%s%s: chunked logits == one pass", name, pn);
                 test_check(label, cl, logits, (size_t)B * K, 1e-6);
             }
-            test_ok(vkvit_get_embeddings(pc, ce, (size_t)B * D), "chunked embeddings");
+            test_ok(vkvit_get_embeddings(pc, ce, (size_t)B * E), "chunked embeddings");
             snprintf(label, sizeof label, "%s%s: chunked embeddings == one pass", name, pn);
-            test_check(label, ce, emb, (size_t)B * D, 1e-6);
+            test_check(label, ce, emb, (size_t)B * E, 1e-6);
             test_ok(vkvit_get_attention(pc, ca, (size_t)B * L * T), "chunked attention");
             snprintf(label, sizeof label, "%s%s: chunked attention maps == one pass", name, pn);
             test_check(label, ca, att, (size_t)B * L * T, 1e-6);
@@ -169,15 +181,15 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     for (uint32_t b = 0; b < B; b++) {
         vkvit_tensor one = {e.input + b * per_image, 1, d->C, d->image, d->image};
         test_ok(vkvit_run(p1, &one, NULL), "run batch 1");
-        float *o = test_alloc(K ? K : D);
+        float *o = test_alloc(K ? K : E);
         if (K) {
             test_ok(vkvit_get_logits(p1, o, K), "logits b1");
             snprintf(label, sizeof label, "%s: image %u alone == its row of the batch", name, b);
             test_check(label, o, logits + (size_t)b * K, K, 1e-6);
         } else {
-            test_ok(vkvit_get_embeddings(p1, o, D), "emb b1");
+            test_ok(vkvit_get_embeddings(p1, o, E), "emb b1");
             snprintf(label, sizeof label, "%s: image %u alone == its row of the batch", name, b);
-            test_check(label, o, emb + (size_t)b * D, D, 1e-6);
+            test_check(label, o, emb + (size_t)b * E, E, 1e-6);
         }
         free(o);
     }
@@ -197,9 +209,10 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     free_expected(&e);
 }
 
-static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, vkvit_precision prec)
+static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, bool pre_logits, vkvit_precision prec)
 {
-    check_fixture_at(ctx, dir, name, 0, "expected.safetensors", strstr(name, ".npz") ? "timm" : "torchvision", prec);
+    check_fixture_at(ctx, dir, name, 0, "expected.safetensors", strstr(name, ".npz") ? "timm" : "torchvision",
+                     pre_logits, prec);
 }
 
 /* Tiny timm models saved at one size and run at another (tools/make_timm_fixtures.py): vkvit resamples the
@@ -220,7 +233,7 @@ static void check_resized(vkvit_context *ctx, const char *dir, vkvit_precision p
     for (size_t i = 0; i < sizeof resized / sizeof *resized; i++) {
         char file[64], path[1024];
         snprintf(file, sizeof file, "expected-%u.safetensors", resized[i].size);
-        check_fixture_at(ctx, dir, resized[i].fixture, resized[i].size, file, "timm", prec);
+        check_fixture_at(ctx, dir, resized[i].fixture, resized[i].size, file, "timm", false, prec);
         snprintf(path, sizeof path, "%s/%s", dir, resized[i].fixture);
         vkvit_model *m = NULL;
         vkvit_model_info info;
@@ -253,10 +266,16 @@ int main(int argc, char **argv)
     vkvit_precision prec = argc > 2 && !strcmp(argv[2], "fp16") ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32;
     if (prec == VKVIT_PRECISION_FP16 && !test_fp16(ctx))
         return test_finish(ctx);
-    const char *fixtures[] = {"hf-vit", "hf-deit-distilled", "timm-vit", "odd-tokens", "dh32",
-                              "f16",    "bf16",              "backbone", "gelu-tanh", "google-vit/ViT-tiny_8.npz"};
+    const struct {
+        const char *name;
+        bool pre_logits;
+    } fixtures[] = {{"hf-vit", false},         {"hf-deit-distilled", false}, {"timm-vit", false},
+                    {"odd-tokens", false},     {"dh32", false},              {"f16", false},
+                    {"bf16", false},           {"backbone", false},          {"gelu-tanh", false},
+                    {"timm-prelogits", true},  {"hf-pooler", true},          {"hf-deit-pooler", true},
+                    {"google-vit/ViT-tiny_8.npz", false}};
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
-        check_fixture(ctx, argv[1], fixtures[i], prec);
+        check_fixture(ctx, argv[1], fixtures[i].name, fixtures[i].pre_logits, prec);
     check_resized(ctx, argv[1], prec);
     return test_finish(ctx);
 }

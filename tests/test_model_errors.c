@@ -7,7 +7,8 @@
  * edited, or the path itself wrong. vkvit_model_load must return exactly the row's status, leave
  * *out NULL, leave the context's device memory where it was, and say in vkvit_last_error() what
  * went wrong: the case's directory (so the file) and every substring the row lists (the tensor,
- * the field, both shapes...).
+ * the field, both shapes...). A row that must load lists what the model info must say instead
+ * ("10 classes" unless it lists something).
  *
  * Then the run-time misuse of a good model: a batch larger than the plan, an input of the wrong
  * size, zero images, outputs before any run, a too-small capacity, top-k past the class count,
@@ -251,12 +252,14 @@ typedef struct load_case {
     op op;
     const char *a, *b;
     vkvit_status want;
-    const char *must[3];   /* substrings the message must contain                              */
+    const char *must[3];   /* substrings the message (for VKVIT_OK: the model's description) must contain */
 } load_case;
 
 #define HF "hf-vit"
 #define TIMM "timm-vit"
 #define DEIT "hf-deit-distilled"
+#define PRE "timm-prelogits"
+#define POOL "hf-pooler"
 #define L1 "vit.encoder.layer.1."
 
 static const load_case load_cases[] = {
@@ -265,6 +268,12 @@ static const load_case load_cases[] = {
     {"control-timm", TIMM, OP_NONE, 0, 0, VKVIT_OK, {0}},
     {"control-deit", DEIT, OP_NONE, 0, 0, VKVIT_OK, {0}},
     {"control-no-config", HF, OP_NO_CONFIG, 0, 0, VKVIT_OK, {0}},
+    {"control-timm-prelogits", PRE, OP_NONE, 0, 0, VKVIT_OK, {"7 classes", "40-float embedding", "pre-logits"}},
+    {"control-hf-pooler", POOL, OP_NONE, 0, 0, VKVIT_OK, {"0 classes", "56-float embedding", "pre-logits"}},
+    {"control-hf-pooler-no-config", POOL, OP_NO_CONFIG, 0, 0, VKVIT_OK, {"0 classes", "56-float embedding"}},
+    /* a pooler beside a classifier: unused, as Hugging Face's classification models leave it */
+    {"hf-classifier-and-pooler", HF, OP_ADD, "vit.pooler.dense.weight", "64,64", VKVIT_OK,
+     {"10 classes", "64-float embedding", "the class token"}},
 
     /* missing tensors: the message names the tensor */
     {"drop-key-weight", HF, OP_DROP, L1 "attention.attention.key.weight", 0, VKVIT_ERROR_MISSING_TENSOR,
@@ -291,6 +300,11 @@ static const load_case load_cases[] = {
      {"distillation_classifier.weight"}},
     {"config-more-layers", HF, OP_CONFIG, "\"num_hidden_layers\": 3", "\"num_hidden_layers\": 4",
      VKVIT_ERROR_MISSING_TENSOR, {"vit.encoder.layer.3.layernorm_before.weight"}},
+    {"timm-drop-prelogits-bias", PRE, OP_DROP, "pre_logits.fc.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"pre-logits bias", "pre_logits.fc.bias"}},
+    {"hf-drop-pooler-bias", POOL, OP_DROP, "pooler.dense.bias", 0, VKVIT_ERROR_MISSING_TENSOR, {"pooler.dense.bias"}},
+    {"timm-config-representation", TIMM, OP_CONFIG, "\"qkv_bias\": true,",
+     "\"qkv_bias\": true, \"representation_size\": 32,", VKVIT_ERROR_MISSING_TENSOR, {"pre_logits.fc.weight"}},
 
     /* unexpected tensors: the message names the tensor */
     {"add-unknown", HF, OP_ADD, "vit.encoder.layer.0.attention.attention.rotary.weight", "64",
@@ -306,6 +320,8 @@ static const load_case load_cases[] = {
      VKVIT_ERROR_UNEXPECTED_TENSOR, {"vit.encoder.layer.2.", "2 blocks"}},
     {"timm-layer-leading-zero", TIMM, OP_ADD, "blocks.00.attn.qkv.weight", "192,64", VKVIT_ERROR_UNEXPECTED_TENSOR,
      {"blocks.00.attn.qkv.weight"}},
+    {"hf-pooler-size-zero", POOL, OP_CONFIG, "\"pooler_output_size\": 56", "\"pooler_output_size\": 0",
+     VKVIT_ERROR_UNEXPECTED_TENSOR, {"pooler.dense", "pooler_output_size"}},
 
     /* wrong shapes: the message names the tensor and both shapes */
     {"shape-fc1", HF, OP_RESHAPE, L1 "intermediate.dense.weight", "255,64", VKVIT_ERROR_SHAPE_MISMATCH,
@@ -326,6 +342,12 @@ static const load_case load_cases[] = {
      {"blocks.0.attn.qkv.weight", "[128, 64]", "[192, 64]"}},
     {"config-hidden-128", HF, OP_CONFIG, "\"hidden_size\": 64", "\"hidden_size\": 128", VKVIT_ERROR_SHAPE_MISMATCH,
      {"[64, 3, 8, 8]", "[128, 3, 8, 8]"}},
+    {"timm-shape-prelogits", PRE, OP_RESHAPE, "pre_logits.fc.weight", "40,47", VKVIT_ERROR_SHAPE_MISMATCH,
+     {"pre_logits.fc.weight", "[40, 47]", "[40, 48]"}},
+    {"timm-head-skips-prelogits", PRE, OP_RESHAPE, "head.weight", "7,48", VKVIT_ERROR_SHAPE_MISMATCH,
+     {"head.weight", "[7, 48]", "[7, 40]"}},
+    {"hf-pooler-size-config", POOL, OP_CONFIG, "\"pooler_output_size\": 56", "\"pooler_output_size\": 57",
+     VKVIT_ERROR_SHAPE_MISMATCH, {"pooler.dense.weight", "[56, 64]", "[57, 64]"}},
 
     /* dtypes and byte ranges: the message names the file and the tensor */
     {"unknown-dtype", HF, OP_DTYPE, "vit.layernorm.bias", "F33", VKVIT_ERROR_UNKNOWN_DTYPE,
@@ -377,6 +399,10 @@ static const load_case load_cases[] = {
      {"config.json", "layer_norm_eps"}},
     {"hidden-act", HF, OP_CONFIG, "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"relu\"", VKVIT_ERROR_BAD_CONFIG,
      {"config.json", "hidden_act", "relu"}},
+    {"pooler-act", POOL, OP_CONFIG, "\"pooler_act\": \"tanh\"", "\"pooler_act\": \"relu\"", VKVIT_ERROR_BAD_CONFIG,
+     {"pooler_act", "relu"}},
+    {"pooler-size-absurd", POOL, OP_CONFIG, "\"pooler_output_size\": 56", "\"pooler_output_size\": 100000",
+     VKVIT_ERROR_BAD_CONFIG, {"config.json", "pooler_output_size", "100000"}},
     {"config-invalid-json", HF, OP_CONFIG, "\"hidden_size\": 64,", "\"hidden_size\": 64,,", VKVIT_ERROR_BAD_CONFIG,
      {"config.json", "JSON"}},
     {"config-cut", HF, OP_CONFIG_TEXT, "{\"architectures\": [\"ViTForImageClassification\"], \"hidden_size\": 6", 0,
@@ -555,22 +581,22 @@ static void run_load_cases(vkvit_context *ctx)
         if (s == VKVIT_OK && m && m != sentinel) {
             vkvit_model_info info = {.family = ""};
             vkvit_status si = vkvit_model_get_info(m, &info);
-            test_expect(si == VKVIT_OK && info.num_classes == 10,
-                        "%-26s loads: %s, %u layers, %u classes", c->name, info.family, info.layers,
-                        info.num_classes);
+            snprintf(msg, sizeof msg, "loads: %s, %u layers, %u classes, %u-float embedding (%s)", info.family,
+                     info.layers, info.num_classes, info.embedding_size, info.embedding ? info.embedding : "NULL");
+            test_expect(si == VKVIT_OK, "%-26s vkvit_model_get_info", c->name);
             vkvit_model_destroy(m);
             m = NULL;
         }
         device_bytes(ctx, &b1, &a1);
         bool ok = s == c->want;
         const char *missing = NULL;
-        if (c->want != VKVIT_OK) {
-            if (!strstr(msg, c->name))
-                missing = c->name;
-            for (int k = 0; k < 3 && c->must[k] && !missing; k++)
-                if (!strstr(msg, c->must[k]))
-                    missing = c->must[k];
-        }
+        static const char *const ten_classes[3] = {"10 classes"};
+        const char *const *must = c->want == VKVIT_OK && !c->must[0] ? ten_classes : c->must;
+        if (c->want != VKVIT_OK && !strstr(msg, c->name))
+            missing = c->name;
+        for (int k = 0; k < 3 && must[k] && !missing; k++)
+            if (!strstr(msg, must[k]))
+                missing = must[k];
         test_expect(ok && !missing, "%-26s -> %s%s%s | %s", c->name, vkvit_status_string(s),
                     ok ? "" : " (expected ", ok ? "" : vkvit_status_string(c->want), msg);
         if (!ok && c->want != VKVIT_OK)

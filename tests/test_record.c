@@ -7,7 +7,8 @@
  *      RGBA16F resized, a view of the application's) and a padded RGBA8 VkBuffer, into its buffers,
  *      submitted with its own fence: logits, GPU probabilities, embeddings and attention maps equal
  *      vkvit_run_images on the same pixels (the same PIL-exact preprocessing), the getters too after
- *      vkvit_record_complete; the same command buffer submitted again reads the images anew;
+ *      vkvit_record_complete; the same command buffer submitted again reads the images anew; on hf-vit,
+ *      and on timm-prelogits, whose embeddings are its pre-logits layer's output;
  *   3. the real DeiT-Tiny on a photo (resize 256 bicubic + crop 224) from a VkImage: vkvit_run_images'
  *      logits and top-1;
  *   4. vkvit_run / vkvit_run_images with a vkvit_submit_signal: the application's fence and timeline
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #define HF_VIT VKVIT_SOURCE_ROOT "/tests/data/hf-vit"
+#define PRE_LOGITS VKVIT_SOURCE_ROOT "/tests/data/timm-prelogits"
 #define DEIT VKVIT_SOURCE_ROOT "/../shared/models/deit-tiny-imagenet"
 #define PHOTO VKVIT_SOURCE_ROOT "/../shared/images/chelsea.png"
 
@@ -157,7 +159,7 @@ typedef struct results {
 
 static results results_alloc(const vkvit_plan_info *pi, uint32_t n)
 {
-    results r = {.n_logits = (size_t)n * pi->num_classes, .n_emb = (size_t)n * pi->hidden,
+    results r = {.n_logits = (size_t)n * pi->num_classes, .n_emb = (size_t)n * pi->embedding_size,
                  .n_attn = (size_t)n * pi->layers * pi->tokens};
     r.logits = test_alloc(r.n_logits);
     r.probs = test_alloc(r.n_logits);
@@ -204,18 +206,21 @@ static uint16_t *to_half(const uint8_t *rgba, size_t pixels)
     return o;
 }
 
-static void test_record_inputs(app_vulkan *app, vkvit_context *ctx)
+/* model: a 32 x 32 fixture with a classifier. */
+static void test_record_inputs(app_vulkan *app, vkvit_context *ctx, const char *model)
 {
     uint64_t seed = test_seed() ^ 0x5eed;
     vkvit_model *m = NULL;
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = REC_BATCH, .attention_maps = 1};
-    test_ok(vkvit_model_load(ctx, HF_VIT, NULL, &m), "load hf-vit");
+    printf("-- vkvit_record inputs and outputs: %s\n", model);
+    test_ok(vkvit_model_load(ctx, model, NULL, &m), model);
     test_ok(vkvit_plan_create(m, &po, &p), "plan");
     vkvit_plan_info pi;
     test_ok(vkvit_plan_get_info(p, &pi), "plan info");
 
-    /* The model is 32 x 32 (HF defaults: resize to 32 x 32 bilinear): image 0 and 3 need no resize. */
+    /* The model is 32 x 32 (HF defaults: resize to 32 x 32 bilinear; timm-prelogits: shorter side to 32
+     * bicubic, crop 32): image 0 and 3 need no resize. */
     const uint32_t w[REC_BATCH] = {32, 45, 20, 32}, h[REC_BATCH] = {32, 37, 50, 32};
     vkvit_image host[REC_BATCH];
     for (int i = 0; i < REC_BATCH; i++)
@@ -761,7 +766,8 @@ int main(void)
     test_expect(paths == 0 && !plain->fp16 && plain->coopmat_off, "adopted without enabled features: no optional "
                 "path (0x%x; coopmat: %s)", paths, plain->coopmat_off ? plain->coopmat_off : "on");
 
-    test_record_inputs(&app, ctx);
+    test_record_inputs(&app, ctx, HF_VIT);
+    test_record_inputs(&app, ctx, PRE_LOGITS);
     test_record_photo(&app, ctx);
     test_fp16_adopted(&app, ctx);
     test_async(&app, ctx, plain);

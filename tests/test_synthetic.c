@@ -31,7 +31,7 @@ static void check(vkvit_context *ctx, const char *name, uint32_t D, uint32_t L, 
     vkvit_tensor in = {input, B, 3, 224, 224};
     test_ok(vkvit_run(p, &in, NULL), "run");
     test_ok(vkvit_get_logits(p, gpu, (size_t)B * 1000), "logits");
-    test_expect(ref_vit_forward(m, input, B, ref, pooled, NULL) == 0, "%s: reference forward ran", name);
+    test_expect(ref_vit_forward(m, input, B, ref, pooled, NULL, NULL) == 0, "%s: reference forward ran", name);
     char label[128];
     const bool f16 = prec == VKVIT_PRECISION_FP16;
     snprintf(label, sizeof label, "%s synthetic (D=%u L=%u H=%u, batch %u, %s): GPU vs C reference logits", name, D, L,

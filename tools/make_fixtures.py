@@ -4,10 +4,12 @@
 Run with Debian's PyTorch:   /usr/bin/python3 tools/make_fixtures.py [--out DIR] [--check]
 
 For every small random-weight model in SPECS it writes tests/data/<name>/:
-  model.safetensors   the weights in a real on-disk naming (Hugging Face ViT / DeiT-with-teacher, or timm),
+  model.safetensors   the weights in a real on-disk naming (Hugging Face ViT / DeiT-with-teacher / ViTModel /
+                      DeiTModel with a pooler, or timm, with or without a pre-logits layer),
                       written by the small safetensors writer below (same byte layout as the safetensors library)
   config.json         that family's real config format (HF PretrainedConfig JSON, or timm's hub config.json)
-  expected.safetensors  input [B,3,H,W], logits [B,K] (not for backbones), embedding [B,D],
+  expected.safetensors  input [B,3,H,W], logits [B,K] (not for backbones), embedding [B,D] (or [B,R]: the
+                      pre-logits tanh(Linear(class token)) of a model with that layer),
                       cls_attention [L,B,T]; all fp32
 and tests/data/deit-tiny-expected.safetensors for the real DeiT-Tiny in ../shared/models, plus tests/data/README.md.
 
@@ -145,14 +147,17 @@ COLOURS = ["red", "orange", "yellow", "green", "blue", "indigo", "violet"]
 
 
 def spec(name, naming, image, patch, dim, heads, layers, mlp, classes, eps, act="gelu", dtype="F32", seed=0,
-         labels=None, note=""):
+         labels=None, note="", rep=0):
     return dict(name=name, naming=naming, image=image, patch=patch, dim=dim, heads=heads, layers=layers, mlp=mlp,
                 classes=classes, eps=eps, act=act, dtype=dtype, seed=seed,
-                labels=labels if labels is not None else CIFAR10[:classes], note=note)
+                labels=labels if labels is not None else CIFAR10[:classes], note=note, rep=rep)
 
 
 # naming: "hf-vit" (ViTForImageClassification), "hf-deit-distilled" (DeiTForImageClassificationWithTeacher),
-# "timm" (timm VisionTransformer). classes=0 means a backbone without a head.
+# "hf-vit-model" / "hf-deit-model" (ViTModel / DeiTModel saved alone: no family prefix, a pooler when rep > 0),
+# "timm" (timm VisionTransformer). classes=0 means a backbone without a head; rep = R > 0 a pre-logits layer
+# tanh(Linear(D -> R)) on the final-LayerNorm class token (timm's pre_logits.fc, which the head reads; HF's pooler,
+# the backbone's output).
 SPECS = [
     spec("hf-vit", "hf-vit", 32, 8, 64, 4, 3, 256, 10, 1e-12, seed=101,
          note="Hugging Face ViTForImageClassification, the basic case"),
@@ -174,6 +179,17 @@ SPECS = [
          note="timm model saved with num_classes=0: no head tensors, no logits; one head (dh 64 = hidden/64)"),
     spec("gelu-tanh", "hf-vit", 32, 8, 32, 2, 2, 128, 5, 1e-6, act="gelu_new", seed=109,
          note='hidden_act "gelu_new": the tanh approximation 0.5x(1+tanh(sqrt(2/pi)(x+0.044715x^3)))'),
+    spec("timm-prelogits", "timm", 32, 8, 48, 3, 2, 96, 7, 1e-6, seed=110, labels=COLOURS, rep=40,
+         note="older timm's representation layer (representation_size 40 != embed_dim 48): pre_logits.fc + tanh "
+              "between the final norm and the head, which reads it ([7, 40]); num_features = 40 as timm <= 0.5 "
+              "reported it; the embedding is the pre-logits vector"),
+    spec("hf-pooler", "hf-vit-model", 32, 8, 64, 4, 2, 128, 0, 1e-12, seed=111, rep=56,
+         note="Hugging Face ViTModel saved alone (no `vit.` prefix) with its pooler (pooler_output_size 56 != "
+              "hidden 64, pooler_act tanh), no classifier: the embedding is the pooler output "
+              "tanh(pooler.dense(final-LayerNorm class token)); placeholder id2label"),
+    spec("hf-deit-pooler", "hf-deit-model", 24, 8, 48, 3, 2, 96, 0, 1e-12, seed=112, rep=48,
+         note="Hugging Face DeiTModel saved alone: class + distillation token, pooler on the class token "
+              "(pooler_output_size = hidden, the default), no classifier"),
 ]
 BATCH = 2
 
@@ -184,7 +200,10 @@ def eps_str(e):
 
 
 def n_prefix(s):
-    return 2 if s["naming"] == "hf-deit-distilled" else 1
+    return 2 if s["naming"] in ("hf-deit-distilled", "hf-deit-model") else 1
+
+
+HF_PREFIX = {"hf-vit": "vit.", "hf-deit-distilled": "deit.", "hf-vit-model": "", "hf-deit-model": ""}
 
 
 def n_tokens(s):
@@ -217,8 +236,11 @@ def generate_weights(s):
         W[p + "fc1_w"], W[p + "fc1_b"] = nrm((M, D), 1.0 / math.sqrt(D)), nrm(M, 0.05)
         W[p + "fc2_w"], W[p + "fc2_b"] = nrm((D, M), 1.0 / math.sqrt(M)), nrm(D, 0.05)
     W["ln_w"], W["ln_b"] = 1.0 + nrm(D, 0.1), nrm(D, 0.05)
+    R = s["rep"]
+    if R:  # tanh's input ~ N(0, 1): neither linear nor saturated
+        W["pre_w"], W["pre_b"] = nrm((R, D), 1.0 / math.sqrt(D)), nrm(R, 0.1)
     if K:
-        W["head_w"], W["head_b"] = nrm((K, D), 0.2), nrm(K, 0.1)
+        W["head_w"], W["head_b"] = nrm((K, R or D), 0.2), nrm(K, 0.1)
         if n_prefix(s) == 2:
             W["dhead_w"], W["dhead_b"] = nrm((K, D), 0.2), nrm(K, 0.1)
     # round to what the file will hold
@@ -244,7 +266,7 @@ def generate_input(s):
 
 # ---- canonical -> file naming ----------------------------------------------------------------------------
 def export_hf(W, s):
-    pre = "deit." if s["naming"] == "hf-deit-distilled" else "vit."
+    pre = HF_PREFIX[s["naming"]]
     e = pre + "embeddings."
     t = {e + "cls_token": W["cls"], e + "position_embeddings": W["pos"],
          e + "patch_embeddings.projection.weight": W["patch_w"], e + "patch_embeddings.projection.bias": W["patch_b"]}
@@ -258,6 +280,9 @@ def export_hf(W, s):
         for hf, cn in pairs.items():
             t[p + hf + ".weight"], t[p + hf + ".bias"] = W[c + cn + "_w"], W[c + cn + "_b"]
     t[pre + "layernorm.weight"], t[pre + "layernorm.bias"] = W["ln_w"], W["ln_b"]
+    if s["rep"]:
+        assert not s["classes"], "HF's pooler is a backbone's output: its classification models have none"
+        t[pre + "pooler.dense.weight"], t[pre + "pooler.dense.bias"] = W["pre_w"], W["pre_b"]
     if s["classes"]:
         if "dist" in W:
             t["cls_classifier.weight"], t["cls_classifier.bias"] = W["head_w"], W["head_b"]
@@ -279,6 +304,8 @@ def export_timm(W, s):
         t[p + "norm2.weight"], t[p + "norm2.bias"] = W[c + "ln2_w"], W[c + "ln2_b"]
         t[p + "mlp.fc1.weight"], t[p + "mlp.fc1.bias"] = W[c + "fc1_w"], W[c + "fc1_b"]
         t[p + "mlp.fc2.weight"], t[p + "mlp.fc2.bias"] = W[c + "fc2_w"], W[c + "fc2_b"]
+    if s["rep"]:
+        t["pre_logits.fc.weight"], t["pre_logits.fc.bias"] = W["pre_w"], W["pre_b"]
     if s["classes"]:
         t["head.weight"], t["head.bias"] = W["head_w"], W["head_b"]
     return t
@@ -287,11 +314,16 @@ def export_timm(W, s):
 HF_TORCH_DTYPE = {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}
 
 
+HF_ARCH = {"hf-vit": "ViTForImageClassification", "hf-deit-distilled": "DeiTForImageClassificationWithTeacher",
+           "hf-vit-model": "ViTModel", "hf-deit-model": "DeiTModel"}
+
+
 def hf_config(s):
-    distilled = s["naming"] == "hf-deit-distilled"
-    labels = s["labels"]
+    deit = n_prefix(s) == 2
+    # a backbone's config holds transformers' placeholder labels (PretrainedConfig's default num_labels = 2)
+    labels = s["labels"] if s["classes"] else ["LABEL_0", "LABEL_1"]
     cfg = {
-        "architectures": ["DeiTForImageClassificationWithTeacher" if distilled else "ViTForImageClassification"],
+        "architectures": [HF_ARCH[s["naming"]]],
         "attention_probs_dropout_prob": 0.0,
         "encoder_stride": s["patch"],
         "hidden_act": s["act"],
@@ -303,7 +335,7 @@ def hf_config(s):
         "intermediate_size": s["mlp"],
         "label2id": {l: i for i, l in enumerate(labels)},
         "layer_norm_eps": s["eps"],
-        "model_type": "deit" if distilled else "vit",
+        "model_type": "deit" if deit else "vit",
         "num_attention_heads": s["heads"],
         "num_channels": 3,
         "num_hidden_layers": s["layers"],
@@ -311,6 +343,8 @@ def hf_config(s):
         "qkv_bias": True,
         "torch_dtype": HF_TORCH_DTYPE[s["dtype"]],
     }
+    if s["rep"]:  # ViTConfig / DeiTConfig since transformers 4.41
+        cfg["pooler_act"], cfg["pooler_output_size"] = "tanh", s["rep"]
     # the layout transformers' PretrainedConfig.to_json_string() writes
     return json.dumps(cfg, indent=2, sort_keys=True) + "\n"
 
@@ -320,7 +354,7 @@ def timm_config(s):
     cfg = {
         "architecture": f"vit_fixture_patch{s['patch']}_{s['image']}",
         "num_classes": s["classes"],
-        "num_features": s["dim"],
+        "num_features": s["rep"] or s["dim"],  # timm <= 0.5: the representation layer's width when there is one
         "global_pool": "token",
     }
     if s["classes"]:
@@ -328,6 +362,8 @@ def timm_config(s):
     cfg["model_args"] = {"img_size": s["image"], "patch_size": s["patch"], "embed_dim": s["dim"],
                          "depth": s["layers"], "num_heads": s["heads"], "mlp_ratio": s["mlp"] / s["dim"],
                          "qkv_bias": True, "class_token": True, "global_pool": "token", "num_classes": s["classes"]}
+    if s["rep"]:
+        cfg["model_args"]["representation_size"] = s["rep"]
     cfg["pretrained_cfg"] = {
         "input_size": [3, s["image"], s["image"]], "interpolation": "bicubic", "crop_pct": 1.0, "crop_mode": "center",
         "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "num_classes": s["classes"], "pool_size": None,
@@ -360,6 +396,9 @@ def tv_state_from_hf(t, L, prefix, has_head):
             sd[q + "mlp.0." + wb] = g(p + "intermediate.dense." + wb)
             sd[q + "mlp.3." + wb] = g(p + "output.dense." + wb)
     sd["encoder.ln.weight"], sd["encoder.ln.bias"] = g(prefix + "layernorm.weight"), g(prefix + "layernorm.bias")
+    if prefix + "pooler.dense.weight" in t:  # torchvision's representation layer: heads.pre_logits + heads.act (Tanh)
+        sd["heads.pre_logits.weight"], sd["heads.pre_logits.bias"] = (g(prefix + "pooler.dense.weight"),
+                                                                      g(prefix + "pooler.dense.bias"))
     if has_head:
         if "cls_classifier.weight" in t:
             sd["heads.head.weight"], sd["heads.head.bias"] = g("cls_classifier.weight"), g("cls_classifier.bias")
@@ -385,6 +424,8 @@ def tv_state_from_timm(t, L, has_head):
             sd[q + "mlp.0." + wb] = g(p + "mlp.fc1." + wb)
             sd[q + "mlp.3." + wb] = g(p + "mlp.fc2." + wb)
     sd["encoder.ln.weight"], sd["encoder.ln.bias"] = g("norm.weight"), g("norm.bias")
+    if "pre_logits.fc.weight" in t:
+        sd["heads.pre_logits.weight"], sd["heads.pre_logits.bias"] = g("pre_logits.fc.weight"), g("pre_logits.fc.bias")
     if has_head:
         sd["heads.head.weight"], sd["heads.head.bias"] = g("head.weight"), g("head.bias")
     assert not t, f"unmapped tensors: {sorted(t)}"
@@ -392,13 +433,16 @@ def tv_state_from_timm(t, L, has_head):
 
 
 # ---- torchvision forward --------------------------------------------------------------------------------------
-def build_torchvision(image, patch, dim, heads, layers, mlp, classes, eps, act, sd, extra):
+def build_torchvision(image, patch, dim, heads, layers, mlp, classes, eps, act, sd, extra, rep=0):
+    """rep > 0: torchvision's representation_size, heads = pre_logits (Linear) + act (Tanh) + head."""
     model = VisionTransformer(image_size=image, patch_size=patch, num_layers=layers, num_heads=heads,
                               hidden_dim=dim, mlp_dim=mlp, num_classes=max(classes, 1),
-                              norm_layer=partial(nn.LayerNorm, eps=eps))
+                              representation_size=rep or None, norm_layer=partial(nn.LayerNorm, eps=eps))
     if "dist_token" in extra:  # DeiT: one more token in the position embedding
         model.encoder.pos_embedding = nn.Parameter(torch.zeros(1, model.seq_length + 1, dim))
-    if classes == 0:
+    if classes == 0 and rep:  # a backbone whose output is the representation: heads = pre_logits + act
+        del model.heads.head
+    elif classes == 0:
         model.heads = nn.Identity()
     if act in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
         assert act != "gelu_fast"
@@ -409,24 +453,27 @@ def build_torchvision(image, patch, dim, heads, layers, mlp, classes, eps, act, 
         assert act == "gelu", act
     model.load_state_dict(sd, strict=True)
     dist = None
-    if "dist_token" in extra:
-        dh = nn.Linear(dim, classes)
-        dh.weight.data.copy_(extra["dist_head"][0])
-        dh.bias.data.copy_(extra["dist_head"][1])
+    if "dist_token" in extra:  # (token, distillation head or None for a backbone)
+        dh = None
+        if "dist_head" in extra:
+            dh = nn.Linear(dim, classes)
+            dh.weight.data.copy_(extra["dist_head"][0])
+            dh.bias.data.copy_(extra["dist_head"][1])
         dist = (nn.Parameter(extra["dist_token"].clone()), dh)
     return model.eval(), dist
 
 
 @torch.no_grad()
 def run_torchvision(model, dist, x, dtype=torch.float64):
-    """Drives torchvision's own modules; returns logits (or None), embedding [B,D], cls_attention [L,B,T]."""
+    """Drives torchvision's own modules; returns logits (or None), embedding [B,D] (the final-LayerNorm class token,
+    or [B,R], its pre-logits tanh(heads.pre_logits(.)) where the model has them), cls_attention [L,B,T]."""
     model = model.to(dtype)
     x = torch.as_tensor(x).to(dtype)
     B = x.shape[0]
     tok = model._process_input(x)
     prefix = [model.class_token.expand(B, -1, -1)]
     if dist is not None:
-        dist = (dist[0].to(dtype), dist[1].to(dtype))
+        dist = (dist[0].to(dtype), dist[1].to(dtype) if dist[1] is not None else None)
         prefix.append(dist[0].expand(B, -1, -1))
     h = torch.cat(prefix + [tok], 1) + model.encoder.pos_embedding
     att = []
@@ -436,16 +483,22 @@ def run_torchvision(model, dist, x, dtype=torch.float64):
         att.append(w[:, 0, :])
         h = layer(h)
     h = model.encoder.ln(h)
-    emb = h[:, 0]
-    if isinstance(model.heads, nn.Identity):
+    cls = h[:, 0]
+    pre = hasattr(model.heads, "pre_logits")
+    emb = model.heads.act(model.heads.pre_logits(cls)) if pre else cls
+    head = getattr(model.heads, "head", None)
+    tol = dict(rtol=1e-10, atol=1e-10 if dtype == torch.float64 else 1e-5)
+    if head is None:
         logits = None
-        assert torch.equal(model(x), emb) or torch.allclose(model(x), emb, rtol=1e-12, atol=1e-12)
+        if dist is None:  # torchvision's own forward, untouched: heads = Identity, or pre_logits + act
+            assert torch.allclose(model(x), emb, **tol)
     elif dist is None:
-        logits = model.heads(emb)
+        logits = head(emb)
         full = model(x)  # torchvision's own forward, untouched
-        assert torch.allclose(full, logits, rtol=1e-10, atol=1e-10 if dtype == torch.float64 else 1e-5)
+        assert torch.allclose(full, logits, **tol)
     else:
-        logits = (model.heads(emb) + dist[1](h[:, 1])) / 2
+        assert not pre, "timm's distilled models have no representation layer"
+        logits = (head(emb) + dist[1](h[:, 1])) / 2
     return logits, emb, torch.stack(att, 0)
 
 
@@ -486,12 +539,13 @@ def plain_forward(W, s, x):
         y = ln(h, W[c + "ln2_w"], W[c + "ln2_b"])
         h = h + act(y @ W[c + "fc1_w"].T + W[c + "fc1_b"]) @ W[c + "fc2_w"].T + W[c + "fc2_b"]
     h = ln(h, W["ln_w"], W["ln_b"])
+    emb = torch.tanh(h[:, 0] @ W["pre_w"].T + W["pre_b"]) if "pre_w" in W else h[:, 0]
     logits = None
     if K:
-        logits = h[:, 0] @ W["head_w"].T + W["head_b"]
+        logits = emb @ W["head_w"].T + W["head_b"]
         if "dist" in W:
             logits = (logits + h[:, 1] @ W["dhead_w"].T + W["dhead_b"]) / 2
-    return logits, h[:, 0], torch.stack(att, 0)
+    return logits, emb, torch.stack(att, 0)
 
 
 def rel(a, b):
@@ -528,12 +582,12 @@ def make_small(s, out):
     if s["naming"] == "timm":
         sd, extra = tv_state_from_timm(back, L, K > 0)
     else:
-        sd, extra = tv_state_from_hf(back, L, "deit." if s["naming"] == "hf-deit-distilled" else "vit.", K > 0)
+        sd, extra = tv_state_from_hf(back, L, HF_PREFIX[s["naming"]], K > 0)
     model, dist = build_torchvision(s["image"], s["patch"], s["dim"], s["heads"], L, s["mlp"], K, s["eps"],
-                                    s["act"], sd, extra)
+                                    s["act"], sd, extra, s["rep"])
     logits, emb, att = run_torchvision(model, dist, x)
     T = n_tokens(s)
-    assert emb.shape == (BATCH, s["dim"]) and att.shape == (L, BATCH, T)
+    assert emb.shape == (BATCH, s["rep"] or s["dim"]) and att.shape == (L, BATCH, T)
 
     # independent check: plain torch from the generator's weights
     pl, pe, pa = plain_forward(W, s, x)

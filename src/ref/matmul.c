@@ -1,5 +1,6 @@
 #include "ref.h"
 
+#include <math.h>
 #include <stddef.h>
 
 /* y[b][m][n] = epilogue(sum_k x[b][m][k] w[n][k] + bias[n]), summed in double. r may alias y: each
@@ -16,12 +17,14 @@ void ref_matmul(const float *x, const float *w, int w_batched, const float *bias
                 for (uint32_t k = 0; k < K; k++)
                     acc += (double)xb[(size_t)m * K + k] * wb[(size_t)n * K + k];
                 size_t i = ((size_t)b * M + m) * N + n;
-                if (epilogue == 1)
+                if (epilogue == REF_EPI_GELU)
                     acc = ref_gelu_erf(acc);
-                else if (epilogue == 2)
+                else if (epilogue == REF_EPI_GELU_TANH)
                     acc = ref_gelu_tanh(acc);
-                else if (epilogue == 3 && r)
+                else if (epilogue == REF_EPI_RESIDUAL && r)
                     acc += r[i];
+                else if (epilogue == REF_EPI_TANH)
+                    acc = tanh(acc);
                 y[i] = (float)acc;
             }
         }

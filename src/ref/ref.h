@@ -14,7 +14,7 @@ double ref_gelu_tanh(double x);  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3
 void ref_gelu(const float *x, float *y, uint64_t n, int tanh_approx);
 
 /* The epilogues, numbered as matmul_epilogue (src/ops/ops.h), which the reference does not include. */
-enum { REF_EPI_NONE = 0, REF_EPI_GELU = 1, REF_EPI_GELU_TANH = 2, REF_EPI_RESIDUAL = 3 };
+enum { REF_EPI_NONE = 0, REF_EPI_GELU = 1, REF_EPI_GELU_TANH = 2, REF_EPI_RESIDUAL = 3, REF_EPI_TANH = 4 };
 
 /* epilogue: a REF_EPI_* value (= matmul_epilogue). bias, r may be NULL.
  * x: [batch][M][K], w: [N][K] shared across batch (w_batched = 0) or [batch][N][K]. */

@@ -4,11 +4,12 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ref.h"
 
 int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
-                    float *maps)
+                    float *pre, float *maps)
 {
     const vit_dims *d = &m->dims;
     if (!m->host)
@@ -20,9 +21,9 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
         n_big = n_patch;
     float *x = malloc(rows * d->D * sizeof *x), *h = malloc(rows * d->D * sizeof *h);
     float *big = malloc(n_big * sizeof *big), *probs = malloc(rows * sizeof *probs);
-    float *row = malloc((size_t)B * d->D * sizeof *row);
+    float *row = malloc((size_t)B * d->D * sizeof *row), *pl = malloc(((size_t)B * d->R + 1) * sizeof *pl);
     int rc = -1;
-    if (!x || !h || !big || !probs || !row)
+    if (!x || !h || !big || !probs || !row || !pl)
         goto done;
 
     ref_patchify(input, big, B, d->C, d->image, d->P);
@@ -59,9 +60,16 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
             for (uint32_t i = 0; i < d->D; i++)
                 pooled[((size_t)b * d->prefix + t) * d->D + i] = h[(size_t)b * d->D + i];
     }
+    if (d->R) { /* on the class token: pooled rows are [cls | dist] in a distilled model */
+        for (uint32_t b = 0; b < B; b++)
+            ref_matmul(pooled + (size_t)b * d->prefix * d->D, model_host(m, -1, W_PRE_W), 0, model_host(m, -1, W_PRE_B),
+                       NULL, pl + (size_t)b * d->R, 1, 1, d->R, d->D, REF_EPI_TANH);
+        if (pre)
+            memcpy(pre, pl, (size_t)B * d->R * sizeof *pre);
+    }
     if (d->K && logits)
-        ref_matmul(pooled, model_host(m, -1, W_HEAD_W), 0, model_host(m, -1, W_HEAD_B), NULL, logits, 1, B, d->K,
-                   d->prefix * d->D, REF_EPI_NONE);
+        ref_matmul(d->R ? pl : pooled, model_host(m, -1, W_HEAD_W), 0, model_host(m, -1, W_HEAD_B), NULL, logits, 1, B,
+                   d->K, d->head_in, REF_EPI_NONE);
     rc = 0;
 done:
     free(x);
@@ -69,5 +77,6 @@ done:
     free(big);
     free(probs);
     free(row);
+    free(pl);
     return rc;
 }

@@ -98,6 +98,7 @@ const char *epi_name(matmul_epilogue e)
     case MATMUL_EPI_GELU: return "gelu";
     case MATMUL_EPI_GELU_TANH: return "gelu_tanh";
     case MATMUL_EPI_RESIDUAL: return "residual";
+    case MATMUL_EPI_TANH: return "tanh";
     default: return "none";
     }
 }
