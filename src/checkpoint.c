@@ -721,7 +721,7 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
                                 "%u blocks", path, fd->layer[d->L][slot][p]->name, d->L, d->L);
     }
     bool has_head = fd->global[W_HEAD_W] || fd->global[W_HEAD_B];
-    for (int slot = W_PATCH_W; slot < W_GLOBAL_COUNT; slot++) {
+    for (int slot = W_PATCH_W; slot < W_GLOBAL_COUNT; slot++) { /* the W_ROOT_* slots before it: check_resnet */
         bool required = slot != W_DIST && slot != W_HEAD_W && slot != W_HEAD_B && slot != W_HEAD_DIST_W &&
                         slot != W_HEAD_DIST_B;
         if (slot == W_DIST)
@@ -887,19 +887,17 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
         return;
     const vit_resnet *r = &c->resnet;
     size_t at = strlen(out);
-    snprintf(out + at, n - at, "; hybrid: ResNet root %u, stages [", r->root);
+    snprintf(out + at, n - at, "; hybrid: ResNet root %u%s", r->root, r->stages ? ", stages [" : " alone");
     for (uint32_t i = 0; i < r->stages; i++) {
         at = strlen(out);
         snprintf(out + at, n - at, "%s%u", i ? ", " : "", r->depth[i]);
     }
-    at = strlen(out);
-    snprintf(out + at, n - at, "] of widths [");
     for (uint32_t i = 0; i < r->stages; i++) {
         at = strlen(out);
-        snprintf(out + at, n - at, "%s%u", i ? ", " : "", r->width[i]);
+        snprintf(out + at, n - at, "%s%u%s", i ? ", " : "] of widths [", r->width[i], i + 1 == r->stages ? "]" : "");
     }
     at = strlen(out);
-    snprintf(out + at, n - at, "], GroupNorm %u groups eps %g", r->groups, r->gn_eps);
+    snprintf(out + at, n - at, ", GroupNorm %u groups eps %g", r->groups, r->gn_eps);
 }
 
 vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec *pre, checkpoint **out)
@@ -1093,7 +1091,7 @@ vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float 
     const vit_dims *d = &ck->dims;
     const found *fd = &ck->fd;
     vkvit_status s;
-    if (d->hybrid && (s = read_resnet(ck, lay, w)))
+    if (d->hybrid && (s = read_resnet(ck, lay, w))) /* the W_ROOT_* slots, before W_PATCH_W, and the units */
         return s;
     for (int slot = W_PATCH_W; slot < W_GLOBAL_COUNT; slot++) {
         const st_tensor *t = fd->global[slot];
