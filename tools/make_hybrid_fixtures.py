@@ -50,7 +50,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_fixtures import ROOT, check_close, cli, store, write_safetensors  # noqa: E402
-from make_npz_fixtures import write_npz  # noqa: E402
+from make_npz_fixtures import transformer_to_google, write_npz  # noqa: E402
 
 try:
     import timm
@@ -123,7 +123,6 @@ def hwio(w):
 def to_google(s, sd):
     """timm's tensors in the names and Flax layout of Google's R50+ViT .npz files (vit_jax models_vit.py,
     models_resnet.py: conv_root, gn_root, block{n}/unit{m}/...; kernels HWIO, attention split per head)."""
-    D, H, dh = DIM, HEADS, DIM // HEADS
     bb = "patch_embed.backbone." + ("stem." if s["stages"] else "")
     g = {"conv_root/kernel": hwio(sd[bb + "conv.weight"]), "gn_root/scale": sd[bb + "norm.weight"],
          "gn_root/bias": sd[bb + "norm.bias"]}
@@ -138,23 +137,7 @@ def to_google(s, sd):
                 g[p + "gn_proj/scale"] = sd[t + "downsample.norm.weight"]
                 g[p + "gn_proj/bias"] = sd[t + "downsample.norm.bias"]
     g["embedding/kernel"], g["embedding/bias"] = hwio(sd["patch_embed.proj.weight"]), sd["patch_embed.proj.bias"]
-    g["cls"], g["Transformer/posembed_input/pos_embedding"] = sd["cls_token"], sd["pos_embed"]
-    for i in range(LAYERS):
-        b, p = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
-        g[b + "LayerNorm_0/scale"], g[b + "LayerNorm_0/bias"] = sd[p + "norm1.weight"], sd[p + "norm1.bias"]
-        qkv_w, qkv_b = sd[p + "attn.qkv.weight"], sd[p + "attn.qkv.bias"]
-        for j, n in enumerate(("query", "key", "value")):
-            m = b + "MultiHeadDotProductAttention_1/" + n
-            g[m + "/kernel"] = qkv_w[j * D:(j + 1) * D].T.reshape(D, H, dh)
-            g[m + "/bias"] = qkv_b[j * D:(j + 1) * D].reshape(H, dh)
-        g[b + "MultiHeadDotProductAttention_1/out/kernel"] = sd[p + "attn.proj.weight"].T.reshape(H, dh, D)
-        g[b + "MultiHeadDotProductAttention_1/out/bias"] = sd[p + "attn.proj.bias"]
-        g[b + "LayerNorm_2/scale"], g[b + "LayerNorm_2/bias"] = sd[p + "norm2.weight"], sd[p + "norm2.bias"]
-        for r in range(2):
-            g[b + f"MlpBlock_3/Dense_{r}/kernel"] = sd[p + f"mlp.fc{r + 1}.weight"].T
-            g[b + f"MlpBlock_3/Dense_{r}/bias"] = sd[p + f"mlp.fc{r + 1}.bias"]
-    g["Transformer/encoder_norm/scale"], g["Transformer/encoder_norm/bias"] = sd["norm.weight"], sd["norm.bias"]
-    g["head/kernel"], g["head/bias"] = sd["head.weight"].T, sd["head.bias"]
+    g.update(transformer_to_google(sd, DIM, HEADS, LAYERS))
     return {k: np.ascontiguousarray(v) for k, v in g.items()}
 
 
