@@ -152,11 +152,80 @@ static const family families[] = {
     {"big_vision", big_vision_names, N_NAMES(big_vision_names), "params/embedding/kernel", "params/", true, true, false},
 };
 
-/* The tensors found, by slot: [global slot] and [layer][slot][part 0..2]. */
+/* ---- a hybrid's ResNet: names --------------------------------------------------------------------------
+ * The root fills the global W_ROOT_* slots; a unit's names have two "%u": its stage, then its place in the
+ * stage (from 0 in timm and HF: stages.0.blocks.0; from 1 in Google's: block1/unit1). The family prefix
+ * applies as to the other names. Sources: timm's resnetv2.py (ResNetV2, Bottleneck, DownsampleConv) as
+ * vision_transformer_hybrid.py builds it; transformers' convert_vit_hybrid_timm_to_pytorch.py; vit_jax's
+ * models_vit.py and models_resnet.py (the names its _load_weights reads, too). */
+typedef struct resnet_entry {
+    const char *name;
+    bool unit;
+    int slot;              /* a U_* slot for a unit, else a W_ROOT_* slot */
+} resnet_entry;
+
+#define UNIT_NAMES(pre, kernel, gn1, gn2, gn3, proj, gnp, scale, bias)                                     \
+    {pre "conv1" kernel, true, U_CONV1_W}, {pre gn1 scale, true, U_GN1_W}, {pre gn1 bias, true, U_GN1_B},   \
+    {pre "conv2" kernel, true, U_CONV2_W}, {pre gn2 scale, true, U_GN2_W}, {pre gn2 bias, true, U_GN2_B},   \
+    {pre "conv3" kernel, true, U_CONV3_W}, {pre gn3 scale, true, U_GN3_W}, {pre gn3 bias, true, U_GN3_B},   \
+    {pre proj kernel, true, U_PROJ_W}, {pre gnp scale, true, U_GNP_W}, {pre gnp bias, true, U_GNP_B}
+
+static const resnet_entry timm_resnet[] = {
+    {"patch_embed.backbone.stem.conv.weight", false, W_ROOT_W},
+    {"patch_embed.backbone.stem.norm.weight", false, W_ROOT_GN_W},
+    {"patch_embed.backbone.stem.norm.bias", false, W_ROOT_GN_B},
+    /* A root without stages (vit_tiny_r_s16_p8) is the backbone itself. */
+    {"patch_embed.backbone.conv.weight", false, W_ROOT_W},
+    {"patch_embed.backbone.norm.weight", false, W_ROOT_GN_W},
+    {"patch_embed.backbone.norm.bias", false, W_ROOT_GN_B},
+    UNIT_NAMES("patch_embed.backbone.stages.%u.blocks.%u.", ".weight", "norm1.", "norm2.", "norm3.", "downsample.conv",
+               "downsample.norm.", "weight", "bias"),
+};
+static const resnet_entry hf_resnet[] = {
+    {"embeddings.patch_embeddings.backbone.bit.embedder.convolution.weight", false, W_ROOT_W},
+    {"embeddings.patch_embeddings.backbone.bit.embedder.norm.weight", false, W_ROOT_GN_W},
+    {"embeddings.patch_embeddings.backbone.bit.embedder.norm.bias", false, W_ROOT_GN_B},
+    UNIT_NAMES("embeddings.patch_embeddings.backbone.bit.encoder.stages.%u.layers.%u.", ".weight", "norm1.", "norm2.",
+               "norm3.", "downsample.conv", "downsample.norm.", "weight", "bias"),
+};
+static const resnet_entry google_resnet[] = {
+    {"conv_root/kernel", false, W_ROOT_W},
+    {"gn_root/scale", false, W_ROOT_GN_W},
+    {"gn_root/bias", false, W_ROOT_GN_B},
+    UNIT_NAMES("block%u/unit%u/", "/kernel", "gn1/", "gn2/", "gn3/", "conv_proj", "gn_proj/", "scale", "bias"),
+};
+
+/* Each family's ResNet names, and how its library computes what they hold: timm's StdConv2dSame (eps 1e-8) and
+ * HF's WeightStandardizedConv2d (eps 1e-8) standardise as F.batch_norm does, (w - mean) / sqrt(var + eps);
+ * vit_jax's StdConv (models_resnet.weight_standardize) as (w - mean) / (std + 1e-5); both with the biased
+ * variance over a kernel's (kh, kw, Cin). GroupNorm eps: timm's GroupNormAct and HF's BitGroupNormActivation
+ * 1e-5, Flax's nn.GroupNorm 1e-6 (its default, which vit_jax keeps). */
+typedef enum ws_form { WS_NONE, WS_SQRT_VAR_EPS, WS_STD_PLUS_EPS } ws_form;
+typedef struct resnet_family {
+    const resnet_entry *names;
+    size_t n_names;
+    unsigned first;        /* the first stage and unit index: 0, or 1 for Google's */
+    ws_form ws;
+    double ws_eps, gn_eps;
+} resnet_family;
+
+static resnet_family resnet_of(const family *f)
+{
+    if (f->flax)
+        return (resnet_family){google_resnet, N_NAMES(google_resnet), 1, WS_STD_PLUS_EPS, 1e-5, 1e-6};
+    if (f->split_qkv)
+        return (resnet_family){hf_resnet, N_NAMES(hf_resnet), 0, WS_SQRT_VAR_EPS, 1e-8, 1e-5};
+    return (resnet_family){timm_resnet, N_NAMES(timm_resnet), 0, WS_SQRT_VAR_EPS, 1e-8, 1e-5};
+}
+
+/* The tensors found, by slot: [global slot] and [layer][slot][part 0..2], and a hybrid's ResNet units. */
 typedef struct found {
     const st_tensor *global[W_GLOBAL_COUNT];
     const st_tensor *(*layer)[L_SLOT_COUNT][3];
     uint32_t layers;       /* 1 + highest block index seen */
+    const st_tensor *unit[CONFIG_MAX_STAGES][CONFIG_MAX_UNITS][U_SLOT_COUNT];
+    uint32_t stages, depth[CONFIG_MAX_STAGES];  /* 1 + highest stage, unit index seen */
+    const st_tensor *resnet;                    /* the first ResNet tensor seen (messages) */
 } found;
 
 #define MAX_LAYER_INDEX 1024
@@ -191,31 +260,35 @@ static vkvit_status read_raw(const checkpoint *ck, const st_tensor *t, float *ds
     return ck->npz ? npz_read_f32(ck->npz, t, dst, (size_t)t->count) : st_read_f32(t, dst, (size_t)t->count);
 }
 
-/* Matches `name` against `pattern` with at most one "%u"; sets *index. */
-static bool match_name(const char *pattern, const char *prefix, bool bare, const char *name, unsigned *index)
+/* Matches `name` against `pattern` with at most two "%u" (decimal, no leading zero, below MAX_LAYER_INDEX);
+ * sets index[0], index[1] in order. */
+static bool match_name(const char *pattern, const char *prefix, bool bare, const char *name, unsigned index[2])
 {
     size_t np = bare ? 0 : strlen(prefix);
     if (np && strncmp(name, prefix, np) != 0)
         return false;
     name += np;
-    const char *pct = strstr(pattern, "%u");
-    if (!pct)
-        return strcmp(pattern, name) == 0;
-    size_t head = (size_t)(pct - pattern);
-    if (strncmp(pattern, name, head) != 0)
-        return false;
-    const char *p = name + head;
-    if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
-        return false;
-    unsigned v = 0;
-    while (*p >= '0' && *p <= '9') {
-        v = v * 10 + (unsigned)(*p - '0');
-        if (v >= MAX_LAYER_INDEX)
+    for (int k = 0;; k++) {
+        const char *pct = strstr(pattern, "%u");
+        if (!pct)
+            return strcmp(pattern, name) == 0;
+        size_t head = (size_t)(pct - pattern);
+        if (k == 2 || strncmp(pattern, name, head) != 0)
             return false;
-        p++;
+        const char *p = name + head;
+        if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+            return false;
+        unsigned v = 0;
+        while (*p >= '0' && *p <= '9') {
+            v = v * 10 + (unsigned)(*p - '0');
+            if (v >= MAX_LAYER_INDEX)
+                return false;
+            p++;
+        }
+        index[k] = v;
+        pattern = pct + 2;
+        name = p;
     }
-    *index = v;
-    return strcmp(p, pct + 2) == 0;
 }
 
 static bool is_ignored(const char *name)
@@ -229,6 +302,36 @@ static bool is_ignored(const char *name)
     return false;
 }
 
+/* Where tensor t goes if it is one of a hybrid's ResNet tensors: *slot (NULL: it is not). */
+static vkvit_status collect_resnet(const family *fam, const st_tensor *t, const char *path, found *out,
+                                   const st_tensor ***slot)
+{
+    const resnet_family rf = resnet_of(fam);
+    *slot = NULL;
+    for (size_t e = 0; e < rf.n_names; e++) {
+        unsigned idx[2] = {0, 0};
+        if (!match_name(rf.names[e].name, fam->prefix, false, t->name, idx) ||
+            (rf.names[e].unit && (idx[0] < rf.first || idx[1] < rf.first)))
+            continue;
+        if (!rf.names[e].unit) {
+            *slot = &out->global[rf.names[e].slot];
+            break;
+        }
+        const unsigned stage = idx[0] - rf.first, unit = idx[1] - rf.first;
+        if (stage >= CONFIG_MAX_STAGES || unit >= CONFIG_MAX_UNITS)
+            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: tensor '%s' belongs to ResNet stage %u unit %u: vkvit runs at "
+                        "most %d stages of %d units", path, t->name, stage + 1, unit + 1, CONFIG_MAX_STAGES,
+                        CONFIG_MAX_UNITS);
+        *slot = &out->unit[stage][unit][rf.names[e].slot];
+        out->stages = stage + 1 > out->stages ? stage + 1 : out->stages;
+        out->depth[stage] = unit + 1 > out->depth[stage] ? unit + 1 : out->depth[stage];
+        break;
+    }
+    if (*slot && !out->resnet)
+        out->resnet = t;
+    return VKVIT_OK;
+}
+
 static vkvit_status collect(const checkpoint *ck, const family *fam, const char *path, found *out)
 {
     memset(out, 0, sizeof *out);
@@ -240,18 +343,29 @@ static vkvit_status collect(const checkpoint *ck, const family *fam, const char 
         bool matched = false;
         for (size_t e = 0; e < fam->n_names && !matched; e++) {
             const name_entry *ne = &fam->names[e];
-            unsigned li = 0;
-            if (!match_name(ne->name, fam->prefix, ne->bare, t->name, &li))
+            unsigned li[2] = {0, 0};
+            if (!match_name(ne->name, fam->prefix, ne->bare, t->name, li))
                 continue;
             matched = true;
             int part = ne->part < 0 ? 0 : ne->part;
-            const st_tensor **slot = ne->layer ? &out->layer[li][ne->slot][part] : &out->global[ne->slot];
+            const st_tensor **slot = ne->layer ? &out->layer[li[0]][ne->slot][part] : &out->global[ne->slot];
             if (*slot)
                 return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' fills the same weight as '%s'", path,
                             t->name, (*slot)->name);
             *slot = t;
-            if (ne->layer && li + 1 > out->layers)
-                out->layers = li + 1;
+            if (ne->layer && li[0] + 1 > out->layers)
+                out->layers = li[0] + 1;
+        }
+        const st_tensor **rslot = NULL;
+        vkvit_status s = matched ? VKVIT_OK : collect_resnet(fam, t, path, out, &rslot);
+        if (s)
+            return s;
+        if (rslot && *rslot)
+            return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' fills the same weight as '%s'", path,
+                        t->name, (*rslot)->name);
+        if (rslot) {
+            *rslot = t;
+            matched = true;
         }
         if (!matched && !is_ignored(t->name))
             return fail(VKVIT_ERROR_UNEXPECTED_TENSOR,
@@ -279,6 +393,28 @@ static const char *slot_names(const family *fam, bool layer, int slot, int part,
         else
             snprintf(one, sizeof one, "%s", ne->name);
         snprintf(buf + at, n - at, "%s'%s%s'", at ? " or " : "", ne->bare ? "" : fam->prefix, one);
+    }
+    return buf;
+}
+
+/* The names that fill a ResNet slot (stage, unit 0-based), for messages, as slot_names. */
+static const char *resnet_names(const family *fam, bool unit, int slot, uint32_t stage, uint32_t index, char *buf,
+                                size_t n)
+{
+    const resnet_family rf = resnet_of(fam);
+    buf[0] = '\0';
+    for (size_t e = 0; e < rf.n_names; e++) {
+        const resnet_entry *re = &rf.names[e];
+        if (re->unit != unit || re->slot != slot)
+            continue;
+        char one[160] = "";
+        const char *p = re->name, *pct;
+        unsigned v[2] = {stage + rf.first, index + rf.first};
+        for (int k = 0; (pct = strstr(p, "%u")) && k < 2; k++, p = pct + 2)
+            snprintf(one + strlen(one), sizeof one - strlen(one), "%.*s%u", (int)(pct - p), p, v[k]);
+        snprintf(one + strlen(one), sizeof one - strlen(one), "%s", p);
+        size_t at = strlen(buf);
+        snprintf(buf + at, n - at, "%s'%s%s'", at ? " or " : "", fam->prefix, one);
     }
     return buf;
 }
@@ -311,10 +447,61 @@ static vkvit_status infer_flax(const found *fd, const family *fam, const char *p
     return VKVIT_OK;
 }
 
+/* The output channels of a conv kernel: PyTorch's [out, in, kh, kw], Flax's [kh, kw, in, out]. */
+static uint32_t conv_out(const st_tensor *t, bool flax) { return (uint32_t)t->shape[flax ? 3 : 0]; }
+static uint32_t conv_in(const st_tensor *t, bool flax) { return (uint32_t)t->shape[flax ? 2 : 1]; }
+
+/* A hybrid's ResNet from its tensors: the root's width, the stages and their units (or the config's depths,
+ * checked later), each stage's widths from its first unit; the image channels from the root conv. */
+static vkvit_status infer_resnet(const found *fd, const family *fam, const char *path, vit_config *c)
+{
+    char names[512];
+    const st_tensor *root = fd->global[W_ROOT_W];
+    if (!root && !fd->resnet && !c->hybrid)
+        return VKVIT_OK;
+    resnet_names(fam, false, W_ROOT_W, 0, 0, names, sizeof names);
+    if (!root && fd->resnet)
+        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: tensor '%s' belongs to a hybrid's ResNet, but its root conv (%s) "
+                    "is missing", path, fd->resnet->name, names);
+    if (!root)
+        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the config describes a ViT hybrid (model_type vit-hybrid, "
+                    "backbone_config), but the ResNet's root conv (%s) is missing", path, names);
+    const bool flax = fam->flax;
+    if (root->rank != 4)
+        return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be a conv kernel %s (rank %u)", path,
+                    root->name, flax ? "[7, 7, C, R]" : "[R, C, 7, 7]", root->rank);
+    c->hybrid = true;
+    c->resnet.root = conv_out(root, flax);
+    if (!(c->present & CONFIG_CHANNELS))
+        c->channels = conv_in(root, flax);
+    if (!(c->present & CONFIG_RESNET)) {
+        c->resnet.stages = fd->stages;
+        memcpy(c->resnet.depth, fd->depth, sizeof fd->depth);
+    }
+    for (uint32_t st = 0; st < c->resnet.stages; st++) {
+        const st_tensor *c1 = fd->unit[st][0][U_CONV1_W], *c3 = fd->unit[st][0][U_CONV3_W];
+        const st_tensor *bad = !c1 ? NULL : c1->rank != 4 ? c1 : c3 && c3->rank != 4 ? c3 : NULL;
+        if (!c1 || !c3)
+            return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: ResNet stage %u unit 1's %s (%s) is missing", path, st + 1,
+                        vit_unit_slot_name(c1 ? U_CONV3_W : U_CONV1_W),
+                        resnet_names(fam, true, c1 ? U_CONV3_W : U_CONV1_W, st, 0, names, sizeof names));
+        if (bad)
+            return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be a conv kernel (rank %u)", path,
+                        bad->name, bad->rank);
+        c->resnet.mid[st] = conv_out(c1, flax);
+        c->resnet.width[st] = conv_out(c3, flax);
+    }
+    c->resnet.gn_eps = resnet_of(fam).gn_eps;
+    return VKVIT_OK;
+}
+
 static vkvit_status infer_config(const found *fd, const family *fam, const char *path, vit_config *c)
 {
     char names[256];
     uint64_t d[ST_MAX_RANK];
+    vkvit_status s = infer_resnet(fd, fam, path, c);
+    if (s)
+        return s;
     const st_tensor *pw = fd->global[W_PATCH_W], *pos = fd->global[W_POS], *cls = fd->global[W_CLS];
     const int missing = !pw ? W_PATCH_W : !pos ? W_POS : !cls ? W_CLS : -1;
     if (missing >= 0)
@@ -333,8 +520,13 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
     c->distilled = distilled;
     if (!(c->present & CONFIG_HIDDEN))
         c->hidden = (uint32_t)ps[flax ? 3 : 0];
-    if (!(c->present & CONFIG_CHANNELS))
-        c->channels = (uint32_t)ps[flax ? 2 : 1];
+    const uint32_t patch_in = (uint32_t)ps[flax ? 2 : 1];
+    if (!c->hybrid && patch_in > CONFIG_MAX_CHANNELS)
+        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: tensor '%s' embeds %u channels, as a hybrid's projection of "
+                    "its ResNet's output does, but the ResNet (%s, ...) is missing", path, pw->name, patch_in,
+                    resnet_names(fam, false, W_ROOT_W, 0, 0, names, sizeof names));
+    if (!(c->present & CONFIG_CHANNELS) && !c->hybrid)
+        c->channels = patch_in;
     if (!(c->present & CONFIG_PATCH))
         c->patch = (uint32_t)ps[flax ? 0 : 2];
     if (!(c->present & CONFIG_IMAGE)) {
@@ -345,7 +537,9 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
         if (patches == 0 || grid * grid != patches)
             return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [1, prefix + grid^2, D] with a "
                         "square grid; its token count does not give one", path, pos->name);
-        c->image = (uint32_t)(grid * c->patch);
+        /* A hybrid's ResNet halves the image twice in its root and once per stage after the first. */
+        const uint32_t stride = c->hybrid ? 4u << (c->resnet.stages > 1 ? c->resnet.stages - 1 : 0) : 1;
+        c->image = (uint32_t)(grid * c->patch * stride);
     }
     if (!(c->present & CONFIG_LAYERS))
         c->layers = fd->layers;
@@ -412,7 +606,7 @@ static uint32_t flax_shape(const vit_dims *d, bool layer, int slot, uint64_t out
         }
     }
     switch (slot) {
-    case W_PATCH_W: out[0] = d->P; out[1] = d->P; out[2] = d->C; out[3] = d->D; return 4;
+    case W_PATCH_W: out[0] = d->P; out[1] = d->P; out[2] = d->pc; out[3] = d->D; return 4;
     case W_POS: out[0] = d->T; out[1] = d->D; return 2;
     case W_HEAD_W: out[0] = d->D; out[1] = d->K; return 2;
     case W_HEAD_B: out[0] = d->K; return 1;
@@ -435,7 +629,7 @@ static uint32_t torch_shape(const vit_dims *d, bool layer, int slot, bool split,
         }
     }
     switch (slot) {
-    case W_PATCH_W: out[0] = d->D; out[1] = d->C; out[2] = d->P; out[3] = d->P; return 4;
+    case W_PATCH_W: out[0] = d->D; out[1] = d->pc; out[2] = d->P; out[3] = d->P; return 4;
     case W_POS: out[0] = d->T; out[1] = d->D; return 2;
     case W_PRE_W: out[0] = d->R; out[1] = d->D; return 2;
     case W_PRE_B: out[0] = d->R; return 1;
@@ -479,11 +673,83 @@ static vkvit_status check_shape(const st_tensor *t, const vit_dims *d, const fam
                 d->T, d->K, rep);
 }
 
+/* One ResNet tensor against its shape: a conv kernel [out, in, k, k] (Flax: [k, k, in, out]) or a GroupNorm's
+ * scale or bias [out]. `what` says where it is for the message. */
+static vkvit_status check_resnet_tensor(const st_tensor *t, bool flax, uint32_t out, uint32_t in, uint32_t k,
+                                        const char *what, const char *path)
+{
+    const bool conv = k != 0;
+    const uint64_t want[4] = {flax ? k : out, flax ? k : in, flax ? in : k, flax ? out : k};
+    bool ok = conv ? t->rank == 4 : t->rank == 1 && t->shape[0] == out;
+    for (uint32_t i = 0; ok && conv && i < 4; i++)
+        ok = t->shape[i] == want[i];
+    if (ok)
+        return VKVIT_OK;
+    char ws[96] = "", gs[96] = "";
+    for (uint32_t i = 0; i < (conv ? 4u : 1u); i++)
+        snprintf(ws + strlen(ws), sizeof ws - strlen(ws), "%s%llu", i ? ", " : "",
+                 (unsigned long long)(conv ? want[i] : out));
+    for (uint32_t i = 0; i < t->rank; i++)
+        snprintf(gs + strlen(gs), sizeof gs - strlen(gs), "%s%llu", i ? ", " : "", (unsigned long long)t->shape[i]);
+    return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' has shape [%s], expected [%s] for %s", path, t->name, gs,
+                ws, what);
+}
+
+/* The root and every unit of a hybrid's ResNet: each tensor present with its shape, none beyond the ResNet (a
+ * unit past a stage's depth, a projection outside a stage's first unit). */
+static vkvit_status check_resnet(const found *fd, const vit_dims *d, const family *fam, const char *path)
+{
+    char names[512], what[160];
+    vkvit_status s;
+    const vit_resnet *r = &d->resnet;
+    const bool flax = fam->flax;
+    for (uint32_t st = 0; st < CONFIG_MAX_STAGES; st++)
+        for (uint32_t u = 0; u < CONFIG_MAX_UNITS; u++)
+            for (int k = 0; k < U_SLOT_COUNT; k++) {
+                const st_tensor *t = fd->unit[st][u][k];
+                if (t && (st >= r->stages || u >= r->depth[st]))
+                    return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' belongs to ResNet stage %u unit %u, "
+                                "but the model's ResNet has %u stages (%s)", path, t->name, st + 1, u + 1, r->stages,
+                                st < r->stages ? "fewer units in that one" : "no more");
+                if (t && u > 0 && k >= U_PROJ_W)
+                    return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a projection shortcut in ResNet "
+                                "stage %u unit %u: only a stage's first unit has one", path, t->name, st + 1, u + 1);
+            }
+    const uint32_t root_k[3] = {7, 0, 0};
+    for (int k = W_ROOT_W; k <= W_ROOT_GN_B; k++) {
+        const st_tensor *t = fd->global[k];
+        if (!t)
+            return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the %s (%s) is missing", path, vit_slot_name(false, k),
+                        resnet_names(fam, false, k, 0, 0, names, sizeof names));
+        if ((s = check_resnet_tensor(t, flax, r->root, d->C, root_k[k - W_ROOT_W], "the ResNet's root", path)))
+            return s;
+    }
+    for (uint32_t u = 0; u < d->units; u++) {
+        const vit_unit v = vit_unit_of(d, u);
+        snprintf(what, sizeof what, "ResNet stage %u unit %u (%u channels in, %u in the bottleneck, %u out)",
+                 v.stage + 1, v.index + 1, v.cin, v.mid, v.cout);
+        for (int k = 0; k < (v.proj ? U_SLOT_COUNT : U_PROJ_W); k++) {
+            const st_tensor *t = fd->unit[v.stage][v.index][k];
+            if (!t)
+                return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: %s's %s (%s) is missing", path, what,
+                            vit_unit_slot_name(k), resnet_names(fam, true, k, v.stage, v.index, names, sizeof names));
+            const bool mid = k < U_CONV3_W, conv = k == U_CONV1_W || k == U_CONV2_W || k == U_CONV3_W || k == U_PROJ_W;
+            const uint32_t in = k == U_CONV2_W || k == U_CONV3_W ? v.mid : v.cin;
+            if ((s = check_resnet_tensor(t, flax, mid ? v.mid : v.cout, in, !conv ? 0 : k == U_CONV2_W ? 3 : 1, what,
+                                         path)))
+                return s;
+        }
+    }
+    return VKVIT_OK;
+}
+
 static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv, bool qkv_bias, const family *fam,
                               const char *path)
 {
     char names[256];
     vkvit_status s;
+    if (d->hybrid && (s = check_resnet(fd, d, fam, path)))
+        return s;
     if (fd->layers > d->L) {
         for (int slot = 0; slot < L_SLOT_COUNT; slot++)
             for (int p = 0; p < 3; p++)
@@ -492,7 +758,7 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
                                 "%u blocks", path, fd->layer[d->L][slot][p]->name, d->L, d->L);
     }
     bool has_head = fd->global[W_HEAD_W] || fd->global[W_HEAD_B];
-    for (int slot = 0; slot < W_GLOBAL_COUNT; slot++) {
+    for (int slot = W_PATCH_W; slot < W_GLOBAL_COUNT; slot++) { /* the W_ROOT_* slots before it: check_resnet */
         bool required = slot != W_DIST && slot != W_HEAD_W && slot != W_HEAD_B && slot != W_HEAD_DIST_W &&
                         slot != W_HEAD_DIST_B;
         if (slot == W_DIST)
@@ -592,23 +858,6 @@ static vkvit_status refuse_unsupported(const checkpoint *ck, const char *path)
     if ((t = find_tensor(ck, name)))
         return fail(VKVIT_ERROR_UNSUPPORTED, "%s: tensor '%s' is a pre-logits layer (dense + tanh before the head, "
                     "as in Google's ImageNet-21k checkpoints): not supported yet", path, name);
-    /* R50+ViT: a ResNet stem (conv_root, gn_root) and stages (block{n}/unit{m}) before the patch embedding. */
-    const st_tensor *resnet = NULL;
-    for (size_t i = 0; i < tensor_count(ck) && !resnet; i++) {
-        const char *n = tensor_at(ck, i)->name;
-        unsigned b, u;
-        int end = 0;
-        if (has_prefix(n, prefix) && (has_prefix(n + np, "conv_root/") || has_prefix(n + np, "gn_root/") ||
-                                      (sscanf(n + np, "block%u/unit%u/%n", &b, &u, &end) == 2 && end > 0)))
-            resnet = tensor_at(ck, i);
-    }
-    snprintf(name, sizeof name, "%sconv_root/kernel", prefix);
-    if (resnet && !find_tensor(ck, name))
-        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: tensor '%s' belongs to an R50+ViT hybrid's ResNet, but its stem "
-                    "'%s' is missing", path, resnet->name, name);
-    if (resnet)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: an R50+ViT hybrid (a ResNet stem '%s' and stages '%sblock{n}/"
-                    "unit{m}/...' before the patch embedding): not supported yet", path, name, prefix);
     /* big_vision: all blocks stacked in one tensor per weight (scan), or pooled by attention (MAP). */
     snprintf(name, sizeof name, "%sTransformer/encoderblock/LayerNorm_0/scale", prefix);
     if ((t = find_tensor(ck, name)))
@@ -677,6 +926,21 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
             snprintf(out + at, n - at, "%s%s%s", first ? ": " : "; ", label[g], part[g]);
             first = 0;
         }
+    if (!c->hybrid)
+        return;
+    const vit_resnet *r = &c->resnet;
+    size_t at = strlen(out);
+    snprintf(out + at, n - at, "; hybrid: ResNet root %u%s", r->root, r->stages ? ", stages [" : " alone");
+    for (uint32_t i = 0; i < r->stages; i++) {
+        at = strlen(out);
+        snprintf(out + at, n - at, "%s%u", i ? ", " : "", r->depth[i]);
+    }
+    for (uint32_t i = 0; i < r->stages; i++) {
+        at = strlen(out);
+        snprintf(out + at, n - at, "%s%u%s", i ? ", " : "] of widths [", r->width[i], i + 1 == r->stages ? "]" : "");
+    }
+    at = strlen(out);
+    snprintf(out + at, n - at, ", GroupNorm %u groups eps %g", r->groups, r->gn_eps);
 }
 
 vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec *pre, checkpoint **out)
@@ -722,15 +986,18 @@ vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec 
 {
     if (image == cfg->image)
         return VKVIT_OK;
-    if (image % cfg->patch || image > CONFIG_MAX_IMAGE)
+    /* A hybrid's patches tile its ResNet's output, whose side is about image / 16 at any image size. */
+    const uint32_t side = image > CONFIG_MAX_IMAGE ? 0 : config_feature_side(cfg, image);
+    if (side % cfg->patch || image > CONFIG_MAX_IMAGE)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "image_size %u: %s (the checkpoint's patch size is %u, its image "
-                    "size %u)", image, image % cfg->patch ? "not a multiple of the patch size" : "above 4096",
+                    "size %u)", image, image > CONFIG_MAX_IMAGE ? "above 4096" : cfg->hybrid ?
+                    "the ResNet's output is not a multiple of the patch size" : "not a multiple of the patch size",
                     cfg->patch, cfg->image);
     vkvit_status s = preprocess_spec_resize(pre, image);
     if (s)
         return s;
     cfg->image = image;
-    ck->grid = image / cfg->patch;
+    ck->grid = side / cfg->patch;
     /* As the checkpoint's own library resamples it: timm's checkpoint_filter_fn (resample_abs_pos_embed:
      * antialiased bicubic), Hugging Face's interpolate_pos_encoding (bicubic), Google's vit_jax
      * load_pretrained (scipy.ndimage.zoom, order 1) for its .npz files. */
@@ -783,6 +1050,69 @@ static vkvit_status read_into(const checkpoint *ck, const st_tensor *t, bool lay
     return s;
 }
 
+/* A conv kernel into the conv2d op's layout (layout.h): [cout][Kp] rows in (ky, kx, c) order, zero padding left
+ * as the block holds it: from PyTorch's [cout][cin][k][k] or Flax's HWIO [k][k][cin][cout]. Weight-standardised
+ * per output channel in double, as the checkpoint's library does it on every forward (resnet_family), so
+ * that the device never does it and the fp16 block holds the standardised values. */
+static vkvit_status read_conv(const checkpoint *ck, const st_tensor *t, uint32_t cout, uint32_t cin, uint32_t k,
+                              bool standardise, float *dst)
+{
+    const resnet_family rf = resnet_of(ck->fam);
+    const uint64_t K = (uint64_t)k * k * cin, Kp = vit_conv_row(k, k, cin);
+    float *src = malloc(t->count * sizeof *src);
+    double *row = malloc(K * sizeof *row);
+    vkvit_status s = !src || !row ? fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: tensor '%s'", t->file, t->name)
+                                  : read_raw(ck, t, src);
+    for (uint64_t o = 0; !s && o < cout; o++) {
+        double mean = 0, var = 0;
+        for (uint64_t ky = 0; ky < k; ky++)
+            for (uint64_t kx = 0; kx < k; kx++)
+                for (uint64_t c = 0; c < cin; c++) {
+                    const uint64_t at = (ky * k + kx) * cin + c;
+                    row[at] = ck->fam->flax ? src[at * cout + o] : src[((o * cin + c) * k + ky) * k + kx];
+                    mean += row[at];
+                }
+        mean /= (double)K;
+        for (uint64_t i = 0; i < K; i++)
+            var += (row[i] - mean) * (row[i] - mean);
+        var /= (double)K;
+        const double scale = rf.ws == WS_SQRT_VAR_EPS ? 1.0 / sqrt(var + rf.ws_eps) : 1.0 / (sqrt(var) + rf.ws_eps);
+        for (uint64_t i = 0; i < K; i++)
+            dst[o * Kp + i] = (float)(standardise ? (row[i] - mean) * scale : row[i]);
+    }
+    free(src);
+    free(row);
+    return s;
+}
+
+/* A hybrid's ResNet: the root (its conv standardised, its GroupNorm as stored) and every unit. */
+static vkvit_status read_resnet(const checkpoint *ck, const vit_layout *lay, float *w)
+{
+    const vit_dims *d = &ck->dims;
+    const found *fd = &ck->fd;
+    vkvit_status s;
+    if ((s = read_conv(ck, fd->global[W_ROOT_W], d->resnet.root, d->C, 7, true, w + lay->global[W_ROOT_W].offset)) ||
+        (s = read_raw(ck, fd->global[W_ROOT_GN_W], w + lay->global[W_ROOT_GN_W].offset)) ||
+        (s = read_raw(ck, fd->global[W_ROOT_GN_B], w + lay->global[W_ROOT_GN_B].offset)))
+        return s;
+    for (uint32_t u = 0; u < d->units; u++) {
+        const vit_unit v = vit_unit_of(d, u);
+        for (int k = 0; k < (v.proj ? U_SLOT_COUNT : U_PROJ_W); k++) {
+            const st_tensor *t = fd->unit[v.stage][v.index][k];
+            float *dst = w + layout_unit(lay, u, k)->offset;
+            if (k == U_CONV1_W || k == U_PROJ_W)
+                s = read_conv(ck, t, k == U_CONV1_W ? v.mid : v.cout, v.cin, 1, true, dst);
+            else if (k == U_CONV2_W || k == U_CONV3_W)
+                s = read_conv(ck, t, k == U_CONV2_W ? v.mid : v.cout, v.mid, k == U_CONV2_W ? 3 : 1, true, dst);
+            else
+                s = read_raw(ck, t, dst);
+            if (s)
+                return s;
+        }
+    }
+    return VKVIT_OK;
+}
+
 /* The position embedding, its grid resampled to ck->grid when checkpoint_resize asked for another size. */
 static vkvit_status read_pos(const checkpoint *ck, const st_tensor *t, float *dst)
 {
@@ -804,13 +1134,19 @@ vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float 
     const vit_dims *d = &ck->dims;
     const found *fd = &ck->fd;
     vkvit_status s;
-    for (int slot = 0; slot < W_GLOBAL_COUNT; slot++) {
+    if (d->hybrid && (s = read_resnet(ck, lay, w))) /* the W_ROOT_* slots, before W_PATCH_W, and the units */
+        return s;
+    for (int slot = W_PATCH_W; slot < W_GLOBAL_COUNT; slot++) {
         const st_tensor *t = fd->global[slot];
         if (!t || slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B || (slot == W_HEAD_W && d->prefix == 2) ||
             (slot == W_HEAD_B && d->prefix == 2))
             continue;
         float *dst = w + lay->global[slot].offset;
-        if ((s = slot == W_POS ? read_pos(ck, t, dst) : read_into(ck, t, false, slot, dst)))
+        if (d->hybrid && slot == W_PATCH_W) /* over the ResNet's NHWC output: the conv2d layout */
+            s = read_conv(ck, t, d->D, d->pc, d->P, false, dst);
+        else
+            s = slot == W_POS ? read_pos(ck, t, dst) : read_into(ck, t, false, slot, dst);
+        if (s)
             return s;
     }
     if (d->prefix == 2 && d->K) { /* fold the two heads: [Wc/2 | Wd/2], (bc + bd)/2 */

@@ -219,6 +219,48 @@ fail:
     return s;
 }
 
+/* A ViTHybrid's backbone_config (HF BitConfig): the ResNet's depths and GroupNorm groups; the rest of the
+ * ResNet (widths) is in the tensors' shapes. What only BiT classifiers use is refused by name. */
+static vkvit_status hf_backbone(const char *name, const cJSON *bb, vit_config *c)
+{
+    vkvit_status s;
+    char buf[64], text[32] = "";
+    if (!cJSON_IsObject(bb))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: backbone_config is %s, not an object", name,
+                    json_describe(bb, buf, sizeof buf));
+    if ((s = json_string(name, bb, "layer_type", text, sizeof text, NULL, 0)))
+        return s;
+    if (text[0] && strcmp(text, "bottleneck") != 0)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: backbone_config.layer_type '%s': only the ViT hybrid's "
+                    "\"bottleneck\" units are supported", name, text);
+    text[0] = '\0';
+    if ((s = json_string(name, bb, "global_padding", text, sizeof text, NULL, 0)))
+        return s;
+    if (text[0] && strcmp(text, "same") != 0 && strcmp(text, "SAME") != 0)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: backbone_config.global_padding '%s': only TF \"same\" "
+                    "padding (the ViT hybrid's) is supported", name, text);
+    const cJSON *depths = cJSON_GetObjectItemCaseSensitive(bb, "depths");
+    if (depths && !cJSON_IsNull(depths)) {
+        int n = cJSON_IsArray(depths) ? cJSON_GetArraySize(depths) : -1;
+        if (n < 0 || n > CONFIG_MAX_STAGES)
+            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: backbone_config.depths is %s, not a list of at most %d unit "
+                        "counts", name, json_describe(depths, buf, sizeof buf), CONFIG_MAX_STAGES);
+        for (int i = 0; i < n; i++) {
+            const cJSON *v = cJSON_GetArrayItem(depths, i);
+            if (!json_is_uint(v) || v->valuedouble < 1 || v->valuedouble > CONFIG_MAX_UNITS)
+                return fail(VKVIT_ERROR_BAD_CONFIG, "%s: backbone_config.depths[%d] is %s, not a unit count "
+                            "1..%d", name, i, json_describe(v, buf, sizeof buf), CONFIG_MAX_UNITS);
+            c->resnet.depth[i] = (uint32_t)v->valuedouble;
+        }
+        c->resnet.stages = (uint32_t)n;
+        c->present |= CONFIG_RESNET;
+    }
+    if ((s = json_uint(name, bb, "num_groups", false, &c->resnet.groups, NULL, 0)))
+        return s;
+    c->hybrid = true;
+    return VKVIT_OK;
+}
+
 static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
 {
     vkvit_status s;
@@ -258,6 +300,12 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
             c->present |= CONFIG_DISTILLED;
         }
     }
+
+    const cJSON *backbone = cJSON_GetObjectItemCaseSensitive(root, "backbone_config");
+    if (backbone && !cJSON_IsNull(backbone) && (s = hf_backbone(name, backbone, c)))
+        return s;
+    if (strcmp(c->model_type, "vit-hybrid") == 0)
+        c->hybrid = true;
 
     const cJSON *id2label = cJSON_GetObjectItemCaseSensitive(root, "id2label");
     if (id2label && (s = hf_labels(name, id2label, c)) != VKVIT_OK)
@@ -796,6 +844,27 @@ void config_apply_defaults(vit_config *c)
         c->channels = 3;
     if ((absent & CONFIG_EPS) && c->eps == 0)
         c->eps = c->format == CONFIG_FORMAT_TIMM ? 1e-6 : 1e-12;
+    if (c->hybrid && !c->resnet.groups)
+        c->resnet.groups = 32;
+    if (c->hybrid && c->resnet.gn_eps == 0)
+        c->resnet.gn_eps = 1e-5;
+}
+
+uint32_t config_feature_side(const vit_config *c, uint32_t image)
+{
+    if (!c->hybrid)
+        return image;
+    uint32_t halvings = 2 + (c->resnet.stages > 1 ? c->resnet.stages - 1 : 0), side = image;
+    for (uint32_t i = 0; i < halvings; i++)
+        side = (side + 1) / 2;
+    return side;
+}
+
+uint32_t config_feature_channels(const vit_config *c)
+{
+    if (!c->hybrid)
+        return c->channels;
+    return c->resnet.stages ? c->resnet.width[c->resnet.stages - 1] : c->resnet.root;
 }
 
 /* ---- validation ------------------------------------------------------------------------------- */
@@ -814,6 +883,34 @@ static const struct {
     {offsetof(vit_config, channels), CONFIG_CHANNELS, CONFIG_MAX_CHANNELS, "num_channels", "in_chans"},
 };
 
+/* A hybrid's ResNet: within the caps, GroupNorm groups dividing every width, the patch dividing its output. */
+static vkvit_status validate_resnet(const vit_config *c, const char *name)
+{
+    const vit_resnet *r = &c->resnet;
+    if (r->stages > CONFIG_MAX_STAGES)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: the ResNet has %u stages, more than %d", name, r->stages,
+                    CONFIG_MAX_STAGES);
+    if (!r->groups || r->groups > CONFIG_MAX_HIDDEN || !r->root || r->root > CONFIG_MAX_HIDDEN || r->root % r->groups)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: the ResNet's root width %u and its %u GroupNorm groups: not both "
+                    "in 1..%d with the groups dividing the width", name, r->root, r->groups, CONFIG_MAX_HIDDEN);
+    for (uint32_t i = 0; i < r->stages; i++) {
+        const uint32_t w[3] = {r->depth[i], r->mid[i], r->width[i]};
+        const uint32_t cap[3] = {CONFIG_MAX_UNITS, CONFIG_MAX_HIDDEN, CONFIG_MAX_HIDDEN};
+        for (int k = 0; k < 3; k++)
+            if (!w[k] || w[k] > cap[k] || (k && w[k] % r->groups))
+                return fail(VKVIT_ERROR_BAD_CONFIG, "%s: the ResNet's stage %u has %s %u: outside 1..%u%s", name,
+                            i + 1, k == 0 ? "depth" : k == 1 ? "bottleneck width" : "width", w[k], cap[k],
+                            k ? " or not a multiple of the GroupNorm groups" : "");
+    }
+    if (!(r->gn_eps > 0 && r->gn_eps < 1))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: GroupNorm eps %g is outside (0, 1)", name, r->gn_eps);
+    const uint32_t side = config_feature_side(c, c->image);
+    if (side % c->patch)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: patch_size = %u does not divide the ResNet's %ux%u output (image "
+                    "%u)", name, c->patch, side, side, c->image);
+    return VKVIT_OK;
+}
+
 vkvit_status config_validate(const vit_config *c, const char *name)
 {
     bool timm = c->format == CONFIG_FORMAT_TIMM;
@@ -831,9 +928,14 @@ vkvit_status config_validate(const vit_config *c, const char *name)
     if (c->hidden % c->heads)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u does not divide %s = %u", name,
                     timm ? "num_heads" : "num_attention_heads", c->heads, hidden, c->hidden);
-    if (c->image % c->patch)
+    if (c->hybrid) {
+        vkvit_status s = validate_resnet(c, name);
+        if (s)
+            return s;
+    } else if (c->image % c->patch) {
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: patch_size = %u does not divide %s = %u", name,
                     c->patch, timm ? "input_size" : "image_size", c->image);
+    }
     if (c->representation > CONFIG_MAX_HIDDEN)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u is above %d", name,
                     timm ? "representation_size" : "pooler_output_size", c->representation, CONFIG_MAX_HIDDEN);

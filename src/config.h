@@ -16,7 +16,8 @@
  *   with keys exactly 0..n-1), num_labels (checked against id2label), pooler_output_size and
  *   pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has one). Note: HF
  *   saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
- *   classifier's shape decides.
+ *   classifier's shape decides. A ViTHybrid's backbone_config (BitConfig): depths, num_groups; layer_type
+ *   other than "bottleneck" and global_padding other than "same" are VKVIT_ERROR_UNSUPPORTED.
  * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
  *   architecture: a name timm registers in vision_transformer.py / deit.py (a pretrained tag after a dot is
  *   ignored) gives every argument timm's model function passes to VisionTransformer (timm_archs.h, generated
@@ -59,6 +60,8 @@
 #define CONFIG_MAX_IMAGE 4096
 #define CONFIG_MAX_CHANNELS 4
 #define CONFIG_MAX_LABELS 100000
+#define CONFIG_MAX_STAGES 4        /* ResNet stages of a hybrid */
+#define CONFIG_MAX_UNITS 64        /* bottleneck units of one stage (ResNet-152's third stage: 36) */
 
 typedef enum config_format {
     CONFIG_FORMAT_NONE = 0,    /* no config file: everything from tensors and defaults      */
@@ -93,6 +96,7 @@ enum config_field {
     CONFIG_CROP_PCT = 1u << 15,
     CONFIG_INTERPOLATION = 1u << 16,
     CONFIG_REPRESENTATION = 1u << 17,
+    CONFIG_RESNET = 1u << 18,  /* a hybrid's ResNet depths (HF backbone_config) */
 };
 
 /* Class names, index = class. names and the strings are one allocation; labels_free() it. */
@@ -100,6 +104,22 @@ typedef struct vit_labels {
     char **names;
     uint32_t count;
 } vit_labels;
+
+/* The ResNet of a hybrid ViT (R50+ViT: timm's vit_base_r50_s16_224, HF's ViTHybrid, Google's R50+ViT-B_16):
+ * a root (7x7 stride-2 conv, GroupNorm, ReLU, 3x3 stride-2 max-pool, all TF "SAME" padded), then `stages`
+ * stages of bottleneck units (1x1 conv, GN, ReLU; 3x3 conv with the stage's stride, GN, ReLU; 1x1 conv, GN;
+ * + the shortcut, projected by a strided 1x1 conv + GN in a stage's first unit; ReLU), stage 1 at stride 1,
+ * the others at stride 2. Every conv is weight-standardised (done once at load) and has no bias. The
+ * patch embedding (patch x patch, usually 1x1) runs on the last stage's output. */
+typedef struct vit_resnet {
+    uint32_t stages;                      /* 0: the root alone (timm's vit_tiny_r_s16_p8)       */
+    uint32_t root;                        /* the root conv's output channels (64)               */
+    uint32_t depth[CONFIG_MAX_STAGES];    /* units per stage (3, 4, 9)                          */
+    uint32_t mid[CONFIG_MAX_STAGES];      /* a unit's bottleneck width (64, 128, 256)           */
+    uint32_t width[CONFIG_MAX_STAGES];    /* a stage's output channels (256, 512, 1024)         */
+    uint32_t groups;                      /* GroupNorm groups (32)                              */
+    double gn_eps;                        /* GroupNorm epsilon (timm, HF 1e-5; Flax 1e-6)       */
+} vit_resnet;
 
 typedef struct vit_config {
     config_format format;
@@ -123,6 +143,8 @@ typedef struct vit_config {
                                 * final LayerNorm (timm representation_size; HF
                                 * pooler_output_size); 0 = no such layer                      */
     char pooler_act[16];       /* HF pooler_act; "" = not in the file (HF's default is tanh)  */
+    bool hybrid;               /* tokens from a ResNet (resnet) instead of the image's patches */
+    vit_resnet resnet;         /* hybrid only; depths from the file (CONFIG_RESNET) or tensors */
     vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */
 
     /* Preprocessing hints (timm pretrained_cfg); normalised = (pixel/255 - mean) / std. */
@@ -151,9 +173,16 @@ vkvit_status config_load(const char *path, vit_config *c);
 void config_apply_defaults(vit_config *c);
 
 /* Checks a completed config: every dimension > 0 and within the caps above, heads divide hidden,
- * patch divides image, eps in (0, 1), labels count == num_labels, mean/std one per channel and
+ * patch divides image (a hybrid's: the ResNet's output side), a hybrid's ResNet within the caps with
+ * its GroupNorm groups dividing every width, eps in (0, 1), labels count == num_labels, mean/std one per channel and
  * std > 0, crop_pct in (0, 1]. VKVIT_ERROR_BAD_CONFIG naming `name`, the field and its value. */
 vkvit_status config_validate(const vit_config *c, const char *name);
+
+/* The side of the map the patch embedding sees at `image` pixels: the image itself, or a hybrid's ResNet
+ * output (every stride-2 step, SAME-padded, gives ceil(side / 2): the root conv, the pool, stages 2..n). */
+uint32_t config_feature_side(const vit_config *c, uint32_t image);
+/* Channels of that map: c->channels, or the ResNet's last width (its root's for stages = 0). */
+uint32_t config_feature_channels(const vit_config *c);
 
 /* Frees the labels; c is left initialised (config_init). NULL is fine. */
 void config_free(vit_config *c);

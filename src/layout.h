@@ -13,6 +13,15 @@
  *   head_w [K][D'], head_b [K]: D' = R with a pre-logits layer, else D, or 2D for a distilled model,
  *     whose two heads are folded into one: head_w = [Wcls/2 | Wdist/2], head_b = (bcls + bdist)/2,
  *     applied to [cls | dist] so one GEMM yields the mean of the two heads' logits.
+ * A hybrid (config.h, vit_resnet) adds its ResNet, every conv weight-standardised at load (checkpoint.c)
+ * and stored as the conv2d op reads it: [Cout][Kp], each row the kernel in (ky, kx, c) order, zero-padded
+ * to Kp = kh*kw*Cin rounded up to a multiple of 4 (vit_conv_row):
+ *   root_w [Cr][Kp(7, 7, C)], root_gn_w/b [Cr]                                   (global slots)
+ *   per unit, stages in order (vit_unit_of): conv1_w [mid][Kp(1, 1, Cin)], gn1_w/b [mid],
+ *     conv2_w [mid][Kp(3, 3, mid)], gn2_w/b [mid], conv3_w [Cout][Kp(1, 1, mid)], gn3_w/b [Cout],
+ *     and in a stage's first unit proj_w [Cout][Kp(1, 1, Cin)], gnp_w/b [Cout]
+ *   and its patch_w is [D][Kp(P, P, Cf)] in the same (ky, kx, c) order over the ResNet's NHWC output
+ *   (Cf channels; P = 1 for R50+ViT-B/16: a plain [D][Cf] matrix).
  */
 #ifndef VKVIT_LAYOUT_H
 #define VKVIT_LAYOUT_H
@@ -21,6 +30,7 @@
 #include "status.h"
 
 enum vit_global_slot {
+    W_ROOT_W, W_ROOT_GN_W, W_ROOT_GN_B, /* a hybrid's ResNet root */
     W_PATCH_W, W_PATCH_B, W_CLS, W_DIST, W_POS, W_NORM_W, W_NORM_B, W_PRE_W, W_PRE_B, W_HEAD_W, W_HEAD_B,
     W_HEAD_DIST_W, W_HEAD_DIST_B, /* only while loading: folded into W_HEAD_* */
     W_GLOBAL_COUNT
@@ -29,6 +39,13 @@ enum vit_layer_slot {
     L_LN1_W, L_LN1_B, L_QKV_W, L_QKV_B, L_PROJ_W, L_PROJ_B, L_LN2_W, L_LN2_B,
     L_FC1_W, L_FC1_B, L_FC2_W, L_FC2_B,
     L_SLOT_COUNT
+};
+
+/* One bottleneck unit of a hybrid's ResNet. */
+enum vit_unit_slot {
+    U_CONV1_W, U_GN1_W, U_GN1_B, U_CONV2_W, U_GN2_W, U_GN2_B, U_CONV3_W, U_GN3_W, U_GN3_B,
+    U_PROJ_W, U_GNP_W, U_GNP_B, /* the projection shortcut: a stage's first unit only */
+    U_SLOT_COUNT
 };
 
 /* One tensor of the weight block, in elements: where it starts and how many it holds (0: absent). */
@@ -40,22 +57,47 @@ typedef struct vit_tensor {
 typedef struct vit_layout {
     vit_tensor global[W_GLOBAL_COUNT];
     vit_tensor *layer;        /* [layers][L_SLOT_COUNT] */
+    vit_tensor *unit;         /* [units][U_SLOT_COUNT] (a hybrid's ResNet), else NULL */
     uint64_t total;           /* elements */
 } vit_layout;
 
 /* Derived sizes used everywhere. R: the pre-logits width (0: no such layer); E: the embedding's
  * width (R, or D: the final-LayerNorm class token); head_in: the classifier's input width. */
+/* feat: the side of the map the patch embedding reads (the image, or a hybrid's ResNet output), pc its
+ * channels; grid = feat / P; cpp: a patch_w row. */
 typedef struct vit_dims {
     uint32_t D, L, H, dh, mlp, C, P, image, grid, patches, prefix, T, K, cpp, R, E, head_in;
+    uint32_t feat, pc;
+    bool hybrid;
+    vit_resnet resnet;        /* hybrid only */
+    uint32_t units;           /* bottleneck units in all stages */
 } vit_dims;
 
+/* One bottleneck unit of a hybrid's ResNet at the model's input size. */
+typedef struct vit_unit {
+    uint32_t stage, index;    /* its stage (0-based) and place in it (0-based) */
+    uint32_t cin, mid, cout, stride;
+    uint32_t in, out;         /* the side of its input and output maps */
+    bool proj;                /* a projection shortcut (a stage's first unit) */
+} vit_unit;
+
 vit_dims vit_dims_of(const vit_config *c);
-/* Every tensor in slot order, each on a 128-element boundary; lay->layer is malloc'd. */
+/* Unit u (0..units-1, stages in order) of d's ResNet. */
+vit_unit vit_unit_of(const vit_dims *d, uint32_t u);
+/* The side of the root's output after its conv (ceil(image / 2)) and after its pool (ceil of half that). */
+uint32_t vit_root_side(const vit_dims *d, bool pooled);
+/* A conv weight row: kh * kw * cin rounded up to a multiple of 4 (the conv2d op's vec4 loads). */
+uint32_t vit_conv_row(uint32_t kh, uint32_t kw, uint32_t cin);
+/* Every tensor in slot order, each on a 128-element boundary; lay->layer and lay->unit are malloc'd. */
 vkvit_status vit_layout_make(const vit_dims *d, vit_layout *lay);
+void vit_layout_free(vit_layout *lay);
 
 /* Slot `slot` of block `layer`, or the global slot for layer -1. */
 const vit_tensor *layout_tensor(const vit_layout *lay, int layer, int slot);
+/* Slot `slot` of ResNet unit u. */
+const vit_tensor *layout_unit(const vit_layout *lay, uint32_t u, int slot);
 /* What a slot is, in words, for messages: "class token", "fc1/intermediate weight". */
 const char *vit_slot_name(bool layer, int slot);
+const char *vit_unit_slot_name(int slot);          /* "conv2 weight", "projection GroupNorm bias" */
 
 #endif

@@ -22,6 +22,12 @@ const float *model_host(const struct vkvit_model *m, int layer, int slot)
     return m->host && t->count ? m->host + t->offset : NULL;
 }
 
+const float *model_host_unit(const struct vkvit_model *m, uint32_t unit, int slot)
+{
+    const vit_tensor *t = layout_unit(&m->layout, unit, slot);
+    return m->host && t->count ? m->host + t->offset : NULL;
+}
+
 /* ---- precision, upload, loading --------------------------------------------------------------------- */
 
 const char *precision_name(vkvit_precision p)
@@ -96,6 +102,16 @@ static void describe_offset(const struct vkvit_model *m, uint64_t at, char *buf,
             else
                 snprintf(buf, n, "block %d's %s[%llu]", l, vit_slot_name(true, k), i);
             return;
+        }
+    for (uint32_t u = 0; u < m->dims.units; u++)
+        for (int k = 0; k < U_SLOT_COUNT; k++) {
+            const vit_tensor *t = layout_unit(&m->layout, u, k);
+            if (at >= t->offset && at < t->offset + t->count) {
+                const vit_unit v = vit_unit_of(&m->dims, u);
+                snprintf(buf, n, "ResNet stage %u unit %u's %s[%llu]", v.stage + 1, v.index + 1, vit_unit_slot_name(k),
+                         (unsigned long long)(at - t->offset));
+                return;
+            }
         }
 }
 
@@ -254,7 +270,7 @@ void model_free(struct vkvit_model *m)
         return;
     vk_buffer_destroy(m->ctx, &m->weights);
     free(m->host);
-    free(m->layout.layer);
+    vit_layout_free(&m->layout);
     config_free(&m->cfg);
     free(m);
 }

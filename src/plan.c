@@ -279,6 +279,11 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     const vit_dims *d = &m->dims;
     if (batch == 0 || batch > 65536)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "plan: batch %u (must be 1..65536)", batch);
+    /* The one place hybrids stop: their ResNet loads and the C reference runs it (ref/vit.c); the plan
+     * still has to record it (docs/hybrid.md, "On the GPU"). */
+    if (d->hybrid)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: a hybrid ViT (ResNet stem + ViT): the hybrid stem's GPU ops are not "
+                    "wired yet", m->path);
     struct vkvit_plan *p = calloc(1, sizeof *p);
     if (!p)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "plan");

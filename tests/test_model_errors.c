@@ -1,7 +1,7 @@
 /* Bad model input through the public API, table-driven.
  *
  * Each row of `load_cases` builds a broken checkpoint directory under a mkdtemp() folder, starting
- * from a small fixture (tests/data/hf-vit, timm-vit, hf-deit-distilled): tensors dropped, added,
+ * from a small fixture (tests/data/hf-vit, timm-vit, hf-deit-distilled, hybrid/r3): tensors dropped, added,
  * reshaped, re-typed or given bad offsets (the fixture is read with the library's own safetensors
  * reader and written back by the small writer below), raw bytes cut or overwritten, config.json
  * edited, or the path itself wrong. vkvit_model_load must return exactly the row's status, leave
@@ -224,6 +224,7 @@ static bytes ckpt_serialize(ckpt *c)
 typedef enum op {
     OP_NONE,          /* the fixture written back by our writer: must load (checks the writer)   */
     OP_DROP,          /* a: tensor                                                             */
+    OP_DROP_PREFIX,   /* every tensor whose name starts with a                                  */
     OP_ADD,           /* a: name, b: shape (F32 zeros)                                         */
     OP_RESHAPE,       /* a: tensor, b: new shape (zeros)                                       */
     OP_COPY_LAYER,    /* every tensor starting with a is copied with that prefix replaced by b  */
@@ -261,6 +262,9 @@ typedef struct load_case {
 #define PRE "timm-prelogits"
 #define POOL "hf-pooler"
 #define L1 "vit.encoder.layer.1."
+#define HYB "hybrid/r3/timm"        /* tools/make_hybrid_fixtures.py: ResNet stages (2, 1, 1) + a ViT */
+#define HYB_HF "hybrid/r3/hf"
+#define RN "patch_embed.backbone."
 
 static const load_case load_cases[] = {
     /* controls: the writer's output of an unmodified fixture loads */
@@ -348,6 +352,32 @@ static const load_case load_cases[] = {
      {"head.weight", "[7, 48]", "[7, 40]"}},
     {"hf-pooler-size-config", POOL, OP_CONFIG, "\"pooler_output_size\": 56", "\"pooler_output_size\": 57",
      VKVIT_ERROR_SHAPE_MISMATCH, {"pooler.dense.weight", "[56, 64]", "[57, 64]"}},
+
+    /* a hybrid's ResNet: the message names the tensor (and what it holds) */
+    {"hybrid-no-resnet", HYB, OP_DROP_PREFIX, RN, 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"'patch_embed.proj.weight' embeds 256 channels", RN "stem.conv.weight"}},
+    {"hybrid-hf-no-resnet", HYB_HF, OP_DROP_PREFIX, "vit.embeddings.patch_embeddings.backbone.", 0,
+     VKVIT_ERROR_MISSING_TENSOR, {"ViT hybrid", "backbone.bit.embedder.convolution.weight"}},
+    {"hybrid-no-root", HYB, OP_DROP, RN "stem.conv.weight", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"root conv", RN "stem.conv.weight"}},
+    {"hybrid-no-gn", HYB, OP_DROP, RN "stages.0.blocks.1.norm2.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {RN "stages.0.blocks.1.norm2.bias", "stage 1 unit 2"}},
+    {"hybrid-no-proj-gn", HYB, OP_DROP, RN "stages.2.blocks.0.downsample.norm.weight", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {RN "stages.2.blocks.0.downsample.norm.weight", "projection GroupNorm weight"}},
+    {"hybrid-shape-conv2", HYB, OP_RESHAPE, RN "stages.1.blocks.0.conv2.weight", "32,32,1,1",
+     VKVIT_ERROR_SHAPE_MISMATCH, {RN "stages.1.blocks.0.conv2.weight", "[32, 32, 1, 1]", "[32, 32, 3, 3]"}},
+    {"hybrid-shape-root", HYB, OP_RESHAPE, RN "stem.conv.weight", "32,3,3,3", VKVIT_ERROR_SHAPE_MISMATCH,
+     {RN "stem.conv.weight", "[32, 3, 3, 3]", "[32, 3, 7, 7]"}},
+    {"hybrid-shape-gn", HYB, OP_RESHAPE, RN "stages.2.blocks.0.norm3.weight", "255", VKVIT_ERROR_SHAPE_MISMATCH,
+     {RN "stages.2.blocks.0.norm3.weight", "[255]", "[256]"}},
+    {"hybrid-proj-in-unit-2", HYB, OP_ADD, RN "stages.0.blocks.1.downsample.conv.weight", "128,128,1,1",
+     VKVIT_ERROR_UNEXPECTED_TENSOR, {RN "stages.0.blocks.1.downsample.conv.weight", "first unit"}},
+    {"hybrid-hf-more-units", HYB_HF, OP_CONFIG, "      1\n    ],\n    \"hidden_sizes",
+     "      2\n    ],\n    \"hidden_sizes", VKVIT_ERROR_MISSING_TENSOR, {"stages.2.layers.1.conv1.weight"}},
+    {"hybrid-hf-fewer-stages", HYB_HF, OP_CONFIG, "      1,\n      1\n    ]", "      1\n    ]",
+     VKVIT_ERROR_UNEXPECTED_TENSOR, {"stages.2.layers.0.", "2 stages"}},
+    {"hybrid-hf-preactivation", HYB_HF, OP_CONFIG, "\"bottleneck\"", "\"preactivation\"", VKVIT_ERROR_UNSUPPORTED,
+     {"layer_type", "preactivation"}},
 
     /* dtypes and byte ranges: the message names the file and the tensor */
     {"unknown-dtype", HF, OP_DTYPE, "vit.layernorm.bias", "F33", VKVIT_ERROR_UNKNOWN_DTYPE,
@@ -506,6 +536,16 @@ static const char *build_case(const load_case *c)
         wtensor *w = ckpt_find(&k, c->a);
         memmove(w, w + 1, (size_t)(&k.t[k.n] - (w + 1)) * sizeof *w);
         k.n--;
+        break;
+    }
+    case OP_DROP_PREFIX: {
+        size_t kept = 0, la = strlen(c->a);
+        for (size_t i = 0; i < k.n; i++)
+            if (strncmp(k.t[i].name, c->a, la) != 0)
+                k.t[kept++] = k.t[i];
+        if (kept == k.n)
+            fatal("no tensor starts with %s", c->a);
+        k.n = kept;
         break;
     }
     case OP_ADD: {

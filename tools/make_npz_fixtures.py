@@ -83,12 +83,19 @@ def randomise(model):
 def to_google(model):
     """timm's tensors in Google's Flax layout and names (google-research/vision_transformer checkpoints)."""
     sd = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
-    D, H, dh = DIM, HEADS, DIM // HEADS
     g = {"embedding/kernel": sd["patch_embed.proj.weight"].transpose(2, 3, 1, 0),   # [D,C,P,P] -> HWIO
-         "embedding/bias": sd["patch_embed.proj.bias"],
-         "cls": sd["cls_token"],                                                       # [1, 1, D]
+         "embedding/bias": sd["patch_embed.proj.bias"]}
+    g.update(transformer_to_google(sd, DIM, HEADS, LAYERS))
+    return {k: np.ascontiguousarray(v) for k, v in g.items()}
+
+
+def transformer_to_google(sd, D, H, layers):
+    """The class token, position embedding, blocks, final norm and head of timm's state dict `sd` (numpy) in
+    Google's names and Flax layout (kernels [in, out], attention split per head)."""
+    dh = D // H
+    g = {"cls": sd["cls_token"],                                                       # [1, 1, D]
          "Transformer/posembed_input/pos_embedding": sd["pos_embed"]}                 # [1, T, D]
-    for i in range(LAYERS):
+    for i in range(layers):
         b, p = f"Transformer/encoderblock_{i}/", f"blocks.{i}."
         g[b + "LayerNorm_0/scale"], g[b + "LayerNorm_0/bias"] = sd[p + "norm1.weight"], sd[p + "norm1.bias"]
         qkv_w, qkv_b = sd[p + "attn.qkv.weight"], sd[p + "attn.qkv.bias"]
@@ -104,7 +111,7 @@ def to_google(model):
             g[b + f"MlpBlock_3/Dense_{r}/bias"] = sd[p + f"mlp.fc{r + 1}.bias"]
     g["Transformer/encoder_norm/scale"], g["Transformer/encoder_norm/bias"] = sd["norm.weight"], sd["norm.bias"]
     g["head/kernel"], g["head/bias"] = sd["head.weight"].T, sd["head.bias"]
-    return {k: np.ascontiguousarray(v) for k, v in g.items()}
+    return g
 
 
 def write_npz(path, arrays):

@@ -1,5 +1,5 @@
 /* The whole ViT forward pass in plain C, composed of the op references (double accumulation inside
- * each op, fp32 between ops, as on the GPU). Weights from the model's host copy. */
+ * each op, fp32 between ops, as on the GPU), a hybrid's ResNet included. Weights from the model's host copy. */
 #include "vit.h"
 
 #include <math.h>
@@ -7,6 +7,88 @@
 #include <string.h>
 
 #include "ref.h"
+
+/* A k x k window with TF "SAME" padding, as timm's pad_same / Flax's padding='SAME' pad: output ceil(side /
+ * stride), the total pad max((out - 1) * stride + k - side, 0) split with the smaller half before. */
+static ref_window same_window(uint32_t B, uint32_t C, uint32_t side, uint32_t k, uint32_t stride)
+{
+    const uint32_t out = (side + stride - 1) / stride, need = (out - 1) * stride + k;
+    const uint32_t pad = need > side ? need - side : 0;
+    return (ref_window){B, C, side, side, k, k, stride, pad / 2, pad / 2, pad - pad / 2, pad - pad / 2};
+}
+
+/* The largest activation of the ResNet, per image: the root conv's output, every unit's maps. */
+static uint64_t resnet_floats(const vit_dims *d)
+{
+    const uint64_t s1 = vit_root_side(d, false);
+    uint64_t most = s1 * s1 * d->resnet.root;
+    for (uint32_t u = 0; u < d->units; u++) {
+        const vit_unit v = vit_unit_of(d, u);
+        const uint64_t a = (uint64_t)v.in * v.in * (v.cin > v.mid ? v.cin : v.mid);
+        const uint64_t b = (uint64_t)v.out * v.out * (v.cout > v.mid ? v.cout : v.mid);
+        most = a > most ? a : most;
+        most = b > most ? b : most;
+    }
+    return most;
+}
+
+/* A hybrid's patch embeddings, emb [B * patches][D]: the ResNet on the images (NCHW in, NHWC after its root
+ * conv), then the P x P projection of its output. Returns 0, or -1 without memory. */
+static int hybrid_embed(const struct vkvit_model *m, const float *input, uint32_t B, float *emb)
+{
+    const vit_dims *d = &m->dims;
+    const vit_resnet *r = &d->resnet;
+    const uint64_t n = (uint64_t)B * resnet_floats(d);
+    float *x = malloc(n * sizeof *x), *sc = malloc(n * sizeof *sc), *h1 = malloc(n * sizeof *h1);
+    float *h2 = malloc(n * sizeof *h2);
+    int rc = -1;
+    if (!x || !sc || !h1 || !h2)
+        goto done;
+    const float eps = (float)r->gn_eps;
+    /* root: 7x7 stride-2 conv, GroupNorm + ReLU, 3x3 stride-2 max-pool */
+    ref_window g = same_window(B, d->C, d->image, 7, 2);
+    const uint32_t s1 = vit_root_side(d, false);
+    ref_conv2d(&g, r->root, 1, input, model_host(m, -1, W_ROOT_W), NULL, h1);
+    ref_group_norm(h1, model_host(m, -1, W_ROOT_GN_W), model_host(m, -1, W_ROOT_GN_B), NULL, h1, B, s1 * s1, r->root,
+                   r->groups, eps, 1);
+    g = same_window(B, r->root, s1, 3, 2);
+    ref_max_pool(&g, h1, x);
+    for (uint32_t u = 0; u < d->units; u++) {
+        const vit_unit v = vit_unit_of(d, u);
+        const uint32_t hw_in = v.in * v.in, hw = v.out * v.out;
+        const float *shortcut = x;
+        if (v.proj) {
+            g = same_window(B, v.cin, v.in, 1, v.stride);
+            ref_conv2d(&g, v.cout, 0, x, model_host_unit(m, u, U_PROJ_W), NULL, sc);
+            ref_group_norm(sc, model_host_unit(m, u, U_GNP_W), model_host_unit(m, u, U_GNP_B), NULL, sc, B, hw,
+                           v.cout, r->groups, eps, 0);
+            shortcut = sc;
+        }
+        g = same_window(B, v.cin, v.in, 1, 1);
+        ref_conv2d(&g, v.mid, 0, x, model_host_unit(m, u, U_CONV1_W), NULL, h1);
+        ref_group_norm(h1, model_host_unit(m, u, U_GN1_W), model_host_unit(m, u, U_GN1_B), NULL, h1, B, hw_in, v.mid,
+                       r->groups, eps, 1);
+        g = same_window(B, v.mid, v.in, 3, v.stride);
+        ref_conv2d(&g, v.mid, 0, h1, model_host_unit(m, u, U_CONV2_W), NULL, h2);
+        ref_group_norm(h2, model_host_unit(m, u, U_GN2_W), model_host_unit(m, u, U_GN2_B), NULL, h2, B, hw, v.mid,
+                       r->groups, eps, 1);
+        g = same_window(B, v.mid, v.out, 1, 1);
+        ref_conv2d(&g, v.cout, 0, h2, model_host_unit(m, u, U_CONV3_W), NULL, h1);
+        /* relu(norm3(conv3) + shortcut) into the new x: the shortcut (x itself in an unprojected unit) is read
+         * element by element before the same element is written */
+        ref_group_norm(h1, model_host_unit(m, u, U_GN3_W), model_host_unit(m, u, U_GN3_B), shortcut, x, B, hw, v.cout,
+                       r->groups, eps, 1);
+    }
+    g = (ref_window){B, d->pc, d->feat, d->feat, d->P, d->P, d->P, 0, 0, 0, 0};
+    ref_conv2d(&g, d->D, 0, x, model_host(m, -1, W_PATCH_W), model_host(m, -1, W_PATCH_B), emb);
+    rc = 0;
+done:
+    free(x);
+    free(sc);
+    free(h1);
+    free(h2);
+    return rc;
+}
 
 int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
                     float *pre, float *maps)
@@ -16,7 +98,7 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
         return -1;
     uint64_t rows = (uint64_t)B * d->T;
     uint64_t n_big = rows * (3ull * d->D > d->mlp ? 3ull * d->D : d->mlp);
-    uint64_t n_patch = (uint64_t)B * d->patches * d->cpp;
+    uint64_t n_patch = d->hybrid ? 0 : (uint64_t)B * d->patches * d->cpp;
     if (n_patch > n_big)
         n_big = n_patch;
     float *x = malloc(rows * d->D * sizeof *x), *h = malloc(rows * d->D * sizeof *h);
@@ -26,9 +108,14 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
     if (!x || !h || !big || !probs || !row || !pl)
         goto done;
 
-    ref_patchify(input, big, B, d->C, d->image, d->P);
-    ref_matmul(big, model_host(m, -1, W_PATCH_W), 0, model_host(m, -1, W_PATCH_B), NULL, h, 1, B * d->patches, d->D,
-               d->cpp, REF_EPI_NONE);
+    if (d->hybrid) {
+        if (hybrid_embed(m, input, B, h) != 0)
+            goto done;
+    } else {
+        ref_patchify(input, big, B, d->C, d->image, d->P);
+        ref_matmul(big, model_host(m, -1, W_PATCH_W), 0, model_host(m, -1, W_PATCH_B), NULL, h, 1, B * d->patches,
+                   d->D, d->cpp, REF_EPI_NONE);
+    }
     ref_tokens(h, model_host(m, -1, W_CLS), model_host(m, -1, W_DIST), model_host(m, -1, W_POS), x, B, d->T, d->D,
                d->prefix);
     int gelu = m->cfg.gelu == VIT_GELU_TANH ? REF_EPI_GELU_TANH : REF_EPI_GELU;
