@@ -45,6 +45,21 @@ uint32_t vit_root_side(const vit_dims *d, bool pooled)
     return pooled ? (side + 1) / 2 : side;
 }
 
+/* The root conv's output or a unit's widest map, whichever is largest. */
+uint64_t vit_resnet_floats(const vit_dims *d)
+{
+    const uint64_t s1 = vit_root_side(d, false);
+    uint64_t most = s1 * s1 * d->resnet.root;
+    for (uint32_t u = 0; u < d->units; u++) {
+        const vit_unit v = vit_unit_of(d, u);
+        const uint64_t a = (uint64_t)v.in * v.in * (v.cin > v.mid ? v.cin : v.mid);
+        const uint64_t b = (uint64_t)v.out * v.out * (v.cout > v.mid ? v.cout : v.mid);
+        most = a > most ? a : most;
+        most = b > most ? b : most;
+    }
+    return most;
+}
+
 /* Stage 1 keeps the pooled root's side, every later one halves it (ceil: SAME padding); a stage's first
  * unit takes the previous stage's width (the root's for stage 1) and projects its shortcut. */
 vit_unit vit_unit_of(const vit_dims *d, uint32_t u)

@@ -86,6 +86,8 @@ vit_dims vit_dims_of(const vit_config *c);
 vit_unit vit_unit_of(const vit_dims *d, uint32_t u);
 /* The side of the root's output after its conv (ceil(image / 2)) and after its pool (ceil of half that). */
 uint32_t vit_root_side(const vit_dims *d, bool pooled);
+/* The largest activation of d's ResNet, in values per image (the stem's buffers are each this big). */
+uint64_t vit_resnet_floats(const vit_dims *d);
 /* A conv weight row: kh * kw * cin rounded up to a multiple of 4 (the conv2d op's vec4 loads). */
 uint32_t vit_conv_row(uint32_t kh, uint32_t kw, uint32_t cin);
 /* Every tensor in slot order, each on a 128-element boundary; lay->layer and lay->unit are malloc'd. */

@@ -22,6 +22,12 @@ const float *model_host(const struct vkvit_model *m, int layer, int slot)
     return m->host && t->count ? m->host + t->offset : NULL;
 }
 
+vk_span model_span_unit(const struct vkvit_model *m, uint32_t unit, int slot)
+{
+    const vit_tensor *t = layout_unit(&m->layout, unit, slot);
+    return t->count ? vk_span_of(&m->weights, t->offset * m->elem_size, t->count * m->elem_size) : (vk_span){0};
+}
+
 const float *model_host_unit(const struct vkvit_model *m, uint32_t unit, int slot)
 {
     const vit_tensor *t = layout_unit(&m->layout, unit, slot);

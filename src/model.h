@@ -30,6 +30,7 @@ struct vkvit_model {
  * (model->host; NULL if absent or not kept). */
 vk_span model_span(const struct vkvit_model *m, int layer, int slot);
 const float *model_host(const struct vkvit_model *m, int layer, int slot);
+vk_span model_span_unit(const struct vkvit_model *m, uint32_t unit, int slot);      /* a hybrid's ResNet unit */
 const float *model_host_unit(const struct vkvit_model *m, uint32_t unit, int slot);  /* a hybrid's ResNet unit */
 
 /* "fp32", "fp16" or "auto". */

@@ -1,5 +1,6 @@
 /* The ViT forward pass, recorded once. Reads like the diagram in docs/architecture.md:
  *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos)                        x [B,T,D]
+ *     (a hybrid: pixels -> its ResNet (NHWC) -> P x P conv in place of patchify + patch GEMM)
  *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
  *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
  *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b)) -> logits = (pre or pooled).Whead^T + b
@@ -99,6 +100,135 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
     return op_matmul(cmd, ctx, &fc2);
 }
 
+/* The convolutions of a hybrid's stem over B images, shapes and weights (x, y and scratch are the caller's):
+ * the root conv, unit u's projection and conv1..3, and the patch projection (docs/hybrid.md, "On the GPU"). */
+enum stem_conv { STEM_ROOT, STEM_PROJ, STEM_CONV1, STEM_CONV2, STEM_CONV3, STEM_PATCH };
+
+static conv2d_args stem_conv(const struct vkvit_model *m, uint32_t B, op_dtype dt, enum stem_conv which, uint32_t u)
+{
+    const vit_dims *d = &m->dims;
+    conv2d_args c = {.batch = B, .kh = 1, .kw = 1, .stride = 1, .dtype = dt};
+    const vit_unit v = which == STEM_ROOT || which == STEM_PATCH ? (vit_unit){0} : vit_unit_of(d, u);
+    switch (which) {
+    case STEM_ROOT: /* 7x7, stride 2, SAME, on the NCHW image (fp32 in fp16 plans too) */
+        c.Cin = d->C, c.H = d->image, c.Cout = d->resnet.root, c.kh = c.kw = 7, c.stride = 2;
+        conv_same_pads(d->image, 7, 2, &c.pad_top, &c.pad_bottom);
+        c.x_layout = CONV_NCHW, c.x_f32 = dt == OP_F16, c.w = model_span(m, -1, W_ROOT_W);
+        break;
+    case STEM_PROJ: /* 1x1 with the unit's stride: SAME pads nothing */
+        c.Cin = v.cin, c.H = v.in, c.Cout = v.cout, c.stride = v.stride, c.w = model_span_unit(m, u, U_PROJ_W);
+        break;
+    case STEM_CONV1:
+        c.Cin = v.cin, c.H = v.in, c.Cout = v.mid, c.w = model_span_unit(m, u, U_CONV1_W);
+        break;
+    case STEM_CONV2: /* 3x3 with the unit's stride, SAME */
+        c.Cin = v.mid, c.H = v.in, c.Cout = v.mid, c.kh = c.kw = 3, c.stride = v.stride;
+        conv_same_pads(v.in, 3, v.stride, &c.pad_top, &c.pad_bottom);
+        c.w = model_span_unit(m, u, U_CONV2_W);
+        break;
+    case STEM_CONV3:
+        c.Cin = v.mid, c.H = v.out, c.Cout = v.cout, c.w = model_span_unit(m, u, U_CONV3_W);
+        break;
+    case STEM_PATCH: /* P x P, stride P, over the ResNet's output */
+        c.Cin = d->pc, c.H = d->feat, c.Cout = d->D, c.kh = c.kw = c.stride = d->P;
+        c.w = model_span(m, -1, W_PATCH_W), c.bias = model_span(m, -1, W_PATCH_B);
+        break;
+    }
+    c.W = c.H, c.pad_left = c.pad_top, c.pad_right = c.pad_bottom;
+    return c;
+}
+
+/* conv2d's scratch for every conv of the stem over B images: *all the most any needs in one pass, *least
+ * the most any needs at the least (the scratch is then the largest matrix, or as much of it as fits). */
+static void scratch_max(conv2d_args c, uint64_t *all, uint64_t *least)
+{
+    uint64_t a, l;
+    conv2d_scratch(&c, &a, &l);
+    *all = a > *all ? a : *all;
+    *least = l > *least ? l : *least;
+}
+
+static void stem_scratch(const struct vkvit_model *m, uint32_t B, op_dtype dt, uint64_t *all, uint64_t *least)
+{
+    *all = *least = 0;
+    scratch_max(stem_conv(m, B, dt, STEM_ROOT, 0), all, least);
+    scratch_max(stem_conv(m, B, dt, STEM_PATCH, 0), all, least);
+    for (uint32_t u = 0; u < m->dims.units; u++)
+        for (int k = STEM_PROJ; k <= STEM_CONV3; k++)
+            if (k != STEM_PROJ || vit_unit_of(&m->dims, u).proj)
+                scratch_max(stem_conv(m, B, dt, (enum stem_conv)k, u), all, least);
+}
+
+/* A hybrid's ResNet on the pass's images, then its P x P patch projection into ha [B][patches][D], which
+ * op_tokens reads as a plain ViT's patch GEMM output. Maps are NHWC; each op ends with its barrier. */
+static vkvit_status record_stem(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
+{
+    const struct vkvit_model *m = p->model;
+    const vit_dims *d = &m->dims;
+    const vit_resnet *r = &d->resnet;
+    const struct plan_stem *st = &p->stem;
+    vkvit_context *ctx = p->ctx;
+    const op_dtype dt = plan_dtype(p);
+    const uint32_t B = io->B, s1 = vit_root_side(d, false);
+    vkvit_status s;
+
+    /* h1 = conv7x7/2(image) (SAME) */
+    conv2d_args c = stem_conv(m, B, dt, STEM_ROOT, 0);
+    c.x = io->input, c.y = st->h1, c.scratch = st->scratch;
+    /* h1 = relu(GN(h1)) */
+    group_norm_args g = {.batch = B, .HW = s1 * s1, .C = r->root, .groups = r->groups, .eps = (float)r->gn_eps,
+                         .relu = true, .x = st->h1, .y = st->h1, .gamma = model_span(m, -1, W_ROOT_GN_W),
+                         .beta = model_span(m, -1, W_ROOT_GN_B), .dtype = dt};
+    /* x = maxpool3x3/2(h1) (SAME, padding skipped) */
+    max_pool_args mp = {.batch = B, .C = r->root, .H = s1, .W = s1, .k = 3, .stride = 2, .x = st->h1, .y = st->x,
+                        .dtype = dt};
+    conv_same_pads(s1, 3, 2, &mp.pad_top, &mp.pad_bottom);
+    mp.pad_left = mp.pad_top, mp.pad_right = mp.pad_bottom;
+    if ((s = op_conv2d(cmd, ctx, &c)) || (s = op_group_norm(cmd, ctx, &g)) || (s = op_max_pool(cmd, ctx, &mp)))
+        return fail(s, "ResNet root: %s", vkvit_last_error());
+
+    for (uint32_t u = 0; u < d->units; u++) {
+        const vit_unit v = vit_unit_of(d, u);
+        g.relu = true, g.residual = (vk_span){0};
+        if (v.proj) {
+            /* sc = GNp(convp1x1/stride(x)) */
+            c = stem_conv(m, B, dt, STEM_PROJ, u);
+            c.x = st->x, c.y = st->sc, c.scratch = st->scratch;
+            g.HW = v.out * v.out, g.C = v.cout, g.relu = false, g.x = g.y = st->sc;
+            g.gamma = model_span_unit(m, u, U_GNP_W), g.beta = model_span_unit(m, u, U_GNP_B);
+            if ((s = op_conv2d(cmd, ctx, &c)) || (s = op_group_norm(cmd, ctx, &g)))
+                return fail(s, "ResNet unit %u, projection: %s", u, vkvit_last_error());
+        }
+        /* h1 = relu(GN1(conv1x1(x))) */
+        c = stem_conv(m, B, dt, STEM_CONV1, u);
+        c.x = st->x, c.y = st->h1, c.scratch = st->scratch;
+        g.HW = v.in * v.in, g.C = v.mid, g.relu = true, g.x = g.y = st->h1;
+        g.gamma = model_span_unit(m, u, U_GN1_W), g.beta = model_span_unit(m, u, U_GN1_B);
+        if ((s = op_conv2d(cmd, ctx, &c)) || (s = op_group_norm(cmd, ctx, &g)))
+            return fail(s, "ResNet unit %u, conv1: %s", u, vkvit_last_error());
+        /* h2 = relu(GN2(conv3x3/stride(h1))) (SAME) */
+        c = stem_conv(m, B, dt, STEM_CONV2, u);
+        c.x = st->h1, c.y = st->h2, c.scratch = st->scratch;
+        g.HW = v.out * v.out, g.x = g.y = st->h2;
+        g.gamma = model_span_unit(m, u, U_GN2_W), g.beta = model_span_unit(m, u, U_GN2_B);
+        if ((s = op_conv2d(cmd, ctx, &c)) || (s = op_group_norm(cmd, ctx, &g)))
+            return fail(s, "ResNet unit %u, conv2: %s", u, vkvit_last_error());
+        /* x = relu(GN3(conv1x1(h2)) + shortcut), the shortcut sc or x itself (read before each element's write) */
+        c = stem_conv(m, B, dt, STEM_CONV3, u);
+        c.x = st->h2, c.y = st->h1, c.scratch = st->scratch;
+        g.C = v.cout, g.x = st->h1, g.y = st->x, g.residual = v.proj ? st->sc : st->x;
+        g.gamma = model_span_unit(m, u, U_GN3_W), g.beta = model_span_unit(m, u, U_GN3_B);
+        if ((s = op_conv2d(cmd, ctx, &c)) || (s = op_group_norm(cmd, ctx, &g)))
+            return fail(s, "ResNet unit %u, conv3: %s", u, vkvit_last_error());
+    }
+    /* ha = convPxP/P(x)·Wpatch + b: [B][grid][grid][D] = [B][patches][D] */
+    c = stem_conv(m, B, dt, STEM_PATCH, 0);
+    c.x = st->x, c.y = p->ha, c.scratch = st->scratch;
+    if ((s = op_conv2d(cmd, ctx, &c)))
+        return fail(s, "hybrid patch embedding: %s", vkvit_last_error());
+    return VKVIT_OK;
+}
+
 static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
 {
     const struct vkvit_model *m = p->model;
@@ -109,7 +239,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     const op_dtype dt = plan_dtype(p);
     const bool f16 = dt == OP_F16;
 
-    /* Patch embedding: im2col into `big`, one GEMM into `ha`, then the token sequence into x. */
+    /* Patch embedding into `ha`: im2col into `big` and one GEMM, or a hybrid's ResNet and projection;
+     * then the token sequence into x. */
     patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = io->input, .patches = p->big,
                         .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
@@ -117,7 +248,10 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
                       .cls = model_span(m, -1, W_CLS), .dist = model_span(m, -1, W_DIST), /* empty if not distilled */
                       .pos = model_span(m, -1, W_POS), .dtype = dt};
-    if ((s = op_patchify(cmd, ctx, &pa)) || (s = op_matmul(cmd, ctx, &pe)) || (s = op_tokens(cmd, ctx, &tk)))
+    if (d->hybrid ? (s = record_stem(p, cmd, io)) != VKVIT_OK
+                  : (s = op_patchify(cmd, ctx, &pa)) || (s = op_matmul(cmd, ctx, &pe)))
+        return s;
+    if ((s = op_tokens(cmd, ctx, &tk)))
         return s;
 
     for (uint32_t l = 0; l < d->L; l++)
@@ -279,11 +413,6 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     const vit_dims *d = &m->dims;
     if (batch == 0 || batch > 65536)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "plan: batch %u (must be 1..65536)", batch);
-    /* The one place hybrids stop: their ResNet loads and the C reference runs it (ref/vit.c); the plan
-     * still has to record it (docs/hybrid.md, "On the GPU"). */
-    if (d->hybrid)
-        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: a hybrid ViT (ResNet stem + ViT): the hybrid stem's GPU ops are not "
-                    "wired yet", m->path);
     struct vkvit_plan *p = calloc(1, sizeof *p);
     if (!p)
         return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "plan");
@@ -297,8 +426,10 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     /* Images per pass: the whole batch, unless its activations would exceed one binding
      * (maxStorageBufferRange: 128 MiB on lavapipe, ViT-B/16 at batch ~50); then equal chunks, one
      * pass each, recorded one after the other in the same command buffer. */
-    const uint64_t per_image = max3((uint64_t)d->T * 3 * d->D, (uint64_t)d->T * d->mlp,
-                                    (uint64_t)d->patches * d->cpp) * es;
+    /* A hybrid's stem maps (vit_resnet_floats) bound the chunk too; its conv2d scratch does not (it runs
+     * in passes when a chunk's patch matrix would not fit). */
+    const uint64_t patch_in = d->hybrid ? vit_resnet_floats(d) : (uint64_t)d->patches * d->cpp;
+    const uint64_t per_image = max3((uint64_t)d->T * 3 * d->D, (uint64_t)d->T * d->mlp, patch_in) * es;
     uint64_t fit = p->ctx->info.max_storage_buffer_range / per_image;
     if (p->ctx->test_max_chunk && fit > p->ctx->test_max_chunk)
         fit = p->ctx->test_max_chunk;
@@ -309,7 +440,13 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     const bool chunked = p->chunk < batch;
     uint64_t B = batch, rows = (uint64_t)p->chunk * d->T, C = p->chunk;
     uint64_t n_in = B * d->C * d->image * d->image;
-    uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, C * d->patches * d->cpp);
+    uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, d->hybrid ? 0 : C * d->patches * d->cpp);
+    uint64_t n_stem = d->hybrid ? C * vit_resnet_floats(d) : 0, n_scratch = 0, least = 0;
+    if (d->hybrid) {
+        stem_scratch(m, p->chunk, plan_dtype(p), &n_scratch, &least);
+        const uint64_t cap = p->ctx->info.max_storage_buffer_range / es / 4 * 4;
+        n_scratch = n_scratch > cap ? (least > cap ? least : cap) : n_scratch;
+    }
     uint64_t n_pooled = B * d->prefix * d->D, n_pre = B * d->R, n_logits = d->K ? B * d->K : 1;
     p->attn_layer_stride = (uint32_t)((B * d->T + 127) / 128 * 128);
     p->c.attn_stride = (uint32_t)((rows + 127) / 128 * 128);
@@ -325,6 +462,9 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     VkDeviceSize o_in = carve(&a, n_in * 4), o_x = carve(&a, rows * d->D * es), o_ha = carve(&a, rows * d->D * es),
                  o_big = carve(&a, n_big * es), o_pooled = carve(&a, n_pooled * 4), o_pre = carve(&a, n_pre * 4),
                  o_logits = carve(&a, n_logits * 4), o_attn = carve(&a, n_attn * 4);
+    VkDeviceSize o_stem[4] = {0}, o_scratch = n_scratch ? carve(&a, n_scratch * es) : 0;
+    for (int i = 0; i < 4 && n_stem; i++)
+        o_stem[i] = carve(&a, n_stem * es);
     VkDeviceSize o_pooled_h = f16 ? carve(&a, c_pooled * 2) : 0, o_pre_h = f16 ? carve(&a, c_pre * 2) : 0,
                  o_logits_h = f16 ? carve(&a, c_logits * 2) : 0, o_attn_h = f16 ? carve(&a, c_attn * 2) : 0;
     VkDeviceSize oc_in = chunked ? carve(&a, c_in * 4) : 0, oc_pooled = chunked ? carve(&a, c_pooled * 4) : 0,
@@ -339,7 +479,8 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
 
     /* Bound whole: the input (preprocessing writes it), the logits (the probabilities' softmax). */
     if ((s = check_range(p, n_in * 4, "input")) || (s = check_range(p, n_logits * 4, "logits")) ||
-        (s = check_range(p, n_big * es, "QKV/MLP")) || (s = check_range(p, rows * d->D * es, "residual")))
+        (s = check_range(p, n_big * es, "QKV/MLP")) || (s = check_range(p, rows * d->D * es, "residual")) ||
+        (s = check_range(p, n_stem * es, "ResNet")) || (s = check_range(p, n_scratch * es, "ResNet conv patches")))
         goto fail;
     if ((s = vk_buffer_create_named(p->ctx, a.at, VK_MEM_DEVICE, "the plan's activations", &p->arena)) ||
         (s = vk_buffer_create_named(p->ctx, io.at, VK_MEM_HOST, "the plan's input and output staging", &p->io)))
@@ -357,6 +498,13 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
         p->pre_h = vk_span_of(&p->arena, o_pre_h, c_pre * 2);
         p->logits_h = vk_span_of(&p->arena, o_logits_h, c_logits * 2);
         p->attn_h = vk_span_of(&p->arena, o_attn_h, c_attn * 2);
+    }
+    if (d->hybrid) {
+        p->stem.x = vk_span_of(&p->arena, o_stem[0], n_stem * es);
+        p->stem.sc = vk_span_of(&p->arena, o_stem[1], n_stem * es);
+        p->stem.h1 = vk_span_of(&p->arena, o_stem[2], n_stem * es);
+        p->stem.h2 = vk_span_of(&p->arena, o_stem[3], n_stem * es);
+        p->stem.scratch = vk_span_of(&p->arena, o_scratch, n_scratch * es);
     }
     if (chunked) {
         p->c.input = vk_span_of(&p->arena, oc_in, c_in * 4);

@@ -16,6 +16,10 @@ struct vkvit_plan {
     vk_span input, x, ha, big, pooled, pre, logits, attn;   /* x/ha/big in the model's precision; the rest fp32;
                                                              * pre: [batch][R], empty without a pre-logits layer */
     vk_span pooled_h, pre_h, logits_h, attn_h;              /* fp16 plans: one pass's outputs before widening */
+    struct plan_stem {            /* a hybrid's ResNet (docs/hybrid.md), a chunk's; empty spans otherwise */
+        vk_span x, sc, h1, h2;    /* NHWC maps, each [chunk][vit_resnet_floats] in the model's precision */
+        vk_span scratch;          /* conv2d's im2col patches (the whole matrix of the largest, or passes) */
+    } stem;
     /* Batches whose activations exceed one binding run in passes of `chunk` images (chunk = batch:
      * one pass). x/ha/big are sized for a chunk; a chunked pass reads c.input and writes c.*, which
      * are then copied into place (plan_record_compute). */

@@ -17,28 +17,13 @@ static ref_window same_window(uint32_t B, uint32_t C, uint32_t side, uint32_t k,
     return (ref_window){B, C, side, side, k, k, stride, pad / 2, pad / 2, pad - pad / 2, pad - pad / 2};
 }
 
-/* The largest activation of the ResNet, per image: the root conv's output, every unit's maps. */
-static uint64_t resnet_floats(const vit_dims *d)
-{
-    const uint64_t s1 = vit_root_side(d, false);
-    uint64_t most = s1 * s1 * d->resnet.root;
-    for (uint32_t u = 0; u < d->units; u++) {
-        const vit_unit v = vit_unit_of(d, u);
-        const uint64_t a = (uint64_t)v.in * v.in * (v.cin > v.mid ? v.cin : v.mid);
-        const uint64_t b = (uint64_t)v.out * v.out * (v.cout > v.mid ? v.cout : v.mid);
-        most = a > most ? a : most;
-        most = b > most ? b : most;
-    }
-    return most;
-}
-
 /* A hybrid's patch embeddings, emb [B * patches][D]: the ResNet on the images (NCHW in, NHWC after its root
  * conv), then the P x P projection of its output. Returns 0, or -1 without memory. */
 static int hybrid_embed(const struct vkvit_model *m, const float *input, uint32_t B, float *emb)
 {
     const vit_dims *d = &m->dims;
     const vit_resnet *r = &d->resnet;
-    const uint64_t n = (uint64_t)B * resnet_floats(d);
+    const uint64_t n = (uint64_t)B * vit_resnet_floats(d);
     float *x = malloc(n * sizeof *x), *sc = malloc(n * sizeof *sc), *h1 = malloc(n * sizeof *h1);
     float *h2 = malloc(n * sizeof *h2);
     int rc = -1;
