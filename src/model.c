@@ -247,7 +247,7 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
         float scale = slot == W_PATCH_W ? 1.0f / sqrtf((float)d->cpp)
                       : slot == W_HEAD_W || slot == W_PRE_W ? 1.0f / sqrtf((float)d->D) : 0.1f;
         for (uint64_t i = 0; i < t->count; i++)
-            m->host[t->offset + i] = (slot == W_NORM_W ? 1.0f : 0.0f) + rnd(&st, scale);
+            m->host[t->offset + i] = (slot == W_NORM_W || slot == W_ROOT_GN_W ? 1.0f : 0.0f) + rnd(&st, scale);
         m->parameters += t->count;
     }
     for (uint32_t l = 0; l < d->L; l++)
@@ -257,6 +257,20 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
             float fan_in = slot == L_FC2_W ? (float)d->mlp : (float)d->D;
             bool matrix = slot == L_QKV_W || slot == L_PROJ_W || slot == L_FC1_W || slot == L_FC2_W;
             float scale = matrix ? 1.0f / sqrtf(fan_in) : 0.05f;
+            for (uint64_t i = 0; i < t->count; i++)
+                m->host[t->offset + i] = (gain ? 1.0f : 0.0f) + rnd(&st, scale);
+            m->parameters += t->count;
+        }
+    /* A hybrid's ResNet units: convs U(-1/sqrt(fan_in), +) (a row over Kp, its zero padding included),
+     * GroupNorm gains ~1 (the root's are global slots, above). */
+    for (uint32_t u = 0; u < d->units; u++)
+        for (int slot = 0; slot < U_SLOT_COUNT; slot++) {
+            const vit_tensor *t = layout_unit(&m->layout, u, slot);
+            const vit_unit v = vit_unit_of(d, u);
+            const uint32_t rows = slot == U_CONV3_W || slot == U_PROJ_W ? v.cout : v.mid;
+            const bool conv = slot == U_CONV1_W || slot == U_CONV2_W || slot == U_CONV3_W || slot == U_PROJ_W;
+            const bool gain = slot == U_GN1_W || slot == U_GN2_W || slot == U_GN3_W || slot == U_GNP_W;
+            const float scale = conv ? 1.0f / sqrtf((float)t->count / (float)rows) : 0.05f;
             for (uint64_t i = 0; i < t->count; i++)
                 m->host[t->offset + i] = (gain ? 1.0f : 0.0f) + rnd(&st, scale);
             m->parameters += t->count;

@@ -48,6 +48,7 @@ static void usage(FILE *f)
           "  --model M        time the whole forward pass (the plan's command buffer, GPU timestamps\n"
           "                   around it) of a preset with seeded synthetic weights: vit-ti16, vit-s16,\n"
           "                   vit-b16, vit-l16, vit-h14, vit-b32-384, deit-ti16 (all 224 px but b32-384),\n"
+          "                   r50-vit-b16-384 (the hybrid R50+ViT-B/16 at 384 px),\n"
           "                   test-tiny (D=64, 2 layers, 64 px: for tests), or a checkpoint directory;\n"
           "                   repeatable, comma-separated. One row per model x precision x batch; a batch\n"
           "                   the device cannot hold is printed as 'skipped: <reason>'\n"

@@ -19,6 +19,7 @@ static const model_preset presets[] = {
     {"vit-s16", 384, 12, 6, 16, 224, 1000},      {"vit-b16", 768, 12, 12, 16, 224, 1000},
     {"vit-l16", 1024, 24, 16, 16, 224, 1000},    {"vit-h14", 1280, 32, 16, 14, 224, 1000},
     {"vit-b32-384", 768, 12, 12, 32, 384, 1000},
+    {"r50-vit-b16-384", 768, 12, 12, 1, 384, 1000}, /* "r50-": a hybrid (timm's vit_base_r50_s16_384) */
     {"test-tiny", 64, 2, 2, 16, 64, 10},         /* for tests/test_bench.sh: 17 tokens, milliseconds */
 };
 
@@ -33,12 +34,24 @@ static int category_of(const char *tag)
 }
 
 /* Floating-point operations of one forward pass of B images (multiply-add = 2): every GEMM's
- * 2*M*N*K (patch embedding, qkv, out-proj, fc1, fc2, head) and attention's 4*B*H*T^2*dh. */
+ * 2*M*N*K (patch embedding, qkv, out-proj, fc1, fc2, head; a hybrid's ResNet convs, each a GEMM over its
+ * output pixels) and attention's 4*B*H*T^2*dh. */
 static void model_work(const vit_dims *d, uint32_t B, double *matmul, double *attention)
 {
     double T = d->T, D = d->D;
     double per_layer = 2 * T * D * 3 * D + 2 * T * D * D + 4 * T * D * d->mlp;
-    *matmul = B * (2.0 * d->patches * d->cpp * D + d->L * per_layer + 2.0 * d->prefix * D * d->K);
+    double stem = 0;
+    if (d->hybrid) {
+        const double s1 = vit_root_side(d, false);
+        stem = 2 * s1 * s1 * d->resnet.root * 49.0 * d->C;
+        for (uint32_t u = 0; u < d->units; u++) {
+            const vit_unit v = vit_unit_of(d, u);
+            const double in = (double)v.in * v.in, out = (double)v.out * v.out;
+            stem += 2 * (in * v.mid * v.cin + out * v.mid * 9.0 * v.mid + out * v.cout * v.mid +
+                         (v.proj ? out * v.cout * v.cin : 0));
+        }
+    }
+    *matmul = B * (stem + 2.0 * d->patches * d->cpp * D + d->L * per_layer + 2.0 * d->prefix * D * d->K);
     *attention = B * d->L * 4.0 * T * T * D; /* D = H * dh */
 }
 
@@ -58,6 +71,10 @@ static vkvit_status load_model(bench *b, const char *spec, vkvit_precision preci
         c.hidden = pr->hidden, c.layers = pr->layers, c.heads = pr->heads;
         c.mlp = 4 * c.hidden, c.patch = pr->patch, c.image = pr->image, c.channels = 3;
         c.num_labels = pr->labels, c.eps = 1e-6;
+        if (!strncmp(pr->name, "r50-", 4)) /* R50's ResNet before the ViT: 3, 4, 9 units */
+            c.hybrid = true, c.resnet = (vit_resnet){.stages = 3, .root = 64, .depth = {3, 4, 9},
+                                                     .mid = {64, 128, 256}, .width = {256, 512, 1024},
+                                                     .groups = 32, .gn_eps = 1e-5};
         s = model_synthetic(b->ctx, &c, b->opt.seed, false, precision, m);
     } else {
         s = model_load(b->ctx, spec, false, precision, 0, m);
