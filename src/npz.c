@@ -324,12 +324,32 @@ static vkvit_status zip_fail(const char *path, int code, const char *what)
     return s;
 }
 
-/* libzip could not open it: cut off, or not a zip at all? A zip starts with a local file header
- * ("PK\3\4") and ends with the end-of-central-directory record; with the first and without the
- * second, the end is missing. */
-static vkvit_status open_failed(const char *path, int code, const uint8_t *head, size_t head_n, uint64_t size)
+#define EOCD_MAX (22u + 65535u) /* the end-of-central-directory record with the longest comment */
+
+/* Whether `tail` (the file's last tail_n bytes) ends with a whole end-of-central-directory record
+ * ("PK\5\6", 22 bytes, then its comment). Decided from the bytes rather than from libzip's error,
+ * whose code for a cut-off archive differs between versions (NOZIP in 1.7, INCONS or TRUNCATED_ZIP
+ * in 1.10+). */
+static bool eocd_complete(const uint8_t *tail, size_t tail_n)
 {
-    if (code == ZIP_ER_NOZIP && head_n >= 4 && memcmp(head, "PK\3\4", 4) == 0)
+    for (size_t i = tail_n >= 4 ? tail_n - 4 + 1 : 0; i-- > 0;) {
+        if (memcmp(tail + i, "PK\5\6", 4) != 0)
+            continue;
+        if (tail_n - i < 22)
+            return false;
+        const size_t comment = (size_t)tail[i + 20] | (size_t)tail[i + 21] << 8;
+        return tail_n - i >= 22 + comment;
+    }
+    return false;
+}
+
+/* libzip could not open it: cut off, or not a zip at all? A zip starts with a local file header
+ * ("PK\3\4") and ends with the end-of-central-directory record; with the first and without a whole
+ * second, the end is missing. */
+static vkvit_status open_failed(const char *path, int code, const uint8_t *head, size_t head_n, const uint8_t *tail,
+                                size_t tail_n, uint64_t size)
+{
+    if (head_n >= 4 && memcmp(head, "PK\3\4", 4) == 0 && !eocd_complete(tail, tail_n))
         return fail(VKVIT_ERROR_FILE_TRUNCATED, "%s: starts like a zip archive but has no end-of-central-directory "
                     "record in its %llu bytes: the file was cut off", path, (ull)size);
     if (code == ZIP_ER_EXISTS)
@@ -478,7 +498,7 @@ void npz_close(npz_file *f)
 
 /* Opens the archive from src (taken over, also on failure) and reads its directory. */
 static vkvit_status open_source(const char *name, zip_source_t *src, const uint8_t *head, size_t head_n,
-                                uint64_t size, npz_file **out)
+                                const uint8_t *tail, size_t tail_n, uint64_t size, npz_file **out)
 {
     npz_file *f = calloc(1, sizeof *f);
     if (!f || !(f->path = strdup(name))) {
@@ -491,7 +511,7 @@ static vkvit_status open_source(const char *name, zip_source_t *src, const uint8
     vkvit_status s = VKVIT_OK;
     if (!(f->zip = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &err))) {
         zip_source_free(src);
-        s = open_failed(name, zip_error_code_zip(&err), head, head_n, size);
+        s = open_failed(name, zip_error_code_zip(&err), head, head_n, tail, tail_n, size);
     }
     zip_error_fini(&err);
     if (!s)
@@ -514,7 +534,8 @@ vkvit_status npz_parse(const void *data, size_t size, const char *name, npz_file
     zip_error_t err;
     zip_error_init(&err);
     zip_source_t *src = zip_source_buffer_create(data, size, 0, &err);
-    vkvit_status s = src ? open_source(name, src, data, size, size, out)
+    const size_t tail_n = size < EOCD_MAX ? size : EOCD_MAX;
+    vkvit_status s = src ? open_source(name, src, data, size, (const uint8_t *)data + size - tail_n, tail_n, size, out)
                          : zip_fail(name, zip_error_code_zip(&err), "cannot read the buffer");
     zip_error_fini(&err);
     return s;
@@ -533,18 +554,25 @@ vkvit_status npz_open(const char *path, npz_file **out)
     if (st.st_size == 0)
         return fail(VKVIT_ERROR_FILE_TRUNCATED, "%s: empty file", path);
     uint8_t head[4];
-    size_t head_n = 0;
+    size_t head_n = 0, tail_n = 0;
     FILE *fp = fopen(path, "rb");
     if (!fp)
         return fail(VKVIT_ERROR_IO, "%s: cannot open: %s", path, strerror(errno));
     head_n = fread(head, 1, sizeof head, fp);
+    /* The end, where the end-of-central-directory record must be: whether a failure is a cut-off file. */
+    uint8_t *tail = malloc(EOCD_MAX);
+    const uint64_t from = (uint64_t)st.st_size > EOCD_MAX ? (uint64_t)st.st_size - EOCD_MAX : 0;
+    if (tail && fseeko(fp, (off_t)from, SEEK_SET) == 0)
+        tail_n = fread(tail, 1, EOCD_MAX, fp);
     fclose(fp);
     zip_error_t err;
     zip_error_init(&err);
     zip_source_t *src = zip_source_file_create(path, 0, -1, &err);
-    vkvit_status s = src ? open_source(path, src, head, head_n, (uint64_t)st.st_size, out)
+    vkvit_status s = src ? open_source(path, src, head, head_n, tail ? tail : head, tail ? tail_n : 0,
+                                       (uint64_t)st.st_size, out)
                          : zip_fail(path, zip_error_code_zip(&err), "cannot open");
     zip_error_fini(&err);
+    free(tail);
     return s;
 }
 
