@@ -276,8 +276,11 @@ typedef struct vkvit_model_options {
  * ...; big_vision's "params/" files with a class token): it has no config, so every dimension comes
  * from the tensor shapes (heads from the query kernel [D, H, dh], the image size from the position
  * embedding's grid), LayerNorm eps 1e-6, exact GELU, and images are resized to the model's size and
- * scaled to [-1, 1]; labels.txt beside it names the classes. Refused for now with
- * VKVIT_ERROR_UNSUPPORTED: a pre-logits layer (the ImageNet-21k releases), R50+ViT hybrids.
+ * scaled to [-1, 1]; labels.txt beside it names the classes. Its pre-logits layer (pre_logits/kernel
+ * [D, R] and bias: the ImageNet-21k releases) is loaded, the head reads it, and R is said in the
+ * config string; its R50+ViT hybrids (conv_root, block{n}/unit{m}/...) load as timm's and Hugging
+ * Face's do (docs/hybrid.md). Refused for now with VKVIT_ERROR_UNSUPPORTED: big_vision's scanned
+ * blocks and attention-pooling (MAP) head.
  * The weights are uploaded to device memory once; the file mapping is released before return.
  * Errors: VKVIT_ERROR_IO, FILE_TRUNCATED, BAD_HEADER, BAD_TENSOR_RANGE, UNKNOWN_DTYPE, MISSING_TENSOR,
  * UNEXPECTED_TENSOR, SHAPE_MISMATCH, BAD_CONFIG, UNSUPPORTED, OUT_OF_*_MEMORY; the detail names the
@@ -304,13 +307,14 @@ typedef struct vkvit_model_info {
     /* Where the numbers above came from, in one line: the config file or the weights, then which came
      * from it, which from the tensor shapes and which are defaults, e.g. for a Google .npz (which has no
      * config) "ViT-B_16-224.npz: from the tensor shapes: hidden 768, 12 layers, 12 heads, mlp 3072, patch
-     * 16, image 224, 3 channels, 1000 classes; Google's ViT: LayerNorm eps 1e-06, exact GELU". Valid
-     * for the model's lifetime. */
+     * 16, image 224, 3 channels, 1000 classes; Google's ViT: LayerNorm eps 1e-06, exact GELU" (with
+     * ", pre-logits 768" after the classes where the model has that layer). Valid for the model's
+     * lifetime. */
     const char *config;
     /* What vkvit_get_embeddings returns per image: embedding_size floats of the vector `embedding`
      * names (static strings): "the class token after the final LayerNorm" (hidden floats), or, for a
      * model with a pre-logits layer, "pre-logits: tanh(Linear(class token after the final LayerNorm))"
-     * (its width: timm's representation_size, HF's pooler_output_size). */
+     * (its width: timm's representation_size, HF's pooler_output_size, a Google .npz's pre_logits). */
     uint32_t embedding_size;
     const char *embedding;
 } vkvit_model_info;

@@ -116,6 +116,8 @@ static const name_entry timm_names[] = {
     {"Transformer/encoderblock_%u/" mlp "/Dense_1/bias", true, L_FC2_B, -1, false},                       \
     {"Transformer/encoder_norm/scale", false, W_NORM_W, -1, false},                                        \
     {"Transformer/encoder_norm/bias", false, W_NORM_B, -1, false},                                         \
+    {"pre_logits/kernel", false, W_PRE_W, -1, false},                                                      \
+    {"pre_logits/bias", false, W_PRE_B, -1, false},                                                        \
     {"head/kernel", false, W_HEAD_W, -1, false},                                                           \
     {"head/bias", false, W_HEAD_B, -1, false}
 
@@ -584,8 +586,10 @@ static vkvit_status pre_logits_config(found *fd, const family *fam, const char *
     if (any && !fam->pooler && c->distilled)
         return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a pre-logits layer, which timm's "
                     "distilled models do not have", path, any->name);
+    /* R is the out dimension: a bias's only one, PyTorch's weight [R, D], Flax's kernel [D, R]. */
+    const uint32_t out_dim = any == w && fam->flax ? 1 : 0;
     if (!(c->present & CONFIG_REPRESENTATION))
-        c->representation = !any ? 0 : any->rank >= 1 ? (uint32_t)any->shape[0] : 1; /* a scalar: check_all says */
+        c->representation = !any ? 0 : any->rank > out_dim ? (uint32_t)any->shape[out_dim] : 1; /* check_all says */
     return VKVIT_OK;
 }
 
@@ -608,7 +612,9 @@ static uint32_t flax_shape(const vit_dims *d, bool layer, int slot, uint64_t out
     switch (slot) {
     case W_PATCH_W: out[0] = d->P; out[1] = d->P; out[2] = d->pc; out[3] = d->D; return 4;
     case W_POS: out[0] = d->T; out[1] = d->D; return 2;
-    case W_HEAD_W: out[0] = d->D; out[1] = d->K; return 2;
+    case W_PRE_W: out[0] = d->D; out[1] = d->R; return 2;
+    case W_PRE_B: out[0] = d->R; return 1;
+    case W_HEAD_W: out[0] = d->E; out[1] = d->K; return 2; /* the head reads the pre-logits where there are */
     case W_HEAD_B: out[0] = d->K; return 1;
     default: out[0] = d->D; return 1;
     }
@@ -853,11 +859,6 @@ static vkvit_status refuse_unsupported(const checkpoint *ck, const char *path)
     const size_t np = strlen(prefix);
     char name[160];
     const st_tensor *t;
-    /* The ImageNet-21k releases: a dense + tanh layer between the final LayerNorm and the head. */
-    snprintf(name, sizeof name, "%spre_logits/kernel", prefix);
-    if ((t = find_tensor(ck, name)))
-        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: tensor '%s' is a pre-logits layer (dense + tanh before the head, "
-                    "as in Google's ImageNet-21k checkpoints): not supported yet", path, name);
     /* big_vision: all blocks stacked in one tensor per weight (scan), or pooled by attention (MAP). */
     snprintf(name, sizeof name, "%sTransformer/encoderblock/LayerNorm_0/scale", prefix);
     if ((t = find_tensor(ck, name)))
@@ -906,12 +907,15 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
         {CONFIG_HEADS, flax, "%.0f heads", c->heads},         {CONFIG_MLP, true, "mlp %.0f", c->mlp},
         {CONFIG_PATCH, true, "patch %.0f", c->patch},         {CONFIG_IMAGE, true, "image %.0f", c->image},
         {CONFIG_CHANNELS, true, "%.0f channels", c->channels}, {CONFIG_NUM_LABELS, true, "%.0f classes", c->num_labels},
+        {CONFIG_REPRESENTATION, true, "pre-logits %.0f", c->representation},
         {CONFIG_EPS, false, "LayerNorm eps %g", c->eps},
         {CONFIG_GELU, false, c->gelu == VIT_GELU_TANH ? "tanh GELU" : "exact GELU", 0},
     };
     const char *const label[3] = {"", "from the tensor shapes: ", flax ? "Google's ViT: " : "defaults: "};
     char part[3][256] = {"", "", ""};
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        if (f[i].bit == CONFIG_REPRESENTATION && !c->representation) /* most models have none: not worth a word */
+            continue;
         char *p = part[(c->present & f[i].bit) ? 0 : f[i].shaped ? 1 : 2];
         size_t at = strlen(p);
         snprintf(p + at, sizeof part[0] - at, "%s", at ? ", " : "");
@@ -1016,7 +1020,7 @@ const char *checkpoint_config_summary(const checkpoint *ck) { return ck->config_
 static uint64_t flax_kernel_out(const vit_dims *d, bool layer, int slot)
 {
     if (!layer)
-        return slot == W_HEAD_W ? d->K : 0;
+        return slot == W_HEAD_W ? d->K : slot == W_PRE_W ? d->R : 0;
     return slot == L_QKV_W || slot == L_PROJ_W || slot == L_FC2_W ? d->D : slot == L_FC1_W ? d->mlp : 0;
 }
 

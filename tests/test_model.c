@@ -1,5 +1,6 @@
 /* Whole forward pass against fixtures computed by torchvision (tools/make_fixtures.py) and by timm
- * (tools/make_npz_fixtures.py: a Google .npz): every supported checkpoint family, the fixture's batch
+ * (tools/make_npz_fixtures.py: a Google .npz; and one with Google's pre-logits layer, whose numbers are
+ * torchvision's representation_size model): every supported checkpoint family, the fixture's batch
  * and batch 1, GPU and the C reference, logits, embeddings (the pre-logits vector where a model has that
  * layer) and class-token attention; and timm models run at another input size against timm
  * (tools/make_timm_fixtures.py).
@@ -211,7 +212,7 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
 
 static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, bool pre_logits, vkvit_precision prec)
 {
-    check_fixture_at(ctx, dir, name, 0, "expected.safetensors", strstr(name, ".npz") ? "timm" : "torchvision",
+    check_fixture_at(ctx, dir, name, 0, "expected.safetensors", strstr(name, "google-vit/") ? "timm" : "torchvision",
                      pre_logits, prec);
 }
 
@@ -273,7 +274,7 @@ int main(int argc, char **argv)
                     {"odd-tokens", false},     {"dh32", false},              {"f16", false},
                     {"bf16", false},           {"backbone", false},          {"gelu-tanh", false},
                     {"timm-prelogits", true},  {"hf-pooler", true},          {"hf-deit-pooler", true},
-                    {"google-vit/ViT-tiny_8.npz", false}};
+                    {"google-vit/ViT-tiny_8.npz", false}, {"google-prelogits/ViT-pre_6.npz", true}};
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
         check_fixture(ctx, argv[1], fixtures[i].name, fixtures[i].pre_logits, prec);
     check_resized(ctx, argv[1], prec);

@@ -10,7 +10,9 @@
  * return exactly the row's status, leave *out NULL and the device memory where it was, and say in
  * vkvit_last_error() what went wrong: the file and the row's substrings (the member, the byte, both
  * sizes). A row that must load has its fp32 weights compared with the fixture's: bit for bit when
- * the values are the same (deflated, <f8, other names), to fp16 rounding for <f2.
+ * the values are the same (deflated, <f8, other names), to fp16 rounding for <f2. The rows of
+ * `pre_logits_cases` start from tests/data/google-prelogits/ViT-pre_6.npz instead (Google's pre-logits
+ * layer: torchvision's representation_size model in Google's layout), under each prefix timm's loader knows.
  *
  * Nothing may crash or leak (CI runs this under ASan), and the validation layer must stay silent. */
 #define _XOPEN_SOURCE 700
@@ -29,6 +31,8 @@
 
 #define FIXTURE VKVIT_SOURCE_ROOT "/tests/data/google-vit/ViT-tiny_8.npz"
 #define LABELS VKVIT_SOURCE_ROOT "/tests/data/google-vit/labels.txt"
+#define PRE_FIXTURE VKVIT_SOURCE_ROOT "/tests/data/google-prelogits/ViT-pre_6.npz"
+#define PRE_LABELS VKVIT_SOURCE_ROOT "/tests/data/google-prelogits/labels.txt"
 #define B0 "Transformer/encoderblock_0/"
 #define B1 "Transformer/encoderblock_1/"
 #define MHA "MultiHeadDotProductAttention_1/"
@@ -390,11 +394,25 @@ static const load_case load_cases[] = {
     {"hybrid-without-stem", DO_ADD, "block1/unit1/conv1/kernel", "{'descr': '<f4', 'fortran_order': False, "
      "'shape': (4,), }", VKVIT_ERROR_MISSING_TENSOR, {"block1/unit1/conv1/kernel", "root conv ('conv_root/kernel')"}},
 
+    {"pre-logits-kernel-alone", DO_ADD, "pre_logits/kernel", "{'descr': '<f4', 'fortran_order': False, "
+     "'shape': (48, 48), }", VKVIT_ERROR_MISSING_TENSOR, {"pre_logits/bias"}},
+
     /* what is refused for now, by name */
-    {"pre-logits", DO_ADD, "pre_logits/kernel", "{'descr': '<f4', 'fortran_order': False, 'shape': (48, 48), }",
-     VKVIT_ERROR_UNSUPPORTED, {"pre_logits/kernel", "pre-logits"}},
     {"scanned-blocks", DO_ADD, "Transformer/encoderblock/LayerNorm_0/scale", "{'descr': '<f4', 'fortran_order': "
      "False, 'shape': (2, 48), }", VKVIT_ERROR_UNSUPPORTED, {"Transformer/encoderblock/LayerNorm_0/scale", "scanned"}},
+};
+
+/* Google's pre-logits layer (ImageNet-21k releases), from PRE_FIXTURE: loaded under every prefix timm's loader
+ * knows; its parts named when wrong. */
+static const load_case pre_logits_cases[] = {
+    {"control-pre-logits", DO_NONE, 0, 0, VKVIT_OK, {0}},
+    {"control-pre-logits-opt-target", DO_PREFIX, "opt/target/", 0, VKVIT_OK, {0}},
+    {"control-pre-logits-big-vision", DO_BIG_VISION, 0, 0, VKVIT_OK, {0}},
+    {"pre-logits-without-bias", DO_DROP, "pre_logits/bias", 0, VKVIT_ERROR_MISSING_TENSOR, {"'pre_logits/bias'"}},
+    {"pre-logits-head-transposed", DO_HEADER, "head/kernel", "{'descr': '<f4', 'fortran_order': False, "
+     "'shape': (11, 37), }", VKVIT_ERROR_SHAPE_MISMATCH, {"head/kernel", "[11, 37]", "expected [37, "}},
+    {"pre-logits-shape", DO_HEADER, "pre_logits/kernel", "{'descr': '<f4', 'fortran_order': False, "
+     "'shape': (37, 60), }", VKVIT_ERROR_SHAPE_MISMATCH, {"pre_logits/kernel", "[37, 60]", "pre-logits 60"}},
 };
 
 static void write_file(const char *path, const void *p, size_t n)
@@ -439,7 +457,7 @@ static void patch_file(const char *path, const void *from, const void *to, size_
 }
 
 /* Builds the case's folder (with labels.txt) and returns the .npz path. */
-static const char *build_case(const load_case *c)
+static const char *build_case(const load_case *c, bool pre)
 {
     static char path[600];
     char dir[512], file[600];
@@ -447,7 +465,7 @@ static const char *build_case(const load_case *c)
     if (mkdir(dir, 0700) != 0)
         fatal("cannot create", dir);
     size_t n;
-    uint8_t *labels = read_file(LABELS, &n);
+    uint8_t *labels = read_file(pre ? PRE_LABELS : LABELS, &n);
     snprintf(file, sizeof file, "%s/labels.txt", dir);
     write_file(file, labels, n);
     free(labels);
@@ -457,7 +475,7 @@ static const char *build_case(const load_case *c)
         return path;
     }
     static archive a;
-    archive_read(FIXTURE, &a);
+    archive_read(pre ? PRE_FIXTURE : FIXTURE, &a);
     switch (c->op) {
     case DO_DEFLATE:
         for (size_t i = 0; i < a.n; i++)
@@ -578,11 +596,37 @@ static const char *build_case(const load_case *c)
     return path;
 }
 
-/* The fixture's weights, fp32, for the controls. */
-static vkvit_model *reference;
+/* The fixtures' weights, fp32, for the controls. */
+static vkvit_model *reference, *pre_reference;
 
-static void check_loaded(const load_case *c, vkvit_model *m)
+/* A pre-logits control: the dimensions from the shapes (R from the kernel [D, R], said in the config), the
+ * embedding the pre-logits, the weights the fixture's bit for bit. */
+static void check_loaded_prelogits(const load_case *c, vkvit_model *m)
 {
+    vkvit_model_info info = {0};
+    test_ok(vkvit_model_get_info(m, &info), "info");
+    const char *family = c->op == DO_BIG_VISION ? "big_vision" : "google-vit";
+    test_expect(!strcmp(info.family, family) && info.hidden == 60 && info.layers == 2 && info.heads == 5 &&
+                info.mlp == 100 && info.patch_size == 6 && info.image_size == 42 && info.num_classes == 11 &&
+                info.tokens == 50 && info.embedding_size == 37 && strstr(info.embedding, "pre-logits"),
+                "%-30s loads: %s, hidden %u, %u heads, mlp %u, %u classes, a %u-float embedding (%s)", c->name,
+                info.family, info.hidden, info.heads, info.mlp, info.num_classes, info.embedding_size, info.embedding);
+    test_expect(strstr(info.config, ": from the tensor shapes: hidden 60, 2 layers, 5 heads, mlp 100, patch 6, "
+                "image 42, 3 channels, 11 classes, pre-logits 37; Google's ViT: LayerNorm eps 1e-06, "
+                "exact GELU") != NULL,
+                "%-30s    config: %s", c->name, info.config);
+    const uint64_t total = m->layout.total;
+    test_expect(total == pre_reference->layout.total && m->host &&
+                !memcmp(pre_reference->host, m->host, total * sizeof *m->host),
+                "%-30s    weights == the fixture's, bit for bit", c->name);
+}
+
+static void check_loaded(const load_case *c, vkvit_model *m, bool pre)
+{
+    if (pre) {
+        check_loaded_prelogits(c, m);
+        return;
+    }
     vkvit_model_info info = {0}, want = {0};
     test_ok(vkvit_model_get_info(m, &info), "info");
     test_ok(vkvit_model_get_info(reference, &want), "info");
@@ -618,41 +662,51 @@ static void check_loaded(const load_case *c, vkvit_model *m)
     }
 }
 
+/* One case: built, loaded, its status, message, result and device memory checked. */
+static void run_case(vkvit_context *ctx, const load_case *c, bool pre)
+{
+    vkvit_model_options keep = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32};
+    const char *path = build_case(c, pre);
+    uint64_t b0 = ctx->bytes_allocated;
+    uint32_t a0 = ctx->allocations;
+    vkvit_model *sentinel = (vkvit_model *)(uintptr_t)0x1, *m = sentinel;
+    vkvit_status s = vkvit_model_load(ctx, path, &keep, &m);
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s", s ? vkvit_last_error() : "");
+    if (s == VKVIT_OK && m && m != sentinel) {
+        check_loaded(c, m, pre);
+        vkvit_model_destroy(m);
+        m = NULL;
+    }
+    const char *missing = NULL;
+    if (c->want != VKVIT_OK && !strstr(msg, path))
+        missing = path;
+    if (c->want != VKVIT_OK && !missing)
+        has_all(msg, c->must, 3, &missing);
+    test_expect(s == c->want && !missing, "%-26s -> %s | %s", c->name, vkvit_status_string(s), msg);
+    if (s != c->want)
+        printf("     expected %s\n", vkvit_status_string(c->want));
+    if (missing)
+        printf("     the message does not contain \"%s\"\n", missing);
+    if (s != VKVIT_OK)
+        test_expect(m == NULL, "%-26s    *out is NULL after the failure", c->name);
+    test_expect(ctx->bytes_allocated == b0 && ctx->allocations == a0, "%-26s    device memory back to %llu "
+                "bytes in %u allocations", c->name, (unsigned long long)b0, a0);
+}
+
 static void run_load_cases(vkvit_context *ctx)
 {
-    printf("-- .npz files (%zu cases; temp dir %s)\n", sizeof load_cases / sizeof *load_cases, tmp_root);
+    printf("-- .npz files (%zu cases; temp dir %s)\n",
+           sizeof load_cases / sizeof *load_cases + sizeof pre_logits_cases / sizeof *pre_logits_cases, tmp_root);
     vkvit_model_options keep = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32};
     test_ok(vkvit_model_load(ctx, FIXTURE, &keep, &reference), "loading the fixture");
-    for (size_t i = 0; i < sizeof load_cases / sizeof *load_cases; i++) {
-        const load_case *c = &load_cases[i];
-        const char *path = build_case(c);
-        uint64_t b0 = ctx->bytes_allocated;
-        uint32_t a0 = ctx->allocations;
-        vkvit_model *sentinel = (vkvit_model *)(uintptr_t)0x1, *m = sentinel;
-        vkvit_status s = vkvit_model_load(ctx, path, &keep, &m);
-        char msg[2048];
-        snprintf(msg, sizeof msg, "%s", s ? vkvit_last_error() : "");
-        if (s == VKVIT_OK && m && m != sentinel) {
-            check_loaded(c, m);
-            vkvit_model_destroy(m);
-            m = NULL;
-        }
-        const char *missing = NULL;
-        if (c->want != VKVIT_OK && !strstr(msg, path))
-            missing = path;
-        if (c->want != VKVIT_OK && !missing)
-            has_all(msg, c->must, 3, &missing);
-        test_expect(s == c->want && !missing, "%-26s -> %s | %s", c->name, vkvit_status_string(s), msg);
-        if (s != c->want)
-            printf("     expected %s\n", vkvit_status_string(c->want));
-        if (missing)
-            printf("     the message does not contain \"%s\"\n", missing);
-        if (s != VKVIT_OK)
-            test_expect(m == NULL, "%-26s    *out is NULL after the failure", c->name);
-        test_expect(ctx->bytes_allocated == b0 && ctx->allocations == a0, "%-26s    device memory back to %llu "
-                    "bytes in %u allocations", c->name, (unsigned long long)b0, a0);
-    }
+    test_ok(vkvit_model_load(ctx, PRE_FIXTURE, &keep, &pre_reference), "loading the pre-logits fixture");
+    for (size_t i = 0; i < sizeof load_cases / sizeof *load_cases; i++)
+        run_case(ctx, &load_cases[i], false);
+    for (size_t i = 0; i < sizeof pre_logits_cases / sizeof *pre_logits_cases; i++)
+        run_case(ctx, &pre_logits_cases[i], true);
     vkvit_model_destroy(reference);
+    vkvit_model_destroy(pre_reference);
 }
 
 int main(void)

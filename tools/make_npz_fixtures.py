@@ -17,6 +17,21 @@ writes tests/data/google-vit/:
                         forward_head(pre_logits=True): the final-LayerNorm class token), cls_attention [2, 3, 26]
                         (each block's class-token attention row, averaged over heads), all fp32
   README.md             this, with the measured numbers
+and tests/data/google-prelogits/, a model with the pre-logits layer of Google's ImageNet-21k releases
+(imagenet21k/ViT-B_16.npz: pre_logits/kernel [D, R] and bias, a Dense + tanh between the final LayerNorm and the
+head), made from torchvision's VisionTransformer(representation_size=R) (heads.pre_logits + Tanh + heads.head;
+hidden 60, 5 heads of 12, 2 blocks, MLP 100, patch 6, 42x42 images: a 7x7 grid, 50 tokens, R 37, 11 classes):
+  ViT-pre_6.npz         its weights in Google's names and layout, as above, plus pre_logits/{kernel,bias}
+  labels.txt            11 class names
+  expected.safetensors  input [3, 3, 42, 42], logits [3, 11], embedding [3, 37] (the pre-logits
+                        tanh(heads.pre_logits(class token))), cls_attention [2, 3, 50], from torchvision's modules in
+                        float64 (tools/make_fixtures.py's run_torchvision)
+  README.md             the same, with its numbers
+Its layout is proven as far as timm still reads it: timm's _load_weights rebuilds every tensor of the transformer
+bit for bit (a timm model with num_classes=0, since timm dropped the representation layer and reads no head of
+another width), and the pre-logits and head kernels are read as timm's loader read them before (its
+commented-out lines: weight = kernel.T, `_n2p`); timm's blocks so loaded, then those two layers, must give
+torchvision's logits to 1e-10.
 
 Where the numbers come from: the .npz is loaded back with timm's own loader for Google's checkpoints
 (timm.models.vision_transformer._load_weights) into a freshly initialised model, and every tensor of that model
@@ -36,7 +51,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_fixtures import ROOT, check_close, cli, store, write_safetensors  # noqa: E402
+from make_fixtures import ROOT, check_close, cli, run_torchvision, store, write_safetensors  # noqa: E402
+from torchvision.models.vision_transformer import VisionTransformer as TorchvisionViT  # noqa: E402
 
 try:
     import timm
@@ -191,6 +207,154 @@ def generate(out):
           + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
 
 
+# ---- the pre-logits model: torchvision's representation_size, written in Google's layout --------------------------
+PRE = {"name": "google-prelogits", "file": "ViT-pre_6.npz", "dim": 60, "heads": 5, "layers": 2, "mlp": 100,
+       "patch": 6, "image": 42, "rep": 37, "classes": 11, "seed": 207}
+PRE_LABELS = ["ant", "bee", "cat", "dog", "eel", "fox", "gnu", "hen", "ibis", "jay", "koi"]
+
+
+def build_prelogits():
+    s = PRE
+    return TorchvisionViT(image_size=s["image"], patch_size=s["patch"], num_layers=s["layers"], num_heads=s["heads"],
+                          hidden_dim=s["dim"], mlp_dim=s["mlp"], num_classes=s["classes"],
+                          representation_size=s["rep"])   # LayerNorm eps 1e-6, exact GELU: Google's ViT
+
+
+def randomise_prelogits(model):
+    """As randomise, for torchvision's names (LayerNorm gains near 1, attention far from uniform)."""
+    rng = np.random.Generator(np.random.PCG64(PRE["seed"]))
+    sd = model.state_dict()
+    for name in sorted(sd):
+        shape = tuple(sd[name].shape)
+        if (".ln_" in name or name.startswith("encoder.ln.")) and name.endswith(".weight"):
+            v = 1.0 + 0.1 * rng.standard_normal(shape)
+        elif name.endswith("weight"):
+            fan_in = math.prod(shape[1:])
+            scale = 2.0 if name.endswith("in_proj_weight") else 1.5 if "pre_logits" in name else 1.0
+            v = rng.standard_normal(shape) * scale / math.sqrt(fan_in)
+        elif name in ("class_token", "encoder.pos_embedding"):
+            v = 0.3 * rng.standard_normal(shape)
+        else:
+            v = 0.05 * rng.standard_normal(shape)
+        sd[name] = torch.from_numpy(v.astype(np.float32))
+    model.load_state_dict(sd)
+
+
+def torchvision_to_google(model):
+    """torchvision's tensors in Google's names: through timm's names (the attention's in_proj is timm's fused qkv,
+    mlp.0 / mlp.3 its fc1 / fc2), then to_google's mapping; the pre-logits kernel [D, R] = heads.pre_logits.weight.T
+    and the head's [R, K], as Flax stores every Dense kernel."""
+    t = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
+    sd = {"cls_token": t["class_token"], "pos_embed": t["encoder.pos_embedding"],
+          "norm.weight": t["encoder.ln.weight"], "norm.bias": t["encoder.ln.bias"],
+          "head.weight": t["heads.head.weight"], "head.bias": t["heads.head.bias"]}
+    for i in range(PRE["layers"]):
+        a, b = f"encoder.layers.encoder_layer_{i}.", f"blocks.{i}."
+        for tv, tm in (("ln_1", "norm1"), ("self_attention.out_proj", "attn.proj"), ("ln_2", "norm2"),
+                       ("mlp.0", "mlp.fc1"), ("mlp.3", "mlp.fc2")):
+            sd[f"{b}{tm}.weight"], sd[f"{b}{tm}.bias"] = t[f"{a}{tv}.weight"], t[f"{a}{tv}.bias"]
+        sd[b + "attn.qkv.weight"] = t[a + "self_attention.in_proj_weight"]
+        sd[b + "attn.qkv.bias"] = t[a + "self_attention.in_proj_bias"]
+    g = {"embedding/kernel": t["conv_proj.weight"].transpose(2, 3, 1, 0), "embedding/bias": t["conv_proj.bias"]}
+    g.update(transformer_to_google(sd, PRE["dim"], PRE["heads"], PRE["layers"]))
+    g["pre_logits/kernel"], g["pre_logits/bias"] = t["heads.pre_logits.weight"].T, t["heads.pre_logits.bias"]
+    n_mapped = len(sd) + 4   # every torchvision tensor: the ones renamed, the patch conv, the pre-logits layer
+    assert n_mapped == len(t), f"{len(t)} torchvision tensors, {n_mapped} mapped"
+    return {k: np.ascontiguousarray(v) for k, v in g.items()}
+
+
+def prove_prelogits(model, path, arrays, x):
+    """timm's loader reads the transformer back exactly; the pre-logits and head as its older lines did; that
+    model's float64 logits must be torchvision's. Returns the number of timm tensors compared."""
+    s = PRE
+    loaded = np.load(path)
+    assert sorted(loaded.files) == sorted(arrays), "np.load sees other members than written"
+    torch.manual_seed(s["seed"] + 1)
+    vit = VisionTransformer(img_size=s["image"], patch_size=s["patch"], embed_dim=s["dim"], depth=s["layers"],
+                            num_heads=s["heads"], mlp_ratio=s["mlp"] / s["dim"], num_classes=0)
+    assert vit.blocks[0].mlp.fc1.out_features == s["mlp"]
+    _load_weights(vit, str(path))
+    t = model.state_dict()
+    want = {"cls_token": t["class_token"], "pos_embed": t["encoder.pos_embedding"],
+            "patch_embed.proj.weight": t["conv_proj.weight"], "patch_embed.proj.bias": t["conv_proj.bias"],
+            "norm.weight": t["encoder.ln.weight"], "norm.bias": t["encoder.ln.bias"]}
+    for i in range(s["layers"]):
+        a, b = f"encoder.layers.encoder_layer_{i}.", f"blocks.{i}."
+        for tv, tm in (("ln_1", "norm1"), ("self_attention.out_proj", "attn.proj"), ("ln_2", "norm2"),
+                       ("mlp.0", "mlp.fc1"), ("mlp.3", "mlp.fc2"), ("self_attention.in_proj_", "attn.qkv.")):
+            for wb in ("weight", "bias"):
+                sep = "" if tv.endswith("_") else "."
+                want[f"{b}{tm}{'' if tm.endswith('.') else '.'}{wb}"] = t[f"{a}{tv}{sep}{wb}"]
+    got = vit.state_dict()
+    assert want.keys() == got.keys(), sorted(set(want) ^ set(got))
+    for k in want:
+        assert torch.equal(want[k], got[k]), f"timm's _load_weights gives another {k}: the layout is wrong"
+    pre_w, pre_b = (torch.from_numpy(loaded["pre_logits/kernel"]).T, torch.from_numpy(loaded["pre_logits/bias"]))
+    head_w, head_b = torch.from_numpy(loaded["head/kernel"]).T, torch.from_numpy(loaded["head/bias"])
+    assert torch.equal(pre_w, t["heads.pre_logits.weight"]) and torch.equal(head_w, t["heads.head.weight"])
+    vit = vit.double().eval()
+    with torch.no_grad():
+        xt = torch.from_numpy(x).double()
+        cls = vit.forward_head(vit.forward_features(xt), pre_logits=True)
+        pre = torch.tanh(torch.nn.functional.linear(cls, pre_w.double(), pre_b.double()))
+        logits = torch.nn.functional.linear(pre, head_w.double(), head_b.double())
+    return len(want), logits, pre
+
+
+def generate_prelogits(out):
+    s = PRE
+    d = out / s["name"]
+    d.mkdir(parents=True, exist_ok=True)
+    model = build_prelogits().eval()
+    randomise_prelogits(model)
+    arrays = torchvision_to_google(model)
+    write_npz(d / s["file"], arrays)
+
+    rng = np.random.Generator(np.random.PCG64(s["seed"] + 1000))
+    x = rng.uniform(-1.0, 1.0, (BATCH, CHANNELS, s["image"], s["image"]))
+    ramp = np.linspace(-1.0, 1.0, s["image"])
+    x[1] = 0.7 * x[1] + 0.3 * ramp[None, :, None]
+    x[2] = np.clip(0.5 * x[2] + 0.5 * ramp[None, None, :], -1.0, 1.0)
+    x = x.astype(np.float32)
+    logits, emb, att = run_torchvision(model, None, x, torch.float64)
+    n_tensors, timm_logits, timm_pre = prove_prelogits(model, d / s["file"], arrays, x)
+    res = {"timm (loaded from the .npz) logits": check_close("timm vs torchvision logits", timm_logits, logits, 1e-10),
+           "pre-logits": check_close("timm vs torchvision pre-logits", timm_pre, emb, 1e-10)}
+    m32 = build_prelogits().eval()
+    m32.load_state_dict(model.state_dict())
+    l32, e32, _ = run_torchvision(m32, None, x, torch.float32)
+    res["fp32 logits"] = check_close("fp32 vs fp64 logits", l32, logits, 1e-5)
+    res["fp32 pre-logits"] = check_close("fp32 vs fp64 pre-logits", e32, emb, 1e-5)
+    write_safetensors(d / "expected.safetensors",
+                      {"input": store(x, "F32"), "logits": store(logits.numpy(), "F32"),
+                       "embedding": store(emb.numpy(), "F32"), "cls_attention": store(att.numpy(), "F32")},
+                      {"format": "pt"})
+    (d / "labels.txt").write_text("\n".join(PRE_LABELS) + "\n")
+    size = (d / s["file"]).stat().st_size
+    grid = s["image"] // s["patch"]
+    text = [f"# `{s['name']}`: a Google ViT .npz with a pre-logits layer (generated)", "",
+            f"Written by `tools/make_npz_fixtures.py`; do not edit by hand. Regenerate with `{REGEN}`.", "",
+            f"`{s['file']}` ({size} bytes): torchvision's `VisionTransformer(representation_size={s['rep']})` "
+            f"(hidden {s['dim']}, {s['heads']} heads of {s['dim'] // s['heads']}, {s['layers']} blocks, MLP "
+            f"{s['mlp']}, patch {s['patch']}, {s['image']}x{s['image']} images: {grid}x{grid} grid, "
+            f"{grid * grid + 1} tokens, {s['classes']} classes; heads = pre_logits (Linear {s['dim']} -> {s['rep']}) "
+            "+ Tanh + head) with seeded random weights, in the layout of Google's ImageNet-21k releases: the "
+            f"transformer as in `google-vit`, plus `pre_logits/kernel` [{s['dim']}, {s['rep']}] and "
+            f"`pre_logits/bias` [{s['rep']}], and `head/kernel` [{s['rep']}, {s['classes']}].", "",
+            f"Proven: timm's `_load_weights` rebuilds all {n_tensors} tensors of a timm ViT (num_classes=0) from the "
+            "file bit for bit; the pre-logits and head kernels read as timm's loader did before it dropped the layer "
+            "(weight = kernel.T) equal torchvision's; and timm's blocks so loaded followed by those two layers give "
+            "torchvision's outputs (relative L2): "
+            + ", ".join(f"{k} {v:.1e}" for k, v in res.items()) + ".", "",
+            "`expected.safetensors` (torchvision's modules in float64, stored fp32): `input` [3, 3, 42, 42] (already "
+            f"in [-1, 1]), `logits` [3, {s['classes']}], `embedding` [3, {s['rep']}] (the pre-logits), "
+            f"`cls_attention` [{s['layers']}, 3, {grid * grid + 1}].", "",
+            f"Top-1 of the three inputs: {logits.argmax(1).tolist()}; logit std {float(logits.std()):.2f}.", ""]
+    (d / "README.md").write_text("\n".join(text))
+    print(f"{s['name']}: {len(arrays)} arrays, {size} B; timm rebuilt {n_tensors} tensors exactly; "
+          + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
+
+
 def readme(arrays, n_tensors, logits, res, size):
     lines = [f"# `{NAME}`: a Google ViT .npz (generated)", "",
              f"Written by `tools/make_npz_fixtures.py`; do not edit by hand. Regenerate with `{REGEN}`",
@@ -220,8 +384,13 @@ def readme(arrays, n_tensors, logits, res, size):
     return "\n".join(lines)
 
 
+def generate_all(out):
+    generate(out)
+    generate_prelogits(out)
+
+
 def main():
-    return cli(__doc__.split("\n")[0], generate, ROOT / "tests" / "data")
+    return cli(__doc__.split("\n")[0], generate_all, ROOT / "tests" / "data")
 
 
 if __name__ == "__main__":
