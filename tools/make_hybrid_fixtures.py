@@ -21,7 +21,9 @@ Each is written as each publisher writes it, and a file per layout proves the na
   hybrid/r3/hf/          model.safetensors + config.json in Hugging Face's ViTHybrid names
                          (vit.embeddings.patch_embeddings.backbone.bit.encoder.stages.0.layers.0.conv1.weight ...),
                          renamed by the table of transformers' convert_vit_hybrid_timm_to_pytorch.py (transformers is
-                         not installed: the names and config keys are from its source, not proven by loading)
+                         not installed: the names and config keys are from its source, not proven by loading);
+                         config.json as ViTHybridConfig.save_pretrained writes it (sorted keys, backbone_config a
+                         BitConfig with global_padding "SAME", stage_names, out_features / out_indices)
   hybrid/<name>/expected.safetensors   timm's outputs in float64, stored fp32: input [3, 3, S, S] (already
                          normalised), logits [3, 7], embedding [3, 48], cls_attention [2, 3, T], features [3, F, F, Cf]
                          (the stem's output, NHWC), logits_b1 [1, 7] (image 0 alone, a batch-1 timm run), and the
@@ -192,18 +194,27 @@ def timm_config(s):
 
 
 def hf_config(s):
-    """ViTHybridConfig as save_pretrained writes the keys vkvit reads (the defaults of
-    convert_vit_hybrid_timm_to_pytorch.py's BitConfig, at this model's sizes; layer_norm_eps as timm's)."""
-    cfg = {"architectures": ["ViTHybridForImageClassification"], "model_type": "vit-hybrid",
-           "hidden_size": DIM, "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "intermediate_size": MLP,
-           "hidden_act": "gelu", "layer_norm_eps": 1e-6, "image_size": s["image"], "patch_size": s["patch"],
-           "num_channels": 3, "qkv_bias": True, "id2label": {str(i): n for i, n in enumerate(LABELS)},
-           "label2id": {n: i for i, n in enumerate(LABELS)},
-           "backbone_config": {"model_type": "bit", "depths": list(s["stages"]), "hidden_sizes": list(s["widths"]),
-                               "embedding_size": s["root"], "num_groups": 32, "layer_type": "bottleneck",
-                               "global_padding": "same", "embedding_dynamic_padding": True, "hidden_act": "relu",
-                               "out_features": [f"stage{len(s['stages'])}"], "width_factor": 1}}
-    return json.dumps(cfg, indent=2) + "\n"
+    """config.json as ViTHybridConfig.save_pretrained writes it (to_json_string: sorted keys, indent 2): its own
+    fields, layer_norm_eps as timm's (HF's default is 1e-12; timm's 1e-6 is what these weights were run with), and
+    backbone_config the BitConfig of convert_vit_hybrid_timm_to_pytorch.py (global_padding "same", which BitConfig
+    upper-cases, layer_type "bottleneck", out_features the last stage, embedding_dynamic_padding) at this model's
+    sizes, with the fields BitConfig derives (stage_names, out_indices). PretrainedConfig's generic keys
+    (generation defaults, torch_dtype, transformers_version) are left out: vkvit reads none of them."""
+    n = len(s["stages"])
+    grid = s["image"] // 16 if s["stages"] else s["image"] // 4
+    bit = {"depths": list(s["stages"]), "drop_path_rate": 0.0, "embedding_dynamic_padding": True,
+           "embedding_size": s["root"], "global_padding": "SAME", "hidden_act": "relu",
+           "hidden_sizes": list(s["widths"]), "layer_type": "bottleneck", "model_type": "bit", "num_channels": 3,
+           "num_groups": 32, "out_features": [f"stage{n}"], "out_indices": [n], "output_stride": 32,
+           "stage_names": ["stem"] + [f"stage{i + 1}" for i in range(n)], "width_factor": 1}
+    cfg = {"architectures": ["ViTHybridForImageClassification"], "attention_probs_dropout_prob": 0.0,
+           "backbone_config": bit, "backbone_featmap_shape": [1, s["widths"][-1], grid, grid],
+           "hidden_act": "gelu", "hidden_dropout_prob": 0.0, "hidden_size": DIM,
+           "id2label": {str(i): n for i, n in enumerate(LABELS)}, "image_size": s["image"],
+           "initializer_range": 0.02, "intermediate_size": MLP, "label2id": {n: i for i, n in enumerate(LABELS)},
+           "layer_norm_eps": 1e-6, "model_type": "vit-hybrid", "num_attention_heads": HEADS, "num_channels": 3,
+           "num_hidden_layers": LAYERS, "patch_size": s["patch"], "qkv_bias": True}
+    return json.dumps(cfg, indent=2, sort_keys=True) + "\n"
 
 
 def prove_google(s, model, path, arrays):
