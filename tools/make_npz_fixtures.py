@@ -78,17 +78,23 @@ def build_model():
 def randomise(model):
     """Every parameter seeded and well scaled: LayerNorm gains 1 + noise, biases and tokens noisy, so that a wrong
     mapping of any tensor moves the outputs."""
-    rng = np.random.Generator(np.random.PCG64(SEED))
+    randomise_with(model, SEED, lambda n: n.endswith(("norm1.weight", "norm2.weight")) or n == "norm.weight",
+                   lambda n: 2.0 if n.endswith("qkv.weight") else 1.0,  # attention far from uniform
+                   lambda n: n in ("cls_token", "pos_embed"))
+
+
+def randomise_with(model, seed, is_gain, weight_scale, is_token):
+    """Seeded values for every tensor in name order: LayerNorm gains (is_gain) 1 + N(0, 0.1^2), other weights
+    N(0, weight_scale^2 / fan_in), tokens (is_token) N(0, 0.3^2), biases N(0, 0.05^2)."""
+    rng = np.random.Generator(np.random.PCG64(seed))
     sd = model.state_dict()
     for name in sorted(sd):
         shape = tuple(sd[name].shape)
-        if name.endswith("norm1.weight") or name.endswith("norm2.weight") or name == "norm.weight":
+        if is_gain(name):
             v = 1.0 + 0.1 * rng.standard_normal(shape)
-        elif name.endswith(".weight"):
-            fan_in = math.prod(shape[1:])
-            scale = 2.0 if name.endswith("qkv.weight") else 1.0  # attention far from uniform
-            v = rng.standard_normal(shape) * scale / math.sqrt(fan_in)
-        elif name in ("cls_token", "pos_embed"):
+        elif name.endswith("weight"):
+            v = rng.standard_normal(shape) * weight_scale(name) / math.sqrt(math.prod(shape[1:]))
+        elif is_token(name):
             v = 0.3 * rng.standard_normal(shape)
         else:
             v = 0.05 * rng.standard_normal(shape)
@@ -221,45 +227,39 @@ def build_prelogits():
 
 
 def randomise_prelogits(model):
-    """As randomise, for torchvision's names (LayerNorm gains near 1, attention far from uniform)."""
-    rng = np.random.Generator(np.random.PCG64(PRE["seed"]))
-    sd = model.state_dict()
-    for name in sorted(sd):
-        shape = tuple(sd[name].shape)
-        if (".ln_" in name or name.startswith("encoder.ln.")) and name.endswith(".weight"):
-            v = 1.0 + 0.1 * rng.standard_normal(shape)
-        elif name.endswith("weight"):
-            fan_in = math.prod(shape[1:])
-            scale = 2.0 if name.endswith("in_proj_weight") else 1.5 if "pre_logits" in name else 1.0
-            v = rng.standard_normal(shape) * scale / math.sqrt(fan_in)
-        elif name in ("class_token", "encoder.pos_embedding"):
-            v = 0.3 * rng.standard_normal(shape)
-        else:
-            v = 0.05 * rng.standard_normal(shape)
-        sd[name] = torch.from_numpy(v.astype(np.float32))
-    model.load_state_dict(sd)
+    """As randomise, for torchvision's names; the pre-logits layer a little larger, so that tanh bends."""
+    randomise_with(model, PRE["seed"], lambda n: (".ln_" in n or n.startswith("encoder.ln.")) and n.endswith("weight"),
+                   lambda n: 2.0 if n.endswith("in_proj_weight") else 1.5 if "pre_logits" in n else 1.0,
+                   lambda n: n in ("class_token", "encoder.pos_embedding"))
+
+
+def torchvision_as_timm(t):
+    """torchvision's ViT tensors `t` (numpy or torch) under timm's names: its attention's in_proj is timm's fused
+    qkv, mlp.0 / mlp.3 its fc1 / fc2; the heads left out."""
+    sd = {"cls_token": t["class_token"], "pos_embed": t["encoder.pos_embedding"],
+          "patch_embed.proj.weight": t["conv_proj.weight"], "patch_embed.proj.bias": t["conv_proj.bias"],
+          "norm.weight": t["encoder.ln.weight"], "norm.bias": t["encoder.ln.bias"]}
+    for i in range(PRE["layers"]):
+        a, b = f"encoder.layers.encoder_layer_{i}.", f"blocks.{i}."
+        for tv, tm in (("ln_1.{}", "norm1.{}"), ("self_attention.in_proj_{}", "attn.qkv.{}"),
+                       ("self_attention.out_proj.{}", "attn.proj.{}"), ("ln_2.{}", "norm2.{}"),
+                       ("mlp.0.{}", "mlp.fc1.{}"), ("mlp.3.{}", "mlp.fc2.{}")):
+            for wb in ("weight", "bias"):
+                sd[b + tm.format(wb)] = t[a + tv.format(wb)]
+    return sd
 
 
 def torchvision_to_google(model):
-    """torchvision's tensors in Google's names: through timm's names (the attention's in_proj is timm's fused qkv,
-    mlp.0 / mlp.3 its fc1 / fc2), then to_google's mapping; the pre-logits kernel [D, R] = heads.pre_logits.weight.T
-    and the head's [R, K], as Flax stores every Dense kernel."""
+    """torchvision's tensors in Google's names: through timm's names, then to_google's mapping; the pre-logits
+    kernel [D, R] = heads.pre_logits.weight.T and the head's [R, K], as Flax stores every Dense kernel."""
     t = {k: v.detach().numpy().astype(np.float32) for k, v in model.state_dict().items()}
-    sd = {"cls_token": t["class_token"], "pos_embed": t["encoder.pos_embedding"],
-          "norm.weight": t["encoder.ln.weight"], "norm.bias": t["encoder.ln.bias"],
-          "head.weight": t["heads.head.weight"], "head.bias": t["heads.head.bias"]}
-    for i in range(PRE["layers"]):
-        a, b = f"encoder.layers.encoder_layer_{i}.", f"blocks.{i}."
-        for tv, tm in (("ln_1", "norm1"), ("self_attention.out_proj", "attn.proj"), ("ln_2", "norm2"),
-                       ("mlp.0", "mlp.fc1"), ("mlp.3", "mlp.fc2")):
-            sd[f"{b}{tm}.weight"], sd[f"{b}{tm}.bias"] = t[f"{a}{tv}.weight"], t[f"{a}{tv}.bias"]
-        sd[b + "attn.qkv.weight"] = t[a + "self_attention.in_proj_weight"]
-        sd[b + "attn.qkv.bias"] = t[a + "self_attention.in_proj_bias"]
-    g = {"embedding/kernel": t["conv_proj.weight"].transpose(2, 3, 1, 0), "embedding/bias": t["conv_proj.bias"]}
+    sd = torchvision_as_timm(t)
+    sd["head.weight"], sd["head.bias"] = t["heads.head.weight"], t["heads.head.bias"]
+    g = {"embedding/kernel": sd["patch_embed.proj.weight"].transpose(2, 3, 1, 0),
+         "embedding/bias": sd["patch_embed.proj.bias"]}
     g.update(transformer_to_google(sd, PRE["dim"], PRE["heads"], PRE["layers"]))
     g["pre_logits/kernel"], g["pre_logits/bias"] = t["heads.pre_logits.weight"].T, t["heads.pre_logits.bias"]
-    n_mapped = len(sd) + 4   # every torchvision tensor: the ones renamed, the patch conv, the pre-logits layer
-    assert n_mapped == len(t), f"{len(t)} torchvision tensors, {n_mapped} mapped"
+    assert len(sd) + 2 == len(t), f"{len(t)} torchvision tensors, {len(sd) + 2} mapped"  # + the pre-logits layer
     return {k: np.ascontiguousarray(v) for k, v in g.items()}
 
 
@@ -275,23 +275,16 @@ def prove_prelogits(model, path, arrays, x):
     assert vit.blocks[0].mlp.fc1.out_features == s["mlp"]
     _load_weights(vit, str(path))
     t = model.state_dict()
-    want = {"cls_token": t["class_token"], "pos_embed": t["encoder.pos_embedding"],
-            "patch_embed.proj.weight": t["conv_proj.weight"], "patch_embed.proj.bias": t["conv_proj.bias"],
-            "norm.weight": t["encoder.ln.weight"], "norm.bias": t["encoder.ln.bias"]}
-    for i in range(s["layers"]):
-        a, b = f"encoder.layers.encoder_layer_{i}.", f"blocks.{i}."
-        for tv, tm in (("ln_1", "norm1"), ("self_attention.out_proj", "attn.proj"), ("ln_2", "norm2"),
-                       ("mlp.0", "mlp.fc1"), ("mlp.3", "mlp.fc2"), ("self_attention.in_proj_", "attn.qkv.")):
-            for wb in ("weight", "bias"):
-                sep = "" if tv.endswith("_") else "."
-                want[f"{b}{tm}{'' if tm.endswith('.') else '.'}{wb}"] = t[f"{a}{tv}{sep}{wb}"]
+    want = torchvision_as_timm(t)
     got = vit.state_dict()
     assert want.keys() == got.keys(), sorted(set(want) ^ set(got))
     for k in want:
         assert torch.equal(want[k], got[k]), f"timm's _load_weights gives another {k}: the layout is wrong"
     pre_w, pre_b = (torch.from_numpy(loaded["pre_logits/kernel"]).T, torch.from_numpy(loaded["pre_logits/bias"]))
     head_w, head_b = torch.from_numpy(loaded["head/kernel"]).T, torch.from_numpy(loaded["head/bias"])
-    assert torch.equal(pre_w, t["heads.pre_logits.weight"]) and torch.equal(head_w, t["heads.head.weight"])
+    for got_t, name in ((pre_w, "pre_logits.weight"), (pre_b, "pre_logits.bias"), (head_w, "head.weight"),
+                        (head_b, "head.bias")):
+        assert torch.equal(got_t, t["heads." + name]), f"the .npz's {name} is not torchvision's"
     vit = vit.double().eval()
     with torch.no_grad():
         xt = torch.from_numpy(x).double()
