@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "vkvit.h"
 
 #ifndef VKVIT_DEFAULT_MODEL
@@ -81,19 +82,6 @@ __attribute__((format(printf, 1, 2))) static int error(const char *fmt, ...)
 
 /* ---- arguments and files ---------------------------------------------------------------------------- */
 
-static bool is_image_name(const char *name)
-{
-    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".gif", ".pnm", ".ppm", ".pgm",
-                                      ".psd"};
-    const char *dot = strrchr(name, '.');
-    for (size_t i = 0; dot && i < sizeof ext / sizeof *ext; i++)
-        if (strcasecmp(dot, ext[i]) == 0)
-            return true;
-    return false;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 static bool push(options *o, char *path)
 {
     if (!path)
@@ -138,26 +126,16 @@ static bool add_path(options *o, const char *path, int depth)
             snprintf(names[n++], len, "%s/%s", path, e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    qsort(names, n, sizeof *names, cli_cmp_str);
     for (size_t i = 0; i < n; i++) {
         if (ok && stat(names[i], &st) == 0 && S_ISDIR(st.st_mode))
             ok = add_path(o, names[i], depth + 1);
-        else if (ok && is_image_name(names[i]) && push(o, names[i]))
+        else if (ok && cli_is_image_name(names[i]) && push(o, names[i]))
             continue;
         free(names[i]);
     }
     free(names);
     return ok;
-}
-
-static bool parse_uint(const char *s, uint32_t *out, uint32_t lo, uint32_t hi)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return false;
-    *out = (uint32_t)v;
-    return true;
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -193,13 +171,13 @@ static int parse_args(int argc, char **argv, options *o)
             o->text = argv[++i];
             o->labels = argv[++i];
         } else if (!strcmp(a, "--top") && value) {
-            if (!parse_uint(argv[++i], &o->top, 1, 1000000))
+            if (!cli_parse_uint(argv[++i], &o->top, 1, 1000000))
                 return usage_error("--top wants a positive number, not '%s'", argv[i]);
         } else if (!strcmp(a, "--batch") && value) {
-            if (!parse_uint(argv[++i], &o->batch, 1, 4096))
+            if (!cli_parse_uint(argv[++i], &o->batch, 1, 4096))
                 return usage_error("--batch wants 1..4096, not '%s'", argv[i]);
         } else if (!strcmp(a, "--size") && value) {
-            if (!parse_uint(argv[++i], &o->size, 1, 4096))
+            if (!cli_parse_uint(argv[++i], &o->size, 1, 4096))
                 return usage_error("--size wants 1..4096 pixels, not '%s'", argv[i]);
         } else if (!strcmp(a, "--normalize")) {
             o->normalize = true;
@@ -491,16 +469,6 @@ static uint32_t engine_next(engine *e, const options *o, size_t *next)
     return rows;
 }
 
-static void progress(size_t done, size_t total)
-{
-    const int width = 40, filled = (int)(width * done / (total ? total : 1));
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled, "========================================", width - filled, "",
-            done, total);
-    if (done == total)
-        fputc('\n', stderr);
-    fflush(stderr);
-}
-
 /* Cosine similarity of a with b (0 where either is zero), in double. */
 static double cosine(const float *a, const float *b, uint32_t n)
 {
@@ -563,7 +531,7 @@ static int embed(const options *o)
         if (!rc && n && (!npy_commit(&out, n) || (o->tokens && !npy_commit(&tok, n))))
             rc = EXIT_ERROR;
         if (bar)
-            progress(next, o->n_paths);
+            cli_progress(next, o->n_paths);
     }
     if (!rc)
         fprintf(stderr, "vkvit-embed: %llu embeddings of %u floats (%s%s) in %s, names in %s%s%s\n",

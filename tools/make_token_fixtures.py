@@ -25,7 +25,7 @@ import timm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_fixtures import store, write_safetensors  # noqa: E402
-from make_timm_fixtures import hub_config, randomize  # noqa: E402
+from make_timm_fixtures import files, hub_config, randomize  # noqa: E402
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,10 +78,6 @@ def generate(root):
         shape = make(c, data)
         lines.append(f"| `{c['name']}` | `{c['arch']}` | `{json.dumps(c['args'])}` | {list(shape)} |")
     (data / "README.md").write_text("\n".join(lines) + "\n")
-
-
-def files(root):
-    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
 
 
 def main():
