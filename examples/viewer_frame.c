@@ -1,4 +1,5 @@
-/* The viewer's frame composed on the CPU: letterboxed photo, attention heat map, labels, bars, text. */
+/* The viewer's frame composed on the CPU: letterboxed photo, attention heat map, labels, bars, the features'
+ * PCA picture, text. */
 #include "viewer_frame.h"
 
 #include <math.h>
@@ -235,15 +236,45 @@ static void draw_labels(canvas *c, const viewer_scene *s, const viewer_layout *l
     }
 }
 
-/* The help lines, bottom-aligned at `bottom` in the label panel if they fit below the labels; a tab
- * starts the second column (the font is proportional, so columns are placed, not padded). */
-static void draw_help(canvas *c, const char *help, const viewer_layout *l, int bottom, int scale)
+static int help_lines(const char *help)
 {
-    int lines = 1, lh = line_height(scale), column = 8 * 6 * scale;
+    int lines = 1;
     for (const char *p = help; *p; p++)
         lines += *p == '\n';
+    return lines;
+}
+
+/* The PCA picture under the labels (below `above`), a caption over it, as large as fits above the help
+ * lines (help_top), or, when that is less than 4 lines high, down to `bottom` in place of the help; one
+ * block per patch (nearest neighbour). Returns the lowest y it used (`above` when nothing was drawn). */
+static int draw_pca(canvas *c, const viewer_scene *s, const viewer_layout *l, int above, int help_top, int bottom,
+                    int scale)
+{
+    const int lh = line_height(scale), top = above + lh / 2 + lh;
+    int side = imin(l->labels_w, help_top - lh - top);
+    if (side < 4 * lh)
+        side = imin(l->labels_w, bottom - top);
+    if (side < (int)s->grid)
+        return above;
+    draw_text(c, l->labels_x, top - lh, scale, DIM_TEXT, "patch tokens: PCA as RGB", l->labels_w);
+    for (int y = 0; y < side; y++) {
+        const int gy = (int)((int64_t)y * (int)s->grid / side);
+        uint8_t *row = c->px + ((size_t)(top + y) * (size_t)c->w + (size_t)l->labels_x) * 4;
+        for (int x = 0; x < side; x++) {
+            const uint8_t *p = s->pca + ((size_t)gy * s->grid + (size_t)((int64_t)x * (int)s->grid / side)) * 3;
+            row[x * 4 + 0] = p[0], row[x * 4 + 1] = p[1], row[x * 4 + 2] = p[2], row[x * 4 + 3] = 255;
+        }
+    }
+    return top + side;
+}
+
+/* The help lines, bottom-aligned at `bottom` in the label panel if they fit below `above` (the lowest y
+ * used there); a tab starts the second column (the font is proportional, so columns are placed, not padded). */
+static void draw_help(canvas *c, const char *help, const viewer_layout *l, int above, int bottom, int scale)
+{
+    int lines = help_lines(help), lh = line_height(scale), column = 8 * 6 * scale;
     int y = bottom - lines * lh;
-    if (y < l->labels_y + l->labels_h + lh)
+    if (y < above + lh)
         return;
     for (const char *p = help; *p; y += lh) {
         size_t n = strcspn(p, "\n"), key = strcspn(p, "\t\n");
@@ -308,6 +339,10 @@ void viewer_compose(const viewer_scene *s, uint8_t *rgba, uint32_t width, uint32
         draw_labels(&c, s, &l, scale);
     if (s->footer)
         draw_text(&c, margin, c.h - margin - lh + 2 * scale, scale, DIM_TEXT, s->footer, c.w - 2 * margin);
+    const int bottom = box.image_y + box.image_h, help_top = bottom - (s->help ? help_lines(s->help) * lh : 0);
+    int above = l.labels_y + l.labels_h;
+    if (s->pca && s->grid && !s->error)
+        above = draw_pca(&c, s, &l, above, help_top, bottom, scale);
     if (s->help)
-        draw_help(&c, s->help, &l, box.image_y + box.image_h, scale);
+        draw_help(&c, s->help, &l, above, bottom, scale);
 }

@@ -1,6 +1,7 @@
 /* The viewer's frame, composed on the CPU into RGBA8 pixels: the photo letterboxed on the left with
  * the attention heat map blended over the part the model saw, the top-5 labels with probability
- * bars on the right, a title line and a help line. Pure pixels in, pixels out: no Vulkan, no window. */
+ * bars on the right and under them the patch features' principal components as RGB, a title line and
+ * a help line. Pure pixels in, pixels out: no Vulkan, no window. */
 #ifndef VIEWER_FRAME_H
 #define VIEWER_FRAME_H
 
@@ -18,6 +19,10 @@ typedef struct viewer_scene {
     /* Attention over the patch grid, [grid][grid] row-major, normalised to [0, 1]; NULL = no overlay. */
     const float *heat;
     uint32_t grid;
+    /* The patch tokens' first three principal components as RGB, [grid][grid][3] (viewer_pca_rgb); NULL =
+     * none. Drawn as a square under the labels, one block per patch; where the help lines leave too little
+     * room it takes their place. */
+    const uint8_t *pca;
     const vkvit_prediction *top;     /* [top_count], most probable first                             */
     uint32_t top_count;
     const char *title;               /* first line, e.g. "chelsea.png  (1/7)"                         */

@@ -11,11 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "vkvit.h"
 
 #ifndef VKVIT_DEFAULT_MODEL
@@ -47,19 +47,6 @@ static void usage(FILE *f)
             VKVIT_DEFAULT_MODEL);
 }
 
-static bool is_image_name(const char *name)
-{
-    static const char *const ext[] = {".png", ".jpg", ".jpeg", ".bmp", ".tga", ".gif",
-                                      ".pnm", ".ppm", ".pgm", ".psd"};
-    const char *dot = strrchr(name, '.');
-    for (size_t i = 0; dot && i < sizeof ext / sizeof *ext; i++)
-        if (strcasecmp(dot, ext[i]) == 0)
-            return true;
-    return false;
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Appends path, or the image files of a directory (sorted), to the list. */
 static bool add_path(options *o, size_t *cap, const char *path)
 {
@@ -70,7 +57,7 @@ static bool add_path(options *o, size_t *cap, const char *path)
         DIR *d = opendir(path);
         struct dirent *e;
         while (d && (e = readdir(d))) {
-            if (e->d_name[0] == '.' || !is_image_name(e->d_name))
+            if (e->d_name[0] == '.' || !cli_is_image_name(e->d_name))
                 continue;
             if (n == ncap) {
                 ncap = ncap ? 2 * ncap : 16;
@@ -86,7 +73,7 @@ static bool add_path(options *o, size_t *cap, const char *path)
         }
         if (d)
             closedir(d);
-        qsort(names, n, sizeof *names, cmp_str);
+        qsort(names, n, sizeof *names, cli_cmp_str);
     } else {
         names = malloc(sizeof *names);
         if (names && (names[0] = strdup(path)))
@@ -106,16 +93,6 @@ static bool add_path(options *o, size_t *cap, const char *path)
     return true;
 }
 
-static bool parse_uint(const char *s, uint32_t *out, uint32_t lo, uint32_t hi)
-{
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (!*s || *end || v < lo || v > hi)
-        return false;
-    *out = (uint32_t)v;
-    return true;
-}
-
 static int parse_args(int argc, char **argv, options *o)
 {
     size_t cap = 0;
@@ -131,13 +108,13 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--device") && has_value) {
             o->device = argv[++i];
         } else if (!strcmp(a, "--top") && has_value) {
-            if (!parse_uint(argv[++i], &o->top, 1, 1000000))
+            if (!cli_parse_uint(argv[++i], &o->top, 1, 1000000))
                 return fprintf(stderr, "vkvit-classify: --top wants a positive number, not '%s'\n", argv[i]), 2;
         } else if (!strcmp(a, "--batch") && has_value) {
-            if (!parse_uint(argv[++i], &o->batch, 1, 4096))
+            if (!cli_parse_uint(argv[++i], &o->batch, 1, 4096))
                 return fprintf(stderr, "vkvit-classify: --batch wants 1..4096, not '%s'\n", argv[i]), 2;
         } else if (!strcmp(a, "--size") && has_value) {
-            if (!parse_uint(argv[++i], &o->size, 1, 4096))
+            if (!cli_parse_uint(argv[++i], &o->size, 1, 4096))
                 return fprintf(stderr, "vkvit-classify: --size wants 1..4096 pixels, not '%s'\n", argv[i]), 2;
         } else if (!strcmp(a, "--json")) {
             o->json = true;
@@ -184,16 +161,6 @@ static void json_string(const char *s)
             putchar(c);
     }
     putchar('"');
-}
-
-static void progress(size_t done, size_t total)
-{
-    int width = 40, filled = (int)(width * done / (total ? total : 1));
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu", filled, "========================================", width - filled, "", done,
-            total);
-    if (done == total)
-        fputc('\n', stderr);
-    fflush(stderr);
 }
 
 static void print_result(const options *o, const char *path, const vkvit_prediction *top, uint32_t k, bool first)
@@ -327,7 +294,7 @@ int main(int argc, char **argv)
         for (uint32_t i = 0; i < n; i++)
             vkvit_image_destroy(&images[i]);
         if (show_progress)
-            progress(next, o.n_paths);
+            cli_progress(next, o.n_paths);
     }
     double ips = gpu_time > 0 ? (double)done_images / gpu_time : 0;
     double latency_ms = done_images ? 1000.0 * gpu_time / (double)done_images : 0;

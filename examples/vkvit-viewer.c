@@ -1,5 +1,6 @@
 /*
- * vkvit-viewer: shows a photo, the model's top-5 labels and where its class token looked.
+ * vkvit-viewer: shows a photo, the model's top-5 labels, where its class token looked, and the first three
+ * principal components of its patch tokens as RGB (what the features tell apart; docs/embeddings.md).
  *
  *   vkvit-viewer [--model DIR] [--layer N] [options] IMAGE|DIR...
  *   vkvit-viewer --headless OUT.png [--model DIR] [options] IMAGE
@@ -7,7 +8,8 @@
  * One VkDevice, created here, presents to the window and runs vkvit (vkvit_context_adopt). Each
  * frame is composed on the CPU (viewer_frame.c) and copied into a swapchain image
  * (viewer_present.c). Keys: Left/Right or P/N previous/next image, K/L previous/next layer,
- * O overlay on/off, Q or Escape quit; files or folders dropped on the window are added and opened.
+ * O overlay on/off, F the features picture on/off, Q or Escape quit; files or folders dropped on the
+ * window are added and opened.
  */
 #include <volk.h> /* before vkvit.h and glfw3.h: Vulkan through volk, VK_NO_PROTOTYPES */
 
@@ -28,6 +30,7 @@
 
 #include "app_vulkan.h"
 #include "viewer_frame.h"
+#include "viewer_pca.h"
 #include "viewer_png.h"
 #include "viewer_present.h"
 
@@ -40,7 +43,7 @@ typedef struct options {
     const char *model, *device, *headless, *screenshot;
     uint32_t width, height;
     int layer;                     /* 1-based; 0 = the last */
-    int overlay, validate;
+    int overlay, validate, features;
     long frames;                   /* windowed: quit after this many presented frames; 0 = run until closed */
 } options;
 
@@ -64,6 +67,10 @@ typedef struct viewer {
     float *attention;              /* [layers][tokens] */
     float *heat;                   /* [grid][grid] of the shown layer, normalised to [0, 1] */
     bool have_attention;
+    float *tokens;                 /* [tokens][hidden] after the final LayerNorm */
+    uint8_t *pca;                  /* [grid][grid][3]: the patch tokens' first three principal components */
+    double explained[VIEWER_PCA_K];
+    bool have_pca;
     uint32_t layer;                /* 0-based */
     double run_ms;
     char error[512];
@@ -155,6 +162,20 @@ static void update_heat(viewer *v)
     v->dirty = true;
 }
 
+/* PCA of the patch tokens (those after the class and any distillation token) on the host, as RGB per patch. */
+static void update_pca(viewer *v)
+{
+    const vkvit_model_info *mi = &v->info;
+    const uint32_t grid = mi->image_size / mi->patch_size, n = grid * grid;
+    double *scores = malloc((size_t)n * VIEWER_PCA_K * sizeof *scores);
+    v->have_pca = scores && vkvit_get_patch_tokens(v->plan, v->tokens, (size_t)mi->tokens * mi->hidden) == VKVIT_OK &&
+                  viewer_pca(v->tokens + (size_t)(mi->tokens - n) * mi->hidden, n, mi->hidden, NULL, scores,
+                             v->explained) == 0;
+    if (v->have_pca)
+        viewer_pca_rgb(scores, n, v->pca);
+    free(scores);
+}
+
 /* Decodes the current file and runs the model on it; a failure is kept in v->error and shown. */
 static void load_current(viewer *v)
 {
@@ -162,6 +183,7 @@ static void load_current(viewer *v)
     vkvit_image_destroy(&v->image);
     v->top_count = 0;
     v->have_attention = false;
+    v->have_pca = false;
     v->error[0] = 0;
     v->need_load = false;
     v->dirty = true;
@@ -184,6 +206,7 @@ static void load_current(viewer *v)
     v->top_count = k;
     v->have_attention = true;
     update_heat(v);
+    update_pca(v);
 }
 
 static void on_vkvit_message(void *user, vkvit_message_severity severity, const char *message)
@@ -217,7 +240,7 @@ static int start_vkvit(viewer *v)
 {
     vkvit_adopt_info adopt = app_adopt_info(&v->vk);
     vkvit_context_options co = {.on_message = on_vkvit_message};
-    vkvit_plan_options po = {.batch = 1, .attention_maps = 1};
+    vkvit_plan_options po = {.batch = 1, .attention_maps = 1, .patch_tokens = 1};
     vkvit_status s;
     if ((s = vkvit_context_adopt(&adopt, &co, &v->ctx)) || (s = vkvit_model_load(v->ctx, v->opt.model, NULL, &v->model)) ||
         (s = vkvit_model_get_info(v->model, &v->info)) || (s = vkvit_plan_create(v->model, &po, &v->plan))) {
@@ -227,7 +250,9 @@ static int start_vkvit(viewer *v)
     uint32_t grid = v->info.image_size / v->info.patch_size;
     v->attention = calloc((size_t)v->info.layers * v->info.tokens, sizeof *v->attention);
     v->heat = calloc((size_t)grid * grid, sizeof *v->heat);
-    if (!v->attention || !v->heat) {
+    v->tokens = calloc((size_t)v->info.tokens * v->info.hidden, sizeof *v->tokens);
+    v->pca = calloc((size_t)grid * grid * 3, 1);
+    if (!v->attention || !v->heat || !v->tokens || !v->pca) {
         fprintf(stderr, "vkvit-viewer: out of memory\n");
         return -1;
     }
@@ -253,7 +278,10 @@ static void stop_vkvit(viewer *v)
     v->plan = NULL, v->model = NULL, v->ctx = NULL;
     free(v->attention);
     free(v->heat);
-    v->attention = v->heat = NULL;
+    free(v->tokens);
+    free(v->pca);
+    v->attention = v->heat = v->tokens = NULL;
+    v->pca = NULL;
 }
 
 /* ---- the frame ---------------------------------------------------------------------------------------- */
@@ -274,6 +302,7 @@ static void compose(viewer *v, uint8_t *rgba, uint32_t width, uint32_t height)
         .image = v->image.rgba ? &v->image : NULL,
         .view_x0 = rect[0], .view_y0 = rect[1], .view_x1 = rect[2], .view_y1 = rect[3],
         .heat = v->opt.overlay && v->have_attention ? v->heat : NULL,
+        .pca = v->opt.features && v->have_pca ? v->pca : NULL,
         .grid = v->info.patch_size ? v->info.image_size / v->info.patch_size : 0,
         .top = v->top,
         .top_count = v->top_count,
@@ -281,7 +310,7 @@ static void compose(viewer *v, uint8_t *rgba, uint32_t width, uint32_t height)
         .subtitle = subtitle,
         .error = v->error[0] ? v->error : NULL,
         .footer = footer,
-        .help = "<- ->\timage\nK L\tlayer\nO\toverlay\nQ\tquit\ndrop files to open them",
+        .help = "<- ->\timage\nK L\tlayer\nO\toverlay\nF\tfeatures\nQ\tquit\ndrop files to open them",
     };
     viewer_compose(&scene, rgba, width, height);
 }
@@ -302,6 +331,11 @@ static int run_headless(viewer *v)
     viewer_layout l = viewer_layout_for(w, h, v->image.width, v->image.height);
     printf("wrote %s (%ux%u)\nlayout image %d %d %d %d labels %d %d %d %d\n", v->opt.headless, w, h, l.image_x,
            l.image_y, l.image_w, l.image_h, l.labels_x, l.labels_y, l.labels_w, l.labels_h);
+    const uint32_t grid = v->info.image_size / v->info.patch_size;
+    if (v->have_pca)
+        printf("pca: the first three principal components of the %u patch tokens explain %.1f%%, %.1f%%, %.1f%% "
+               "of their variance\n", grid * grid, 100 * v->explained[0], 100 * v->explained[1],
+               100 * v->explained[2]);
     for (uint32_t i = 0; i < v->top_count; i++)
         printf("top %u %.4f %s\n", i + 1, (double)v->top[i].probability, v->top[i].label ? v->top[i].label : "?");
     rc = v->error[0] ? 1 : 0;
@@ -338,6 +372,9 @@ static void on_key(GLFWwindow *window, int key, int scancode, int action, int mo
         break;
     case GLFW_KEY_O:
         v->opt.overlay = !v->opt.overlay, v->dirty = true;
+        break;
+    case GLFW_KEY_F:
+        v->opt.features = !v->opt.features, v->dirty = true;
         break;
     case GLFW_KEY_Q: case GLFW_KEY_ESCAPE:
         glfwSetWindowShouldClose(window, GLFW_TRUE);
@@ -513,13 +550,14 @@ static void usage(FILE *f)
             "  --model DIR|FILE   checkpoint (default: %s)\n"
             "  --layer N          attention of layer N, 1-based (default: the last)\n"
             "  --no-overlay       start with the heat map off\n"
+            "  --no-features      start without the patch features' PCA picture\n"
             "  --size WxH         window or image size (default 960x640)\n"
             "  --device I|NAME    Vulkan device by index or name (default: $VKVIT_DEVICE, else the best)\n"
             "  --validate         enable the Khronos validation layer; exit 1 if it reports anything\n"
             "  --headless FILE    render the first image into a PNG, no window\n"
             "  --frames N         quit after N presented frames\n"
             "  --screenshot FILE  save the last presented frame (read back from the swapchain) as PNG\n"
-            "keys: Left/Right or P/N image, K/L layer, O overlay, Q/Escape quit; drop files to open them\n",
+            "keys: Left/Right or P/N image, K/L layer, O overlay, F features, Q/Escape quit; drop files to open them\n",
             DEFAULT_MODEL);
 }
 
@@ -527,7 +565,7 @@ static void usage(FILE *f)
 static int parse_options(int argc, char **argv, viewer *v)
 {
     options *o = &v->opt;
-    *o = (options){.width = 960, .height = 640, .overlay = 1};
+    *o = (options){.width = 960, .height = 640, .overlay = 1, .features = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = strcmp(a, "--model") == 0 || strcmp(a, "--layer") == 0 || strcmp(a, "--size") == 0 ||
@@ -568,6 +606,8 @@ static int parse_options(int argc, char **argv, viewer *v)
             o->screenshot = val;
         } else if (strcmp(a, "--no-overlay") == 0) {
             o->overlay = 0;
+        } else if (strcmp(a, "--no-features") == 0) {
+            o->features = 0;
         } else if (strcmp(a, "--validate") == 0) {
             o->validate = 1;
         } else if (a[0] == '-' && a[1]) {

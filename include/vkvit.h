@@ -317,6 +317,11 @@ typedef struct vkvit_model_info {
      * (its width: timm's representation_size, HF's pooler_output_size, a Google .npz's pre_logits). */
     uint32_t embedding_size;
     const char *embedding;
+    /* The outputs a plan of this model can give (static string, comma-separated, in this order): "logits,
+     * probabilities, embeddings, patch_tokens, attention", without "logits, probabilities, " for a backbone.
+     * patch_tokens and attention need their plan options; vkvit_plan_info.outputs says what a plan has. The
+     * embedding is the model family's own (`embedding` above says which vector). */
+    const char *outputs;
 } vkvit_model_info;
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *model, vkvit_model_info *out);
@@ -341,6 +346,15 @@ typedef struct vkvit_plan vkvit_plan;
 typedef struct vkvit_plan_options {
     uint32_t batch;              /* images per run; 0 = 1                                        */
     int attention_maps;          /* non-zero: also record the class token's attention per layer */
+    /* Non-zero: vkvit_get_embeddings returns unit vectors: each embedding divided by its L2 norm, computed on
+     * the host in double precision from the fp32 vector the GPU wrote, then rounded to fp32 (an all-zero vector
+     * stays zero). For cosine similarity as a dot product. Only the getter normalises: what vkvit_record writes
+     * into vkvit_record_outputs.embeddings is the vector as the model computes it. */
+    int normalize_embeddings;
+    /* Non-zero: also keep every token after the final LayerNorm, [batch][tokens][hidden] fp32 (widened in fp16
+     * plans), read with vkvit_get_patch_tokens: dense features for matching and segmentation. Costs one more
+     * LayerNorm over all tokens and batch * tokens * hidden * 4 bytes of device and of host-visible memory. */
+    int patch_tokens;
 } vkvit_plan_options;
 
 /* Allocates the activation arena and records the whole forward pass (patch embedding, tokens,
@@ -364,6 +378,9 @@ typedef struct vkvit_plan_info {
     const char *matmul_kernel;   /* the matmul kernel the plan's linear layers run: "coopmat" (tensor
                                   * cores, vkvit_device_info.coopmat_extension), "tiled" or "direct"
                                   * (static string)                                                 */
+    int attention_maps, normalize_embeddings, patch_tokens;   /* the plan's options, as 0 / 1          */
+    const char *outputs;         /* the getters that return this plan's results (static string, the
+                                  * vkvit_model_info.outputs order), e.g. "embeddings, patch_tokens" */
 } vkvit_plan_info;
 
 VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *plan, vkvit_plan_info *out);
@@ -447,7 +464,12 @@ VKVIT_API vkvit_status vkvit_poll(vkvit_plan *plan, int *done);
  *   logits         [n][num_classes]          (VKVIT_ERROR_UNSUPPORTED for a backbone)
  *   probabilities  [n][num_classes]          softmax of the logits
  *   embeddings     [n][embedding_size]       the final-LayerNorm class token (before the head), or the
- *                                            pre-logits vector where the model has one (vkvit_model_info)
+ *                                            pre-logits vector where the model has one (vkvit_model_info);
+ *                                            unit vectors with plan option normalize_embeddings
+ *   patch_tokens   [n][tokens][hidden]       every token after the final LayerNorm, in the model's order: the
+ *                                            class token, the distillation token (distilled models), then the
+ *                                            patches in raster order (row by row from the top left). Needs
+ *                                            plan option patch_tokens (else VKVIT_ERROR_UNSUPPORTED).
  *   attention      [n][layers][tokens]       the class token's attention over all tokens (query row 0),
  *                                            averaged over heads; token 0 is the class token itself,
  *                                            patches start at token 1 (2 for distilled models), in
@@ -456,6 +478,7 @@ VKVIT_API vkvit_status vkvit_get_logits(const vkvit_plan *plan, float *out, size
 VKVIT_API vkvit_status vkvit_get_probabilities(const vkvit_plan *plan, float *out, size_t capacity);
 VKVIT_API vkvit_status vkvit_get_embeddings(const vkvit_plan *plan, float *out, size_t capacity);
 VKVIT_API vkvit_status vkvit_get_attention(const vkvit_plan *plan, float *out, size_t capacity);
+VKVIT_API vkvit_status vkvit_get_patch_tokens(const vkvit_plan *plan, float *out, size_t capacity);
 
 typedef struct vkvit_prediction {
     uint32_t index;
@@ -467,7 +490,8 @@ typedef struct vkvit_prediction {
 VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *plan, uint32_t image, uint32_t k, vkvit_prediction *out);
 
 /* Runs the CPU reference forward pass (double accumulation; slow) on the last run's input and
- * compares: *rel_err = ||gpu - ref|| / ||ref|| over the logits (embeddings for a backbone).
+ * compares: *rel_err = ||gpu - ref|| / ||ref|| over the logits (embeddings for a backbone); with plan option
+ * patch_tokens, the larger of that and the same over all the tokens.
  * Needs a model loaded with keep_host_weights. */
 VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *plan, double *rel_err);
 

@@ -35,6 +35,8 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .config = m->config,
         .embedding_size = d->E, .embedding = d->R ? "pre-logits: tanh(Linear(class token after the final LayerNorm))"
                                                   : "the class token after the final LayerNorm",
+        .outputs = d->K ? "logits, probabilities, embeddings, patch_tokens, attention"
+                        : "embeddings, patch_tokens, attention",
     };
     return VKVIT_OK;
 }
@@ -78,8 +80,18 @@ VKVIT_API vkvit_status vkvit_plan_create(vkvit_model *m, const vkvit_plan_option
     if (!m)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_plan_create: model is NULL");
     vkvit_plan_options o = options ? *options : (vkvit_plan_options){0};
-    return plan_create(m, o.batch ? o.batch : 1, o.attention_maps != 0, out);
+    vkvit_status s = plan_create_tokens(m, o.batch ? o.batch : 1, o.attention_maps != 0, o.patch_tokens != 0, out);
+    if (!s)
+        (*out)->normalize = o.normalize_embeddings != 0;
+    return s;
 }
+
+/* vkvit_plan_info.outputs: indexed by (logits << 2 | patch tokens << 1 | attention). */
+static const char *const plan_outputs[8] = {
+    "embeddings", "embeddings, attention", "embeddings, patch_tokens", "embeddings, patch_tokens, attention",
+    "logits, probabilities, embeddings", "logits, probabilities, embeddings, attention",
+    "logits, probabilities, embeddings, patch_tokens", "logits, probabilities, embeddings, patch_tokens, attention",
+};
 
 VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info *out)
 {
@@ -91,7 +103,10 @@ VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info 
                              .arena_bytes = p->arena.size, .io_bytes = p->io.size,
                              .image_bytes = p->img.staging_meta.size + p->img.staging_pixels.size + p->img.meta.size +
                                             p->img.pixels.size + p->img.scratch.size,
-                             .matmul_kernel = p->matmul_kernel ? p->matmul_kernel : "?"};
+                             .matmul_kernel = p->matmul_kernel ? p->matmul_kernel : "?",
+                             .attention_maps = p->maps, .normalize_embeddings = p->normalize,
+                             .patch_tokens = p->all_tokens,
+                             .outputs = plan_outputs[(d->K ? 4 : 0) | (p->all_tokens ? 2 : 0) | (p->maps ? 1 : 0)]};
     return VKVIT_OK;
 }
 
@@ -226,9 +241,28 @@ VKVIT_API vkvit_status vkvit_get_embeddings(const vkvit_plan *p, float *out, siz
     if (s)
         return s;
     const uint32_t E = p->model->dims.E;
-    for (uint32_t i = 0; i < p->last_n; i++)
-        memcpy(out + (size_t)i * E, plan_embedding(p, i), E * sizeof *out);
+    for (uint32_t i = 0; i < p->last_n; i++) {
+        const float *e = plan_embedding(p, i);
+        float *o = out + (size_t)i * E;
+        double ss = 0;
+        for (uint32_t j = 0; j < E && p->normalize; j++)
+            ss += (double)e[j] * e[j];
+        const double scale = ss > 0 ? 1 / sqrt(ss) : 1; /* normalize off, or a zero vector: as it is */
+        for (uint32_t j = 0; j < E; j++)
+            o[j] = (float)(e[j] * scale);
+    }
     return VKVIT_OK;
+}
+
+VKVIT_API vkvit_status vkvit_get_patch_tokens(const vkvit_plan *p, float *out, size_t capacity)
+{
+    if (p && !p->all_tokens)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "vkvit_get_patch_tokens: the plan was made without patch_tokens");
+    const vit_dims *d = p ? &p->model->dims : NULL;
+    vkvit_status s = check_output(p, out, capacity, d ? (size_t)d->T * d->D : 0, "vkvit_get_patch_tokens");
+    if (!s)
+        memcpy(out, plan_tokens(p), (size_t)p->last_n * d->T * d->D * sizeof *out);
+    return s;
 }
 
 VKVIT_API vkvit_status vkvit_get_attention(const vkvit_plan *p, float *out, size_t capacity)
@@ -277,6 +311,18 @@ VKVIT_API vkvit_status vkvit_top_k(const vkvit_plan *p, uint32_t image, uint32_t
     return VKVIT_OK;
 }
 
+/* ||gpu - cpu|| / ||cpu||; infinite where the GPU's values are not finite. */
+static double rel_error(const float *gpu, const float *cpu, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = (double)gpu[i] - cpu[i];
+        num += e * e;
+        den += (double)cpu[i] * cpu[i];
+    }
+    return isfinite(num) ? sqrt(num / (den > 0 ? den : 1)) : INFINITY;
+}
+
 VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
 {
     if (!p || !rel_err)
@@ -291,21 +337,22 @@ VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
     size_t per = d->K ? d->K : d->R ? d->R : (size_t)d->prefix * d->D;
     float *ref = malloc((size_t)n * per * sizeof *ref), *pooled = malloc((size_t)n * d->prefix * d->D * sizeof *pooled);
     float *pre = d->R ? malloc((size_t)n * d->R * sizeof *pre) : NULL;
+    const size_t n_tokens = p->all_tokens ? (size_t)n * d->T * d->D : 0;
+    float *tokens = n_tokens ? malloc(n_tokens * sizeof *tokens) : NULL;
     vkvit_status s = VKVIT_OK;
-    if (!ref || !pooled || (d->R && !pre) ||
-        ref_vit_forward(p->model, plan_input(p), n, d->K ? ref : NULL, pooled, pre, NULL) != 0) {
+    if (!ref || !pooled || (d->R && !pre) || (n_tokens && !tokens) ||
+        ref_vit_forward_tokens(p->model, plan_input(p), n, d->K ? ref : NULL, pooled, pre, NULL, tokens) != 0) {
         s = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "vkvit_verify: reference forward");
     } else {
         const float *gpu = d->K ? plan_logits(p) : d->R ? plan_embedding(p, 0) : plan_pooled(p);
         const float *cpu = d->K ? ref : d->R ? pre : pooled;
-        double num = 0, den = 0;
-        for (size_t i = 0; i < n * per; i++) {
-            double e = (double)gpu[i] - cpu[i];
-            num += e * e;
-            den += (double)cpu[i] * cpu[i];
+        *rel_err = rel_error(gpu, cpu, n * per);
+        if (n_tokens) {
+            const double t = rel_error(plan_tokens(p), tokens, n_tokens);
+            *rel_err = t > *rel_err || isnan(t) ? t : *rel_err;
         }
-        *rel_err = isfinite(num) ? sqrt(num / (den > 0 ? den : 1)) : INFINITY;
     }
+    free(tokens);
     free(ref);
     free(pooled);
     free(pre);

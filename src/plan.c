@@ -40,6 +40,7 @@ typedef struct pass_io {
     uint32_t B;
     vk_span input, pooled, pre, logits, attn, pooled_h, pre_h, logits_h, attn_h;
     uint32_t attn_stride;
+    vk_span tokens;   /* with all_tokens: this pass's images' rows of p->tokens */
 } pass_io;
 
 /* One encoder block on x [rows = B*T][D], in place; ha [rows][D] and big [rows][3D or mlp] are its scratch. */
@@ -229,6 +230,31 @@ static vkvit_status record_stem(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     return VKVIT_OK;
 }
 
+/* Plan option patch_tokens: the final LayerNorm over every token, x -> ha [B*T][D] (free after the last layer),
+ * in fp16 widened into big (at least 3D halves = 1.5D floats per token), then copied into the pass's rows of
+ * p->tokens (a copy: no binding-offset alignment for a chunk's rows). */
+static vkvit_status record_all_tokens(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
+{
+    const struct vkvit_model *m = p->model;
+    const vit_dims *d = &m->dims;
+    const uint32_t rows = io->B * d->T;
+    const VkDeviceSize bytes = (VkDeviceSize)rows * d->D * 4;
+    layernorm_args ln = {.rows = rows, .D = d->D, .eps = (float)m->cfg.eps, .x = p->x, .y = p->ha,
+                         .gamma = model_span(m, -1, W_NORM_W), .beta = model_span(m, -1, W_NORM_B),
+                         .dtype = plan_dtype(p)};
+    vkvit_status s = op_layernorm(cmd, p->ctx, &ln);
+    vk_span src = p->ha;
+    if (!s && ln.dtype == OP_F16) {
+        src = vk_span_of(&p->arena, p->big.offset, bytes);
+        s = op_widen(cmd, p->ctx, &(widen_args){rows * d->D, p->ha, src});
+    }
+    if (s)
+        return s;
+    vk_cmd_copy(cmd, vk_span_of(&p->arena, src.offset, bytes), io->tokens);
+    vk_cmd_barrier(cmd);
+    return VKVIT_OK;
+}
+
 static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
 {
     const struct vkvit_model *m = p->model;
@@ -257,6 +283,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
     for (uint32_t l = 0; l < d->L; l++)
         if ((s = record_layer(p, cmd, io, l)))
             return fail(s, "layer %u: %s", l, vkvit_last_error());
+    if (p->all_tokens && (s = record_all_tokens(p, cmd, io)))
+        return fail(s, "final LayerNorm of all tokens: %s", vkvit_last_error());
 
     /* Final LayerNorm on the class (and distillation) token only: rows = B, stride T*D, written
      * side by side into pooled [B][prefix*D]. In fp16 the pooled tokens, logits and attention maps
@@ -309,7 +337,7 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
 {
     if (p->chunk >= p->batch) {
         pass_io io = {p->batch, p->input, p->pooled, p->pre, p->logits, p->attn, p->pooled_h, p->pre_h, p->logits_h,
-                      p->attn_h, p->attn_layer_stride};
+                      p->attn_h, p->attn_layer_stride, p->tokens};
         return record_pass(p, cmd, &io);
     }
     /* In chunks: each chunk's input copied into the chunk region, its pass, its outputs copied into
@@ -320,8 +348,10 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
     vkvit_status s;
     for (uint32_t c0 = 0; c0 < p->batch; c0 += p->chunk) {
         const uint32_t n = p->batch - c0 < p->chunk ? p->batch - c0 : p->chunk;
+        const VkDeviceSize per_tokens = (VkDeviceSize)d->T * d->D * 4;
         pass_io io = {n, p->c.input, p->c.pooled, p->c.pre, p->c.logits, p->c.attn, p->pooled_h, p->pre_h, p->logits_h,
-                      p->attn_h, p->c.attn_stride};
+                      p->attn_h, p->c.attn_stride,
+                      vk_span_of(&p->arena, p->tokens.offset + c0 * per_tokens, p->all_tokens ? n * per_tokens : 0)};
         vk_cmd_copy(cmd, vk_span_of(&p->arena, p->input.offset + c0 * per_in, n * per_in), p->c.input);
         vk_cmd_barrier(cmd);
         if ((s = record_pass(p, cmd, &io)))
@@ -358,6 +388,8 @@ static vkvit_status record_forward(struct vkvit_plan *p, vk_cmd *cmd)
         vk_cmd_copy(cmd, p->pre, vk_span_of(&p->io, p->io_pre, p->pre.size));
     if (p->maps)
         vk_cmd_copy(cmd, p->attn, vk_span_of(&p->io, p->io_attn, p->attn.size));
+    if (p->all_tokens)
+        vk_cmd_copy(cmd, p->tokens, vk_span_of(&p->io, p->io_tokens, p->tokens.size));
     return VKVIT_OK;
 }
 
@@ -409,6 +441,11 @@ static vkvit_status check_range(const struct vkvit_plan *p, uint64_t bytes, cons
 
 vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struct vkvit_plan **out)
 {
+    return plan_create_tokens(m, batch, maps, false, out);
+}
+
+vkvit_status plan_create_tokens(struct vkvit_model *m, uint32_t batch, bool maps, bool tokens, struct vkvit_plan **out)
+{
     *out = NULL;
     const vit_dims *d = &m->dims;
     if (batch == 0 || batch > 65536)
@@ -420,6 +457,7 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->ctx = m->ctx;
     p->batch = batch;
     p->maps = maps;
+    p->all_tokens = tokens;
     const uint64_t es = m->elem_size;        /* activations: fp32 or fp16 */
     const bool f16 = es == 2;
     vkvit_status s;
@@ -451,6 +489,7 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->attn_layer_stride = (uint32_t)((B * d->T + 127) / 128 * 128);
     p->c.attn_stride = (uint32_t)((rows + 127) / 128 * 128);
     uint64_t n_attn = maps ? (uint64_t)d->L * p->attn_layer_stride : 1;
+    const uint64_t n_tokens = tokens ? B * d->T * d->D : 0;
     /* One pass's outputs: the batch's when unchunked, a chunk's otherwise */
     uint64_t c_in = C * d->C * d->image * d->image, c_pooled = C * d->prefix * d->D, c_pre = C * d->R,
              c_logits = d->K ? C * d->K : 1, c_attn = maps ? (uint64_t)d->L * p->c.attn_stride : 1;
@@ -462,6 +501,7 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     VkDeviceSize o_in = carve(&a, n_in * 4), o_x = carve(&a, rows * d->D * es), o_ha = carve(&a, rows * d->D * es),
                  o_big = carve(&a, n_big * es), o_pooled = carve(&a, n_pooled * 4), o_pre = carve(&a, n_pre * 4),
                  o_logits = carve(&a, n_logits * 4), o_attn = carve(&a, n_attn * 4);
+    const VkDeviceSize o_tokens = carve(&a, n_tokens * 4);
     VkDeviceSize o_stem[4] = {0}, o_scratch = n_scratch ? carve(&a, n_scratch * es) : 0;
     for (int i = 0; i < 4 && n_stem; i++)
         o_stem[i] = carve(&a, n_stem * es);
@@ -476,6 +516,7 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->io_pooled = carve(&io, n_pooled * 4);
     p->io_pre = carve(&io, n_pre * 4);
     p->io_attn = carve(&io, n_attn * 4);
+    p->io_tokens = carve(&io, n_tokens * 4);
 
     /* Bound whole: the input (preprocessing writes it), the logits (the probabilities' softmax). */
     if ((s = check_range(p, n_in * 4, "input")) || (s = check_range(p, n_logits * 4, "logits")) ||
@@ -493,6 +534,7 @@ vkvit_status plan_create(struct vkvit_model *m, uint32_t batch, bool maps, struc
     p->pre = vk_span_of(&p->arena, o_pre, n_pre * 4);
     p->logits = vk_span_of(&p->arena, o_logits, n_logits * 4);
     p->attn = vk_span_of(&p->arena, o_attn, n_attn * 4);
+    p->tokens = vk_span_of(&p->arena, o_tokens, n_tokens * 4);
     if (f16) {
         p->pooled_h = vk_span_of(&p->arena, o_pooled_h, c_pooled * 2);
         p->pre_h = vk_span_of(&p->arena, o_pre_h, c_pre * 2);
@@ -684,6 +726,7 @@ vk_span plan_embedding_span(const struct vkvit_plan *p, uint32_t image)
                                  : p->pooled.offset + (VkDeviceSize)image * d->prefix * d->D * 4;
     return vk_span_of(&p->arena, at, (VkDeviceSize)d->E * 4);
 }
+const float *plan_tokens(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_tokens); }
 const float *plan_input(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_input); }
 
 const float *plan_attention(const struct vkvit_plan *p, uint32_t layer, uint32_t image)

@@ -222,6 +222,8 @@ static vkvit_status record_outputs(struct vkvit_plan *p, struct plan_record *e, 
         copy(c, p, arena, io, &r[3], 1);
     if (p->maps)
         copy(c, p, arena, io, &r[4], 1);
+    if (p->all_tokens)
+        copy(c, p, arena, io, &(VkBufferCopy){p->tokens.offset, p->io_tokens, p->tokens.size}, 1);
     const VkDeviceSize per_k = (VkDeviceSize)d->K * 4;
     const VkBufferCopy logits = {p->logits.offset, o->logits.offset, n * per_k},
                        probs = {0, o->probabilities.offset, n * per_k};

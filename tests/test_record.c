@@ -16,6 +16,8 @@
  *      vkvit_run_images in every output (test_hybrid holds vkvit_run to timm);
  *   3. the real DeiT-Tiny on a photo (resize 256 bicubic + crop 224) from a VkImage: vkvit_run_images'
  *      logits and top-1;
+ *   3b. plan options patch_tokens and normalize_embeddings through vkvit_record: the getters equal
+ *      vkvit_run_images' bitwise, the application's embeddings buffer gets the vector before normalisation;
  *   4. vkvit_run / vkvit_run_images with a vkvit_submit_signal: the application's fence and timeline
  *      semaphore give vkvit_run's logits bitwise after vkvit_wait / vkvit_poll; a pending run is
  *      completed by the next call; a timeline value on a context without timelines is refused;
@@ -30,6 +32,7 @@
 #include "model.h"
 #include "ref/ref.h"
 
+#include <math.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -547,6 +550,73 @@ static void test_fp16_adopted(app_vulkan *app, vkvit_context *ctx)
     free(im.rgba);
 }
 
+/* ---- 3b. the embedding outputs through vkvit_record ------------------------------------------------------- */
+
+/* A plan with patch_tokens and normalize_embeddings (fp32 and fp16), recorded from an RGBA8 VkBuffer: after
+ * vkvit_record_complete the getters give vkvit_run_images' tokens and unit embeddings bitwise (the same
+ * commands on the same pixels); the application's embeddings buffer gets the vector before normalisation. */
+static void test_record_embeddings(app_vulkan *app, vkvit_context *ctx)
+{
+    uint64_t seed = test_seed() ^ 0x70c;
+    const uint32_t w = 41, h = 29, B = 2;
+    for (int f16 = 0; f16 < 2; f16++) {
+        vkvit_model *m = NULL;
+        vkvit_plan *p = NULL;
+        vkvit_model_options mo = {.precision = f16 ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32};
+        test_ok(vkvit_model_load(ctx, HF_VIT, &mo, &m), "load hf-vit");
+        vkvit_plan_options po = {.batch = B, .patch_tokens = 1, .normalize_embeddings = 1};
+        test_ok(vkvit_plan_create(m, &po, &p), "plan with patch tokens");
+        vkvit_plan_info pi;
+        test_ok(vkvit_plan_get_info(p, &pi), "plan info");
+        const size_t nt = (size_t)B * pi.tokens * pi.hidden, ne = (size_t)B * pi.embedding_size;
+        vkvit_image host[2] = {{random_rgba(w, h, &seed), w, h}, {random_rgba(w, h, &seed), w, h}};
+        float *tok = test_alloc(nt), *emb = test_alloc(ne), *got_tok = test_alloc(nt), *got_emb = test_alloc(ne);
+        test_ok(vkvit_run_images(p, host, B, NULL), "vkvit_run_images");
+        test_ok(vkvit_get_patch_tokens(p, tok, nt), "tokens");
+        test_ok(vkvit_get_embeddings(p, emb, ne), "embeddings");
+
+        app_buffer pixels = embed_app_buffer(app, (VkDeviceSize)B * w * h * 4, VK_BUFFER_USAGE_TRANSFER_SRC_BIT);
+        app_buffer outb = embed_app_buffer(app, ne * 4, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+        vkvit_gpu_image in[2];
+        for (uint32_t i = 0; i < B; i++) {
+            memcpy((uint8_t *)pixels.map + (size_t)i * w * h * 4, host[i].rgba, (size_t)w * h * 4);
+            in[i] = (vkvit_gpu_image){.buffer = pixels.buf, .offset = (VkDeviceSize)i * w * h * 4,
+                                      .row_pitch = w * 4, .width = w, .height = h};
+        }
+        memset(outb.map, 0xff, outb.size);
+        vkvit_record_outputs outs = {.embeddings = {outb.buf, 0}};
+        VkCommandBuffer cb = embed_app_begin(app, false);
+        test_ok(vkvit_record(p, cb, in, B, &outs), "vkvit_record with patch tokens");
+        embed_app_submit_wait(app, cb, true);
+        app_commands_free(app, cb);
+        test_ok(vkvit_record_complete(p), "vkvit_record_complete");
+        for (size_t i = 0; i < nt; i++)
+            got_tok[i] = NAN;
+        test_ok(vkvit_get_patch_tokens(p, got_tok, nt), "tokens after vkvit_record");
+        test_ok(vkvit_get_embeddings(p, got_emb, ne), "embeddings after vkvit_record");
+        test_expect(bitwise(got_tok, tok, nt) && bitwise(got_emb, emb, ne), "%s: vkvit_record's patch tokens "
+                    "[%u x %u x %u] and unit embeddings == vkvit_run_images' (bitwise)", f16 ? "fp16" : "fp32", B,
+                    pi.tokens, pi.hidden);
+        /* The application's buffer holds the embedding as computed: normalised, it is the getter's. */
+        const float *raw = outb.map;
+        double worst = 0;
+        for (uint32_t b = 0; b < B; b++) {
+            double ss = 0;
+            for (uint32_t j = 0; j < pi.embedding_size; j++)
+                ss += (double)raw[b * pi.embedding_size + j] * raw[b * pi.embedding_size + j];
+            for (uint32_t j = 0; j < pi.embedding_size; j++)
+                worst = fmax(worst, fabs(raw[b * pi.embedding_size + j] / sqrt(ss) - emb[b * pi.embedding_size + j]));
+        }
+        test_expect(worst <= 1e-6, "%s: the application's embeddings buffer / its norm == the unit embeddings "
+                    "(max |diff| %.2e)", f16 ? "fp16" : "fp32", worst);
+        app_buffer_destroy(app, &pixels);
+        app_buffer_destroy(app, &outb);
+        free(tok), free(emb), free(got_tok), free(got_emb), free(host[0].rgba), free(host[1].rgba);
+        vkvit_plan_destroy(p);
+        vkvit_model_destroy(m);
+    }
+}
+
 /* ---- 4. asynchronous runs ------------------------------------------------------------------------------------ */
 
 static void test_async(app_vulkan *app, vkvit_context *ctx, vkvit_context *no_timeline)
@@ -903,6 +973,7 @@ int main(void)
     test_record_hybrid(&app, ctx);
     test_record_photo(&app, ctx);
     test_fp16_adopted(&app, ctx);
+    test_record_embeddings(&app, ctx);
     test_async(&app, ctx, plain);
     test_record_errors(&app, ctx);
 

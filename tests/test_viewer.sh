@@ -1,7 +1,8 @@
 #!/bin/sh
 # The demo viewer, end to end on the Vulkan device (lavapipe in CI), with the validation layer on:
 #   (a) --headless renders of a photo, with and without the heat map, checked by check_viewer_png
-#       (label text present, heat map present, the photo where the layout says);
+#       (label text present, heat map present, the photo where the layout says); DeiT-Tiny's render
+#       reports the PCA of its patch tokens (the picture under the labels; its math: test_viewer_pca);
 #   (b) the windowed viewer under xvfb-run for a few frames, its last swapchain image read back
 #       (--screenshot) and checked the same way, and against the headless render.
 # Models: the bundled models/fashion-vit on a bundled image, and ../shared's DeiT-Tiny on a real
@@ -51,6 +52,8 @@ deit="$root/../shared/models/deit-tiny-imagenet"
 photo="$root/../shared/images/chelsea.png"
 if [ -d "$deit" ] && [ -f "$photo" ]; then
   headless deit "$deit" "$photo"
+  grep -q "^pca: the first three principal components of the 196 patch tokens explain" "$tmp/deit.out" ||
+    fail "no PCA of DeiT-Tiny's patch tokens in the headless render"
 fi
 [ "$tested" -gt 0 ] || fail "no model to test with: neither $fashion (+ examples/images) nor $deit"
 

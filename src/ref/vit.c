@@ -78,6 +78,12 @@ done:
 int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
                     float *pre, float *maps)
 {
+    return ref_vit_forward_tokens(m, input, B, logits, pooled, pre, maps, NULL);
+}
+
+int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
+                           float *pre, float *maps, float *tokens)
+{
     const vit_dims *d = &m->dims;
     if (!m->host)
         return -1;
@@ -123,6 +129,9 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
         ref_matmul(big, model_host(m, li, L_FC2_W), 0, model_host(m, li, L_FC2_B), x, x, 1, (uint32_t)rows, d->D,
                    d->mlp, REF_EPI_RESIDUAL);
     }
+    if (tokens)
+        ref_layernorm(x, model_host(m, -1, W_NORM_W), model_host(m, -1, W_NORM_B), tokens, (uint32_t)rows, d->D,
+                      (float)m->cfg.eps);
     for (uint32_t t = 0; t < d->prefix; t++) {
         for (uint32_t b = 0; b < B; b++)
             for (uint32_t i = 0; i < d->D; i++)

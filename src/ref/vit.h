@@ -10,5 +10,8 @@
  * or -1 without host weights or memory. */
 int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
                     float *pre, float *maps);
+/* The same, and tokens [B][T][D]: every token after the final LayerNorm (may be NULL). */
+int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
+                           float *pre, float *maps, float *tokens);
 
 #endif
