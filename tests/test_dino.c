@@ -1,0 +1,178 @@
+/* LayerScale ViTs and DINOv2: the tiny timm models of tests/data/dino (made by tools/make_dino_fixtures.py): DeiT III
+ * (no_embed_class, LayerScale), DINOv2 (LayerScale, patch 14) and DINOv2 with 4 registers, in timm's layout and
+ * (DINOv2) Hugging Face's, at the checkpoint's size and at a 7x7 grid (the position embedding resampled as each
+ * publisher does it). Each against PyTorch's float64 run of timm's modules: the C reference forward (embedding,
+ * logits; batch 3 and batch 1), bound TOL_FORWARD; the GPU plan fp32 within TOL_FORWARD and fp16 within
+ * TOL_F16_FORWARD, batch 3 and 1, with vkvit_verify against the C reference; the HF DINOv2 classifier's
+ * [cls | mean of the patch tokens] head as transformers computes it. Also: the LayerScale fold leaves no trace
+ * (the loaded projection is gamma times the file's), and a DINOv2 with registers through vkvit_record.
+ * Usage: test_dino <tests/data dir> */
+#include "common.h"
+#include "model.h"
+#include "plan.h"
+#include "ref/vit.h"
+#include "safetensors.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static float *read_all(st_file *f, const char *name)
+{
+    const st_tensor *t = st_find(f, name);
+    if (!t) {
+        fprintf(stderr, "FATAL: '%s' is missing\n", name);
+        exit(1);
+    }
+    float *v = test_alloc((size_t)t->count);
+    test_ok(st_read_f32(t, v, (size_t)t->count), name);
+    return v;
+}
+
+/* The C reference on images [0, B) against PyTorch's rows (batch 3 rows, or the *_b1 run for B = 1). */
+static void check_reference(const struct vkvit_model *m, st_file *e, const char *name, uint32_t B)
+{
+    const vit_dims *d = &m->dims;
+    const char *sfx = B == 1 ? "_b1" : "";
+    char key[32], label[256];
+    float *in = read_all(e, "input"), *logits = test_alloc((size_t)B * (d->K + 1));
+    float *pooled = test_alloc((size_t)B * d->prefix * d->D);
+    test_expect(ref_vit_forward(m, in, B, logits, pooled, NULL, NULL) == 0, "%s: reference forward ran", name);
+    snprintf(key, sizeof key, "embedding%s", sfx);
+    float *want = read_all(e, key);
+    snprintf(label, sizeof label, "%s: C reference embedding [%u x %u] vs PyTorch", name, B, d->D);
+    test_check(label, pooled, want, (size_t)B * d->D, TOL_FORWARD);
+    free(want);
+    if (d->K) {
+        snprintf(key, sizeof key, "logits%s", sfx);
+        want = read_all(e, key);
+        snprintf(label, sizeof label, "%s: C reference logits [%u x %u] vs PyTorch", name, B, d->K);
+        test_check(label, logits, want, (size_t)B * d->K, TOL_FORWARD);
+        free(want);
+    }
+    free(in), free(logits), free(pooled);
+}
+
+/* The GPU plan on images [0, B) against PyTorch's rows, then vkvit_verify against the C reference. */
+static void check_gpu(vkvit_model *m, st_file *e, const char *name, uint32_t B)
+{
+    const vit_dims *d = &m->dims;
+    const bool f16 = m->elem_size == 2;
+    const double tol = f16 ? TOL_F16_FORWARD : TOL_FORWARD;
+    const char *pn = f16 ? " (fp16)" : "", *sfx = B == 1 ? "_b1" : "";
+    char key[32], label[256];
+    float *in = read_all(e, "input"), *out = test_alloc((size_t)B * (d->K > d->E ? d->K : d->E));
+    vkvit_plan *p = NULL;
+    vkvit_plan_options po = {.batch = B};
+    vkvit_status s = vkvit_plan_create(m, &po, &p);
+    if (!test_expect(s == VKVIT_OK, "%s%s: GPU plan for batch %u (%s)", name, pn, B, s ? vkvit_last_error() : "ok"))
+        goto done;
+    vkvit_tensor t = {in, B, d->C, d->image, d->image};
+    test_ok(vkvit_run(p, &t, NULL), "run");
+    test_ok(vkvit_get_embeddings(p, out, (size_t)B * d->E), "embeddings");
+    snprintf(key, sizeof key, "embedding%s", sfx);
+    float *want = read_all(e, key);
+    snprintf(label, sizeof label, "%s%s: GPU embedding [%u x %u] vs PyTorch", name, pn, B, d->E);
+    test_check(label, out, want, (size_t)B * d->E, tol);
+    free(want);
+    if (d->K) {
+        test_ok(vkvit_get_logits(p, out, (size_t)B * d->K), "logits");
+        snprintf(key, sizeof key, "logits%s", sfx);
+        want = read_all(e, key);
+        snprintf(label, sizeof label, "%s%s: GPU logits [%u x %u] vs PyTorch", name, pn, B, d->K);
+        test_check(label, out, want, (size_t)B * d->K, tol);
+        free(want);
+    }
+    double rel = -1;
+    test_ok(vkvit_verify(p, &rel), "verify");
+    test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_F32 * 10), "%s%s: vkvit_verify GPU vs C reference rel=%.3e", name,
+                pn, rel);
+    vkvit_plan_destroy(p);
+done:
+    free(in), free(out);
+}
+
+/* The projection of block 0 as loaded is gamma (ls1) times the file's, row by row: the fold, at load, once. */
+static void check_fold(const struct vkvit_model *m, const char *dir, const char *name)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    st_file *f = NULL;
+    test_ok(st_open(path, &f), path);
+    float *w = read_all(f, "blocks.0.attn.proj.weight"), *g = read_all(f, "blocks.0.ls1.gamma");
+    const uint32_t D = m->dims.D;
+    for (uint32_t o = 0; o < D; o++)
+        for (uint32_t i = 0; i < D; i++)
+            w[(size_t)o * D + i] *= g[o];
+    char label[256];
+    snprintf(label, sizeof label, "%s: block 0's projection folded with ls1.gamma", name);
+    test_check(label, model_host(m, 0, L_PROJ_W), w, (size_t)D * D, 1e-7);
+    free(w), free(g);
+    st_close(f);
+}
+
+static void check_fixture(vkvit_context *ctx, const char *data, const char *fixture, const char *layout,
+                          uint32_t image, const char *family, uint32_t tokens)
+{
+    char dir[1024], path[1100], name[160];
+    if (strlen(data) > 900)
+        return;
+    snprintf(dir, sizeof dir, "%s/dino/%s/%s", data, fixture, layout);
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32, .image_size = image};
+    vkvit_model *m = NULL;
+    vkvit_status s = vkvit_model_load(ctx, dir, &mo, &m);
+    snprintf(name, sizeof name, "%s/%s", fixture, layout);
+    if (!test_expect(s == VKVIT_OK, "%s: loads (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
+                     s ? vkvit_last_error() : ""))
+        return;
+    const vit_dims *d = &m->dims;
+    snprintf(name, sizeof name, "%s/%s at %u px", fixture, layout, d->image);
+    vkvit_model_info info;
+    test_ok(vkvit_model_get_info(m, &info), "info");
+    printf("     %s: %s (%s)\n", name, info.family, info.config);
+    test_expect(!strcmp(info.family, family) && info.tokens == tokens, "%s: family %s (want %s), %u tokens (want %u)",
+                name, info.family, family, info.tokens, tokens);
+    if (!strcmp(layout, "timm") && !image)
+        check_fold(m, dir, name);
+    snprintf(path, sizeof path, "%s/expected-%u.safetensors", dir, d->image);
+    st_file *e = NULL;
+    test_ok(st_open(path, &e), path);
+    check_reference(m, e, name, 3);
+    check_reference(m, e, name, 1);
+    check_gpu(m, e, name, 3);
+    check_gpu(m, e, name, 1);
+    vkvit_model *h = NULL;
+    mo.precision = VKVIT_PRECISION_FP16;
+    s = vkvit_model_load(ctx, dir, &mo, &h);
+    if (test_expect(s == VKVIT_OK, "%s: loads in fp16 (%s)", name, s ? vkvit_last_error() : "ok")) {
+        check_gpu(h, e, name, 3);
+        vkvit_model_destroy(h);
+    }
+    st_close(e);
+    vkvit_model_destroy(m);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s <tests/data>\n", argv[0]);
+        return 2;
+    }
+    vkvit_context *ctx = test_context();
+    /* grid 5 = 25 patches at the checkpoint's size, 49 at the 7x7 one; + the class token and 4 registers */
+    static const struct {
+        const char *fixture, *layout, *family;
+        uint32_t also, lead;
+    } f[] = {
+        {"deit3", "timm", "timm", 56, 1},
+        {"dinov2", "timm", "timm", 98, 1},
+        {"dinov2", "hf", "hf-dinov2", 98, 1},
+        {"reg4", "timm", "timm", 98, 5},
+        {"reg4", "hf", "hf-dinov2-registers", 98, 5},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+        check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, 0, f[i].family, f[i].lead + 25);
+        check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, f[i].also, f[i].family, f[i].lead + 49);
+    }
+    return test_finish(ctx);
+}
