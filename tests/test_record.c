@@ -8,7 +8,8 @@
  *      submitted with its own fence: logits, GPU probabilities, embeddings and attention maps equal
  *      vkvit_run_images on the same pixels (the same PIL-exact preprocessing), the getters too after
  *      vkvit_record_complete; the same command buffer submitted again reads the images anew; on hf-vit,
- *      and on timm-prelogits, whose embeddings are its pre-logits layer's output;
+ *      on timm-prelogits, whose embeddings are its pre-logits layer's output, and on an HF DINOv2 with
+ *      registers (dino/reg4/hf: register tokens, the classifier over [cls | mean of the patch tokens]);
  *   3. the real DeiT-Tiny on a photo (resize 256 bicubic + crop 224) from a VkImage: vkvit_run_images'
  *      logits and top-1;
  *   4. vkvit_run / vkvit_run_images with a vkvit_submit_signal: the application's fence and timeline
@@ -31,6 +32,7 @@
 
 #define HF_VIT VKVIT_SOURCE_ROOT "/tests/data/hf-vit"
 #define PRE_LOGITS VKVIT_SOURCE_ROOT "/tests/data/timm-prelogits"
+#define DINO_REG4 VKVIT_SOURCE_ROOT "/tests/data/dino/reg4/hf"
 #define DEIT VKVIT_SOURCE_ROOT "/../shared/models/deit-tiny-imagenet"
 #define PHOTO VKVIT_SOURCE_ROOT "/../shared/images/chelsea.png"
 
@@ -768,6 +770,7 @@ int main(void)
 
     test_record_inputs(&app, ctx, HF_VIT);
     test_record_inputs(&app, ctx, PRE_LOGITS);
+    test_record_inputs(&app, ctx, DINO_REG4);
     test_record_photo(&app, ctx);
     test_fp16_adopted(&app, ctx);
     test_async(&app, ctx, plain);
