@@ -5,7 +5,8 @@
  * logits; batch 3 and batch 1), bound TOL_FORWARD; the GPU plan fp32 within TOL_FORWARD and fp16 within
  * TOL_F16_FORWARD, batch 3 and 1, with vkvit_verify against the C reference; the HF DINOv2 classifier's
  * [cls | mean of the patch tokens] head as transformers computes it. Also: the LayerScale fold leaves no trace
- * (the loaded projection is gamma times the file's), and a DINOv2 with registers through vkvit_record.
+ * (the loaded projection is gamma times the file's); a batch in passes of one image; checkpoints whose config
+ * disagrees with them (register counts, the position rows, SwiGLU) refused with a message naming the problem.
  * Usage: test_dino <tests/data dir> */
 #include "common.h"
 #include "model.h"
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static float *read_all(st_file *f, const char *name)
 {
@@ -88,6 +91,21 @@ static void check_gpu(vkvit_model *m, st_file *e, const char *name, uint32_t B)
     test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_F32 * 10), "%s%s: vkvit_verify GPU vs C reference rel=%.3e", name,
                 pn, rel);
     vkvit_plan_destroy(p);
+    if (B > 1 && d->K) { /* in passes of one image: the classifier input is each pass's */
+        m->ctx->test_max_chunk = 1;
+        s = vkvit_plan_create(m, &po, &p);
+        m->ctx->test_max_chunk = 0;
+        if (!test_expect(s == VKVIT_OK && p->chunk == 1, "%s%s: a plan in passes of one image (%s)", name, pn,
+                         s ? vkvit_last_error() : "ok"))
+            goto done;
+        test_ok(vkvit_run(p, &t, NULL), "run chunked");
+        test_ok(vkvit_get_logits(p, out, (size_t)B * d->K), "logits");
+        want = read_all(e, "logits");
+        snprintf(label, sizeof label, "%s%s: GPU logits in passes of one image vs PyTorch", name, pn);
+        test_check(label, out, want, (size_t)B * d->K, tol);
+        free(want);
+        vkvit_plan_destroy(p);
+    }
 done:
     free(in), free(out);
 }
@@ -152,6 +170,44 @@ static void check_fixture(vkvit_context *ctx, const char *data, const char *fixt
     vkvit_model_destroy(m);
 }
 
+/* A fixture's weights beside its config.json with `from` replaced by `to`: the load fails with `want`, saying
+ * `says`. */
+static void check_refused(vkvit_context *ctx, const char *data, const char *fixture, const char *from, const char *to,
+                          vkvit_status want, const char *says)
+{
+    static unsigned n;
+    static const char *tmp;
+    char src[1024], dir[1100], file[1200];
+    if (!tmp)
+        tmp = test_temp_dir("dino");
+    snprintf(src, sizeof src, "%s/dino/%s", data, fixture);
+    snprintf(dir, sizeof dir, "%s/case%u", tmp, n++);
+    test_expect(mkdir(dir, 0700) == 0, "%s: made", dir);
+    snprintf(file, sizeof file, "%s/model.safetensors", src);
+    char link[1200];
+    snprintf(link, sizeof link, "%s/model.safetensors", dir);
+    test_expect(symlink(file, link) == 0, "%s: linked", link);
+    snprintf(file, sizeof file, "%s/config.json", src);
+    char *cfg = test_read_file(file, NULL), *at = cfg ? strstr(cfg, from) : NULL;
+    if (!test_expect(at != NULL, "%s: config.json holds '%s'", fixture, from)) {
+        free(cfg);
+        return;
+    }
+    const size_t head = (size_t)(at - cfg), nf = strlen(from), nt = strlen(to), rest = strlen(at + nf);
+    char *edited = malloc(head + nt + rest + 1);
+    if (!edited)
+        exit(1);
+    memcpy(edited, cfg, head), memcpy(edited + head, to, nt), memcpy(edited + head + nt, at + nf, rest + 1);
+    snprintf(file, sizeof file, "%s/config.json", dir);
+    test_write_file(file, edited, strlen(edited));
+    vkvit_model *m = NULL;
+    char what[200];
+    snprintf(what, sizeof what, "%s with %s", fixture, to);
+    test_expect_status(what, vkvit_model_load(ctx, dir, NULL, &m), want, says);
+    test_expect(m == NULL, "%s: no model", what);
+    free(cfg), free(edited);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -174,5 +230,18 @@ int main(int argc, char **argv)
         check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, 0, f[i].family, f[i].lead + 25);
         check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, f[i].also, f[i].family, f[i].lead + 49);
     }
+    check_refused(ctx, argv[1], "reg4/hf", "\"num_register_tokens\": 4", "\"num_register_tokens\": 2",
+                  VKVIT_ERROR_SHAPE_MISMATCH, "the config says 2 register tokens, the checkpoint has 4 "
+                  "('dinov2_with_registers.embeddings.register_tokens')");
+    check_refused(ctx, argv[1], "reg4/hf", "\"use_swiglu_ffn\": false", "\"use_swiglu_ffn\": true",
+                  VKVIT_ERROR_UNSUPPORTED, "use_swiglu_ffn = true is not supported (DINOv2's SwiGLU MLP");
+    check_refused(ctx, argv[1], "dinov2/hf", "\"model_type\": \"dinov2\"",
+                  "\"model_type\": \"dinov2_with_registers\", \"num_register_tokens\": 4",
+                  VKVIT_ERROR_MISSING_TENSOR, "the config says 4 register tokens, the checkpoint has 0");
+    check_refused(ctx, argv[1], "reg4/timm", "vit_small_patch14_reg4_dinov2", "vit_small_patch14_dinov2",
+                  VKVIT_ERROR_SHAPE_MISMATCH, "the config says 0 register tokens, the checkpoint has 4 ('reg_token')");
+    /* DeiT III's position embedding has no class row: told otherwise, its 25 rows are one short */
+    check_refused(ctx, argv[1], "deit3/timm", "\"img_size\": 40,", "\"img_size\": 40, \"no_embed_class\": false,",
+                  VKVIT_ERROR_SHAPE_MISMATCH, "tensor 'pos_embed' has shape [1, 25, 36], expected [26, 36]");
     return test_finish(ctx);
 }
