@@ -250,7 +250,8 @@ typedef struct vkvit_model_options {
     /* Non-zero: keep an fp32 copy of the weights in host memory so vkvit_verify() can run the CPU
      * reference forward pass. Default: host copies are released after the upload. */
     int keep_host_weights;
-    /* The input side, in pixels, to run the model at; 0 = the checkpoint's (its config's image size). Another
+    /* The input side, in pixels, to run the model at; 0 = the checkpoint's (its config's image size; for a
+     * Hugging Face DINOv2, its image processor's square crop where that differs, as transformers runs it). Another
      * size must be a multiple of the patch size and at most 4096 (else VKVIT_ERROR_INVALID_ARGUMENT naming
      * both). The position embedding is resampled once, at load, from the checkpoint's patch grid to the new one,
      * the class (and distillation) token rows kept, as the checkpoint's own library does it: timm checkpoints

@@ -12,6 +12,8 @@
 #include "npz.h"
 #include "posembed.h"
 #include "safetensors.h"
+#include "util/fs.h"
+#include "util/json.h"
 
 /* ---- naming maps ------------------------------------------------------------------------------------
  * One table per family. `layer` entries hold "%u" where the block index goes; `part` is the q/k/v
@@ -290,6 +292,7 @@ struct checkpoint {
     char config_summary[512];
     uint32_t grid;         /* the patch grid side the model runs at: dims.grid unless checkpoint_resize */
     uint32_t pos_lead;     /* rows of the file's position embedding before the grid (pos_lead())         */
+    uint32_t run_image;    /* the size the checkpoint's library runs it at, if not cfg->image; 0: that  */
     posembed_filter pos_filter;
 };
 
@@ -966,6 +969,40 @@ static vkvit_status refuse_unsupported(const checkpoint *ck, const char *path)
     return VKVIT_OK;
 }
 
+/* Hugging Face runs a DINOv2 at its image processor's square centre crop (224 px for facebook/dinov2-*, whose
+ * config says 518), interpolating the position embedding on every forward (Dinov2Embeddings): that crop, or 0
+ * where there is none, it is not square, or it is the config's size. An unreadable file is preprocessing's to
+ * report. */
+static uint32_t dinov2_processor_crop(const char *dir, const vit_config *cfg)
+{
+    char path[1200], *buf = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if (fs_read_file(path, 1u << 24, &buf, &len) != FS_OK)
+        return 0;
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    const cJSON *crop = cJSON_GetObjectItemCaseSensitive(root, "crop_size");
+    const cJSON *h = cJSON_IsObject(crop) ? cJSON_GetObjectItemCaseSensitive(crop, "height") : crop;
+    const cJSON *w = cJSON_IsObject(crop) ? cJSON_GetObjectItemCaseSensitive(crop, "width") : crop;
+    const bool on = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "do_center_crop"));
+    uint32_t side = on && json_is_uint(h) && json_is_uint(w) && h->valuedouble == w->valuedouble &&
+                    h->valuedouble <= CONFIG_MAX_IMAGE ? (uint32_t)h->valuedouble : 0;
+    cJSON_Delete(root);
+    return side && side != cfg->image && cfg->patch && side % cfg->patch == 0 ? side : 0;
+}
+
+/* The preprocessing spec; a DINOv2's for the size Hugging Face runs it at (ck->run_image), as its processor says. */
+static vkvit_status load_preprocessing(checkpoint *ck, const char *dir, vit_config *cfg, preprocess_spec *pre)
+{
+    ck->run_image = ck->fam->dinov2 ? dinov2_processor_crop(dir, cfg) : 0;
+    if (!ck->run_image)
+        return preprocess_spec_load(dir, cfg, pre);
+    vit_config at = *cfg; /* the labels are shared, not copied: only read */
+    at.image = ck->run_image;
+    return preprocess_spec_load(dir, &at, pre);
+}
+
 /* labels.txt beside the weights names the classes when the config does not, if it has one per class. */
 static vkvit_status read_labels(const char *dir, vit_config *cfg)
 {
@@ -1060,7 +1097,7 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
         goto fail;
     config_apply_defaults(cfg);
     if ((s = read_labels(dir, cfg)) || (s = config_validate(cfg, has_config ? cfg_path : path)) ||
-        (s = npz ? preprocess_spec_default(cfg, pre) : preprocess_spec_load(dir, cfg, pre)))
+        (s = npz ? preprocess_spec_default(cfg, pre) : load_preprocessing(ck, dir, cfg, pre)))
         goto fail;
     if (npz) /* ViTImageProcessor's defaults are Google's: resize to the model's size, pixels to [-1, 1] */
         snprintf(pre->source, sizeof pre->source, "Google's ViT (no preprocessing config beside an .npz)");
@@ -1090,7 +1127,7 @@ vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec 
                     "size %u)", image, image > CONFIG_MAX_IMAGE ? "above 4096" : cfg->hybrid ?
                     "the ResNet's output is not a multiple of the patch size" : "not a multiple of the patch size",
                     cfg->patch, cfg->image);
-    vkvit_status s = preprocess_spec_resize(pre, image);
+    vkvit_status s = pre->size == image ? VKVIT_OK : preprocess_spec_resize(pre, image); /* a DINOv2's already is */
     if (s)
         return s;
     cfg->image = image;
@@ -1107,6 +1144,7 @@ vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec 
 }
 
 const char *checkpoint_family(const checkpoint *ck) { return ck->fam->name; }
+uint32_t checkpoint_run_size(const checkpoint *ck) { return ck->run_image; }
 uint64_t checkpoint_parameters(const checkpoint *ck) { return ck->parameters; }
 const char *checkpoint_config_summary(const checkpoint *ck) { return ck->config_summary; }
 

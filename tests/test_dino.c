@@ -170,18 +170,24 @@ static void check_fixture(vkvit_context *ctx, const char *data, const char *fixt
     vkvit_model_destroy(m);
 }
 
+/* The program's one temporary folder (test_temp_dir: once per program), removed at exit. */
+static const char *temp_dir(void)
+{
+    static const char *tmp;
+    if (!tmp)
+        tmp = test_temp_dir("dino");
+    return tmp;
+}
+
 /* A fixture's weights beside its config.json with `from` replaced by `to`: the load fails with `want`, saying
  * `says`. */
 static void check_refused(vkvit_context *ctx, const char *data, const char *fixture, const char *from, const char *to,
                           vkvit_status want, const char *says)
 {
     static unsigned n;
-    static const char *tmp;
     char src[1024], dir[1100], file[1200];
-    if (!tmp)
-        tmp = test_temp_dir("dino");
     snprintf(src, sizeof src, "%s/dino/%s", data, fixture);
-    snprintf(dir, sizeof dir, "%s/case%u", tmp, n++);
+    snprintf(dir, sizeof dir, "%s/case%u", temp_dir(), n++);
     test_expect(mkdir(dir, 0700) == 0, "%s: made", dir);
     snprintf(file, sizeof file, "%s/model.safetensors", src);
     char link[1200];
@@ -208,6 +214,45 @@ static void check_refused(vkvit_context *ctx, const char *data, const char *fixt
     free(cfg), free(edited);
 }
 
+/* Hugging Face runs facebook/dinov2-* at its image processor's crop (224) though its config says 518: so does
+ * vkvit_model_load without an image_size. dinov2/hf (config: 70 px) behind a processor cropping to 56. */
+static void check_processor_crop(vkvit_context *ctx, const char *data)
+{
+    char src[1024], dir[1100], a[1200], b[1200];
+    snprintf(src, sizeof src, "%s/dino/dinov2/hf", data);
+    snprintf(dir, sizeof dir, "%s/crop", temp_dir());
+    test_expect(mkdir(dir, 0700) == 0, "%s: made", dir);
+    static const char *const files[] = {"model.safetensors", "config.json"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "%s/%s", src, files[i]);
+        snprintf(b, sizeof b, "%s/%s", dir, files[i]);
+        test_expect(symlink(a, b) == 0, "%s: linked", b);
+    }
+    static const char processor[] = "{\"crop_size\": {\"height\": 56, \"width\": 56}, \"do_center_crop\": true, "
+        "\"do_normalize\": true, \"do_rescale\": true, \"do_resize\": true, \"image_mean\": [0.485, 0.456, 0.406], "
+        "\"image_std\": [0.229, 0.224, 0.225], \"image_processor_type\": \"BitImageProcessor\", \"resample\": 3, "
+        "\"rescale_factor\": 0.00392156862745098, \"size\": {\"shortest_edge\": 64}}\n";
+    snprintf(b, sizeof b, "%s/preprocessor_config.json", dir);
+    test_write_file(b, processor, strlen(processor));
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32};
+    vkvit_model *m = NULL;
+    vkvit_status s = vkvit_model_load(ctx, dir, &mo, &m);
+    if (!test_expect(s == VKVIT_OK, "dinov2/hf behind a 56 px processor crop: loads (%s)",
+                     s ? vkvit_last_error() : "ok"))
+        return;
+    vkvit_model_info info;
+    test_ok(vkvit_model_get_info(m, &info), "info");
+    test_expect(info.image_size == 56 && info.tokens == 17, "dinov2/hf behind a 56 px crop runs at %u px, %u tokens "
+                "(want 56, 17): %s", info.image_size, info.tokens, info.preprocessing);
+    snprintf(a, sizeof a, "%s/expected-56.safetensors", src);
+    st_file *e = NULL;
+    test_ok(st_open(a, &e), a);
+    check_reference(m, e, "dinov2/hf at its processor's 56 px", 3);
+    check_gpu(m, e, "dinov2/hf at its processor's 56 px", 3);
+    st_close(e);
+    vkvit_model_destroy(m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -230,6 +275,7 @@ int main(int argc, char **argv)
         check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, 0, f[i].family, f[i].lead + 25);
         check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, f[i].also, f[i].family, f[i].lead + 49);
     }
+    check_processor_crop(ctx, argv[1]);
     check_refused(ctx, argv[1], "reg4/hf", "\"num_register_tokens\": 4", "\"num_register_tokens\": 2",
                   VKVIT_ERROR_SHAPE_MISMATCH, "the config says 2 register tokens, the checkpoint has 4 "
                   "('dinov2_with_registers.embeddings.register_tokens')");

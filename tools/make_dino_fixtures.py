@@ -30,6 +30,8 @@ Files, per model and layout:
       Hugging Face's interpolate_pos_encoding with F.interpolate(size=, mode='bicubic', align_corners=False) in
       float32, antialias=True for Dinov2WithRegisters only (transformers' modeling_dinov2.py and
       modeling_dinov2_with_registers.py), reproduced here by the same call and run through timm's blocks.
+      dinov2/hf also at 56 px (a 4x4 grid): what HF computes behind an image processor whose crop_size is 56
+      (facebook/dinov2-* crop 224 from a config's 518).
 transformers is not installed: the HF names and config keys are from its source, not proven by loading.
 Deterministic (numpy PCG64 with fixed seeds, torch on one thread); --check regenerates and compares byte for byte.
 """
@@ -61,6 +63,7 @@ SPECS = [
          hf="dinov2_with_registers"),
 ]
 ALSO = 7  # the interpolated grid
+CROP = 4  # dinov2/hf also at a 4x4 grid (56 px): HF's Dinov2 behind a processor cropping to 56 (config: 70)
 
 
 def model_args(s, image):
@@ -245,7 +248,10 @@ def generate(out):
             hf, hf_pos, head = to_hf(s, sd, rng)
             write(d / "hf", "model.safetensors", hf)
             (d / "hf" / "config.json").write_text(hf_config(s))
-            for size, state in ((image, sd), (also, hf_resized(s, sd, hf_pos, ALSO))):
+            runs = [(image, sd), (also, hf_resized(s, sd, hf_pos, ALSO))]
+            if s["hf"] == "dinov2":  # as HF runs it behind an image processor cropping to CROP x patch
+                runs.append((CROP * s["patch"], hf_resized(s, sd, hf_pos, CROP)))
+            for size, state in runs:
                 t, res = expected(s, state, size, s["seed"] + size, head)
                 write(d / "hf", f"expected-{size}.safetensors", t)
                 notes.append(f"{s['name']}/hf at {size} px: " + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
