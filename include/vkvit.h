@@ -256,9 +256,9 @@ typedef struct vkvit_model_options {
      * both). The position embedding is resampled once, at load, from the checkpoint's patch grid to the new one,
      * the class (and distillation) token rows kept, as the checkpoint's own library does it: timm checkpoints
      * as timm's loader does (bicubic, antialiased), Hugging Face ones as interpolate_pos_encoding does (bicubic;
-     * antialiased for Dinov2WithRegisters); docs/resolution.md. vkvit_run_images' preprocessing targets the new size: a timm crop_pct spec resizes to
-     * floor(size / crop_pct) and crops size x size, other specs' resize and crop sizes scale by
-     * size / checkpoint's size. Images stay square. */
+     * antialiased for Dinov2WithRegisters); docs/resolution.md. vkvit_run_images' preprocessing targets the new
+     * size: a timm crop_pct spec resizes to floor(size / crop_pct) and crops size x size, other specs' resize and
+     * crop sizes scale by size / checkpoint's size. Images stay square. */
     uint32_t image_size;
 } vkvit_model_options;
 
