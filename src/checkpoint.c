@@ -1003,6 +1003,18 @@ static vkvit_status load_preprocessing(checkpoint *ck, const char *dir, vit_conf
     return preprocess_spec_load(dir, &at, pre);
 }
 
+/* Hugging Face's DINOv2 giant: a SwiGLU MLP (mlp.weights_in / weights_out), refused by name before the naming table
+ * would call its tensors unknown (a config saying use_swiglu_ffn is refused when it is read). */
+static vkvit_status refuse_swiglu(const checkpoint *ck, const char *path)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%sencoder.layer.0.mlp.weights_in.weight", ck->fam->prefix);
+    if (find_tensor(ck, name))
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: tensor '%s' belongs to a SwiGLU MLP (DINOv2 giant): not supported "
+                    "(vkvit runs fc1 -> GELU -> fc2)", path, name);
+    return VKVIT_OK;
+}
+
 /* labels.txt beside the weights names the classes when the config does not, if it has one per class. */
 static vkvit_status read_labels(const char *dir, vit_config *cfg)
 {
@@ -1059,6 +1071,10 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
             snprintf(out + at, n - at, "%s%s%s", first ? ": " : "; ", label[g], part[g]);
             first = 0;
         }
+    if (c->registers) {
+        size_t at = strlen(out);
+        snprintf(out + at, n - at, "; %u register tokens", c->registers);
+    }
     if (!c->hybrid)
         return;
     const vit_resnet *r = &c->resnet;
@@ -1092,7 +1108,8 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
     vkvit_status s;
     if ((has_config && (s = config_load(cfg_path, cfg))) ||
         (s = npz ? npz_open(path, &ck->npz) : st_open(path, &ck->st)) || (s = find_family(ck, path, &ck->fam)) ||
-        (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (s = collect(ck, ck->fam, path, &ck->fd)) ||
+        (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (ck->fam->dinov2 && (s = refuse_swiglu(ck, path))) ||
+        (s = collect(ck, ck->fam, path, &ck->fd)) ||
         (s = infer_config(&ck->fd, ck->fam, path, cfg)) || (s = pre_logits_config(&ck->fd, ck->fam, path, cfg)))
         goto fail;
     config_apply_defaults(cfg);

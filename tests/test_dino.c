@@ -253,6 +253,26 @@ static void check_processor_crop(vkvit_context *ctx, const char *data)
     vkvit_model_destroy(m);
 }
 
+/* A DINOv2 giant's SwiGLU MLP (HF's mlp.weights_in) without a config: refused by name, not as an unknown tensor. */
+static void check_swiglu_tensors(vkvit_context *ctx)
+{
+    static const char header[] = "{\"encoder.layer.0.norm1.weight\":{\"dtype\":\"F32\",\"shape\":[4],"
+                                 "\"data_offsets\":[0,16]},\"encoder.layer.0.mlp.weights_in.weight\":{\"dtype\":"
+                                 "\"F32\",\"shape\":[8,4],\"data_offsets\":[16,144]}}";
+    const uint64_t hn = sizeof header - 1;
+    unsigned char file[8 + sizeof header + 144] = {0};
+    for (int i = 0; i < 8; i++)
+        file[i] = (unsigned char)(hn >> (8 * i));
+    memcpy(file + 8, header, hn);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/swiglu.safetensors", temp_dir());
+    test_write_file(path, file, 8 + hn + 144);
+    vkvit_model *m = NULL;
+    test_expect_status("an HF DINOv2 with a SwiGLU MLP", vkvit_model_load(ctx, path, NULL, &m), VKVIT_ERROR_UNSUPPORTED,
+                       "tensor 'encoder.layer.0.mlp.weights_in.weight' belongs to a SwiGLU MLP (DINOv2 giant)");
+    test_expect(m == NULL, "SwiGLU: no model");
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -276,6 +296,7 @@ int main(int argc, char **argv)
         check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, f[i].also, f[i].family, f[i].lead + 49);
     }
     check_processor_crop(ctx, argv[1]);
+    check_swiglu_tensors(ctx);
     check_refused(ctx, argv[1], "reg4/hf", "\"num_register_tokens\": 4", "\"num_register_tokens\": 2",
                   VKVIT_ERROR_SHAPE_MISMATCH, "the config says 2 register tokens, the checkpoint has 4 "
                   "('dinov2_with_registers.embeddings.register_tokens')");
