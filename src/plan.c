@@ -1,9 +1,10 @@
 /* The ViT forward pass, recorded once. Reads like the diagram in docs/architecture.md:
- *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos)                        x [B,T,D]
+ *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +registers, +pos)            x [B,T,D]
  *     (a hybrid: pixels -> its ResNet (NHWC) -> P x P conv in place of patchify + patch GEMM)
  *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
  *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
  *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b)) -> logits = (pre or pooled).Whead^T + b
+ *     (HF's DINOv2 classifier: logits = [LN(x[:, 0]) | mean of LN(x) over the patch tokens].Whead^T + b)
  * Two command buffers share that recording: p->cmd takes normalised floats from the host (vkvit_run),
  * p->img.cmd uploads RGBA8 images and preprocesses them on the GPU first (vkvit_run_images). */
 #include "plan.h"
@@ -230,8 +231,8 @@ static vkvit_status record_stem(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
 }
 
 /* Hugging Face's Dinov2ForImageClassification input, [cls | mean of the patch tokens] after the final LayerNorm,
- * into big [B][2D] (free after the last block): every token normed into ha, the class token's row copied by a
- * second LayerNorm of it, the patch tokens (registers excluded) averaged. */
+ * into big [B][2D] (free after the last block): every token normed into ha, the class token normed again straight
+ * into big's first half, the normed patch tokens (registers excluded) averaged into its second half. */
 static vkvit_status record_head_mean(struct vkvit_plan *p, vk_cmd *cmd, uint32_t B)
 {
     const struct vkvit_model *m = p->model;
