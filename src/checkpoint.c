@@ -838,6 +838,25 @@ static vkvit_status check_resnet(const found *fd, const vit_dims *d, const famil
     return VKVIT_OK;
 }
 
+/* LayerScale as the config says: every block's gammas (VIT_LS_ALL), none (VIT_LS_NONE), or what the tensors hold. */
+static vkvit_status check_layer_scale(const found *fd, const vit_dims *d, vit_layer_scale ls, const family *fam,
+                                      const char *path)
+{
+    char names[256];
+    for (uint32_t l = 0; l < d->L && ls != VIT_LS_TENSORS; l++)
+        for (int slot = L_LS1; slot <= L_LS2; slot++) {
+            const st_tensor *t = fd->layer[l][slot][0];
+            if (ls == VIT_LS_ALL && !t)
+                return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: block %u's %s (%s) is missing: the config gives the "
+                            "blocks LayerScale (timm's init_values; Hugging Face's DINOv2)", path, l,
+                            vit_slot_name(true, slot), slot_names(fam, true, slot, 0, l, names, sizeof names));
+            if (ls == VIT_LS_NONE && t)
+                return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a LayerScale gamma, but the config "
+                            "gives the blocks none (timm's init_values = None)", path, t->name);
+        }
+    return VKVIT_OK;
+}
+
 static vkvit_status check_all(const found *fd, const vit_dims *d, uint32_t pos_lead, bool split_qkv, bool qkv_bias,
                               const family *fam, const char *path)
 {
@@ -1121,7 +1140,8 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
     ck->dims = vit_dims_of(cfg);
     ck->grid = ck->dims.grid;
     ck->pos_lead = pos_lead(cfg);
-    if ((s = check_all(&ck->fd, &ck->dims, ck->pos_lead, ck->fam->split_qkv, cfg->qkv_bias, ck->fam, path)))
+    if ((s = check_all(&ck->fd, &ck->dims, ck->pos_lead, ck->fam->split_qkv, cfg->qkv_bias, ck->fam, path)) ||
+        (s = check_layer_scale(&ck->fd, &ck->dims, cfg->layer_scale, ck->fam, path)))
         goto fail;
     for (size_t i = 0; i < tensor_count(ck); i++)
         ck->parameters += tensor_at(ck, i)->count;

@@ -280,6 +280,7 @@ static vkvit_status hf_dinov2(const char *name, const cJSON *root, vit_config *c
     if (!strcmp(c->model_type, "dinov2"))
         c->present |= CONFIG_REGISTERS; /* Dinov2Model has none */
     c->pos_rows = VIT_POS_CLASS;
+    c->layer_scale = VIT_LS_ALL; /* Dinov2Layer always has layer_scale1/2 */
     return VKVIT_OK;
 }
 
@@ -744,6 +745,7 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
     if (timm_find(c->architecture) || (args && cJSON_GetObjectItemCaseSensitive(args, "reg_tokens")))
         c->present |= CONFIG_REGISTERS; /* else the tensors tell */
     c->pos_rows = t.a.no_embed_class ? VIT_POS_PATCHES : VIT_POS_PREFIX;
+    c->layer_scale = t.a.init_values != 0 ? VIT_LS_ALL : VIT_LS_NONE;
     if (t.args & CONFIG_EPS) {
         c->eps = t.a.eps;
         c->present |= CONFIG_EPS;

@@ -85,6 +85,13 @@ typedef enum vit_pos_rows {
     VIT_POS_PATCHES            /* the patches only: timm's no_embed_class (DeiT III, DINOv2 with registers) */
 } vit_pos_rows;
 
+/* Whether the blocks have LayerScale (ls1/ls2 gammas, folded at load). */
+typedef enum vit_layer_scale {
+    VIT_LS_TENSORS = 0,        /* the config does not say: where the checkpoint has the tensors */
+    VIT_LS_NONE,               /* none: timm without init_values (a gamma is an unexpected tensor) */
+    VIT_LS_ALL                 /* every block: timm's init_values, Hugging Face's DINOv2 */
+} vit_layer_scale;
+
 /* Bits of vit_config.present: the fields the file gave, directly or through the timm
  * architecture name. */
 enum config_field {
@@ -158,6 +165,7 @@ typedef struct vit_config {
                                 * HF num_register_tokens); they carry no position embedding unless pos_rows
                                 * says so                                                    */
     vit_pos_rows pos_rows;     /* which tokens the checkpoint's position embedding has rows for */
+    vit_layer_scale layer_scale;
     bool head_mean;            /* HF Dinov2ForImageClassification: the head reads [cls | mean of the patch
                                 * tokens] after the final LayerNorm                           */
     bool hybrid;               /* tokens from a ResNet (resnet) instead of the image's patches */
