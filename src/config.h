@@ -15,8 +15,8 @@
  *   or a square [h, w]), num_channels, layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...}
  *   with keys exactly 0..n-1), num_labels (checked against id2label), for model_type "dinov2" and
  *   "dinov2_with_registers" num_register_tokens and use_swiglu_ffn (true: VKVIT_ERROR_UNSUPPORTED),
- *   pooler_output_size and pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has one). Note: HF
- *   saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
+ *   pooler_output_size and pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has
+ *   one). Note: HF saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
  *   classifier's shape decides. A ViTHybrid's backbone_config (BitConfig): depths, num_groups; layer_type
  *   other than "bottleneck" and global_padding other than "same" are VKVIT_ERROR_UNSUPPORTED.
  * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
