@@ -152,7 +152,8 @@ static double now_ms(void)
 static void update_heat(viewer *v)
 {
     const vkvit_model_info *mi = &v->info;
-    uint32_t grid = mi->image_size / mi->patch_size, first = mi->distilled ? 2 : 1;
+    /* the patches are the last grid^2 tokens, after the class, distillation and register tokens */
+    uint32_t grid = mi->image_size / mi->patch_size, first = mi->tokens - grid * grid;
     const float *a = v->attention + (size_t)v->layer * mi->tokens + first;
     float lo = a[0], hi = a[0];
     for (uint32_t i = 1; i < grid * grid; i++)

@@ -250,14 +250,15 @@ typedef struct vkvit_model_options {
     /* Non-zero: keep an fp32 copy of the weights in host memory so vkvit_verify() can run the CPU
      * reference forward pass. Default: host copies are released after the upload. */
     int keep_host_weights;
-    /* The input side, in pixels, to run the model at; 0 = the checkpoint's (its config's image size). Another
+    /* The input side, in pixels, to run the model at; 0 = the checkpoint's (its config's image size; for a
+     * Hugging Face DINOv2, its image processor's square crop where that differs, as transformers runs it). Another
      * size must be a multiple of the patch size and at most 4096 (else VKVIT_ERROR_INVALID_ARGUMENT naming
      * both). The position embedding is resampled once, at load, from the checkpoint's patch grid to the new one,
      * the class (and distillation) token rows kept, as the checkpoint's own library does it: timm checkpoints
-     * as timm's loader does (bicubic, antialiased), Hugging Face ones as interpolate_pos_encoding does (bicubic);
-     * docs/resolution.md. vkvit_run_images' preprocessing targets the new size: a timm crop_pct spec resizes to
-     * floor(size / crop_pct) and crops size x size, other specs' resize and crop sizes scale by
-     * size / checkpoint's size. Images stay square. */
+     * as timm's loader does (bicubic, antialiased), Hugging Face ones as interpolate_pos_encoding does (bicubic;
+     * antialiased for Dinov2WithRegisters); docs/resolution.md. vkvit_run_images' preprocessing targets the new
+     * size: a timm crop_pct spec resizes to floor(size / crop_pct) and crops size x size, other specs' resize and
+     * crop sizes scale by size / checkpoint's size. Images stay square. */
     uint32_t image_size;
 } vkvit_model_options;
 
@@ -268,7 +269,12 @@ typedef struct vkvit_model_options {
  * (WithTeacher: distillation token, logits = mean of both heads), timm VisionTransformer / DeiT, and
  * the pre-logits layer tanh(Linear(class token)) of older timm models (representation_size: the head
  * reads it) and of a Hugging Face ViTModel / DeiTModel with a pooler (the backbone's embedding; a
- * pooler next to a classifier is left unused, as Hugging Face's classification models do).
+ * pooler next to a classifier is left unused, as Hugging Face's classification models do); LayerScale
+ * ViTs (timm's DeiT III and any init_values model: ls1/ls2.gamma, folded into the weights at load) and
+ * DINOv2 with and without register tokens: timm vit_*_patch14_dinov2 / *_reg4_dinov2 and Hugging Face
+ * Dinov2Model / Dinov2ForImageClassification / Dinov2WithRegistersModel / ...ForImageClassification (whose
+ * classifier reads [class token | mean of the patch tokens] after the final LayerNorm); the embedding is the
+ * class token after the final LayerNorm. DINOv2's SwiGLU MLP (the giant model) is VKVIT_ERROR_UNSUPPORTED.
  * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
  * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
  * A checkpoint without a classifier loads as a backbone (embeddings only).
@@ -289,10 +295,11 @@ VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, co
                                         vkvit_model **out);
 
 typedef struct vkvit_model_info {
-    const char *family;          /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" or "synthetic" */
+    const char *family;          /* "hf-vit", "hf-deit", "hf-dinov2", "hf-dinov2-registers", "timm", "google-vit",
+                                  * "big_vision" or "synthetic"                                    */
     uint32_t hidden, layers, heads, mlp;
     uint32_t image_size, patch_size, channels;
-    uint32_t tokens;             /* 1 (+1 distillation) + (image/patch)^2                        */
+    uint32_t tokens;             /* 1 (+1 distillation) (+ register tokens) + (image/patch)^2    */
     uint32_t num_classes;        /* 0 for a backbone                                             */
     int distilled, gelu_tanh;
     float layer_norm_eps;

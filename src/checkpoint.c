@@ -12,6 +12,8 @@
 #include "npz.h"
 #include "posembed.h"
 #include "safetensors.h"
+#include "util/fs.h"
+#include "util/json.h"
 
 /* ---- naming maps ------------------------------------------------------------------------------------
  * One table per family. `layer` entries hold "%u" where the block index goes; `part` is the q/k/v
@@ -62,6 +64,7 @@ static const name_entry hf_names[] = {
 static const name_entry timm_names[] = {
     {"cls_token", false, W_CLS, -1, true},
     {"dist_token", false, W_DIST, -1, true},
+    {"reg_token", false, W_REG, -1, true},
     {"pos_embed", false, W_POS, -1, true},
     {"patch_embed.proj.weight", false, W_PATCH_W, -1, true},
     {"patch_embed.proj.bias", false, W_PATCH_B, -1, true},
@@ -77,6 +80,8 @@ static const name_entry timm_names[] = {
     {"blocks.%u.mlp.fc1.bias", true, L_FC1_B, -1, true},
     {"blocks.%u.mlp.fc2.weight", true, L_FC2_W, -1, true},
     {"blocks.%u.mlp.fc2.bias", true, L_FC2_B, -1, true},
+    {"blocks.%u.ls1.gamma", true, L_LS1, -1, true},
+    {"blocks.%u.ls2.gamma", true, L_LS2, -1, true},
     {"norm.weight", false, W_NORM_W, -1, true},
     {"norm.bias", false, W_NORM_B, -1, true},
     {"pre_logits.fc.weight", false, W_PRE_W, -1, true},
@@ -85,6 +90,40 @@ static const name_entry timm_names[] = {
     {"head.bias", false, W_HEAD_B, -1, true},
     {"head_dist.weight", false, W_HEAD_DIST_W, -1, true},
     {"head_dist.bias", false, W_HEAD_DIST_B, -1, true},
+};
+
+/* Hugging Face's Dinov2Model / Dinov2ForImageClassification and Dinov2WithRegistersModel / ...ForImageClassification
+ * (modeling_dinov2.py, modeling_dinov2_with_registers.py; convert_dinov2_to_hf.py's rename table): the ViT's
+ * attention names, DINOv2's block names (norm1, mlp.fc1, layer_scale1.lambda1), the classifier [K][2D] over
+ * [cls | mean of the patch tokens]. embeddings.mask_token (pre-training only) is ignored. */
+static const name_entry hf_dinov2_names[] = {
+    {"embeddings.cls_token", false, W_CLS, -1, false},
+    {"embeddings.register_tokens", false, W_REG, -1, false},
+    {"embeddings.position_embeddings", false, W_POS, -1, false},
+    {"embeddings.patch_embeddings.projection.weight", false, W_PATCH_W, -1, false},
+    {"embeddings.patch_embeddings.projection.bias", false, W_PATCH_B, -1, false},
+    {"encoder.layer.%u.norm1.weight", true, L_LN1_W, -1, false},
+    {"encoder.layer.%u.norm1.bias", true, L_LN1_B, -1, false},
+    {"encoder.layer.%u.attention.attention.query.weight", true, L_QKV_W, 0, false},
+    {"encoder.layer.%u.attention.attention.key.weight", true, L_QKV_W, 1, false},
+    {"encoder.layer.%u.attention.attention.value.weight", true, L_QKV_W, 2, false},
+    {"encoder.layer.%u.attention.attention.query.bias", true, L_QKV_B, 0, false},
+    {"encoder.layer.%u.attention.attention.key.bias", true, L_QKV_B, 1, false},
+    {"encoder.layer.%u.attention.attention.value.bias", true, L_QKV_B, 2, false},
+    {"encoder.layer.%u.attention.output.dense.weight", true, L_PROJ_W, -1, false},
+    {"encoder.layer.%u.attention.output.dense.bias", true, L_PROJ_B, -1, false},
+    {"encoder.layer.%u.layer_scale1.lambda1", true, L_LS1, -1, false},
+    {"encoder.layer.%u.norm2.weight", true, L_LN2_W, -1, false},
+    {"encoder.layer.%u.norm2.bias", true, L_LN2_B, -1, false},
+    {"encoder.layer.%u.mlp.fc1.weight", true, L_FC1_W, -1, false},
+    {"encoder.layer.%u.mlp.fc1.bias", true, L_FC1_B, -1, false},
+    {"encoder.layer.%u.mlp.fc2.weight", true, L_FC2_W, -1, false},
+    {"encoder.layer.%u.mlp.fc2.bias", true, L_FC2_B, -1, false},
+    {"encoder.layer.%u.layer_scale2.lambda1", true, L_LS2, -1, false},
+    {"layernorm.weight", false, W_NORM_W, -1, false},
+    {"layernorm.bias", false, W_NORM_B, -1, false},
+    {"classifier.weight", false, W_HEAD_W, -1, true},
+    {"classifier.bias", false, W_HEAD_B, -1, true},
 };
 
 /* Google's Flax checkpoints (google-research/vision_transformer's .npz files, and big_vision's): Flax
@@ -140,18 +179,31 @@ typedef struct family {
     bool flax;             /* Google's layout: kernels [in, out], attention split per head, patch HWIO */
     bool pooler;           /* its pre-logits layer is HF's pooler: a backbone's output, never a classifier's
                             * input (timm's pre_logits feeds the head) */
+    bool dinov2;           /* HF's DINOv2: the position embedding has no rows for the registers, and the
+                            * classifier reads [cls | mean of the patch tokens] */
 } family;
 
 #define N_NAMES(t) (sizeof t / sizeof *t)
 static const family families[] = {
-    {"hf-vit", hf_names, N_NAMES(hf_names), "vit.embeddings.cls_token", "vit.", true, false, true},
-    {"hf-deit", hf_names, N_NAMES(hf_names), "deit.embeddings.cls_token", "deit.", true, false, true},
-    {"hf-vit", hf_names, N_NAMES(hf_names), "embeddings.cls_token", "", true, false, true},
-    {"timm", timm_names, N_NAMES(timm_names), "cls_token", "", false, false, false},
+    /* Before hf-vit, whose bare probe a DINOv2 also holds; SwiGLU (weights_in) is refused by its unknown names. */
+    {"hf-dinov2-registers", hf_dinov2_names, N_NAMES(hf_dinov2_names), "dinov2_with_registers.embeddings.cls_token",
+     "dinov2_with_registers.", true, false, false, true},
+    {"hf-dinov2-registers", hf_dinov2_names, N_NAMES(hf_dinov2_names), "embeddings.register_tokens", "", true, false,
+     false, true},
+    {"hf-dinov2", hf_dinov2_names, N_NAMES(hf_dinov2_names), "dinov2.embeddings.cls_token", "dinov2.", true, false,
+     false, true},
+    {"hf-dinov2", hf_dinov2_names, N_NAMES(hf_dinov2_names), "encoder.layer.0.norm1.weight", "", true, false, false,
+     true},
+    {"hf-vit", hf_names, N_NAMES(hf_names), "vit.embeddings.cls_token", "vit.", true, false, true, false},
+    {"hf-deit", hf_names, N_NAMES(hf_names), "deit.embeddings.cls_token", "deit.", true, false, true, false},
+    {"hf-vit", hf_names, N_NAMES(hf_names), "embeddings.cls_token", "", true, false, true, false},
+    {"timm", timm_names, N_NAMES(timm_names), "cls_token", "", false, false, false, false},
     /* As timm's _load_weights tells them apart: a bare export, a training checkpoint, big_vision. */
-    {"google-vit", google_names, N_NAMES(google_names), "embedding/kernel", "", true, true, false},
-    {"google-vit", google_names, N_NAMES(google_names), "opt/target/embedding/kernel", "opt/target/", true, true, false},
-    {"big_vision", big_vision_names, N_NAMES(big_vision_names), "params/embedding/kernel", "params/", true, true, false},
+    {"google-vit", google_names, N_NAMES(google_names), "embedding/kernel", "", true, true, false, false},
+    {"google-vit", google_names, N_NAMES(google_names), "opt/target/embedding/kernel", "opt/target/", true, true, false,
+     false},
+    {"big_vision", big_vision_names, N_NAMES(big_vision_names), "params/embedding/kernel", "params/", true, true, false,
+     false},
 };
 
 /* ---- a hybrid's ResNet: names --------------------------------------------------------------------------
@@ -241,6 +293,8 @@ struct checkpoint {
     uint64_t parameters;
     char config_summary[512];
     uint32_t grid;         /* the patch grid side the model runs at: dims.grid unless checkpoint_resize */
+    uint32_t pos_lead;     /* rows of the file's position embedding before the grid (pos_lead())         */
+    uint32_t run_image;    /* the size the checkpoint's library runs it at, if not cfg->image; 0: that  */
     posembed_filter pos_filter;
 };
 
@@ -497,6 +551,40 @@ static vkvit_status infer_resnet(const found *fd, const family *fam, const char 
     return VKVIT_OK;
 }
 
+/* Rows of the checkpoint's position embedding before its patch grid (config.h, vit_pos_rows). */
+static uint32_t pos_lead(const vit_config *c)
+{
+    const uint32_t prefix = c->distilled ? 2 : 1;
+    return c->pos_rows == VIT_POS_PATCHES ? 0 : c->pos_rows == VIT_POS_CLASS ? prefix : prefix + c->registers;
+}
+
+/* Register tokens from their tensor [1, R, D] (the config must agree), and which tokens the position embedding
+ * has rows for: HF's DINOv2 adds it to the class token and the patches only; timm's config says (no_embed_class);
+ * without a config, a grid that only a position embedding over the patches gives says no_embed_class. */
+static vkvit_status infer_registers(const found *fd, const family *fam, const char *path, vit_config *c)
+{
+    const st_tensor *reg = fd->global[W_REG], *pos = fd->global[W_POS];
+    uint64_t d[ST_MAX_RANK];
+    const uint32_t r = reg ? squeeze(reg, d) : 0, n = !reg ? 0 : r == 1 ? 1 : r == 2 ? (uint32_t)d[0] : 0;
+    if (reg && (n == 0 || n > CONFIG_MAX_REGISTERS))
+        return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [1, registers (1..%d), D]", path,
+                    reg->name, CONFIG_MAX_REGISTERS);
+    if ((c->present & CONFIG_REGISTERS) && c->registers != n)
+        return fail(reg ? VKVIT_ERROR_SHAPE_MISMATCH : VKVIT_ERROR_MISSING_TENSOR, "%s: the config says %u register "
+                    "tokens, the checkpoint has %u%s%s%s", path, c->registers, n, reg ? " ('" : "",
+                    reg ? reg->name : "", reg ? "')" : "");
+    c->registers = n;
+    if (fam->dinov2)
+        c->pos_rows = VIT_POS_CLASS;
+    if (c->format == CONFIG_FORMAT_NONE && !fam->dinov2 && pos && squeeze(pos, d) == 2) {
+        const uint64_t lead = (c->distilled ? 2 : 1) + n, g = (uint64_t)llround(sqrt((double)d[0]));
+        const uint64_t gp = d[0] > lead ? (uint64_t)llround(sqrt((double)(d[0] - lead))) : 0;
+        if (gp * gp != d[0] - lead && g * g == d[0])
+            c->pos_rows = VIT_POS_PATCHES;
+    }
+    return VKVIT_OK;
+}
+
 static vkvit_status infer_config(const found *fd, const family *fam, const char *path, vit_config *c)
 {
     char names[256];
@@ -520,6 +608,8 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
         return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the config says %sdistilled but the distillation token is %s",
                     path, c->distilled ? "" : "not ", distilled ? "present" : "missing");
     c->distilled = distilled;
+    if ((s = infer_registers(fd, fam, path, c)))
+        return s;
     if (!(c->present & CONFIG_HIDDEN))
         c->hidden = (uint32_t)ps[flax ? 3 : 0];
     const uint32_t patch_in = (uint32_t)ps[flax ? 2 : 1];
@@ -533,12 +623,13 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
         c->patch = (uint32_t)ps[flax ? 0 : 2];
     if (!(c->present & CONFIG_IMAGE)) {
         uint32_t r = squeeze(pos, d);
-        uint64_t prefix = distilled ? 2 : 1;
+        uint64_t prefix = pos_lead(c);
         uint64_t patches = r == 2 && d[0] > prefix ? d[0] - prefix : 0;
         uint64_t grid = (uint64_t)llround(sqrt((double)patches));
         if (patches == 0 || grid * grid != patches)
-            return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [1, prefix + grid^2, D] with a "
-                        "square grid; its token count does not give one", path, pos->name);
+            return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [1, %s grid^2, D] with a "
+                        "square grid; its token count does not give one", path, pos->name,
+                        prefix ? "prefix tokens +" : "");
         /* A hybrid's ResNet halves the image twice in its root and once per stage after the first. */
         const uint32_t stride = c->hybrid ? 4u << (c->resnet.stages > 1 ? c->resnet.stages - 1 : 0) : 1;
         c->image = (uint32_t)(grid * c->patch * stride);
@@ -561,6 +652,7 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
     } else if (head && !(c->present & CONFIG_NUM_LABELS)) {
         c->num_labels = k;
     }
+    c->head_mean = fam->dinov2 && head;
     return flax ? infer_flax(fd, fam, path, c) : VKVIT_OK;
 }
 
@@ -639,7 +731,10 @@ static uint32_t torch_shape(const vit_dims *d, bool layer, int slot, bool split,
     case W_POS: out[0] = d->T; out[1] = d->D; return 2;
     case W_PRE_W: out[0] = d->R; out[1] = d->D; return 2;
     case W_PRE_B: out[0] = d->R; return 1;
-    case W_HEAD_W: case W_HEAD_DIST_W: out[0] = d->K; out[1] = d->E; return 2; /* each head: folded later */
+    case W_HEAD_W: case W_HEAD_DIST_W: /* each head: folded later */
+        out[0] = d->K, out[1] = d->head_mean ? d->head_in : d->E;
+        return 2;
+    case W_REG: out[0] = d->regs; out[1] = d->D; return 2;
     case W_HEAD_B: case W_HEAD_DIST_B: out[0] = d->K; return 1;
     default: out[0] = d->D; return 1;
     }
@@ -749,8 +844,27 @@ static vkvit_status check_resnet(const found *fd, const vit_dims *d, const famil
     return VKVIT_OK;
 }
 
-static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv, bool qkv_bias, const family *fam,
-                              const char *path)
+/* LayerScale as the config says: every block's gammas (VIT_LS_ALL), none (VIT_LS_NONE), or what the tensors hold. */
+static vkvit_status check_layer_scale(const found *fd, const vit_dims *d, vit_layer_scale ls, const family *fam,
+                                      const char *path)
+{
+    char names[256];
+    for (uint32_t l = 0; l < d->L && ls != VIT_LS_TENSORS; l++)
+        for (int slot = L_LS1; slot <= L_LS2; slot++) {
+            const st_tensor *t = fd->layer[l][slot][0];
+            if (ls == VIT_LS_ALL && !t)
+                return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: block %u's %s (%s) is missing: the config gives the "
+                            "blocks LayerScale (timm's init_values; Hugging Face's DINOv2)", path, l,
+                            vit_slot_name(true, slot), slot_names(fam, true, slot, 0, l, names, sizeof names));
+            if (ls == VIT_LS_NONE && t)
+                return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a LayerScale gamma, but the config "
+                            "gives the blocks none (timm's init_values = None)", path, t->name);
+        }
+    return VKVIT_OK;
+}
+
+static vkvit_status check_all(const found *fd, const vit_dims *d, uint32_t pos_lead, bool split_qkv, bool qkv_bias,
+                              const family *fam, const char *path)
 {
     char names[256];
     vkvit_status s;
@@ -769,6 +883,8 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
                         slot != W_HEAD_DIST_B;
         if (slot == W_DIST)
             required = d->prefix == 2;
+        if (slot == W_REG)
+            required = d->regs > 0;
         if (slot == W_PRE_W || slot == W_PRE_B)
             required = d->R > 0;
         if (slot == W_HEAD_W || slot == W_HEAD_B)
@@ -786,7 +902,9 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
             return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a pre-logits layer, but the model's "
                         "pre-logits width (%s) is 0", path, t->name,
                         fam->pooler ? "pooler_output_size" : "representation_size");
-        if (t && (s = check_shape(t, d, fam, false, slot, false, path)))
+        vit_dims pd = *d; /* the position embedding: pos_lead rows, then the grid's */
+        pd.T = pos_lead + d->patches;
+        if (t && (s = check_shape(t, slot == W_POS ? &pd : d, fam, false, slot, false, path)))
             return s;
     }
     static const char *const qkv_part[3] = {"query", "key", "value"};
@@ -795,8 +913,8 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
             bool split = split_qkv && (slot == L_QKV_W || slot == L_QKV_B);
             for (int p = 0; p < (split ? 3 : 1); p++) {
                 const st_tensor *t = fd->layer[l][slot][p];
-                if (!t && slot == L_QKV_B && !qkv_bias)
-                    continue;
+                if (!t && ((slot == L_QKV_B && !qkv_bias) || slot == L_LS1 || slot == L_LS2))
+                    continue; /* LayerScale is optional, block by block */
                 if (!t)
                     return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: block %u's %s%s%s (%s) is missing", path, l,
                                 split ? qkv_part[p] : vit_slot_name(true, slot), split ? " " : "",
@@ -871,6 +989,52 @@ static vkvit_status refuse_unsupported(const checkpoint *ck, const char *path)
     return VKVIT_OK;
 }
 
+/* Hugging Face runs a DINOv2 at its image processor's square centre crop (224 px for facebook/dinov2-*, whose
+ * config says 518), interpolating the position embedding on every forward (Dinov2Embeddings): that crop, or 0
+ * where there is none, it is not square, or it is the config's size. An unreadable file is preprocessing's to
+ * report. */
+static uint32_t dinov2_processor_crop(const char *dir, const vit_config *cfg)
+{
+    char path[1200], *buf = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/preprocessor_config.json", dir);
+    if (fs_read_file(path, 1u << 24, &buf, &len) != FS_OK)
+        return 0;
+    cJSON *root = cJSON_ParseWithLength(buf, len);
+    free(buf);
+    const cJSON *crop = cJSON_GetObjectItemCaseSensitive(root, "crop_size");
+    const cJSON *h = cJSON_IsObject(crop) ? cJSON_GetObjectItemCaseSensitive(crop, "height") : crop;
+    const cJSON *w = cJSON_IsObject(crop) ? cJSON_GetObjectItemCaseSensitive(crop, "width") : crop;
+    const bool on = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "do_center_crop"));
+    uint32_t side = on && json_is_uint(h) && json_is_uint(w) && h->valuedouble == w->valuedouble &&
+                    h->valuedouble <= CONFIG_MAX_IMAGE ? (uint32_t)h->valuedouble : 0;
+    cJSON_Delete(root);
+    return side && side != cfg->image && cfg->patch && side % cfg->patch == 0 ? side : 0;
+}
+
+/* The preprocessing spec; a DINOv2's for the size Hugging Face runs it at (ck->run_image), as its processor says. */
+static vkvit_status load_preprocessing(checkpoint *ck, const char *dir, vit_config *cfg, preprocess_spec *pre)
+{
+    ck->run_image = ck->fam->dinov2 ? dinov2_processor_crop(dir, cfg) : 0;
+    if (!ck->run_image)
+        return preprocess_spec_load(dir, cfg, pre);
+    vit_config at = *cfg; /* the labels are shared, not copied: only read */
+    at.image = ck->run_image;
+    return preprocess_spec_load(dir, &at, pre);
+}
+
+/* Hugging Face's DINOv2 giant: a SwiGLU MLP (mlp.weights_in / weights_out), refused by name before the naming table
+ * would call its tensors unknown (a config saying use_swiglu_ffn is refused when it is read). */
+static vkvit_status refuse_swiglu(const checkpoint *ck, const char *path)
+{
+    char name[160];
+    snprintf(name, sizeof name, "%sencoder.layer.0.mlp.weights_in.weight", ck->fam->prefix);
+    if (find_tensor(ck, name))
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: tensor '%s' belongs to a SwiGLU MLP (DINOv2 giant): not supported "
+                    "(vkvit runs fc1 -> GELU -> fc2)", path, name);
+    return VKVIT_OK;
+}
+
 /* labels.txt beside the weights names the classes when the config does not, if it has one per class. */
 static vkvit_status read_labels(const char *dir, vit_config *cfg)
 {
@@ -930,6 +1094,10 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
             snprintf(out + at, n - at, "%s%s%s", first ? ": " : "; ", label[g], part[g]);
             first = 0;
         }
+    if (c->registers) {
+        size_t at = strlen(out);
+        snprintf(out + at, n - at, "; %u register tokens", c->registers);
+    }
     if (!c->hybrid)
         return;
     const vit_resnet *r = &c->resnet;
@@ -963,18 +1131,21 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
     vkvit_status s;
     if ((has_config && (s = config_load(cfg_path, cfg))) ||
         (s = npz ? npz_open(path, &ck->npz) : st_open(path, &ck->st)) || (s = find_family(ck, path, &ck->fam)) ||
-        (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (s = collect(ck, ck->fam, path, &ck->fd)) ||
+        (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (ck->fam->dinov2 && (s = refuse_swiglu(ck, path))) ||
+        (s = collect(ck, ck->fam, path, &ck->fd)) ||
         (s = infer_config(&ck->fd, ck->fam, path, cfg)) || (s = pre_logits_config(&ck->fd, ck->fam, path, cfg)))
         goto fail;
     config_apply_defaults(cfg);
     if ((s = read_labels(dir, cfg)) || (s = config_validate(cfg, has_config ? cfg_path : path)) ||
-        (s = npz ? preprocess_spec_default(cfg, pre) : preprocess_spec_load(dir, cfg, pre)))
+        (s = npz ? preprocess_spec_default(cfg, pre) : load_preprocessing(ck, dir, cfg, pre)))
         goto fail;
     if (npz) /* ViTImageProcessor's defaults are Google's: resize to the model's size, pixels to [-1, 1] */
         snprintf(pre->source, sizeof pre->source, "Google's ViT (no preprocessing config beside an .npz)");
     ck->dims = vit_dims_of(cfg);
     ck->grid = ck->dims.grid;
-    if ((s = check_all(&ck->fd, &ck->dims, ck->fam->split_qkv, cfg->qkv_bias, ck->fam, path)))
+    ck->pos_lead = pos_lead(cfg);
+    if ((s = check_all(&ck->fd, &ck->dims, ck->pos_lead, ck->fam->split_qkv, cfg->qkv_bias, ck->fam, path)) ||
+        (s = check_layer_scale(&ck->fd, &ck->dims, cfg->layer_scale, ck->fam, path)))
         goto fail;
     for (size_t i = 0; i < tensor_count(ck); i++)
         ck->parameters += tensor_at(ck, i)->count;
@@ -997,21 +1168,24 @@ vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec 
                     "size %u)", image, image > CONFIG_MAX_IMAGE ? "above 4096" : cfg->hybrid ?
                     "the ResNet's output is not a multiple of the patch size" : "not a multiple of the patch size",
                     cfg->patch, cfg->image);
-    vkvit_status s = preprocess_spec_resize(pre, image);
+    vkvit_status s = pre->size == image ? VKVIT_OK : preprocess_spec_resize(pre, image); /* a DINOv2's already is */
     if (s)
         return s;
     cfg->image = image;
     ck->grid = side / cfg->patch;
     /* As the checkpoint's own library resamples it: timm's checkpoint_filter_fn (resample_abs_pos_embed:
-     * antialiased bicubic), Hugging Face's interpolate_pos_encoding (bicubic), Google's vit_jax
+     * antialiased bicubic), Hugging Face's interpolate_pos_encoding (bicubic; antialiased in
+     * Dinov2WithRegisters', which is the model with registers whatever its model_type), Google's vit_jax
      * load_pretrained (scipy.ndimage.zoom, order 1) for its .npz files. */
     ck->pos_filter = ck->fam->flax                         ? POSEMBED_BILINEAR_ZOOM
                      : strcmp(ck->fam->name, "timm") == 0 ? POSEMBED_BICUBIC_AA
+                     : ck->fam->dinov2 && cfg->registers  ? POSEMBED_BICUBIC_AA /* Dinov2WithRegistersEmbeddings */
                                                           : POSEMBED_BICUBIC;
     return VKVIT_OK;
 }
 
 const char *checkpoint_family(const checkpoint *ck) { return ck->fam->name; }
+uint32_t checkpoint_run_size(const checkpoint *ck) { return ck->run_image; }
 uint64_t checkpoint_parameters(const checkpoint *ck) { return ck->parameters; }
 const char *checkpoint_config_summary(const checkpoint *ck) { return ck->config_summary; }
 
@@ -1117,19 +1291,46 @@ static vkvit_status read_resnet(const checkpoint *ck, const vit_layout *lay, flo
     return VKVIT_OK;
 }
 
-/* The position embedding, its grid resampled to ck->grid when checkpoint_resize asked for another size. */
+/* The position embedding [T][D] in token order, its grid resampled to ck->grid when checkpoint_resize asked for
+ * another size; the file's pos_lead rows are the first tokens' (class, distillation, then registers where it has
+ * them), the prefix and register tokens past them get zero rows: adding 0 is adding nothing, exactly. */
 static vkvit_status read_pos(const checkpoint *ck, const st_tensor *t, float *dst)
 {
     const vit_dims *d = &ck->dims;
-    if (ck->grid == d->grid)
+    const uint32_t lead = d->prefix + d->regs;
+    const size_t rows = (size_t)lead + d->patches;
+    if (ck->grid == d->grid && ck->pos_lead == lead)
         return read_into(ck, t, false, W_POS, dst);
-    float *pos = malloc((size_t)t->count * sizeof *pos);
-    if (!pos)
-        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "position embedding");
-    vkvit_status s = read_into(ck, t, false, W_POS, pos);
-    if (!s)
-        s = posembed_resize(ck->pos_filter, pos, d->prefix, d->grid, d->grid, d->D, dst, ck->grid, ck->grid);
+    float *pos = calloc(rows * d->D, sizeof *pos), *file = malloc((size_t)t->count * sizeof *file);
+    vkvit_status s = !pos || !file ? fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "position embedding")
+                                   : read_into(ck, t, false, W_POS, file);
+    if (!s) {
+        memcpy(pos, file, (size_t)ck->pos_lead * d->D * sizeof *pos);
+        memcpy(pos + (size_t)lead * d->D, file + (size_t)ck->pos_lead * d->D, (size_t)d->patches * d->D * sizeof *pos);
+        if (ck->grid == d->grid)
+            memcpy(dst, pos, rows * d->D * sizeof *dst);
+        else
+            s = posembed_resize(ck->pos_filter, pos, lead, d->grid, d->grid, d->D, dst, ck->grid, ck->grid);
+    }
     free(pos);
+    free(file);
+    return s;
+}
+
+/* LayerScale, x + gamma * (W h + b), folded into W's rows and b: gamma_o W_o and gamma_o b_o, each rounded once
+ * (timm's ls1/ls2.gamma, HF's layer_scale1/2.lambda1 after the attention projection and fc2). */
+static vkvit_status fold_layer_scale(const checkpoint *ck, const st_tensor *gamma, uint32_t in, float *w, float *b)
+{
+    const uint32_t D = ck->dims.D;
+    float *g = malloc((size_t)D * sizeof *g);
+    vkvit_status s = !g ? fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: tensor '%s'", gamma->file, gamma->name)
+                        : read_raw(ck, gamma, g);
+    for (uint32_t o = 0; !s && o < D; o++) {
+        for (uint32_t i = 0; i < in; i++)
+            w[(size_t)o * in + i] *= g[o];
+        b[o] *= g[o];
+    }
+    free(g);
     return s;
 }
 
@@ -1173,11 +1374,13 @@ vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float 
         if (s)
             return s;
     }
-    for (uint32_t l = 0; l < d->L; l++)
+    for (uint32_t l = 0; l < d->L; l++) {
         for (int slot = 0; slot < L_SLOT_COUNT; slot++) {
             const vit_tensor *t = layout_tensor(lay, (int)l, slot);
             float *dst = w + t->offset;
             const st_tensor *const *parts = fd->layer[l][slot];
+            if (slot == L_LS1 || slot == L_LS2)
+                continue; /* folded below */
             if (slot == L_QKV_B && !parts[0]) { /* qkv_bias = false: zeros */
                 memset(dst, 0, t->count * sizeof *dst);
                 continue;
@@ -1190,6 +1393,14 @@ vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float 
                     return s;
             }
         }
+        const int li = (int)l;
+        const st_tensor *ls1 = fd->layer[l][L_LS1][0], *ls2 = fd->layer[l][L_LS2][0];
+        if ((ls1 && (s = fold_layer_scale(ck, ls1, d->D, w + layout_tensor(lay, li, L_PROJ_W)->offset,
+                                          w + layout_tensor(lay, li, L_PROJ_B)->offset))) ||
+            (ls2 && (s = fold_layer_scale(ck, ls2, d->mlp, w + layout_tensor(lay, li, L_FC2_W)->offset,
+                                          w + layout_tensor(lay, li, L_FC2_B)->offset))))
+            return s;
+    }
     return VKVIT_OK;
 }
 

@@ -34,6 +34,11 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
  * above CONFIG_MAX_IMAGE), preprocess_spec_resize's. */
 vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t image);
 const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" */
+/* The size the checkpoint's own library runs it at when it is not the config's: a Hugging Face DINOv2's image
+ * processor crop (224 for a config's 518; Dinov2Embeddings interpolates the position embedding), which
+ * checkpoint_open's preprocessing already targets; 0 otherwise. Pass it to checkpoint_resize when the caller
+ * asks for no size. */
+uint32_t checkpoint_run_size(const checkpoint *ck);
 uint64_t checkpoint_parameters(const checkpoint *ck);  /* elements of every tensor stored, used or not */
 /* One line: the config file or the weights, and which numbers came from it, from the tensor shapes,
  * or from defaults (vkvit_model_info.config). Valid until checkpoint_close. */

@@ -261,6 +261,29 @@ static vkvit_status hf_backbone(const char *name, const cJSON *bb, vit_config *c
     return VKVIT_OK;
 }
 
+/* Dinov2Config / Dinov2WithRegistersConfig: the register tokens (the position embedding has the class token's row
+ * and the patches', none for the registers: Dinov2WithRegistersEmbeddings adds it before inserting them); SwiGLU
+ * (the giant model's MLP) is not run. mlp_ratio is left to fc1's shape; layerscale_value only initialises. */
+static vkvit_status hf_dinov2(const char *name, const cJSON *root, vit_config *c)
+{
+    vkvit_status s;
+    bool swiglu = false;
+    if ((s = json_bool(name, root, "use_swiglu_ffn", &swiglu, NULL, 0)) ||
+        (s = json_uint(name, root, "num_register_tokens", false, &c->registers, &c->present, CONFIG_REGISTERS)))
+        return s;
+    if (swiglu)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: use_swiglu_ffn = true is not supported (DINOv2's SwiGLU MLP, the "
+                    "giant model's: vkvit runs fc1 -> GELU -> fc2)", name);
+    if (c->registers > CONFIG_MAX_REGISTERS)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: num_register_tokens = %u (at most %d)", name, c->registers,
+                    CONFIG_MAX_REGISTERS);
+    if (!strcmp(c->model_type, "dinov2"))
+        c->present |= CONFIG_REGISTERS; /* Dinov2Model has none */
+    c->pos_rows = VIT_POS_CLASS;
+    c->layer_scale = VIT_LS_ALL; /* Dinov2Layer always has layer_scale1/2 */
+    return VKVIT_OK;
+}
+
 static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
 {
     vkvit_status s;
@@ -288,6 +311,10 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
                         "(gelu, gelu_new, gelu_pytorch_tanh, gelu_fast are supported)", name, act);
         c->present |= CONFIG_GELU;
     }
+
+    if ((!strcmp(c->model_type, "dinov2") || !strcmp(c->model_type, "dinov2_with_registers")) &&
+        (s = hf_dinov2(name, root, c)))
+        return s;
 
     const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
     if (archs && !cJSON_IsNull(archs)) {
@@ -563,26 +590,21 @@ static vkvit_status timm_check(const char *name, const vit_config *c, const timm
     timm_act(a, act);
     if (!a->class_token)
         return timm_refuse(name, c, "vkvit classifies from the class token", "class_token = false");
-    if (a->reg_tokens)
-        return timm_refuse(name, c, "register tokens", "reg_tokens = %u", a->reg_tokens);
-    if (a->no_embed_class)
-        return timm_refuse(name, c, "a position embedding without the class token's row", "no_embed_class = true");
     if (strcmp(a->global_pool, "token"))
         return timm_refuse(name, c, "pooling other than the class token", "global_pool = \"%.20s\"", a->global_pool);
-    if (a->init_values != 0)
-        return timm_refuse(name, c, "LayerScale", "init_values = %g", a->init_values);
     if (a->pre_norm)
         return timm_refuse(name, c, "a LayerNorm before the blocks, as in CLIP", "pre_norm = true");
     if (a->fc_norm == 1)
         return timm_refuse(name, c, "a LayerNorm after pooling", "fc_norm = true");
+    /* before the activation: a SwiGLU MLP (DINOv2 giant) carries its own (SiLU) */
+    if (a->other)
+        return timm_refuse(name, c, "vkvit runs VisionTransformer's Block, Attention, Mlp and LayerNorm", "%s",
+                           a->other);
     if (act[0] && strcmp(act, "gelu") && strcmp(act, "gelu_tanh"))
         return timm_refuse(name, c, "GELU only: gelu, gelu_tanh", "act_layer = \"%s\"", act);
     if (a->eps == 0)
         return timm_refuse(name, c, "LayerNorm only", "norm_layer = %.30s",
                            t->norm_layer ? t->norm_layer : "(not a LayerNorm)");
-    if (a->other)
-        return timm_refuse(name, c, "vkvit runs VisionTransformer's Block, Attention, Mlp and LayerNorm", "%s",
-                           a->other);
     return VKVIT_OK;
 }
 
@@ -715,6 +737,15 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
         return s;
     if ((s = timm_check(name, c, &t)) || (s = timm_top_level(name, root, &t, c)))
         return s;
+    /* LayerScale (init_values) needs nothing here: its ls1/ls2 gammas are folded where the checkpoint has them. */
+    if (t.a.reg_tokens > CONFIG_MAX_REGISTERS)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: reg_tokens = %u (at most %d)", name, t.a.reg_tokens,
+                    CONFIG_MAX_REGISTERS);
+    c->registers = t.a.reg_tokens;
+    if (timm_find(c->architecture) || (args && cJSON_GetObjectItemCaseSensitive(args, "reg_tokens")))
+        c->present |= CONFIG_REGISTERS; /* else the tensors tell */
+    c->pos_rows = t.a.no_embed_class ? VIT_POS_PATCHES : VIT_POS_PREFIX;
+    c->layer_scale = t.a.init_values != 0 ? VIT_LS_ALL : VIT_LS_NONE;
     if (t.args & CONFIG_EPS) {
         c->eps = t.a.eps;
         c->present |= CONFIG_EPS;

@@ -13,9 +13,10 @@
  * Hugging Face (ViTConfig / DeiTConfig) keys read: architectures[0], model_type, hidden_size,
  *   num_hidden_layers, num_attention_heads, intermediate_size, image_size, patch_size (an integer
  *   or a square [h, w]), num_channels, layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...}
- *   with keys exactly 0..n-1), num_labels (checked against id2label), pooler_output_size and
- *   pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has one). Note: HF
- *   saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
+ *   with keys exactly 0..n-1), num_labels (checked against id2label), for model_type "dinov2" and
+ *   "dinov2_with_registers" num_register_tokens and use_swiglu_ffn (true: VKVIT_ERROR_UNSUPPORTED),
+ *   pooler_output_size and pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has
+ *   one). Note: HF saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
  *   classifier's shape decides. A ViTHybrid's backbone_config (BitConfig): depths, num_groups; layer_type
  *   other than "bottleneck" and global_padding other than "same" are VKVIT_ERROR_UNSUPPORTED.
  * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
@@ -31,8 +32,9 @@
  *   (input_size [C, H, W], num_classes, mean, std, interpolation, crop_pct) replaces the architecture's
  *   defaults but not what model_args gave (timm fills only the arguments not passed). num_features and
  *   num_classes at the top level must agree with the result; label_names; global_pool ("token" only).
- *   A model vkvit does not run (no class token, register tokens, no_embed_class, pooling other than the
- *   class token, LayerScale, pre_norm, fc_norm, an activation other than GELU, another norm, block, MLP or
+ *   reg_tokens (registers), no_embed_class (pos_rows) and init_values (LayerScale, folded at load where the
+ *   checkpoint has ls1/ls2.gamma) are run. A model vkvit does not run (no class token, pooling other than the
+ *   class token, pre_norm, fc_norm, an activation other than GELU, another norm, block, MLP or
  *   attention) is VKVIT_ERROR_UNSUPPORTED naming the argument and its value; a model_args key that is not a
  *   VisionTransformer argument vkvit knows, too (timm itself refuses unknown arguments).
  * Unknown keys are ignored. A key present with the wrong type or an impossible value is
@@ -62,6 +64,7 @@
 #define CONFIG_MAX_LABELS 100000
 #define CONFIG_MAX_STAGES 4        /* ResNet stages of a hybrid */
 #define CONFIG_MAX_UNITS 64        /* bottleneck units of one stage (ResNet-152's third stage: 36) */
+#define CONFIG_MAX_REGISTERS 64    /* register tokens (DINOv2: 4) */
 
 typedef enum config_format {
     CONFIG_FORMAT_NONE = 0,    /* no config file: everything from tensors and defaults      */
@@ -74,6 +77,20 @@ typedef enum vit_gelu {
     VIT_GELU_TANH              /* x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))): "gelu_new",
                                 * "gelu_pytorch_tanh", "gelu_fast"                           */
 } vit_gelu;
+
+/* The rows of a checkpoint's position embedding, before its patch grid (the tokens without a row get none). */
+typedef enum vit_pos_rows {
+    VIT_POS_PREFIX = 0,        /* class (and distillation) and register tokens: timm's default */
+    VIT_POS_CLASS,             /* the class token only, the registers none: HF Dinov2WithRegisters */
+    VIT_POS_PATCHES            /* the patches only: timm's no_embed_class (DeiT III, DINOv2 with registers) */
+} vit_pos_rows;
+
+/* Whether the blocks have LayerScale (ls1/ls2 gammas, folded at load). */
+typedef enum vit_layer_scale {
+    VIT_LS_TENSORS = 0,        /* the config does not say: where the checkpoint has the tensors */
+    VIT_LS_NONE,               /* none: timm without init_values (a gamma is an unexpected tensor) */
+    VIT_LS_ALL                 /* every block: timm's init_values, Hugging Face's DINOv2 */
+} vit_layer_scale;
 
 /* Bits of vit_config.present: the fields the file gave, directly or through the timm
  * architecture name. */
@@ -97,6 +114,7 @@ enum config_field {
     CONFIG_INTERPOLATION = 1u << 16,
     CONFIG_REPRESENTATION = 1u << 17,
     CONFIG_RESNET = 1u << 18,  /* a hybrid's ResNet depths (HF backbone_config) */
+    CONFIG_REGISTERS = 1u << 19,
 };
 
 /* Class names, index = class. names and the strings are one allocation; labels_free() it. */
@@ -143,6 +161,13 @@ typedef struct vit_config {
                                 * final LayerNorm (timm representation_size; HF
                                 * pooler_output_size); 0 = no such layer                      */
     char pooler_act[16];       /* HF pooler_act; "" = not in the file (HF's default is tanh)  */
+    uint32_t registers;        /* register tokens after the class token (DINOv2 with registers: timm reg_tokens,
+                                * HF num_register_tokens); they carry no position embedding unless pos_rows
+                                * says so                                                    */
+    vit_pos_rows pos_rows;     /* which tokens the checkpoint's position embedding has rows for */
+    vit_layer_scale layer_scale;
+    bool head_mean;            /* HF Dinov2ForImageClassification: the head reads [cls | mean of the patch
+                                * tokens] after the final LayerNorm                           */
     bool hybrid;               /* tokens from a ResNet (resnet) instead of the image's patches */
     vit_resnet resnet;         /* hybrid only; depths from the file (CONFIG_RESNET) or tensors */
     vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */

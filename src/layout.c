@@ -23,7 +23,9 @@ vit_dims vit_dims_of(const vit_config *c)
     d.grid = c->patch ? d.feat / c->patch : 0;
     d.patches = d.grid * d.grid;
     d.prefix = c->distilled ? 2 : 1;
-    d.T = d.prefix + d.patches;
+    d.regs = c->registers;
+    d.T = d.prefix + d.regs + d.patches;
+    d.head_mean = c->head_mean;
     d.K = c->num_labels;
     d.cpp = c->hybrid ? vit_conv_row(d.P, d.P, d.pc) : d.C * d.P * d.P;
     if (c->hybrid) {
@@ -33,7 +35,8 @@ vit_dims vit_dims_of(const vit_config *c)
     }
     d.R = c->representation;
     d.E = d.R ? d.R : d.D;
-    d.head_in = d.R ? d.R : d.prefix * d.D; /* a distilled model's heads are folded over [cls | dist] */
+    /* a distilled model's heads are folded over [cls | dist]; HF's DINOv2 classifier reads [cls | patch mean] */
+    d.head_in = d.R ? d.R : d.head_mean ? 2 * d.D : d.prefix * d.D;
     return d;
 }
 
@@ -101,6 +104,7 @@ static uint64_t slot_count(const vit_dims *d, bool layer, int slot)
         case L_FC1_W: return (uint64_t)d->mlp * d->D;
         case L_FC1_B: return d->mlp;
         case L_FC2_W: return (uint64_t)d->D * d->mlp;
+        case L_LS1: case L_LS2: return 0;
         default: return d->D;
         }
     }
@@ -114,6 +118,7 @@ static uint64_t slot_count(const vit_dims *d, bool layer, int slot)
     case W_PRE_B: return d->R;
     case W_HEAD_W: return (uint64_t)d->K * d->head_in;
     case W_HEAD_B: return d->K;
+    case W_REG: return (uint64_t)d->regs * d->D;
     case W_HEAD_DIST_W: case W_HEAD_DIST_B: return 0;
     default: return d->D;
     }
@@ -186,12 +191,13 @@ static const char *const global_names[W_GLOBAL_COUNT] = {
     "patch embedding weight", "patch embedding bias", "class token", "distillation token",
     "position embedding", "final LayerNorm weight", "final LayerNorm bias", "pre-logits weight",
     "pre-logits bias", "classifier weight",
-    "classifier bias", "distillation classifier weight", "distillation classifier bias"};
+    "classifier bias", "register tokens", "distillation classifier weight", "distillation classifier bias"};
 static const char *const layer_names[L_SLOT_COUNT] = {
     "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
     "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",
     "layernorm_after/norm2 weight", "layernorm_after/norm2 bias", "fc1/intermediate weight",
-    "fc1/intermediate bias", "fc2/output weight", "fc2/output bias"};
+    "fc1/intermediate bias", "fc2/output weight", "fc2/output bias", "LayerScale 1 (ls1/layer_scale1)",
+    "LayerScale 2 (ls2/layer_scale2)"};
 
 const char *vit_slot_name(bool layer, int slot) { return layer ? layer_names[slot] : global_names[slot]; }
 static const char *const unit_names[U_SLOT_COUNT] = {

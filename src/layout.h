@@ -4,13 +4,18 @@
  * Canonical layout (row-major; every tensor starts on a 128-element boundary of one block, 256 bytes
  * or more; elements fp32, or fp16 for a model loaded in fp16 precision):
  *   patch_w [D][C*P*P]  (the conv weight [D][C][P][P] as a GEMM matrix)   patch_b [D]
- *   cls [D], dist [D] (distilled only), pos [T][D], T = tokens = prefix + (image/P)^2
+ *   cls [D], dist [D] (distilled only), reg [regs][D] (register tokens, DINOv2 with registers),
+ *   pos [T][D], T = tokens = prefix + regs + (image/P)^2, in token order [cls, dist, registers, patches]; the rows
+ *     of tokens the checkpoint gives no position embedding (timm's no_embed_class, HF's registers) hold 0
  *   per layer: ln1_w/b [D], qkv_w [3D][D] (q; k; v rows), qkv_b [3D], proj_w [D][D], proj_b [D],
  *              ln2_w/b [D], fc1_w [MLP][D], fc1_b [MLP], fc2_w [D][MLP], fc2_b [D]
+ *              (LayerScale, x + gamma * f(x), is folded at load: proj's and fc2's rows and biases times gamma)
  *   norm_w/b [D]
  *   pre_w [R][D], pre_b [R] (only with a pre-logits layer, R > 0): pre = tanh(pre_w . cls + pre_b) on
  *     the final-LayerNorm class token; the model's embedding, and the head's input
- *   head_w [K][D'], head_b [K]: D' = R with a pre-logits layer, else D, or 2D for a distilled model,
+ *   head_w [K][D'], head_b [K]: D' = R with a pre-logits layer, else D; 2D for Hugging Face's
+ *     Dinov2ForImageClassification (head_mean), whose head reads [cls | mean of the patch tokens], both after the
+ *     final LayerNorm (registers excluded from the mean); or 2D for a distilled model,
  *     whose two heads are folded into one: head_w = [Wcls/2 | Wdist/2], head_b = (bcls + bdist)/2,
  *     applied to [cls | dist] so one GEMM yields the mean of the two heads' logits.
  * A hybrid (config.h, vit_resnet) adds its ResNet, every conv weight-standardised at load (checkpoint.c)
@@ -32,12 +37,14 @@
 enum vit_global_slot {
     W_ROOT_W, W_ROOT_GN_W, W_ROOT_GN_B, /* a hybrid's ResNet root */
     W_PATCH_W, W_PATCH_B, W_CLS, W_DIST, W_POS, W_NORM_W, W_NORM_B, W_PRE_W, W_PRE_B, W_HEAD_W, W_HEAD_B,
+    W_REG,                        /* register tokens [regs][D] */
     W_HEAD_DIST_W, W_HEAD_DIST_B, /* only while loading: folded into W_HEAD_* */
     W_GLOBAL_COUNT
 };
 enum vit_layer_slot {
     L_LN1_W, L_LN1_B, L_QKV_W, L_QKV_B, L_PROJ_W, L_PROJ_B, L_LN2_W, L_LN2_B,
     L_FC1_W, L_FC1_B, L_FC2_W, L_FC2_B,
+    L_LS1, L_LS2, /* only while loading: LayerScale's gammas, folded into L_PROJ_* and L_FC2_* (no storage) */
     L_SLOT_COUNT
 };
 
@@ -67,6 +74,8 @@ typedef struct vit_layout {
  * channels; grid = feat / P; cpp: a patch_w row. */
 typedef struct vit_dims {
     uint32_t D, L, H, dh, mlp, C, P, image, grid, patches, prefix, T, K, cpp, R, E, head_in;
+    uint32_t regs;            /* register tokens, after the prefix tokens: T = prefix + regs + patches */
+    bool head_mean;           /* the head reads [cls | mean of the patch tokens] (head_in = 2D)        */
     uint32_t feat, pc;
     bool hybrid;
     vit_resnet resnet;        /* hybrid only */

@@ -173,7 +173,8 @@ vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vk
         return s;
     snprintf(m->path, sizeof m->path, "%s", path);
     if ((s = checkpoint_open(path, &m->cfg, &m->pre, &ck)) ||
-        (image_size && (s = checkpoint_resize(ck, &m->cfg, &m->pre, image_size))))
+        ((image_size || (image_size = checkpoint_run_size(ck))) &&
+         (s = checkpoint_resize(ck, &m->cfg, &m->pre, image_size))))
         goto fail;
     snprintf(m->family, sizeof m->family, "%s", checkpoint_family(ck));
     snprintf(m->config, sizeof m->config, "%s", checkpoint_config_summary(ck));

@@ -1,9 +1,10 @@
 /* The ViT forward pass, recorded once. Reads like the diagram in docs/architecture.md:
- *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos)                        x [B,T,D]
+ *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +registers, +pos)            x [B,T,D]
  *     (a hybrid: pixels -> its ResNet (NHWC) -> P x P conv in place of patchify + patch GEMM)
  *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
  *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
  *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b)) -> logits = (pre or pooled).Whead^T + b
+ *     (HF's DINOv2 classifier: logits = [LN(x[:, 0]) | mean of LN(x) over the patch tokens].Whead^T + b)
  * Two command buffers share that recording: p->cmd takes normalised floats from the host (vkvit_run),
  * p->img.cmd uploads RGBA8 images and preprocesses them on the GPU first (vkvit_run_images). */
 #include "plan.h"
@@ -255,6 +256,27 @@ static vkvit_status record_all_tokens(struct vkvit_plan *p, vk_cmd *cmd, const p
     return VKVIT_OK;
 }
 
+/* Hugging Face's Dinov2ForImageClassification input, [cls | mean of the patch tokens] after the final LayerNorm,
+ * into big [B][2D] (free after the last block): every token normed into ha, the class token normed again straight
+ * into big's first half, the normed patch tokens (registers excluded) averaged into its second half. */
+static vkvit_status record_head_mean(struct vkvit_plan *p, vk_cmd *cmd, uint32_t B)
+{
+    const struct vkvit_model *m = p->model;
+    const vit_dims *d = &m->dims;
+    const uint32_t lead = d->prefix + d->regs;
+    vkvit_status s;
+    layernorm_args all = {.rows = B * d->T, .D = d->D, .eps = (float)m->cfg.eps, .x = p->x, .y = p->ha,
+                          .gamma = model_span(m, -1, W_NORM_W), .beta = model_span(m, -1, W_NORM_B),
+                          .dtype = plan_dtype(p)};
+    layernorm_args cls = all;
+    cls.rows = B, cls.x_stride = d->T * d->D, cls.y_stride = 2 * d->D, cls.y = p->big;
+    token_mean_args mean = {.batch = B, .T = d->T, .D = d->D, .first = lead, .count = d->T - lead,
+                            .y_stride = 2 * d->D, .y_first = d->D, .x = p->ha, .y = p->big, .dtype = plan_dtype(p)};
+    if ((s = op_layernorm(cmd, p->ctx, &all)) || (s = op_layernorm(cmd, p->ctx, &cls)))
+        return s;
+    return op_token_mean(cmd, p->ctx, &mean);
+}
+
 static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
 {
     const struct vkvit_model *m = p->model;
@@ -273,7 +295,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
                       .w = model_span(m, -1, W_PATCH_W), .bias = model_span(m, -1, W_PATCH_B), .dtype = dt};
     tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
                       .cls = model_span(m, -1, W_CLS), .dist = model_span(m, -1, W_DIST), /* empty if not distilled */
-                      .pos = model_span(m, -1, W_POS), .dtype = dt};
+                      .pos = model_span(m, -1, W_POS), .dtype = dt, .regs = d->regs,
+                      .reg = model_span(m, -1, W_REG)};
     if (d->hybrid ? (s = record_stem(p, cmd, io)) != VKVIT_OK
                   : (s = op_patchify(cmd, ctx, &pa)) || (s = op_matmul(cmd, ctx, &pe)))
         return s;
@@ -310,8 +333,11 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         if ((s = op_matmul(cmd, ctx, &pl)))
             return fail(s, "pre-logits layer: %s", vkvit_last_error());
     }
+    const vk_span head_x = d->head_mean ? p->big : d->R ? pre : pooled;
+    if (d->head_mean && (s = record_head_mean(p, cmd, B)))
+        return fail(s, "DINOv2 classifier input: %s", vkvit_last_error());
     if (d->K) { /* distilled: the folded head [K][2D] over [cls | dist] gives the mean of both heads */
-        matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->head_in, .x = d->R ? pre : pooled, .y = logits,
+        matmul_args head = {.batch = 1, .M = B, .N = d->K, .K = d->head_in, .x = head_x, .y = logits,
                             .w = model_span(m, -1, W_HEAD_W), .bias = model_span(m, -1, W_HEAD_B), .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &head)))
             return fail(s, "classifier: %s", vkvit_last_error());

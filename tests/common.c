@@ -329,6 +329,7 @@ RECORDER(softmax)
 RECORDER(conv2d)
 RECORDER(group_norm)
 RECORDER(max_pool)
+RECORDER(token_mean)
 #undef RECORDER
 
 vk_buffer test_poisoned(vkvit_context *ctx, op_dtype t, size_t n)

@@ -124,6 +124,7 @@ vkvit_status test_record_softmax(vk_cmd *cmd, vkvit_context *ctx, const void *ar
 vkvit_status test_record_conv2d(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
 vkvit_status test_record_group_norm(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
 vkvit_status test_record_max_pool(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
+vkvit_status test_record_token_mean(vk_cmd *cmd, vkvit_context *ctx, const void *arg);
 /* A buffer of n elements of type t, poisoned (test_poison_as): an op's output. */
 vk_buffer test_poisoned(vkvit_context *ctx, op_dtype t, size_t n);
 

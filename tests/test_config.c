@@ -252,7 +252,7 @@ static void test_timm_merge(void)
                 "unregistered architecture: present 0x%x D=%u mlp=%u (%s)", c.present, c.hidden, c.mlp,
                 s ? vkvit_last_error() : "");
     config_free(&c);
-    /* JSON null is None: DeiT III without LayerScale is still refused for its position embedding. */
+    /* JSON null is None: DeiT III without LayerScale, its position embedding with the class token's row. */
     s = parse_text("{'architecture': 'deit3_small_patch16_224', 'model_args': {'init_values': null, "
                    "'no_embed_class': false}}", &c);
     test_expect(s == VKVIT_OK && c.hidden == 384, "deit3 + init_values None + no_embed_class false runs (%s)",
@@ -408,6 +408,12 @@ static const bad_case bad[] = {
     {"pooler_output_size absurd", HF, "{'pooler_output_size': 100000}", BAD,
      "config.json: pooler_output_size = 100000 is above 16384"},
     {"pooler_act not a string", HF, "{'pooler_act': 1}", BAD, "pooler_act is 1, not a string"},
+    {"DINOv2 SwiGLU", HF, "{'model_type': 'dinov2', 'use_swiglu_ffn': true}", UNSUP,
+     "use_swiglu_ffn = true is not supported (DINOv2's SwiGLU MLP"},
+    {"DINOv2 registers absurd", HF, "{'model_type': 'dinov2_with_registers', 'num_register_tokens': 65}", BAD,
+     "num_register_tokens = 65 (at most 64)"},
+    {"DINOv2 registers negative", HF, "{'model_type': 'dinov2_with_registers', 'num_register_tokens': -1}", BAD,
+     "num_register_tokens is -1"},
     {"timm representation_size negative", TIMM, "{'model_args': {'embed_dim': 192, 'representation_size': -1}}", BAD,
      "representation_size is -1, not a non-negative integer"},
     {"timm num_features neither width", TIMM, "{'num_features': 40, 'model_args': {'embed_dim': 192, "
@@ -441,14 +447,12 @@ static const bad_case bad[] = {
      "timm deit_tiny_patch16_224: act_layer = \"relu\" is not supported (GELU only: gelu, gelu_tanh)"},
     {"timm norm_layer rmsnorm", TIMM, "{'model_args': {'norm_layer': 'rmsnorm'}}", UNSUP,
      "norm_layer = rmsnorm is not"},
-    {"timm LayerScale", TIMM, "{'model_args': {'init_values': 1e-5}}", UNSUP,
-     "init_values = 1e-05 is not supported (LayerScale)"},
     {"timm pre_norm", TIMM, "{'model_args': {'pre_norm': true}}", UNSUP, "pre_norm = true is not supported"},
     {"timm fc_norm", TIMM, "{'model_args': {'fc_norm': true}}", UNSUP, "fc_norm = true is not supported"},
     {"timm registered CLIP", TIMM, "{'architecture': 'vit_base_patch16_clip_224.openai', 'model_args': null}", UNSUP,
      "timm vit_base_patch16_clip_224.openai: pre_norm = true is not supported (a LayerNorm before the blocks"},
-    {"timm registered DINOv2", TIMM, "{'architecture': 'vit_small_patch14_dinov2', 'model_args': null}", UNSUP,
-     "init_values = 1e-05 is not supported (LayerScale)"},
+    {"timm registered DINOv2 giant (SwiGLU)", TIMM, "{'architecture': 'vit_giant_patch14_dinov2', 'model_args': "
+     "null}", UNSUP, "timm vit_giant_patch14_dinov2: mlp_layer=GluMlp(act_layer=SiLU, gate_last=False) is not"},
     {"timm registered parallel blocks", TIMM, "{'architecture': 'vit_small_patch16_18x2_224', 'model_args': "
      "{'init_values': null}}", UNSUP, "block_fn=ParallelThingsBlock is not supported"},
     {"timm model_args a list", TIMM, "{'model_args': [1]}", BAD, "model_args is not an object"},
@@ -460,8 +464,7 @@ static const bad_case bad[] = {
      "global_pool = \"avg\" is not supported (pooling other than the class token)"},
     {"timm no class token", TIMM, "{'model_args': {'class_token': false}}", UNSUP,
      "timm deit_tiny_patch16_224: class_token = false is not supported (vkvit classifies from the class token)"},
-    {"timm register tokens", TIMM, "{'model_args': {'reg_tokens': 4}}", UNSUP, "reg_tokens = 4 is not supported"},
-    {"timm no_embed_class", TIMM, "{'model_args': {'no_embed_class': true}}", UNSUP, "no_embed_class = true is not"},
+    {"timm register tokens absurd", TIMM, "{'model_args': {'reg_tokens': 65}}", BAD, "reg_tokens = 65 (at most 64)"},
     {"timm input_size not square", TIMM, "{'pretrained_cfg.input_size': [3, 224, 192]}", BAD,
      "pretrained_cfg.input_size [3, 224, 192]: only square images are supported"},
     {"timm input_size malformed", TIMM, "{'pretrained_cfg.input_size': [224, 224]}", BAD,

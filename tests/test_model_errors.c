@@ -316,6 +316,11 @@ static const load_case load_cases[] = {
     {"add-unknown-top", HF, OP_ADD, "extra.weight", "4", VKVIT_ERROR_UNEXPECTED_TENSOR, {"extra.weight"}},
     {"timm-add-layerscale", TIMM, OP_ADD, "blocks.0.ls1.gamma", "64", VKVIT_ERROR_UNEXPECTED_TENSOR,
      {"blocks.0.ls1.gamma"}},
+    {"timm-config-layerscale", TIMM, OP_CONFIG, "\"img_size\": 32", "\"img_size\": 32, \"init_values\": 1e-05",
+     VKVIT_ERROR_MISSING_TENSOR, {"block 0's LayerScale 1 (ls1/layer_scale1) ('blocks.0.ls1.gamma') is missing"}},
+    /* four registers need four more position rows (timm's default: the embedding covers every prefix token) */
+    {"timm-add-registers", TIMM, OP_ADD, "reg_token", "1,4,64", VKVIT_ERROR_SHAPE_MISMATCH,
+     {"'pos_embed' has shape [1, 65, 64], expected [69, 64]", "tokens 69"}},
     {"extra-layer", HF, OP_COPY_LAYER, "vit.encoder.layer.2.", "vit.encoder.layer.3.", VKVIT_ERROR_UNEXPECTED_TENSOR,
      {"vit.encoder.layer.3.", "3 blocks"}},
     {"timm-extra-layer", TIMM, OP_COPY_LAYER, "blocks.1.", "blocks.2.", VKVIT_ERROR_UNEXPECTED_TENSOR,

@@ -1,7 +1,8 @@
 /* The patch-embedding input ops (src/ops/patch_embed.c) against their C references on fresh random data:
- * patchify (im2col of [B][C][S][S] into [B*G*G][C*P*P]) and tokens (class/distillation tokens +
- * patch embeddings + position embeddings), at ViT shapes and awkward ones; their fp16 variants
- * (halves out of patchify, halves throughout tokens), and widen (fp16 results -> fp32 outputs). */
+ * patchify (im2col of [B][C][S][S] into [B*G*G][C*P*P]) and tokens (class/distillation tokens, register
+ * tokens + patch embeddings + position embeddings), at ViT shapes and awkward ones; their fp16 variants
+ * (halves out of patchify, halves throughout tokens), and widen (fp16 results -> fp32 outputs). Also
+ * token_mean (src/ops/token_mean.c: the mean of a run of tokens, HF's DINOv2 classifier input). */
 #include "common.h"
 #include "ops/ops.h"
 #include "ref/ref.h"
@@ -21,14 +22,28 @@ static const patchify_case pcases[] = {
     {1, 1, 1, 1},    {2, 3, 36, 6},   {1, 2, 13, 13},  {3, 4, 10, 5},
 };
 
-/* tokens: batch B of N patch embeddings of width D behind `prefix` tokens. ViT-B (196 patches + cls),
- * DeiT distilled (+ dist), Ti, and awkward widths and counts. */
+/* tokens: batch B of N patch embeddings of width D behind `prefix` tokens and `regs` register tokens. ViT-B (196
+ * patches + cls), DeiT distilled (+ dist), Ti, DINOv2-S/14 with 4 registers at 518 px, and awkward widths and
+ * counts. */
 typedef struct tokens_case {
-    uint32_t B, N, D, prefix;
+    uint32_t B, N, D, prefix, regs;
 } tokens_case;
 
 static const tokens_case tcases[] = {
-    {1, 196, 768, 1}, {3, 196, 768, 1}, {2, 196, 192, 2}, {1, 1, 1, 1}, {2, 1, 7, 2}, {3, 36, 48, 1}, {1, 576, 65, 2},
+    {1, 196, 768, 1, 0}, {3, 196, 768, 1, 0}, {2, 196, 192, 2, 0}, {1, 1, 1, 1, 0}, {2, 1, 7, 2, 0},
+    {3, 36, 48, 1, 0},   {1, 576, 65, 2, 0},  {1, 1369, 384, 1, 4}, {3, 25, 36, 1, 4}, {2, 1, 7, 2, 1},
+    {1, 7, 13, 1, 3},
+};
+
+/* token_mean: x [B][T][D], tokens [first, first + count) into columns [y_first, y_first + D) of y [B][y_stride].
+ * HF DINOv2-B's classifier input (1 + 4 registers + 1369 patches), small and awkward ones. */
+typedef struct mean_case {
+    uint32_t B, T, D, first, count, y_stride, y_first;
+} mean_case;
+
+static const mean_case mcases[] = {
+    {1, 1374, 768, 5, 1369, 1536, 768}, {3, 30, 36, 5, 25, 72, 36}, {2, 7, 13, 0, 7, 13, 0}, {1, 1, 1, 0, 1, 1, 0},
+    {3, 54, 65, 1, 53, 130, 65},        {2, 197, 7, 1, 196, 14, 7},
 };
 
 /* widen: n halves. */
@@ -58,36 +73,77 @@ static void check_patchify(vkvit_context *ctx, const patchify_case *c, op_dtype 
 
 static void check_tokens(vkvit_context *ctx, const tokens_case *c, op_dtype t, uint64_t *rng)
 {
-    const uint32_t B = c->B, D = c->D, prefix = c->prefix, N = c->N, T = N + prefix;
-    size_t n_emb = (size_t)B * N * D, n_x = (size_t)B * T * D;
+    const uint32_t B = c->B, D = c->D, prefix = c->prefix, N = c->N, R = c->regs, T = N + prefix + R;
+    size_t n_emb = (size_t)B * N * D, n_x = (size_t)B * T * D, n_reg = R ? (size_t)R * D : 1;
     float *emb = test_alloc(n_emb), *cls = test_alloc(D), *dist = test_alloc(D), *pos = test_alloc((size_t)T * D);
-    float *out = test_alloc(n_x), *ref = test_alloc(n_x);
+    float *out = test_alloc(n_x), *ref = test_alloc(n_x), *reg = test_alloc(n_reg);
     test_fill(emb, n_emb, rng, -2.0f, 2.0f);
     test_fill(cls, D, rng, -1.0f, 1.0f);
     test_fill(dist, D, rng, -1.0f, 1.0f);
+    test_fill(reg, n_reg, rng, -1.0f, 1.0f);
     test_fill(pos, (size_t)T * D, rng, -0.5f, 0.5f);
     if (t == OP_F16) { /* the reference starts from the halves the GPU reads */
-        test_round_f16(emb, n_emb), test_round_f16(cls, D), test_round_f16(dist, D);
+        test_round_f16(emb, n_emb), test_round_f16(cls, D), test_round_f16(dist, D), test_round_f16(reg, n_reg);
         test_round_f16(pos, (size_t)T * D);
     }
-    ref_tokens(emb, cls, dist, pos, ref, B, T, D, prefix);
+    ref_tokens_regs(emb, cls, dist, reg, R, pos, ref, B, T, D, prefix);
     if (t == OP_F16)
         test_round_f16(ref, n_x); /* the sum of two halves is exact in fp32, then rounded once */
     vk_buffer be = test_upload_as(ctx, t, emb, n_emb), bc = test_upload_as(ctx, t, cls, D);
     vk_buffer bd = test_upload_as(ctx, t, dist, D), bp = test_upload_as(ctx, t, pos, (size_t)T * D);
-    vk_buffer bx = test_poisoned(ctx, t, n_x);
+    vk_buffer bx = test_poisoned(ctx, t, n_x), br = test_upload_as(ctx, t, reg, n_reg);
     tokens_args a = {.batch = B, .T = T, .D = D, .prefix = prefix, .emb = vk_whole(&be), .cls = vk_whole(&bc),
-                     .pos = vk_whole(&bp), .x = vk_whole(&bx), .dtype = t};
+                     .pos = vk_whole(&bp), .x = vk_whole(&bx), .dtype = t, .regs = R};
     if (prefix == 2)
         a.dist = vk_whole(&bd);
+    if (R)
+        a.reg = vk_whole(&br);
     test_run(ctx, test_record_tokens, &a);
     test_download_as(ctx, t, &bx, out, n_x);
     char name[128];
-    snprintf(name, sizeof name, "tokens%s B=%u T=%u D=%u prefix=%u", t == OP_F16 ? " fp16" : "", B, T, D, prefix);
+    snprintf(name, sizeof name, "tokens%s B=%u T=%u D=%u prefix=%u registers=%u", t == OP_F16 ? " fp16" : "", B, T,
+             D, prefix, R);
     test_check(name, out, ref, n_x, 0.0); /* one addition per element, as the reference: exact */
     vk_buffer_destroy(ctx, &be), vk_buffer_destroy(ctx, &bc), vk_buffer_destroy(ctx, &bd);
-    vk_buffer_destroy(ctx, &bp), vk_buffer_destroy(ctx, &bx);
-    free(emb), free(cls), free(dist), free(pos), free(out), free(ref);
+    vk_buffer_destroy(ctx, &bp), vk_buffer_destroy(ctx, &bx), vk_buffer_destroy(ctx, &br);
+    free(emb), free(cls), free(dist), free(pos), free(out), free(ref), free(reg);
+}
+
+/* token_mean: the columns it writes against the double reference, the others still poisoned (test_check refuses
+ * NaN, so they are compared as the poison they must still be). */
+static void check_token_mean(vkvit_context *ctx, const mean_case *c, op_dtype t, uint64_t *rng)
+{
+    const size_t n_x = (size_t)c->B * c->T * c->D, n_y = (size_t)c->B * c->y_stride, n_w = (size_t)c->B * c->D;
+    float *x = test_alloc(n_x), *y = test_alloc(n_y), *ref = test_alloc(n_y), *got = test_alloc(n_w);
+    float *want = test_alloc(n_w);
+    test_fill(x, n_x, rng, -2.0f, 3.0f);
+    if (t == OP_F16)
+        test_round_f16(x, n_x);
+    ref_token_mean(x, ref, c->B, c->T, c->D, c->first, c->count, c->y_stride, c->y_first);
+    vk_buffer bx = test_upload_as(ctx, t, x, n_x), by = test_poisoned(ctx, t, n_y);
+    token_mean_args a = {.batch = c->B, .T = c->T, .D = c->D, .first = c->first, .count = c->count,
+                         .y_stride = c->y_stride, .y_first = c->y_first, .x = vk_whole(&bx), .y = vk_whole(&by),
+                         .dtype = t};
+    test_run(ctx, test_record_token_mean, &a);
+    test_download_as(ctx, t, &by, y, n_y);
+    uint32_t touched = 0; /* columns outside [y_first, y_first + D) written */
+    for (uint32_t b = 0; b < c->B; b++)
+        for (uint32_t j = 0; j < c->y_stride; j++) {
+            const float v = y[(size_t)b * c->y_stride + j];
+            if (j >= c->y_first && j < c->y_first + c->D) {
+                got[(size_t)b * c->D + j - c->y_first] = v;
+                want[(size_t)b * c->D + j - c->y_first] = ref[(size_t)b * c->y_stride + j];
+            } else {
+                touched += v == v; /* the poison is NaN */
+            }
+        }
+    char name[160];
+    snprintf(name, sizeof name, "token_mean%s B=%u T=%u D=%u tokens %u..+%u into %u..+%u of %u",
+             t == OP_F16 ? " fp16" : "", c->B, c->T, c->D, c->first, c->count, c->y_first, c->D, c->y_stride);
+    test_check(name, got, want, n_w, t == OP_F16 ? TOL_F16 : TOL_F32);
+    test_expect(touched == 0, "%s: the other columns untouched (%u written)", name, touched);
+    vk_buffer_destroy(ctx, &bx), vk_buffer_destroy(ctx, &by);
+    free(x), free(y), free(ref), free(got), free(want);
 }
 
 /* widen: every half (NaN and infinities included, which test_check would refuse) -> float, exactly. */
@@ -121,6 +177,8 @@ int main(void)
             check_patchify(ctx, &pcases[i], (op_dtype)t, &rng);
         for (size_t i = 0; i < sizeof tcases / sizeof *tcases; i++)
             check_tokens(ctx, &tcases[i], (op_dtype)t, &rng);
+        for (size_t i = 0; i < sizeof mcases / sizeof *mcases; i++)
+            check_token_mean(ctx, &mcases[i], (op_dtype)t, &rng);
     }
     if (ctx->fp16)   /* widen: the fp16 path's outputs */
         for (size_t i = 0; i < sizeof wcases / sizeof *wcases; i++)
@@ -136,6 +194,17 @@ int main(void)
     bad[1].a.S = 16; /* 256 floats into a 64-float span */
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         test_refuses(ctx, "patchify", test_record_patchify, &bad[i].a, bad[i].what, NULL);
+    const token_mean_args mgood = {.batch = 1, .T = 8, .D = 4, .first = 1, .count = 7, .y_stride = 8, .y_first = 4,
+                                   .x = vk_whole(&b), .y = vk_whole(&b)};
+    struct {
+        const char *what;
+        token_mean_args a;
+    } mbad[] = {{"tokens past T", mgood}, {"columns past the row", mgood}, {"no tokens", mgood}};
+    mbad[0].a.count = 8;
+    mbad[1].a.y_first = 5;
+    mbad[2].a.count = 0;
+    for (size_t i = 0; i < sizeof mbad / sizeof *mbad; i++)
+        test_refuses(ctx, "token_mean", test_record_token_mean, &mbad[i].a, mbad[i].what, NULL);
     vk_buffer_destroy(ctx, &b);
     return test_finish(ctx);
 }

@@ -14,6 +14,8 @@
  *      vkvit_run on the same images preprocessed by the C reference (ref_preprocess), vkvit_verify holds the
  *      fp32 GPU to the C reference forward, and vkvit_record of the same images as VkImages equals
  *      vkvit_run_images in every output (test_hybrid holds vkvit_run to timm);
+ *      on timm-prelogits, whose embeddings are its pre-logits layer's output, and on an HF DINOv2 with
+ *      registers (dino/reg4/hf: register tokens, the classifier over [cls | mean of the patch tokens]);
  *   3. the real DeiT-Tiny on a photo (resize 256 bicubic + crop 224) from a VkImage: vkvit_run_images'
  *      logits and top-1;
  *   3b. plan options patch_tokens and normalize_embeddings through vkvit_record: the getters equal
@@ -42,6 +44,7 @@
 #define HF_VIT VKVIT_SOURCE_ROOT "/tests/data/hf-vit"
 #define PRE_LOGITS VKVIT_SOURCE_ROOT "/tests/data/timm-prelogits"
 #define HYBRID VKVIT_SOURCE_ROOT "/tests/data/hybrid/r3/timm"
+#define DINO_REG4 VKVIT_SOURCE_ROOT "/tests/data/dino/reg4/hf"
 #define DEIT VKVIT_SOURCE_ROOT "/../shared/models/deit-tiny-imagenet"
 #define PHOTO VKVIT_SOURCE_ROOT "/../shared/images/chelsea.png"
 
@@ -971,6 +974,7 @@ int main(void)
     test_record_inputs(&app, ctx, HF_VIT);
     test_record_inputs(&app, ctx, PRE_LOGITS);
     test_record_hybrid(&app, ctx);
+    test_record_inputs(&app, ctx, DINO_REG4);
     test_record_photo(&app, ctx);
     test_fp16_adopted(&app, ctx);
     test_record_embeddings(&app, ctx);

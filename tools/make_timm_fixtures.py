@@ -247,7 +247,7 @@ def model_dims(m):
                 classes=int(m.num_classes), distilled=getattr(m, "dist_token", None) is not None,
                 qkv_bias=hasattr(attn, "qkv") and attn.qkv.bias is not None,
                 eps=float(m.norm.eps) if hasattr(m.norm, "eps") else 0.0, gelu=gelu,
-                tokens=int(m.pos_embed.shape[1]) if m.pos_embed is not None else 0)
+                tokens=int(m.patch_embed.num_patches + m.num_prefix_tokens))
 
 
 def unsupported(m, d):
@@ -257,14 +257,8 @@ def unsupported(m, d):
     blk = m.blocks[0] if len(m.blocks) else None
     if m.cls_token is None:
         out.append("class_token")
-    if m.num_reg_tokens:
-        out.append("reg_tokens")
-    if m.no_embed_class:
-        out.append("no_embed_class")
     if m.global_pool != "token" or getattr(m, "attn_pool", None) is not None:
         out.append("global_pool")
-    if any(isinstance(mod, timm.layers.LayerScale) for mod in m.modules()):
-        out.append("init_values")
     if not ident(m.norm_pre):
         out.append("pre_norm")
     if not ident(m.fc_norm):
@@ -351,7 +345,8 @@ OVERRIDES = [
     ("norm_layer layernorm", "vit_tiny_patch16_224", {"norm_layer": "layernorm"}),
     ("dynamic_img_size and drop rates change nothing at inference", "vit_tiny_patch16_224",
      {"dynamic_img_size": True, "drop_rate": 0.1, "drop_path_rate": 0.1}),
-    ("init_values None on DeiT III: no_embed_class remains", "deit3_small_patch16_224", {"init_values": None}),
+    ("init_values None on DeiT III: no LayerScale, still no_embed_class", "deit3_small_patch16_224",
+     {"init_values": None}),
     ("act_layer quick_gelu", "vit_tiny_patch16_224", {"act_layer": "quick_gelu"}),
     ("act_layer silu", "vit_tiny_patch16_224", {"act_layer": "silu"}),
     ("class_token False", "vit_tiny_patch16_224", {"class_token": False, "global_pool": "avg"}),
@@ -387,7 +382,8 @@ def config_cases():
 # Position-embedding resampling references
 # ----------------------------------------------------------------------------------------------------------
 POS_CASES = [(7, 7, 5, 5), (3, 3, 11, 11), (14, 14, 24, 24), (24, 24, 14, 14), (4, 6, 9, 5), (5, 5, 5, 5),
-             (2, 2, 1, 1), (1, 1, 3, 3), (16, 16, 7, 7)]
+             (2, 2, 1, 1), (1, 1, 3, 3), (16, 16, 7, 7),
+             (37, 37, 16, 16), (37, 37, 32, 32)]  # DINOv2's 518 px grid (patch 14) run at 224 and 448 px
 POS_DIM = 5
 
 
@@ -525,9 +521,10 @@ def readme(cases, resize):
          "`save_config_for_hf` writes for the model `timm.create_model(architecture, **model_args)` builds (a "
          "deprecated name: just `{\"architecture\": name}`; a model timm cannot build: the architecture and its "
          "model_args), and one of: `expect`, the dimensions read off that model's modules (patch embedding weight, "
-         "blocks, heads, fc1 width, pos_embed tokens, classifier, LayerNorm eps, GELU form); `unsupported`, the "
-         "VisionTransformer arguments that make it a model vkvit does not run (read off the modules: no class "
-         "token, register tokens, LayerScale, pre-norm, pooling other than the class token, ...); or `timm_error`, "
+         "blocks, heads, fc1 width, sequence tokens (patches + class, distillation and register tokens), "
+         "classifier, LayerNorm eps, GELU form); `unsupported`, the VisionTransformer arguments that make it a model "
+         "vkvit does not run (read off the modules: no class token, pre-norm, pooling other than the class token, "
+         "...); or `timm_error`, "
          f"what timm raised. {ok} cases are models vkvit runs. `tests/test_config.c` parses every config and "
          "compares.", "",
          "## `posembed.safetensors`", "",

@@ -136,8 +136,9 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
  * patchify: image [B][C][S][S] -> patches [B*G*G][C*P*P] (G = S/P), rows in raster order of the
  *   patch grid, columns in the order of a conv weight [D][C][P][P]; then patches . W^T + b is the
  *   patch embedding.
- * tokens: x[b][t] = (t == 0 ? cls : t < prefix ? dist : emb[b*N + t - prefix]) + pos[t],
- *   emb [B*N][D], cls/dist [D] (dist absent when prefix == 1), pos [T][D], x [B][T][D].
+ * tokens: x[b][t] = (t == 0 ? cls : t < prefix ? dist : t < prefix + regs ? reg[t - prefix]
+ *   : emb[b*N + t - prefix - regs]) + pos[t], emb [B*N][D], cls/dist [D] (dist absent when prefix == 1),
+ *   reg [regs][D] (absent when regs == 0: register tokens, DINOv2), pos [T][D], x [B][T][D].
  * dtype OP_F16: patchify reads the fp32 image and writes fp16 patches; tokens reads and writes
  *   halves (the sum formed in fp32, rounded once).
  * widen: y[i] = (float)x[i], x n halves, y n floats: fp16 results -> the fp32 outputs.           */
@@ -151,6 +152,8 @@ typedef struct tokens_args {
     uint32_t batch, T, D, prefix;
     vk_span emb, cls, dist, pos, x;
     op_dtype dtype;
+    uint32_t regs;            /* register tokens after the prefix (0: none) */
+    vk_span reg;
 } tokens_args;
 
 typedef struct widen_args {
@@ -161,6 +164,17 @@ typedef struct widen_args {
 vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a);
 vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a);
 vkvit_status op_widen(vk_cmd *cmd, vkvit_context *ctx, const widen_args *a);
+
+/* ---- token_mean.c: the mean of a run of tokens ----------------------------------------------------------------
+ * y[b*y_stride + y_first + d] = (1/count) sum_{t < count} x[b][first + t][d], x [B][T][D], y [B][y_stride]
+ * (Hugging Face's DINOv2 classifier input [cls | mean of the patch tokens]); fp32 sums, in the storage type. */
+typedef struct token_mean_args {
+    uint32_t batch, T, D, first, count, y_stride, y_first;
+    vk_span x, y;
+    op_dtype dtype;
+} token_mean_args;
+
+vkvit_status op_token_mean(vk_cmd *cmd, vkvit_context *ctx, const token_mean_args *a);
 
 /* ---- preprocess.c: RGBA8 images of any size -> normalised [batch][C][S][S] -----------------------
  * The spec's resize (PIL-exact, src/preprocess.h), centre crop, rescale and normalisation, for up to

@@ -12,8 +12,8 @@ static const vk_shader patchify_shaders[2] = {
     {"patchify_f16", spv_patchify_f16, sizeof spv_patchify_f16, 2, 5 * sizeof(uint32_t), false},
 };
 static const vk_shader tokens_shaders[2] = {
-    {"tokens", spv_tokens_f32, sizeof spv_tokens_f32, 5, 4 * sizeof(uint32_t), false},
-    {"tokens_f16", spv_tokens_f16, sizeof spv_tokens_f16, 5, 4 * sizeof(uint32_t), false},
+    {"tokens", spv_tokens_f32, sizeof spv_tokens_f32, 6, 5 * sizeof(uint32_t), false},
+    {"tokens_f16", spv_tokens_f16, sizeof spv_tokens_f16, 6, 5 * sizeof(uint32_t), false},
 };
 static const vk_shader widen_shader = {"widen", spv_widen_f16, sizeof spv_widen_f16, 2, sizeof(uint32_t), false};
 
@@ -54,24 +54,25 @@ vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a
 
 vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a)
 {
-    if (!a->batch || !a->D || a->prefix < 1 || a->prefix > 2 || a->T <= a->prefix)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "tokens: batch %u, T %u, D %u, prefix %u", a->batch, a->T, a->D,
-                    a->prefix);
+    if (!a->batch || !a->D || a->prefix < 1 || a->prefix > 2 || a->T <= a->prefix + a->regs)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "tokens: batch %u, T %u, D %u, prefix %u, registers %u", a->batch,
+                    a->T, a->D, a->prefix, a->regs);
     vkvit_status s = op_check_dtype(ctx, a->dtype, "tokens");
     if (s)
         return s;
     const uint64_t es = a->dtype == OP_F16 ? 2 : 4;
     uint64_t n = (uint64_t)a->batch * a->T * a->D;
     bool ok = n <= UINT32_MAX && fits(a->x, n, es) && fits(a->pos, (uint64_t)a->T * a->D, es) &&
-              fits(a->cls, a->D, es) && fits(a->emb, (uint64_t)a->batch * (a->T - a->prefix) * a->D, es) &&
-              (a->prefix == 1 || fits(a->dist, a->D, es));
+              fits(a->cls, a->D, es) && fits(a->emb, (uint64_t)a->batch * (a->T - a->prefix - a->regs) * a->D, es) &&
+              (a->prefix == 1 || fits(a->dist, a->D, es)) && (!a->regs || fits(a->reg, (uint64_t)a->regs * a->D, es));
     if (!ok)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "tokens: a span is smaller than the shape needs");
     vk_pipeline *pipe;
     if ((s = vk_pipeline_get(ctx, &tokens_shaders[a->dtype == OP_F16], NULL, 0, &pipe)))
         return s;
-    uint32_t push[4] = {a->batch, a->T, a->D, a->prefix};
-    vk_dispatch d = {.pipe = pipe, .bufs = {a->emb, a->cls, a->prefix == 2 ? a->dist : a->cls, a->pos, a->x},
+    uint32_t push[5] = {a->batch, a->T, a->D, a->prefix, a->regs};
+    vk_dispatch d = {.pipe = pipe, .bufs = {a->emb, a->cls, a->prefix == 2 ? a->dist : a->cls, a->pos, a->x,
+                                            a->regs ? a->reg : a->cls},
                      .push = push};
     return dispatch_1d(cmd, &d, n);
 }

@@ -16,13 +16,21 @@ void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint
             }
 }
 
-void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
-                uint32_t T, uint32_t D, uint32_t prefix)
+void ref_tokens_regs(const float *emb, const float *cls, const float *dist, const float *reg, uint32_t regs,
+                     const float *pos, float *x, uint32_t B, uint32_t T, uint32_t D, uint32_t prefix)
 {
+    const uint32_t lead = prefix + regs;
     for (uint32_t b = 0; b < B; b++)
         for (uint32_t t = 0; t < T; t++)
             for (uint32_t d = 0; d < D; d++) {
-                float v = t == 0 ? cls[d] : t < prefix ? dist[d] : emb[((uint64_t)b * (T - prefix) + t - prefix) * D + d];
+                float v = t == 0 ? cls[d] : t < prefix ? dist[d] : t < lead ? reg[(uint64_t)(t - prefix) * D + d]
+                        : emb[((uint64_t)b * (T - lead) + t - lead) * D + d];
                 x[((uint64_t)b * T + t) * D + d] = v + pos[(uint64_t)t * D + d];
             }
+}
+
+void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
+                uint32_t T, uint32_t D, uint32_t prefix)
+{
+    ref_tokens_regs(emb, cls, dist, NULL, 0, pos, x, B, T, D, prefix);
 }

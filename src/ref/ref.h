@@ -58,6 +58,12 @@ void ref_group_norm(const float *x, const float *gamma, const float *beta, const
 void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t S, uint32_t P);
 void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
                 uint32_t T, uint32_t D, uint32_t prefix);
+/* The same with `regs` register tokens reg [regs][D] after the prefix (op_tokens' regs). */
+void ref_tokens_regs(const float *emb, const float *cls, const float *dist, const float *reg, uint32_t regs,
+                     const float *pos, float *x, uint32_t B, uint32_t T, uint32_t D, uint32_t prefix);
+/* token_mean: see op_token_mean in src/ops/ops.h (summed in double). */
+void ref_token_mean(const float *x, float *y, uint32_t B, uint32_t T, uint32_t D, uint32_t first, uint32_t count,
+                    uint32_t y_stride, uint32_t y_first);
 
 /* Preprocessing of one RGBA8 image under `spec` (src/preprocess.h): levels [C][S][S] gets the 8-bit
  * pixels after resize and crop (0 where the crop overhangs the image), out [C][S][S] (may be NULL)

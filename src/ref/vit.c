@@ -107,8 +107,8 @@ int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint
         ref_matmul(big, model_host(m, -1, W_PATCH_W), 0, model_host(m, -1, W_PATCH_B), NULL, h, 1, B * d->patches,
                    d->D, d->cpp, REF_EPI_NONE);
     }
-    ref_tokens(h, model_host(m, -1, W_CLS), model_host(m, -1, W_DIST), model_host(m, -1, W_POS), x, B, d->T, d->D,
-               d->prefix);
+    ref_tokens_regs(h, model_host(m, -1, W_CLS), model_host(m, -1, W_DIST), model_host(m, -1, W_REG), d->regs,
+                    model_host(m, -1, W_POS), x, B, d->T, d->D, d->prefix);
     int gelu = m->cfg.gelu == VIT_GELU_TANH ? REF_EPI_GELU_TANH : REF_EPI_GELU;
     for (uint32_t l = 0; l < d->L; l++) {
         int li = (int)l;
@@ -148,8 +148,18 @@ int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint
         if (pre)
             memcpy(pre, pl, (size_t)B * d->R * sizeof *pre);
     }
+    const float *head_x = d->R ? pl : pooled;
+    if (d->head_mean) { /* [cls | mean of the final-LayerNorm patch tokens] [B][2D], in big */
+        const uint32_t lead = d->prefix + d->regs;
+        ref_layernorm(x, model_host(m, -1, W_NORM_W), model_host(m, -1, W_NORM_B), h, (uint32_t)rows, d->D,
+                      (float)m->cfg.eps);
+        for (uint32_t b = 0; b < B; b++)
+            memcpy(big + (size_t)b * 2 * d->D, pooled + (size_t)b * d->prefix * d->D, d->D * sizeof *big);
+        ref_token_mean(h, big, B, d->T, d->D, lead, d->T - lead, 2 * d->D, d->D);
+        head_x = big;
+    }
     if (d->K && logits)
-        ref_matmul(d->R ? pl : pooled, model_host(m, -1, W_HEAD_W), 0, model_host(m, -1, W_HEAD_B), NULL, logits, 1, B,
+        ref_matmul(head_x, model_host(m, -1, W_HEAD_W), 0, model_host(m, -1, W_HEAD_B), NULL, logits, 1, B,
                    d->K, d->head_in, REF_EPI_NONE);
     rc = 0;
 done:
