@@ -51,6 +51,7 @@ static inline vkvit_status op_check_span(const char *op, const char *what, vk_sp
  *   GELU_TANH:   Y = gelu_tanh(X.W^T + b)
  *   RESIDUAL:    Y = R + X.W^T + b
  *   TANH:        Y = tanh(X.W^T + b)      (a pre-logits / pooler layer)
+ *   QUICK_GELU:  Y = z * sigmoid(1.702 z), z = X.W^T + b   (OpenAI CLIP's MLP activation)
  * dtype OP_F16: X, W, bias, R, Y are halves (sizes and strides in 2-byte elements); products
  *   accumulated and the epilogue applied in fp32, one rounding at the store (every kernel, the
  *   cooperative-matrix one included).
@@ -61,6 +62,7 @@ typedef enum matmul_epilogue {
     MATMUL_EPI_GELU_TANH = 2,
     MATMUL_EPI_RESIDUAL = 3,
     MATMUL_EPI_TANH = 4,
+    MATMUL_EPI_QUICK_GELU = 5,
 } matmul_epilogue;
 
 typedef struct matmul_args {

@@ -12,6 +12,9 @@ double ref_gelu_tanh(double x)
     return x / (1.0 + exp(-2.0 * k * (x + 0.044715 * x * x * x)));
 }
 
+/* x sigmoid(1.702 x) as x / (1 + exp(-1.702 x)): exp overflowing to inf gives -0 in the negative tail */
+double ref_quick_gelu(double x) { return x / (1.0 + exp(-1.702 * x)); }
+
 void ref_gelu(const float *x, float *y, uint64_t n, int tanh_approx)
 {
     for (uint64_t i = 0; i < n; i++)
