@@ -33,8 +33,11 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
         .parameters = m->parameters, .weight_bytes = m->weights.size, .precision = m->precision, .preprocessing = m->pre.summary,
         .config = m->config,
-        .embedding_size = d->E, .embedding = d->R ? "pre-logits: tanh(Linear(class token after the final LayerNorm))"
-                                                  : "the class token after the final LayerNorm",
+        .embedding_size = d->E,
+        .embedding = d->R && m->cfg.projection ? "CLIP image embedding: the projection (no bias) of the class token after "
+                                         "post_layernorm"
+                     : d->R            ? "pre-logits: tanh(Linear(class token after the final LayerNorm))"
+                                       : "the class token after the final LayerNorm",
     };
     return VKVIT_OK;
 }

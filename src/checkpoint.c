@@ -59,6 +59,36 @@ static const name_entry hf_names[] = {
     {"distillation_classifier.bias", false, W_HEAD_DIST_B, -1, true},
 };
 
+/* transformers' CLIPVisionModel / CLIPVisionModelWithProjection / CLIPModel vision tower (modeling_clip.py;
+ * the names convert_clip_original_pytorch_to_hf.py gives OpenAI's visual.*): note "pre_layrnorm", spelt so in
+ * the checkpoints. The patch conv has no bias; the projection (bare: outside vision_model.) none either. */
+static const name_entry clip_names[] = {
+    {"embeddings.class_embedding", false, W_CLS, -1, false},
+    {"embeddings.position_embedding.weight", false, W_POS, -1, false},
+    {"embeddings.patch_embedding.weight", false, W_PATCH_W, -1, false},
+    {"pre_layrnorm.weight", false, W_NORM_PRE_W, -1, false},
+    {"pre_layrnorm.bias", false, W_NORM_PRE_B, -1, false},
+    {"encoder.layers.%u.layer_norm1.weight", true, L_LN1_W, -1, false},
+    {"encoder.layers.%u.layer_norm1.bias", true, L_LN1_B, -1, false},
+    {"encoder.layers.%u.self_attn.q_proj.weight", true, L_QKV_W, 0, false},
+    {"encoder.layers.%u.self_attn.k_proj.weight", true, L_QKV_W, 1, false},
+    {"encoder.layers.%u.self_attn.v_proj.weight", true, L_QKV_W, 2, false},
+    {"encoder.layers.%u.self_attn.q_proj.bias", true, L_QKV_B, 0, false},
+    {"encoder.layers.%u.self_attn.k_proj.bias", true, L_QKV_B, 1, false},
+    {"encoder.layers.%u.self_attn.v_proj.bias", true, L_QKV_B, 2, false},
+    {"encoder.layers.%u.self_attn.out_proj.weight", true, L_PROJ_W, -1, false},
+    {"encoder.layers.%u.self_attn.out_proj.bias", true, L_PROJ_B, -1, false},
+    {"encoder.layers.%u.layer_norm2.weight", true, L_LN2_W, -1, false},
+    {"encoder.layers.%u.layer_norm2.bias", true, L_LN2_B, -1, false},
+    {"encoder.layers.%u.mlp.fc1.weight", true, L_FC1_W, -1, false},
+    {"encoder.layers.%u.mlp.fc1.bias", true, L_FC1_B, -1, false},
+    {"encoder.layers.%u.mlp.fc2.weight", true, L_FC2_W, -1, false},
+    {"encoder.layers.%u.mlp.fc2.bias", true, L_FC2_B, -1, false},
+    {"post_layernorm.weight", false, W_NORM_W, -1, false},
+    {"post_layernorm.bias", false, W_NORM_B, -1, false},
+    {"visual_projection.weight", false, W_PRE_W, -1, true},
+};
+
 static const name_entry timm_names[] = {
     {"cls_token", false, W_CLS, -1, true},
     {"dist_token", false, W_DIST, -1, true},
@@ -85,6 +115,8 @@ static const name_entry timm_names[] = {
     {"head.bias", false, W_HEAD_B, -1, true},
     {"head_dist.weight", false, W_HEAD_DIST_W, -1, true},
     {"head_dist.bias", false, W_HEAD_DIST_B, -1, true},
+    {"norm_pre.weight", false, W_NORM_PRE_W, -1, true}, /* pre_norm (CLIP) */
+    {"norm_pre.bias", false, W_NORM_PRE_B, -1, true},
 };
 
 /* Google's Flax checkpoints (google-research/vision_transformer's .npz files, and big_vision's): Flax
@@ -126,7 +158,11 @@ static const name_entry big_vision_names[] = {FLAX_NAMES("pos_embedding", "Multi
 
 /* Tensors some exports carry that inference does not use (the masked-image token of pre-training
  * heads). Anything else unknown is an error naming it. */
-static const char *const ignored_suffixes[] = {"embeddings.mask_token"};
+static const char *const ignored_suffixes[] = {"embeddings.mask_token", "vision_model.embeddings.position_ids"};
+
+/* A whole CLIPModel's tensors beside its vision tower: left unused where config.json says model_type "clip"
+ * (the text tower is not vkvit's), refused elsewhere (a vision-only config, or none, with them is a mix). */
+static const char *const clip_text_prefixes[] = {"text_model.", "text_projection.", "logit_scale"};
 
 typedef struct family {
     const char *name;
@@ -144,6 +180,8 @@ typedef struct family {
 static const family families[] = {
     {"hf-vit", hf_names, N_NAMES(hf_names), "vit.embeddings.cls_token", "vit.", true, false, true},
     {"hf-deit", hf_names, N_NAMES(hf_names), "deit.embeddings.cls_token", "deit.", true, false, true},
+    {"hf-clip", clip_names, N_NAMES(clip_names), "vision_model.embeddings.class_embedding", "vision_model.", true,
+     false, false},
     {"hf-vit", hf_names, N_NAMES(hf_names), "embeddings.cls_token", "", true, false, true},
     {"timm", timm_names, N_NAMES(timm_names), "cls_token", "", false, false, false},
     /* As timm's _load_weights tells them apart: a bare export, a training checkpoint, big_vision. */
@@ -151,6 +189,9 @@ static const family families[] = {
     {"google-vit", google_names, N_NAMES(google_names), "opt/target/embedding/kernel", "opt/target/", true, true, false},
     {"big_vision", big_vision_names, N_NAMES(big_vision_names), "params/embedding/kernel", "params/", true, true, false},
 };
+
+/* A CLIP vision tower: LayerNorm before the encoder, its pre-logits slots the image projection (no bias). */
+static bool is_clip(const family *f) { return f->names == clip_names; }
 
 /* ---- a hybrid's ResNet: names --------------------------------------------------------------------------
  * The root fills the global W_ROOT_* slots; a unit's names have two "%u": its stage, then its place in the
@@ -332,7 +373,8 @@ static vkvit_status collect_resnet(const family *fam, const st_tensor *t, const 
     return VKVIT_OK;
 }
 
-static vkvit_status collect(const checkpoint *ck, const family *fam, const char *path, found *out)
+/* clip_full: config.json describes a whole CLIPModel, whose text tower is left unused. */
+static vkvit_status collect(const checkpoint *ck, const family *fam, const char *path, bool clip_full, found *out)
 {
     memset(out, 0, sizeof *out);
     out->layer = calloc(MAX_LAYER_INDEX, sizeof *out->layer);
@@ -367,6 +409,14 @@ static vkvit_status collect(const checkpoint *ck, const family *fam, const char 
             *rslot = t;
             matched = true;
         }
+        for (size_t k = 0; !matched && k < N_NAMES(clip_text_prefixes); k++)
+            if (strncmp(t->name, clip_text_prefixes[k], strlen(clip_text_prefixes[k])) == 0) {
+                if (!clip_full)
+                    return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' belongs to a CLIP text tower, but "
+                                "config.json does not describe a whole CLIPModel (model_type \"clip\"), whose text "
+                                "tower vkvit would leave unused", path, t->name);
+                matched = true;
+            }
         if (!matched && !is_ignored(t->name))
             return fail(VKVIT_ERROR_UNEXPECTED_TENSOR,
                         "%s: tensor '%s' is not part of a %s ViT/DeiT (unknown name)", path, t->name, fam->name);
@@ -589,6 +639,39 @@ static vkvit_status pre_logits_config(found *fd, const family *fam, const char *
     return VKVIT_OK;
 }
 
+/* CLIP's LayerNorm before the encoder and its image projection, the config held to the tensors: an HF CLIP
+ * tower without config.json gets CLIPVisionConfig's defaults (quick_gelu, eps 1e-5); norm_pre tensors
+ * without a config (timm) make the model pre-norm; a config that has no such norm, or a CLIPVisionModel
+ * (no projection), next to the tensors of one is refused, and so is a projection the config promises but
+ * the file lacks. Call after pre_logits_config. */
+static vkvit_status clip_config(const found *fd, const family *fam, const char *path, vit_config *c)
+{
+    const st_tensor *norm = fd->global[W_NORM_PRE_W] ? fd->global[W_NORM_PRE_W] : fd->global[W_NORM_PRE_B];
+    const st_tensor *proj = fd->global[W_PRE_W];
+    if (is_clip(fam) && c->format == CONFIG_FORMAT_NONE) {
+        c->gelu = VIT_GELU_QUICK;
+        c->eps = 1e-5;
+        c->pre_norm = c->projection = true;
+    }
+    if (is_clip(fam) && !c->pre_norm)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: the tensors are a CLIP vision tower's (vision_model.*), but the "
+                    "config's model_type '%s' is not clip_vision_model or clip", path, c->model_type);
+    if (norm && !c->pre_norm && c->format != CONFIG_FORMAT_NONE)
+        return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a LayerNorm before the encoder (CLIP's "
+                    "norm_pre), but the config describes a model without one", path, norm->name);
+    c->pre_norm |= norm != NULL;
+    if (!is_clip(fam))
+        return VKVIT_OK;
+    if (!proj && (c->present & CONFIG_REPRESENTATION))
+        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the config (%s, projection_dim %u) has an image projection, but "
+                    "'visual_projection.weight' is missing", path, c->architecture[0] ? c->architecture : "CLIP",
+                    c->representation);
+    if (proj && strcmp(c->architecture, "CLIPVisionModel") == 0)
+        return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is an image projection, which the config's "
+                    "CLIPVisionModel does not have (CLIPVisionModelWithProjection does)", path, proj->name);
+    return VKVIT_OK;
+}
+
 /* ---- every tensor checked against the configuration ------------------------------------------------- */
 
 /* Google's Flax shapes: kernels [in, out], attention kernels and biases split per head. */
@@ -764,7 +847,11 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, bool split_qkv
         if (slot == W_DIST)
             required = d->prefix == 2;
         if (slot == W_PRE_W || slot == W_PRE_B)
-            required = d->R > 0;
+            required = d->R > 0 && !(slot == W_PRE_B && is_clip(fam)); /* CLIP's projection has no bias */
+        if (slot == W_PATCH_B) /* CLIP's patch conv has none (timm: bias=not pre_norm); the block's zeros */
+            required = !d->pre_norm;
+        if (slot == W_NORM_PRE_W || slot == W_NORM_PRE_B)
+            required = d->pre_norm;
         if (slot == W_HEAD_W || slot == W_HEAD_B)
             required = has_head;
         if (slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B)
@@ -907,7 +994,8 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
         {CONFIG_PATCH, true, "patch %.0f", c->patch},         {CONFIG_IMAGE, true, "image %.0f", c->image},
         {CONFIG_CHANNELS, true, "%.0f channels", c->channels}, {CONFIG_NUM_LABELS, true, "%.0f classes", c->num_labels},
         {CONFIG_EPS, false, "LayerNorm eps %g", c->eps},
-        {CONFIG_GELU, false, c->gelu == VIT_GELU_TANH ? "tanh GELU" : "exact GELU", 0},
+        {CONFIG_GELU, false, c->gelu == VIT_GELU_TANH ? "tanh GELU" : c->gelu == VIT_GELU_QUICK ? "quick GELU"
+                                                                                                : "exact GELU", 0},
     };
     const char *const label[3] = {"", "from the tensor shapes: ", flax ? "Google's ViT: " : "defaults: "};
     char part[3][256] = {"", "", ""};
@@ -959,8 +1047,9 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
     vkvit_status s;
     if ((has_config && (s = config_load(cfg_path, cfg))) ||
         (s = npz ? npz_open(path, &ck->npz) : st_open(path, &ck->st)) || (s = find_family(ck, path, &ck->fam)) ||
-        (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (s = collect(ck, ck->fam, path, &ck->fd)) ||
-        (s = infer_config(&ck->fd, ck->fam, path, cfg)) || (s = pre_logits_config(&ck->fd, ck->fam, path, cfg)))
+        (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (s = collect(ck, ck->fam, path, !strcmp(cfg->model_type, "clip"), &ck->fd)) ||
+        (s = infer_config(&ck->fd, ck->fam, path, cfg)) || (s = pre_logits_config(&ck->fd, ck->fam, path, cfg)) ||
+        (s = clip_config(&ck->fd, ck->fam, path, cfg)))
         goto fail;
     config_apply_defaults(cfg);
     if ((s = read_labels(dir, cfg)) || (s = config_validate(cfg, has_config ? cfg_path : path)) ||

@@ -261,20 +261,56 @@ static vkvit_status hf_backbone(const char *name, const cJSON *bb, vit_config *c
     return VKVIT_OK;
 }
 
+/* A CLIP vision tower (transformers' CLIPVisionConfig, model_type "clip_vision_model"; a whole CLIPModel's
+ * config, "clip", keeps it in vision_config): *vision is the object holding the tower's numbers (root
+ * otherwise). The tower has a LayerNorm before the encoder; its defaults where the file leaves them out are
+ * CLIPVisionConfig's (quick_gelu, eps 1e-5). projection_dim (the top level's in a CLIPModel) is the
+ * projection's width where the architecture has one: CLIPVisionModelWithProjection and CLIPModel do,
+ * CLIPVisionModel does not (its output is the post_layernorm class token); another or no architecture
+ * leaves it to the tensors. */
+static vkvit_status hf_clip(const char *name, const cJSON *root, vit_config *c, const cJSON **vision)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    *vision = root;
+    const bool full = cJSON_IsString(type) && strcmp(type->valuestring, "clip") == 0;
+    if (!full && !(cJSON_IsString(type) && strcmp(type->valuestring, "clip_vision_model") == 0))
+        return VKVIT_OK;
+    if (full && !cJSON_IsObject(*vision = cJSON_GetObjectItemCaseSensitive(root, "vision_config")))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_type \"clip\" without a vision_config object", name);
+    c->pre_norm = true;
+    c->projection = true;
+    c->gelu = VIT_GELU_QUICK;
+    c->eps = 1e-5;
+    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    const char *arch = cJSON_IsArray(archs) && cJSON_IsString(archs->child) ? archs->child->valuestring : "";
+    if (strcmp(arch, "CLIPVisionModel") == 0)
+        return VKVIT_OK;
+    uint32_t dim = 0, found = 0;
+    vkvit_status s = json_uint(name, root, "projection_dim", false, &dim, &found, 1);
+    if (s == VKVIT_OK && found && (full || strcmp(arch, "CLIPVisionModelWithProjection") == 0)) {
+        c->representation = dim;
+        c->present |= CONFIG_REPRESENTATION;
+    }
+    return s;
+}
+
 static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
 {
     vkvit_status s;
     char act[32] = "";
     uint32_t found = 0;
+    const cJSON *v = root; /* the vision tower's numbers: a CLIPModel's vision_config */
     c->format = CONFIG_FORMAT_HF;
+    if ((s = hf_clip(name, root, c, &v)))
+        return s;
     for (size_t i = 0; i < sizeof hf_dims / sizeof hf_dims[0]; i++)
-        if ((s = json_uint(name, root, hf_dims[i].key, hf_dims[i].square,
+        if ((s = json_uint(name, v, hf_dims[i].key, hf_dims[i].square,
                           field(c, hf_dims[i].offset), &c->present, hf_dims[i].bit)) != VKVIT_OK)
             return s;
-    if ((s = json_number(name, root, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
+    if ((s = json_number(name, v, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
         (s = json_bool(name, root, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK ||
         (s = json_string(name, root, "model_type", c->model_type, sizeof c->model_type, NULL, 0)) != VKVIT_OK ||
-        (s = json_string(name, root, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK ||
+        (s = json_string(name, v, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK ||
         (s = json_string(name, root, "pooler_act", c->pooler_act, sizeof c->pooler_act, NULL, 0)) != VKVIT_OK)
         return s;
     if (found) {
@@ -283,9 +319,11 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
         else if (strcmp(act, "gelu_new") == 0 || strcmp(act, "gelu_pytorch_tanh") == 0 ||
                  strcmp(act, "gelu_fast") == 0)
             c->gelu = VIT_GELU_TANH;
+        else if (strcmp(act, "quick_gelu") == 0)
+            c->gelu = VIT_GELU_QUICK;
         else
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: hidden_act '%s' is an unsupported activation "
-                        "(gelu, gelu_new, gelu_pytorch_tanh, gelu_fast are supported)", name, act);
+                        "(gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu are supported)", name, act);
         c->present |= CONFIG_GELU;
     }
 

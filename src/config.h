@@ -71,8 +71,9 @@ typedef enum config_format {
 
 typedef enum vit_gelu {
     VIT_GELU_ERF = 0,          /* x/2 (1 + erf(x/sqrt 2)): "gelu", "gelu_python"           */
-    VIT_GELU_TANH              /* x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))): "gelu_new",
+    VIT_GELU_TANH,             /* x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))): "gelu_new",
                                 * "gelu_pytorch_tanh", "gelu_fast"                           */
+    VIT_GELU_QUICK             /* x sigmoid(1.702 x): "quick_gelu" (OpenAI's CLIP weights)   */
 } vit_gelu;
 
 /* Bits of vit_config.present: the fields the file gave, directly or through the timm
@@ -143,6 +144,10 @@ typedef struct vit_config {
                                 * final LayerNorm (timm representation_size; HF
                                 * pooler_output_size); 0 = no such layer                      */
     char pooler_act[16];       /* HF pooler_act; "" = not in the file (HF's default is tanh)  */
+    bool pre_norm;             /* a LayerNorm on the tokens before block 0: CLIP's ln_pre (HF
+                                * pre_layrnorm, timm norm_pre)                               */
+    bool projection;           /* the pre-logits slots hold a CLIP tower's image projection:
+                                * pre = W . cls, no bias, no tanh; R = projection_dim          */
     bool hybrid;               /* tokens from a ResNet (resnet) instead of the image's patches */
     vit_resnet resnet;         /* hybrid only; depths from the file (CONFIG_RESNET) or tensors */
     vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */

@@ -18,6 +18,7 @@ vit_dims vit_dims_of(const vit_config *c)
     d.P = c->patch;
     d.image = c->image;
     d.hybrid = c->hybrid;
+    d.pre_norm = c->pre_norm;
     d.feat = config_feature_side(c, c->image);
     d.pc = config_feature_channels(c);
     d.grid = c->patch ? d.feat / c->patch : 0;
@@ -115,6 +116,7 @@ static uint64_t slot_count(const vit_dims *d, bool layer, int slot)
     case W_HEAD_W: return (uint64_t)d->K * d->head_in;
     case W_HEAD_B: return d->K;
     case W_HEAD_DIST_W: case W_HEAD_DIST_B: return 0;
+    case W_NORM_PRE_W: case W_NORM_PRE_B: return d->pre_norm ? d->D : 0;
     default: return d->D;
     }
 }
@@ -186,7 +188,8 @@ static const char *const global_names[W_GLOBAL_COUNT] = {
     "patch embedding weight", "patch embedding bias", "class token", "distillation token",
     "position embedding", "final LayerNorm weight", "final LayerNorm bias", "pre-logits weight",
     "pre-logits bias", "classifier weight",
-    "classifier bias", "distillation classifier weight", "distillation classifier bias"};
+    "classifier bias", "distillation classifier weight", "distillation classifier bias",
+    "pre-encoder LayerNorm weight", "pre-encoder LayerNorm bias"};
 static const char *const layer_names[L_SLOT_COUNT] = {
     "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
     "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",

@@ -9,7 +9,9 @@
  *              ln2_w/b [D], fc1_w [MLP][D], fc1_b [MLP], fc2_w [D][MLP], fc2_b [D]
  *   norm_w/b [D]
  *   pre_w [R][D], pre_b [R] (only with a pre-logits layer, R > 0): pre = tanh(pre_w . cls + pre_b) on
- *     the final-LayerNorm class token; the model's embedding, and the head's input
+ *     the final-LayerNorm class token; the model's embedding, and the head's input. A CLIP tower's
+ *     projection (config.h, vit_config.projection) fills the same slots: pre = pre_w . cls, pre_b zeros
+ *   norm_pre_w/b [D] (only with pre_norm, CLIP): the LayerNorm on the assembled tokens before block 0
  *   head_w [K][D'], head_b [K]: D' = R with a pre-logits layer, else D, or 2D for a distilled model,
  *     whose two heads are folded into one: head_w = [Wcls/2 | Wdist/2], head_b = (bcls + bdist)/2,
  *     applied to [cls | dist] so one GEMM yields the mean of the two heads' logits.
@@ -33,6 +35,7 @@ enum vit_global_slot {
     W_ROOT_W, W_ROOT_GN_W, W_ROOT_GN_B, /* a hybrid's ResNet root */
     W_PATCH_W, W_PATCH_B, W_CLS, W_DIST, W_POS, W_NORM_W, W_NORM_B, W_PRE_W, W_PRE_B, W_HEAD_W, W_HEAD_B,
     W_HEAD_DIST_W, W_HEAD_DIST_B, /* only while loading: folded into W_HEAD_* */
+    W_NORM_PRE_W, W_NORM_PRE_B,   /* pre_norm only (CLIP's ln_pre / pre_layrnorm) */
     W_GLOBAL_COUNT
 };
 enum vit_layer_slot {
@@ -69,6 +72,7 @@ typedef struct vit_dims {
     uint32_t D, L, H, dh, mlp, C, P, image, grid, patches, prefix, T, K, cpp, R, E, head_in;
     uint32_t feat, pc;
     bool hybrid;
+    bool pre_norm;            /* a LayerNorm on the tokens before block 0 (CLIP) */
     vit_resnet resnet;        /* hybrid only */
     uint32_t units;           /* bottleneck units in all stages */
 } vit_dims;

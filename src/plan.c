@@ -1,9 +1,10 @@
 /* The ViT forward pass, recorded once. Reads like the diagram in docs/architecture.md:
- *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos)                        x [B,T,D]
+ *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +pos) (-> LN_pre: CLIP)      x [B,T,D]
  *     (a hybrid: pixels -> its ResNet (NHWC) -> P x P conv in place of patchify + patch GEMM)
  *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
  *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
- *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b)) -> logits = (pre or pooled).Whead^T + b
+ *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b), or CLIP's projection pooled[:, 0].Wpre^T)
+ *     -> logits = (pre or pooled).Whead^T + b
  * Two command buffers share that recording: p->cmd takes normalised floats from the host (vkvit_run),
  * p->img.cmd uploads RGBA8 images and preprocesses them on the GPU first (vkvit_run_images). */
 #include "plan.h"
@@ -89,7 +90,9 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
         return s;
     /* a = GELU(h·W1ᵀ + b1), into big (GELU in the matmul's epilogue) */
     matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = p->ha, .y = p->big,
-                       .epilogue = m->cfg.gelu == VIT_GELU_TANH ? MATMUL_EPI_GELU_TANH : MATMUL_EPI_GELU,
+                       .epilogue = m->cfg.gelu == VIT_GELU_TANH    ? MATMUL_EPI_GELU_TANH
+                                   : m->cfg.gelu == VIT_GELU_QUICK ? MATMUL_EPI_QUICK_GELU
+                                                                   : MATMUL_EPI_GELU,
                        .w = model_span(m, li, L_FC1_W), .bias = model_span(m, li, L_FC1_B), .dtype = dt};
     if ((s = op_matmul(cmd, ctx, &fc1)))
         return s;
@@ -245,7 +248,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
                         .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
                       .w = model_span(m, -1, W_PATCH_W), .bias = model_span(m, -1, W_PATCH_B), .dtype = dt};
-    tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
+    tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha,
+                      .x = d->pre_norm ? p->big : p->x, /* CLIP: assembled in big, normalised into x */
                       .cls = model_span(m, -1, W_CLS), .dist = model_span(m, -1, W_DIST), /* empty if not distilled */
                       .pos = model_span(m, -1, W_POS), .dtype = dt};
     if (d->hybrid ? (s = record_stem(p, cmd, io)) != VKVIT_OK
@@ -253,6 +257,12 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         return s;
     if ((s = op_tokens(cmd, ctx, &tk)))
         return s;
+    /* CLIP's LayerNorm before the encoder (ln_pre): x = LN(tokens) (the op does not normalise in place) */
+    layernorm_args pre_ln = {.rows = B * d->T, .D = d->D, .eps = (float)m->cfg.eps, .x = p->big, .y = p->x,
+                             .gamma = model_span(m, -1, W_NORM_PRE_W), .beta = model_span(m, -1, W_NORM_PRE_B),
+                             .dtype = dt};
+    if (d->pre_norm && (s = op_layernorm(cmd, ctx, &pre_ln)))
+        return fail(s, "LayerNorm before the encoder: %s", vkvit_last_error());
 
     for (uint32_t l = 0; l < d->L; l++)
         if ((s = record_layer(p, cmd, io, l)))
@@ -270,15 +280,17 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         if ((s = op_layernorm(cmd, ctx, &ln)))
             return fail(s, "final LayerNorm: %s", vkvit_last_error());
     }
-    /* The pre-logits layer on the class token: [B][R]. A distilled model's pooled rows are [cls | dist],
-     * so there it reads a batch of one-row matrices at a stride of 2D. */
+    /* The pre-logits layer on the class token: [B][R] (a CLIP tower's projection: no bias, no tanh). A
+     * distilled model's pooled rows are [cls | dist], so there it reads a batch of one-row matrices at a
+     * stride of 2D. */
     const vk_span pre = f16 ? io->pre_h : io->pre;
     if (d->R) {
         const bool rows = d->prefix == 1;
         matmul_args pl = {.batch = rows ? 1 : B, .M = rows ? B : 1, .N = d->R, .K = d->D,
                           .x_stride = rows ? 0 : d->prefix * d->D, .x = pooled, .y = pre,
-                          .w = model_span(m, -1, W_PRE_W), .bias = model_span(m, -1, W_PRE_B),
-                          .epilogue = MATMUL_EPI_TANH, .dtype = dt};
+                          .w = model_span(m, -1, W_PRE_W),
+                          .bias = m->cfg.projection ? (vk_span){0} : model_span(m, -1, W_PRE_B),
+                          .epilogue = m->cfg.projection ? MATMUL_EPI_NONE : MATMUL_EPI_TANH, .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &pl)))
             return fail(s, "pre-logits layer: %s", vkvit_last_error());
     }

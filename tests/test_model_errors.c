@@ -265,6 +265,8 @@ typedef struct load_case {
 #define HYB "hybrid/r3/timm"        /* tools/make_hybrid_fixtures.py: ResNet stages (2, 1, 1) + a ViT */
 #define HYB_HF "hybrid/r3/hf"
 #define RN "patch_embed.backbone."
+#define CLIP "clip/quickgelu"          /* tools/make_clip_fixtures.py: an HF CLIPVisionModelWithProjection ... */
+#define CLIP_FULL "clip/gelu"          /* ... and a whole CLIPModel (vision_config, a text tower) */
 
 static const load_case load_cases[] = {
     /* controls: the writer's output of an unmodified fixture loads */
@@ -457,6 +459,30 @@ static const load_case load_cases[] = {
      VKVIT_ERROR_IO, {"model-00001-of-00002.safetensors"}},
     {"index-not-json", HF, OP_INDEX, "{\"weight_map\": ", 0, VKVIT_ERROR_BAD_HEADER,
      {"model.safetensors.index.json", "JSON"}},
+    /* CLIP vision towers: the text tower of a whole CLIPModel left unused, refused next to a vision-only config;
+     * a projection the config promises missing, or one the config's CLIPVisionModel does not have; configs that
+     * disagree with the tensors */
+    {"control-clip", CLIP, OP_NONE, 0, 0, VKVIT_OK, {"hf-clip", "23-float embedding", "CLIP image embedding"}},
+    {"control-clip-full", CLIP_FULL, OP_NONE, 0, 0, VKVIT_OK, {"hf-clip", "0 classes", "23-float embedding"}},
+    {"clip-no-projection", CLIP, OP_DROP, "visual_projection.weight", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"visual_projection.weight", "projection_dim 23", "CLIPVisionModelWithProjection"}},
+    {"clip-projection-unexpected", CLIP, OP_CONFIG, "\"CLIPVisionModelWithProjection\"", "\"CLIPVisionModel\"",
+     VKVIT_ERROR_UNEXPECTED_TENSOR, {"visual_projection.weight", "CLIPVisionModel does not have"}},
+    {"clip-text-in-vision-load", CLIP, OP_ADD, "text_model.embeddings.token_embedding.weight", "11,16",
+     VKVIT_ERROR_UNEXPECTED_TENSOR, {"text_model.embeddings.token_embedding.weight", "CLIP text tower"}},
+    {"clip-full-as-vision-config", CLIP_FULL, OP_CONFIG, "\"model_type\": \"clip\"",
+     "\"model_type\": \"clip_vision_model\"", VKVIT_ERROR_UNEXPECTED_TENSOR, {"logit_scale", "CLIP text tower"}},
+    {"clip-no-pre-layrnorm", CLIP, OP_DROP, "vision_model.pre_layrnorm.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"vision_model.pre_layrnorm.bias", "pre-encoder LayerNorm"}},
+    {"clip-projection-dim", CLIP, OP_CONFIG, "\"projection_dim\": 23", "\"projection_dim\": 24",
+     VKVIT_ERROR_SHAPE_MISMATCH, {"visual_projection.weight", "[23, 45]", "[24, 45]"}},
+    {"clip-hidden-size", CLIP, OP_CONFIG, "\"hidden_size\": 45", "\"hidden_size\": 48", VKVIT_ERROR_SHAPE_MISMATCH,
+     {"vision_model.embeddings.patch_embedding.weight", "hidden 48"}},
+    {"clip-config-not-clip", CLIP, OP_CONFIG, "\"model_type\": \"clip_vision_model\"", "\"model_type\": \"vit\"",
+     VKVIT_ERROR_BAD_CONFIG, {"CLIP vision tower", "model_type 'vit'"}},
+    {"clip-no-vision-config", CLIP_FULL, OP_CONFIG, "\"vision_config\"", "\"vision_cfg\"", VKVIT_ERROR_BAD_CONFIG,
+     {"config.json", "vision_config"}},
+    {"hf-quick-gelu", HF, OP_CONFIG, "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"quick_gelu\"", VKVIT_OK, {0}},
 };
 
 /* Builds the case's directory; returns the path to load. */

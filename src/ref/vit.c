@@ -1,5 +1,6 @@
 /* The whole ViT forward pass in plain C, composed of the op references (double accumulation inside
- * each op, fp32 between ops, as on the GPU), a hybrid's ResNet included. Weights from the model's host copy. */
+ * each op, fp32 between ops, as on the GPU), a hybrid's ResNet and CLIP's pre-encoder LayerNorm and
+ * projection included. Weights from the model's host copy. */
 #include "vit.h"
 
 #include <math.h>
@@ -103,7 +104,14 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
     }
     ref_tokens(h, model_host(m, -1, W_CLS), model_host(m, -1, W_DIST), model_host(m, -1, W_POS), x, B, d->T, d->D,
                d->prefix);
-    int gelu = m->cfg.gelu == VIT_GELU_TANH ? REF_EPI_GELU_TANH : REF_EPI_GELU;
+    if (d->pre_norm) { /* CLIP's LayerNorm before the encoder */
+        ref_layernorm(x, model_host(m, -1, W_NORM_PRE_W), model_host(m, -1, W_NORM_PRE_B), h, (uint32_t)rows, d->D,
+                      (float)m->cfg.eps);
+        memcpy(x, h, rows * d->D * sizeof *x);
+    }
+    int gelu = m->cfg.gelu == VIT_GELU_TANH    ? REF_EPI_GELU_TANH
+               : m->cfg.gelu == VIT_GELU_QUICK ? REF_EPI_QUICK_GELU
+                                               : REF_EPI_GELU;
     for (uint32_t l = 0; l < d->L; l++) {
         int li = (int)l;
         ref_layernorm(x, model_host(m, li, L_LN1_W), model_host(m, li, L_LN1_B), h, (uint32_t)rows, d->D,
@@ -132,10 +140,12 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
             for (uint32_t i = 0; i < d->D; i++)
                 pooled[((size_t)b * d->prefix + t) * d->D + i] = h[(size_t)b * d->D + i];
     }
-    if (d->R) { /* on the class token: pooled rows are [cls | dist] in a distilled model */
+    if (d->R) { /* on the class token: pooled rows are [cls | dist] in a distilled model; CLIP: a projection */
+        const bool proj = m->cfg.projection;
         for (uint32_t b = 0; b < B; b++)
-            ref_matmul(pooled + (size_t)b * d->prefix * d->D, model_host(m, -1, W_PRE_W), 0, model_host(m, -1, W_PRE_B),
-                       NULL, pl + (size_t)b * d->R, 1, 1, d->R, d->D, REF_EPI_TANH);
+            ref_matmul(pooled + (size_t)b * d->prefix * d->D, model_host(m, -1, W_PRE_W), 0,
+                       proj ? NULL : model_host(m, -1, W_PRE_B), NULL, pl + (size_t)b * d->R, 1, 1, d->R, d->D,
+                       proj ? REF_EPI_NONE : REF_EPI_TANH);
         if (pre)
             memcpy(pre, pl, (size_t)B * d->R * sizeof *pre);
     }
