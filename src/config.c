@@ -609,12 +609,10 @@ static vkvit_status timm_check(const char *name, const vit_config *c, const timm
         return timm_refuse(name, c, "pooling other than the class token", "global_pool = \"%.20s\"", a->global_pool);
     if (a->init_values != 0)
         return timm_refuse(name, c, "LayerScale", "init_values = %g", a->init_values);
-    if (a->pre_norm)
-        return timm_refuse(name, c, "a LayerNorm before the blocks, as in CLIP", "pre_norm = true");
     if (a->fc_norm == 1)
         return timm_refuse(name, c, "a LayerNorm after pooling", "fc_norm = true");
-    if (act[0] && strcmp(act, "gelu") && strcmp(act, "gelu_tanh"))
-        return timm_refuse(name, c, "GELU only: gelu, gelu_tanh", "act_layer = \"%s\"", act);
+    if (act[0] && strcmp(act, "gelu") && strcmp(act, "gelu_tanh") && strcmp(act, "quick_gelu"))
+        return timm_refuse(name, c, "GELU only: gelu, gelu_tanh, quick_gelu", "act_layer = \"%s\"", act);
     if (a->eps == 0)
         return timm_refuse(name, c, "LayerNorm only", "norm_layer = %.30s",
                            t->norm_layer ? t->norm_layer : "(not a LayerNorm)");
@@ -753,13 +751,15 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
         return s;
     if ((s = timm_check(name, c, &t)) || (s = timm_top_level(name, root, &t, c)))
         return s;
+    c->pre_norm = t.a.pre_norm; /* CLIP: norm_pre, a LayerNorm as the others (norm_layer) */
     if (t.args & CONFIG_EPS) {
         c->eps = t.a.eps;
         c->present |= CONFIG_EPS;
     }
     char act[32];
     if ((c->present | t.args) & CONFIG_GELU) {
-        c->gelu = !strcmp(timm_act(&t.a, act), "gelu_tanh") ? VIT_GELU_TANH : VIT_GELU_ERF;
+        timm_act(&t.a, act);
+        c->gelu = !strcmp(act, "gelu_tanh") ? VIT_GELU_TANH : !strcmp(act, "quick_gelu") ? VIT_GELU_QUICK : VIT_GELU_ERF;
         c->present |= CONFIG_GELU;
     }
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "pretrained_cfg");

@@ -18,11 +18,16 @@
  *   saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
  *   classifier's shape decides. A ViTHybrid's backbone_config (BitConfig): depths, num_groups; layer_type
  *   other than "bottleneck" and global_padding other than "same" are VKVIT_ERROR_UNSUPPORTED.
+ *   CLIP (model_type "clip_vision_model", or "clip": a whole CLIPModel, the tower's keys read from its
+ *   vision_config): pre_norm and projection set, quick_gelu and eps 1e-5 unless the file says otherwise
+ *   (hidden_act "quick_gelu" is read for any model), projection_dim (the top level's) as the projection's
+ *   width where architectures[0] has one (CLIPVisionModelWithProjection, CLIPModel; not CLIPVisionModel).
  * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
  *   architecture: a name timm registers in vision_transformer.py / deit.py (a pretrained tag after a dot is
  *   ignored) gives every argument timm's model function passes to VisionTransformer (timm_archs.h, generated
  *   from timm: embed_dim, depth, num_heads, mlp_ratio, patch_size, img_size, in_chans, num_classes, qkv_bias,
- *   LayerNorm eps, GELU form, distillation token, and the arguments vkvit does not run); another name gives
+ *   LayerNorm eps, GELU form (erf, tanh, quick_gelu), pre_norm (CLIP's norm_pre), distillation token, and the
+ *   arguments vkvit does not run); another name gives
  *   nothing (model_args and the tensors' shapes decide). model_args (embed_dim, depth, num_heads, mlp_ratio,
  *   img_size, patch_size, in_chans, num_classes, qkv_bias, class_token, reg_tokens, no_embed_class,
  *   global_pool, init_values, pre_norm, fc_norm, act_layer, norm_layer, representation_size (older timm: the
@@ -32,7 +37,7 @@
  *   defaults but not what model_args gave (timm fills only the arguments not passed). num_features and
  *   num_classes at the top level must agree with the result; label_names; global_pool ("token" only).
  *   A model vkvit does not run (no class token, register tokens, no_embed_class, pooling other than the
- *   class token, LayerScale, pre_norm, fc_norm, an activation other than GELU, another norm, block, MLP or
+ *   class token, LayerScale, fc_norm, an activation other than the three GELUs, another norm, block, MLP or
  *   attention) is VKVIT_ERROR_UNSUPPORTED naming the argument and its value; a model_args key that is not a
  *   VisionTransformer argument vkvit knows, too (timm itself refuses unknown arguments).
  * Unknown keys are ignored. A key present with the wrong type or an impossible value is

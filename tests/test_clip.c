@@ -4,7 +4,9 @@
  * float64 outputs: the image embedding (the projection of the post_layernorm class token), the pooled class
  * token and the class-token attention, by the C reference forward and by the GPU plan (fp32 within
  * TOL_FORWARD, fp16 within TOL_F16_FORWARD; batch 3, also in passes of one image, and batch 1), with
- * vkvit_verify against the C reference. The model info says what the embedding is.
+ * vkvit_verify against the C reference. The model info says what the embedding is. The same weights in
+ * timm's names with timm's config.json (<fixture>/timm): pre_norm and the activation from timm's
+ * architecture table, the head run as timm runs it, a classifier whose logits are the projection.
  * Usage: test_clip <tests/data dir> */
 #include "common.h"
 #include "model.h"
@@ -153,6 +155,58 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *fixtu
     vkvit_model_destroy(m);
 }
 
+/* timm's layout: logits (timm's head: the projection) and the embedding (the post_layernorm class token), by the
+ * C reference and the GPU, fp32, batch 3, with vkvit_verify. */
+static void check_timm(vkvit_context *ctx, const char *dir, const char *fixture, vit_gelu gelu)
+{
+    char path[1024], epath[1024], name[160], label[256];
+    snprintf(path, sizeof path, "%s/clip/%s/timm", dir, fixture);
+    snprintf(epath, sizeof epath, "%s/clip/%s/expected.safetensors", dir, fixture);
+    snprintf(name, sizeof name, "clip/%s/timm", fixture);
+    vkvit_model *m = NULL;
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32};
+    vkvit_status s = vkvit_model_load(ctx, path, &mo, &m);
+    if (!test_expect(s == VKVIT_OK, "%s: loads (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
+                     s ? vkvit_last_error() : ""))
+        return;
+    const vit_dims *d = &m->dims;
+    printf("     %s: %s\n", name, m->config);
+    test_expect(!strcmp(m->family, "timm") && d->pre_norm && m->cfg.gelu == gelu && d->K == 23 && d->R == 0 &&
+                    d->T == 50 && m->cfg.eps == 1e-5,
+                "%s: timm, pre-norm, %s GELU, eps 1e-5, the head's 23 outputs as logits", name,
+                gelu == VIT_GELU_QUICK ? "quick" : "exact");
+    st_file *e = NULL;
+    test_ok(st_open(epath, &e), epath);
+    const uint32_t B = 3, K = d->K, D = d->D;
+    float *in = read_all(e, "input"), *want_e = read_all(e, "embedding"), *want_p = read_all(e, "pooled");
+    float *logits = test_alloc((size_t)B * K), *pooled = test_alloc((size_t)B * D);
+    test_expect(ref_vit_forward(m, in, B, logits, pooled, NULL, NULL) == 0, "%s: reference forward ran", name);
+    snprintf(label, sizeof label, "%s: C reference logits (the projection) vs timm", name);
+    test_check(label, logits, want_e, (size_t)B * K, TOL_FORWARD);
+    snprintf(label, sizeof label, "%s: C reference embedding (post_layernorm class token) vs timm", name);
+    test_check(label, pooled, want_p, (size_t)B * D, TOL_FORWARD);
+    vkvit_plan *p = NULL;
+    vkvit_plan_options po = {.batch = B};
+    s = vkvit_plan_create(m, &po, &p);
+    if (test_expect(s == VKVIT_OK, "%s: GPU plan (%s)", name, s ? vkvit_last_error() : "ok")) {
+        vkvit_tensor t = {in, B, d->C, d->image, d->image};
+        test_ok(vkvit_run(p, &t, NULL), "run");
+        test_ok(vkvit_get_logits(p, logits, (size_t)B * K), "logits");
+        test_ok(vkvit_get_embeddings(p, pooled, (size_t)B * D), "embeddings");
+        snprintf(label, sizeof label, "%s: GPU logits (the projection) vs timm", name);
+        test_check(label, logits, want_e, (size_t)B * K, TOL_FORWARD);
+        snprintf(label, sizeof label, "%s: GPU embedding (post_layernorm class token) vs timm", name);
+        test_check(label, pooled, want_p, (size_t)B * D, TOL_FORWARD);
+        double rel = -1;
+        test_ok(vkvit_verify(p, &rel), "verify");
+        test_expect(rel <= TOL_F32 * 10, "%s: vkvit_verify GPU vs C reference rel=%.3e", name, rel);
+        vkvit_plan_destroy(p);
+    }
+    free(in), free(want_e), free(want_p), free(logits), free(pooled);
+    st_close(e);
+    vkvit_model_destroy(m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -162,5 +216,7 @@ int main(int argc, char **argv)
     vkvit_context *ctx = test_context();
     check_fixture(ctx, argv[1], "quickgelu", VIT_GELU_QUICK);
     check_fixture(ctx, argv[1], "gelu", VIT_GELU_ERF);
+    check_timm(ctx, argv[1], "quickgelu", VIT_GELU_QUICK);
+    check_timm(ctx, argv[1], "gelu", VIT_GELU_ERF);
     return test_finish(ctx);
 }

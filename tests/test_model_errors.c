@@ -482,6 +482,11 @@ static const load_case load_cases[] = {
      VKVIT_ERROR_BAD_CONFIG, {"CLIP vision tower", "model_type 'vit'"}},
     {"clip-no-vision-config", CLIP_FULL, OP_CONFIG, "\"vision_config\"", "\"vision_cfg\"", VKVIT_ERROR_BAD_CONFIG,
      {"config.json", "vision_config"}},
+    {"control-clip-timm", CLIP "/timm", OP_NONE, 0, 0, VKVIT_OK, {"timm", "23 classes", "45-float embedding"}},
+    {"clip-timm-no-norm-pre", CLIP "/timm", OP_DROP, "norm_pre.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"'norm_pre.bias'", "pre-encoder LayerNorm bias"}},
+    {"timm-norm-pre-unexpected", TIMM, OP_ADD, "norm_pre.weight", "64", VKVIT_ERROR_UNEXPECTED_TENSOR,
+     {"norm_pre.weight", "a model without one"}},
     {"hf-quick-gelu", HF, OP_CONFIG, "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"quick_gelu\"", VKVIT_OK, {0}},
 };
 

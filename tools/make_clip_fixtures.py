@@ -22,6 +22,9 @@ backwards; to_hf below is the table):
                    projection_dim at the top, hidden_act gelu) + model.safetensors with a stand-in text tower
                    (text_model.*, text_projection.weight, logit_scale: random, the shapes of a 1-block text
                    model), which vkvit must leave unused
+  clip/<name>/timm/  the same weights in timm's own names (model.safetensors, the state dict) and config.json as
+                   timm writes it (timm.models._hub.save_config_for_hf, model_args included): timm runs the head
+                   as its classifier, so there its outputs ("logits") are the embedding
   clip/<name>/expected.safetensors  timm's outputs in float64, stored fp32: input [3, 3, 35, 35] (already
                    normalised), embedding [3, 23] (timm's model(x): the projection), pooled [3, 45] (the
                    post_layernorm class token: forward_head(pre_logits=True)), cls_attention [2, 3, 50] (the class
@@ -33,6 +36,7 @@ compares byte for byte.
 import json
 import math
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +47,7 @@ from make_fixtures import ROOT, check_close, cli, store, write_safetensors  # no
 
 try:
     import timm
+    from timm.models._hub import save_config_for_hf
 except ImportError:
     sys.exit("timm not found: run with PYTHONPATH=<timm source> (e.g. /tmp/timm-src)")
 
@@ -167,6 +172,14 @@ def hf_config(s):
     return json.dumps(cfg, indent=2) + "\n"
 
 
+def timm_config(model):
+    """config.json exactly as timm's push_to_hub / save_for_hf writes it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "config.json"
+        save_config_for_hf(model, p, model_args=MODEL_ARGS)
+        return json.dumps(json.loads(p.read_text()), indent=2) + "\n"
+
+
 # ---- timm's outputs --------------------------------------------------------------------------------------------
 def run(s, model, x, dtype):
     """The projection (timm's model(x)), the post_layernorm class token, class-token attention [L, B, T]."""
@@ -210,6 +223,10 @@ def generate(out):
         write_safetensors(d / "model.safetensors", {k: store(v, "F32") for k, v in sorted(hf.items())},
                           {"format": "pt"})
         (d / "config.json").write_text(hf_config(s))
+        (d / "timm").mkdir(exist_ok=True)
+        write_safetensors(d / "timm" / "model.safetensors", {k: store(v, "F32") for k, v in sorted(sd.items())},
+                          {"format": "pt"})
+        (d / "timm" / "config.json").write_text(timm_config(model))
         x = make_input(s["seed"] + 1000)
         emb, pooled, att = run(s, model, x, torch.float64)
         e32, p32, _ = run(s, model, x, torch.float32)
@@ -236,7 +253,8 @@ def readme(notes):
     for n in notes:
         kind = "CLIPModel (model_type clip, + a text tower)" if n["full"] else "CLIPVisionModelWithProjection"
         lines.append(f"| `{n['name']}` | `{n['arch']}` + model_args | {n['act']} | {kind} | {n['tensors']} |")
-    lines += ["", f"Every tower: hidden {DIM}, {HEADS} heads, {LAYERS} blocks, MLP {int(DIM * MLP_RATIO)}, "
+    lines += ["", "Each also in timm's names under `<fixture>/timm/` (state dict + timm's config.json).", "",
+              f"Every tower: hidden {DIM}, {HEADS} heads, {LAYERS} blocks, MLP {int(DIM * MLP_RATIO)}, "
               f"projection {PROJ}, {IMAGE}x{IMAGE} images in {PATCH}x{PATCH} patches (7x7 grid, 50 tokens), "
               "LayerNorm eps 1e-5.", ""]
     for n in notes:

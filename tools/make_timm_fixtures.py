@@ -239,6 +239,8 @@ def model_dims(m):
         gelu = "tanh"
     elif type(act).__name__ == "GELU":
         gelu = "erf"
+    elif type(act).__name__ == "QuickGELU":
+        gelu = "quick"
     w = m.patch_embed.proj.weight
     return dict(hidden=int(w.shape[0]), channels=int(w.shape[1]), patch=int(w.shape[2]),
                 image=int(m.patch_embed.img_size[0]), layers=len(m.blocks),
@@ -247,6 +249,7 @@ def model_dims(m):
                 classes=int(m.num_classes), distilled=getattr(m, "dist_token", None) is not None,
                 qkv_bias=hasattr(attn, "qkv") and attn.qkv.bias is not None,
                 eps=float(m.norm.eps) if hasattr(m.norm, "eps") else 0.0, gelu=gelu,
+                pre_norm=not isinstance(m.norm_pre, torch.nn.Identity),
                 tokens=int(m.pos_embed.shape[1]) if m.pos_embed is not None else 0)
 
 
@@ -265,7 +268,7 @@ def unsupported(m, d):
         out.append("global_pool")
     if any(isinstance(mod, timm.layers.LayerScale) for mod in m.modules()):
         out.append("init_values")
-    if not ident(m.norm_pre):
+    if not ident(m.norm_pre) and not isinstance(m.norm_pre, (timm.layers.LayerNorm, torch.nn.LayerNorm)):
         out.append("pre_norm")
     if not ident(m.fc_norm):
         out.append("fc_norm")
