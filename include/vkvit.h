@@ -269,6 +269,10 @@ typedef struct vkvit_model_options {
  * the pre-logits layer tanh(Linear(class token)) of older timm models (representation_size: the head
  * reads it) and of a Hugging Face ViTModel / DeiTModel with a pooler (the backbone's embedding; a
  * pooler next to a classifier is left unused, as Hugging Face's classification models do).
+ * CLIP vision towers (docs/clip.md; family "hf-clip"): Hugging Face CLIPVisionModelWithProjection,
+ * CLIPVisionModel and a whole CLIPModel (its text tower is left unused; text-tower tensors with any other
+ * config are VKVIT_ERROR_UNEXPECTED_TENSOR), and timm's vit_*_clip_* (pre_norm, quick_gelu), whose head
+ * stays timm's classifier. A projection the config promises but the file lacks is MISSING_TENSOR.
  * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
  * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
  * A checkpoint without a classifier loads as a backbone (embeddings only).
@@ -310,7 +314,9 @@ typedef struct vkvit_model_info {
     /* What vkvit_get_embeddings returns per image: embedding_size floats of the vector `embedding`
      * names (static strings): "the class token after the final LayerNorm" (hidden floats), or, for a
      * model with a pre-logits layer, "pre-logits: tanh(Linear(class token after the final LayerNorm))"
-     * (its width: timm's representation_size, HF's pooler_output_size). */
+     * (its width: timm's representation_size, HF's pooler_output_size), or, for a Hugging Face CLIP tower
+     * with a projection, "CLIP image embedding: the projection (no bias) of the class token after
+     * post_layernorm" (projection_dim floats, not normalised; a CLIPVisionModel's is the class token). */
     uint32_t embedding_size;
     const char *embedding;
 } vkvit_model_info;
