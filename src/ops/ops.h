@@ -128,6 +128,7 @@ vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args 
 typedef struct gelu_args {
     uint32_t n;
     int tanh_approx;     /* 0 = exact erf form */
+    int quick;           /* 1 = quick GELU x sigmoid(1.702 x) (OpenAI CLIP; tanh_approx then ignored) */
     vk_span x, y;
     op_dtype dtype;
 } gelu_args;
