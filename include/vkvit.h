@@ -273,6 +273,8 @@ typedef struct vkvit_model_options {
  * CLIPVisionModel and a whole CLIPModel (its text tower is left unused; text-tower tensors with any other
  * config are VKVIT_ERROR_UNEXPECTED_TENSOR), and timm's vit_*_clip_* (pre_norm, quick_gelu), whose head
  * stays timm's classifier. A projection the config promises but the file lacks is MISSING_TENSOR.
+ * SigLIP vision towers (family "hf-siglip": SiglipVisionModel, a SiglipModel's vision tower; timm's
+ * vit_*_siglip_*): no class token, the attention-pooling head; plans of them refuse attention_maps.
  * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
  * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
  * A checkpoint without a classifier loads as a backbone (embeddings only).
@@ -316,7 +318,9 @@ typedef struct vkvit_model_info {
      * model with a pre-logits layer, "pre-logits: tanh(Linear(class token after the final LayerNorm))"
      * (its width: timm's representation_size, HF's pooler_output_size), or, for a Hugging Face CLIP tower
      * with a projection, "CLIP image embedding: the projection (no bias) of the class token after
-     * post_layernorm" (projection_dim floats, not normalised; a CLIPVisionModel's is the class token). */
+     * post_layernorm" (projection_dim floats, not normalised; a CLIPVisionModel's is the class token), or,
+     * for SigLIP, "SigLIP: the attention-pooling (MAP) head's output over every token after post_layernorm"
+     * (hidden floats). */
     uint32_t embedding_size;
     const char *embedding;
 } vkvit_model_info;
@@ -342,7 +346,8 @@ typedef struct vkvit_plan vkvit_plan;
 
 typedef struct vkvit_plan_options {
     uint32_t batch;              /* images per run; 0 = 1                                        */
-    int attention_maps;          /* non-zero: also record the class token's attention per layer */
+    int attention_maps;          /* non-zero: also record the class token's attention per layer
+                                  * (a SigLIP model has no class token: VKVIT_ERROR_UNSUPPORTED)  */
 } vkvit_plan_options;
 
 /* Allocates the activation arena and records the whole forward pass (patch embedding, tokens,

@@ -1,7 +1,7 @@
 #version 450
 #extension GL_GOOGLE_include_directive : require
 // Token sequence: x[b][t] = (t < prefix ? token[t] : emb[b*N + t - prefix]) + pos[t], where token 0
-// is the class token and token 1 (distilled models) the distillation token.
+// is the class token and token 1 (distilled models) the distillation token; prefix 0 (SigLIP): none.
 // Every buffer holds types.glsl's storage type; the sum is formed in fp32 and rounded once.
 #include "types.glsl"
 #include "common.glsl"
@@ -22,7 +22,7 @@ void main()
         return;
     uint d = i % pc.D, t = (i / pc.D) % pc.T, b = i / (pc.D * pc.T);
     float v;
-    if (t == 0u)
+    if (t == 0u && pc.prefix > 0u)
         v = widen(cls[d]);
     else if (t < pc.prefix)
         v = widen(dist[d]);

@@ -294,6 +294,30 @@ static vkvit_status hf_clip(const char *name, const cJSON *root, vit_config *c, 
     return s;
 }
 
+/* A SigLIP vision tower (transformers' SiglipVisionConfig, model_type "siglip_vision_model"; a whole SiglipModel's
+ * config, "siglip", keeps it in vision_config): *vision as hf_clip's. No class token, the attention-pooling head
+ * (vision_use_head, SiglipVisionConfig's default true); its defaults gelu_pytorch_tanh and eps 1e-6. */
+static vkvit_status hf_siglip(const char *name, const cJSON *root, vit_config *c, const cJSON **vision)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    const bool full = cJSON_IsString(type) && strcmp(type->valuestring, "siglip") == 0;
+    if (!full && !(cJSON_IsString(type) && strcmp(type->valuestring, "siglip_vision_model") == 0))
+        return VKVIT_OK;
+    if (full && !cJSON_IsObject(*vision = cJSON_GetObjectItemCaseSensitive(root, "vision_config")))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_type \"siglip\" without a vision_config object", name);
+    bool head = true;
+    vkvit_status s = json_bool(name, *vision, "vision_use_head", &head, NULL, 0);
+    if (s)
+        return s;
+    if (!head)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: vision_use_head = false: a SigLIP tower without its attention-"
+                    "pooling head has no pooled output vkvit could return", name);
+    c->map = true;
+    c->gelu = VIT_GELU_TANH;
+    c->eps = 1e-6;
+    return VKVIT_OK;
+}
+
 static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
 {
     vkvit_status s;
@@ -301,7 +325,7 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
     uint32_t found = 0;
     const cJSON *v = root; /* the vision tower's numbers: a CLIPModel's vision_config */
     c->format = CONFIG_FORMAT_HF;
-    if ((s = hf_clip(name, root, c, &v)))
+    if ((s = hf_clip(name, root, c, &v)) || (s = hf_siglip(name, root, c, &v)))
         return s;
     for (size_t i = 0; i < sizeof hf_dims / sizeof hf_dims[0]; i++)
         if ((s = json_uint(name, v, hf_dims[i].key, hf_dims[i].square,
@@ -599,13 +623,14 @@ static vkvit_status timm_check(const char *name, const vit_config *c, const timm
     const timm_arch *a = &t->a;
     char act[32];
     timm_act(a, act);
-    if (!a->class_token)
+    const bool map = !a->class_token && !strcmp(a->global_pool, "map"); /* SigLIP */
+    if (!a->class_token && !map)
         return timm_refuse(name, c, "vkvit classifies from the class token", "class_token = false");
     if (a->reg_tokens)
         return timm_refuse(name, c, "register tokens", "reg_tokens = %u", a->reg_tokens);
     if (a->no_embed_class)
         return timm_refuse(name, c, "a position embedding without the class token's row", "no_embed_class = true");
-    if (strcmp(a->global_pool, "token"))
+    if (strcmp(a->global_pool, "token") && !map)
         return timm_refuse(name, c, "pooling other than the class token", "global_pool = \"%.20s\"", a->global_pool);
     if (a->init_values != 0)
         return timm_refuse(name, c, "LayerScale", "init_values = %g", a->init_values);
@@ -613,6 +638,9 @@ static vkvit_status timm_check(const char *name, const vit_config *c, const timm
         return timm_refuse(name, c, "a LayerNorm after pooling", "fc_norm = true");
     if (act[0] && strcmp(act, "gelu") && strcmp(act, "gelu_tanh") && strcmp(act, "quick_gelu"))
         return timm_refuse(name, c, "GELU only: gelu, gelu_tanh, quick_gelu", "act_layer = \"%s\"", act);
+    if (a->patch_size && a->img_size % a->patch_size) /* vit_so400m_patch14_siglip_384: timm floors the grid */
+        return timm_refuse(name, c, "whole patches only: timm leaves the last pixels out", "patch_size = %u with "
+                           "img_size = %u", a->patch_size, a->img_size);
     if (a->eps == 0)
         return timm_refuse(name, c, "LayerNorm only", "norm_layer = %.30s",
                            t->norm_layer ? t->norm_layer : "(not a LayerNorm)");
@@ -718,9 +746,11 @@ static vkvit_status timm_top_level(const char *name, const cJSON *root, timm_mod
     c->present |= top;
     t->top = top;
     const cJSON *pool = cJSON_GetObjectItemCaseSensitive(root, "global_pool");
-    if (pool && !cJSON_IsNull(pool) && !(cJSON_IsString(pool) && !strcmp(pool->valuestring, "token")))
-        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: global_pool = %s is not supported (pooling other than the class "
-                    "token)", name, json_describe(pool, buf, sizeof buf));
+    const char *want = c->map ? "map" : "token"; /* the model's own pooling: SigLIP's attention pool */
+    if (pool && !cJSON_IsNull(pool) && !(cJSON_IsString(pool) && !strcmp(pool->valuestring, want)))
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: global_pool = %s is not supported (pooling other than the %s)",
+                    name, json_describe(pool, buf, sizeof buf),
+                    c->map ? "attention pool of a model without a class token" : "class token");
     return VKVIT_OK;
 }
 
@@ -749,6 +779,7 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "model_args");
     if (args && !cJSON_IsNull(args) && (s = timm_model_args(name, args, c, &t)))
         return s;
+    c->map = !t.a.class_token; /* SigLIP: timm_check lets it through with global_pool 'map' only */
     if ((s = timm_check(name, c, &t)) || (s = timm_top_level(name, root, &t, c)))
         return s;
     c->pre_norm = t.a.pre_norm; /* CLIP: norm_pre, a LayerNorm as the others (norm_layer) */
@@ -759,7 +790,9 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
     char act[32];
     if ((c->present | t.args) & CONFIG_GELU) {
         timm_act(&t.a, act);
-        c->gelu = !strcmp(act, "gelu_tanh") ? VIT_GELU_TANH : !strcmp(act, "quick_gelu") ? VIT_GELU_QUICK : VIT_GELU_ERF;
+        c->gelu = !strcmp(act, "gelu_tanh")    ? VIT_GELU_TANH
+                  : !strcmp(act, "quick_gelu") ? VIT_GELU_QUICK
+                                               : VIT_GELU_ERF;
         c->present |= CONFIG_GELU;
     }
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "pretrained_cfg");

@@ -22,6 +22,9 @@
  *   vision_config): pre_norm and projection set, quick_gelu and eps 1e-5 unless the file says otherwise
  *   (hidden_act "quick_gelu" is read for any model), projection_dim (the top level's) as the projection's
  *   width where architectures[0] has one (CLIPVisionModelWithProjection, CLIPModel; not CLIPVisionModel).
+ *   SigLIP (model_type "siglip_vision_model", or "siglip" with vision_config): map set (no class token,
+ *   the attention-pooling head), gelu_pytorch_tanh and eps 1e-6 unless the file says otherwise;
+ *   vision_use_head false (no pooling head) is VKVIT_ERROR_UNSUPPORTED.
  * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
  *   architecture: a name timm registers in vision_transformer.py / deit.py (a pretrained tag after a dot is
  *   ignored) gives every argument timm's model function passes to VisionTransformer (timm_archs.h, generated
@@ -36,7 +39,8 @@
  *   (input_size [C, H, W], num_classes, mean, std, interpolation, crop_pct) replaces the architecture's
  *   defaults but not what model_args gave (timm fills only the arguments not passed). num_features and
  *   num_classes at the top level must agree with the result; label_names; global_pool ("token" only).
- *   A model vkvit does not run (no class token, register tokens, no_embed_class, pooling other than the
+ *   class_token false with global_pool 'map' is SigLIP (map). A model vkvit does not run (no class token
+ *   otherwise, register tokens, no_embed_class, pooling other than the
  *   class token, LayerScale, fc_norm, an activation other than the three GELUs, another norm, block, MLP or
  *   attention) is VKVIT_ERROR_UNSUPPORTED naming the argument and its value; a model_args key that is not a
  *   VisionTransformer argument vkvit knows, too (timm itself refuses unknown arguments).
@@ -151,6 +155,10 @@ typedef struct vit_config {
     char pooler_act[16];       /* HF pooler_act; "" = not in the file (HF's default is tanh)  */
     bool pre_norm;             /* a LayerNorm on the tokens before block 0: CLIP's ln_pre (HF
                                 * pre_layrnorm, timm norm_pre)                               */
+    bool map;                  /* SigLIP: no class token; the tokens pooled by attention (MAP: a
+                                * learned probe query over every token after the final LayerNorm,
+                                * then LN + MLP with a residual): timm global_pool 'map', HF
+                                * Siglip's head                                               */
     bool projection;           /* the pre-logits slots hold a CLIP tower's image projection:
                                 * pre = W . cls, no bias, no tanh; R = projection_dim          */
     bool hybrid;               /* tokens from a ResNet (resnet) instead of the image's patches */

@@ -23,7 +23,9 @@ vit_dims vit_dims_of(const vit_config *c)
     d.pc = config_feature_channels(c);
     d.grid = c->patch ? d.feat / c->patch : 0;
     d.patches = d.grid * d.grid;
-    d.prefix = c->distilled ? 2 : 1;
+    d.map = c->map;
+    d.prefix = c->map ? 0 : c->distilled ? 2 : 1;
+    d.pool = c->map ? 1 : d.prefix;
     d.T = d.prefix + d.patches;
     d.K = c->num_labels;
     d.cpp = c->hybrid ? vit_conv_row(d.P, d.P, d.pc) : d.C * d.P * d.P;
@@ -34,7 +36,7 @@ vit_dims vit_dims_of(const vit_config *c)
     }
     d.R = c->representation;
     d.E = d.R ? d.R : d.D;
-    d.head_in = d.R ? d.R : d.prefix * d.D; /* a distilled model's heads are folded over [cls | dist] */
+    d.head_in = d.R ? d.R : d.pool * d.D; /* a distilled model's heads are folded over [cls | dist] */
     return d;
 }
 
@@ -117,6 +119,15 @@ static uint64_t slot_count(const vit_dims *d, bool layer, int slot)
     case W_HEAD_B: return d->K;
     case W_HEAD_DIST_W: case W_HEAD_DIST_B: return 0;
     case W_NORM_PRE_W: case W_NORM_PRE_B: return d->pre_norm ? d->D : 0;
+    case W_CLS: return d->prefix ? d->D : 0;
+    case W_MAP_QKV_W: return d->map ? 3ull * d->D * d->D : 0;
+    case W_MAP_QKV_B: return d->map ? 3ull * d->D : 0;
+    case W_MAP_PROJ_W: return d->map ? (uint64_t)d->D * d->D : 0;
+    case W_MAP_FC1_W: case W_MAP_FC2_W: return d->map ? (uint64_t)d->D * d->mlp : 0;
+    case W_MAP_FC1_B: return d->map ? d->mlp : 0;
+    case W_MAP_PROJ_B: case W_MAP_LN_W: case W_MAP_LN_B: case W_MAP_FC2_B: return d->map ? d->D : 0;
+    case W_MAP_PROBE: case W_MAP_IN_W: case W_MAP_IN_B: case W_MAP_Q_W: case W_MAP_Q_B: case W_MAP_KV_W:
+    case W_MAP_KV_B: return 0;
     default: return d->D;
     }
 }
@@ -189,7 +200,13 @@ static const char *const global_names[W_GLOBAL_COUNT] = {
     "position embedding", "final LayerNorm weight", "final LayerNorm bias", "pre-logits weight",
     "pre-logits bias", "classifier weight",
     "classifier bias", "distillation classifier weight", "distillation classifier bias",
-    "pre-encoder LayerNorm weight", "pre-encoder LayerNorm bias"};
+    "pre-encoder LayerNorm weight", "pre-encoder LayerNorm bias",
+    "attention-pool key/value weight", "attention-pool key/value bias", "attention-pool output projection weight",
+    "attention-pool output projection bias", "attention-pool LayerNorm weight", "attention-pool LayerNorm bias",
+    "attention-pool fc1 weight", "attention-pool fc1 bias", "attention-pool fc2 weight", "attention-pool fc2 bias",
+    "attention-pool probe", "attention-pool in_proj weight", "attention-pool in_proj bias",
+    "attention-pool query weight", "attention-pool query bias", "attention-pool key/value weight",
+    "attention-pool key/value bias"};
 static const char *const layer_names[L_SLOT_COUNT] = {
     "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
     "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",

@@ -36,6 +36,12 @@ enum vit_global_slot {
     W_PATCH_W, W_PATCH_B, W_CLS, W_DIST, W_POS, W_NORM_W, W_NORM_B, W_PRE_W, W_PRE_B, W_HEAD_W, W_HEAD_B,
     W_HEAD_DIST_W, W_HEAD_DIST_B, /* only while loading: folded into W_HEAD_* */
     W_NORM_PRE_W, W_NORM_PRE_B,   /* pre_norm only (CLIP's ln_pre / pre_layrnorm) */
+    /* SigLIP's attention-pooling (MAP) head: map_qkv_w [3D][D] = [0; Wk; Wv], map_qkv_b [3D] = [q; bk; bv] with
+     * the probe's query q = Wq . probe + bq folded in at load (it does not depend on the input), so one GEMM of
+     * the tokens gives every row the probe's query; then out_proj, LN, MLP (mlp wide) */
+    W_MAP_QKV_W, W_MAP_QKV_B, W_MAP_PROJ_W, W_MAP_PROJ_B, W_MAP_LN_W, W_MAP_LN_B, W_MAP_FC1_W, W_MAP_FC1_B,
+    W_MAP_FC2_W, W_MAP_FC2_B,
+    W_MAP_PROBE, W_MAP_IN_W, W_MAP_IN_B, W_MAP_Q_W, W_MAP_Q_B, W_MAP_KV_W, W_MAP_KV_B, /* only while loading */
     W_GLOBAL_COUNT
 };
 enum vit_layer_slot {
@@ -73,6 +79,8 @@ typedef struct vit_dims {
     uint32_t feat, pc;
     bool hybrid;
     bool pre_norm;            /* a LayerNorm on the tokens before block 0 (CLIP) */
+    bool map;                 /* SigLIP: prefix 0, pooled by the MAP head */
+    uint32_t pool;            /* vectors per image in the pooled output: prefix, or 1 (MAP) */
     vit_resnet resnet;        /* hybrid only */
     uint32_t units;           /* bottleneck units in all stages */
 } vit_dims;

@@ -7,6 +7,9 @@
  * vkvit_verify against the C reference. The model info says what the embedding is. The same weights in
  * timm's names with timm's config.json (<fixture>/timm): pre_norm and the activation from timm's
  * architecture table, the head run as timm runs it, a classifier whose logits are the projection.
+ * SigLIP (tests/data/siglip/tower, the same script: timm's vit_base_patch16_siglip_224 shrunk, in HF's
+ * SiglipVisionModel names and timm's): no class token, the attention-pooling head's output as the embedding,
+ * by the C reference and the GPU (fp32, fp16; batch 3, in passes, 1) against timm; no attention maps.
  * Usage: test_clip <tests/data dir> */
 #include "common.h"
 #include "model.h"
@@ -155,6 +158,40 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *fixtu
     vkvit_model_destroy(m);
 }
 
+/* SigLIP on the GPU: batch 3 (also in passes of one image) and 1 against timm, vkvit_verify. */
+static void check_gpu_siglip(vkvit_context *ctx, vkvit_model *m, st_file *e, const char *name)
+{
+    const vit_dims *d = &m->dims;
+    const bool f16 = m->elem_size == 2;
+    const double tol = f16 ? TOL_F16_FORWARD : TOL_FORWARD;
+    const char *pn = f16 ? " (fp16)" : "";
+    float *in = read_all(e, "input"), *want = read_all(e, "embedding"), *want_b1 = read_all(e, "embedding_b1");
+    float *emb = test_alloc((size_t)3 * d->E);
+    char label[256];
+    for (uint32_t B = 3, chunk = 0; chunk < 3; chunk++, B = chunk == 2 ? 1 : 3) {
+        vkvit_plan *p = NULL;
+        vkvit_plan_options po = {.batch = B};
+        ctx->test_max_chunk = chunk == 1 ? 1 : 0;
+        vkvit_status s = vkvit_plan_create(m, &po, &p);
+        ctx->test_max_chunk = 0;
+        if (!test_expect(s == VKVIT_OK, "%s%s: GPU plan, batch %u%s (%s)", name, pn, B, chunk == 1 ? " in passes" : "",
+                         s ? vkvit_last_error() : "ok"))
+            continue;
+        vkvit_tensor t = {in, B, d->C, d->image, d->image};
+        test_ok(vkvit_run(p, &t, NULL), "run");
+        test_ok(vkvit_get_embeddings(p, emb, (size_t)B * d->E), "embeddings");
+        snprintf(label, sizeof label, "%s%s: GPU attention-pooled embedding, batch %u%s, vs timm", name, pn, B,
+                 chunk == 1 ? " in passes of one image" : "");
+        test_check(label, emb, B == 1 ? want_b1 : want, (size_t)B * d->E, tol);
+        double rel = -1;
+        test_ok(vkvit_verify(p, &rel), "verify");
+        test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_F32 * 10), "%s%s: vkvit_verify GPU vs C reference rel=%.3e",
+                    name, pn, rel);
+        vkvit_plan_destroy(p);
+    }
+    free(in), free(want), free(want_b1), free(emb);
+}
+
 /* timm's layout: logits (timm's head: the projection) and the embedding (the post_layernorm class token), by the
  * C reference and the GPU, fp32, batch 3, with vkvit_verify. */
 static void check_timm(vkvit_context *ctx, const char *dir, const char *fixture, vit_gelu gelu)
@@ -207,6 +244,56 @@ static void check_timm(vkvit_context *ctx, const char *dir, const char *fixture,
     vkvit_model_destroy(m);
 }
 
+/* A SigLIP tower (HF's layout, or timm's in timm/): the pooled embedding against timm's. */
+static void check_siglip(vkvit_context *ctx, const char *dir, const char *layout)
+{
+    char path[1024], epath[1024], name[160], label[256];
+    snprintf(path, sizeof path, "%s/siglip/tower/%s", dir, layout);
+    snprintf(epath, sizeof epath, "%s/siglip/tower/expected.safetensors", dir);
+    snprintf(name, sizeof name, "siglip/%s", layout[0] ? layout : "hf");
+    vkvit_model *m = NULL;
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32};
+    vkvit_status s = vkvit_model_load(ctx, path, &mo, &m);
+    if (!test_expect(s == VKVIT_OK, "%s: loads (%s%s%s)", name, vkvit_status_string(s), s ? ": " : "",
+                     s ? vkvit_last_error() : ""))
+        return;
+    const vit_dims *d = &m->dims;
+    printf("     %s: %s\n", name, m->config);
+    test_expect(!strcmp(m->family, layout[0] ? "timm" : "hf-siglip") && d->map && d->prefix == 0 && d->T == 49 &&
+                    d->K == 0 && d->E == 45 && m->cfg.gelu == VIT_GELU_TANH && m->cfg.eps == 1e-6,
+                "%s: no class token (49 tokens), pooled by attention, tanh GELU, eps 1e-6, a 45-float embedding",
+                name);
+    st_file *e = NULL;
+    test_ok(st_open(epath, &e), epath);
+    const uint32_t B = 3, D = d->D;
+    float *in = read_all(e, "input"), *want = read_all(e, "embedding"), *want_b1 = read_all(e, "embedding_b1");
+    float *pooled = test_alloc((size_t)B * D);
+    test_expect(ref_vit_forward(m, in, B, NULL, pooled, NULL, NULL) == 0, "%s: reference forward ran", name);
+    snprintf(label, sizeof label, "%s: C reference attention-pooled embedding [3 x %u] vs timm", name, D);
+    test_check(label, pooled, want, (size_t)B * D, TOL_FORWARD);
+    test_expect(ref_vit_forward(m, in, 1, NULL, pooled, NULL, NULL) == 0, "%s: reference forward ran", name);
+    snprintf(label, sizeof label, "%s: C reference embedding, batch 1, vs timm", name);
+    test_check(label, pooled, want_b1, D, TOL_FORWARD);
+    vkvit_plan *p = NULL;
+    vkvit_plan_options po = {.batch = B, .attention_maps = 1};
+    test_expect(vkvit_plan_create(m, &po, &p) == VKVIT_ERROR_UNSUPPORTED && !p &&
+                    strstr(vkvit_last_error(), "no class token"),
+                "%s: no attention maps (%s)", name, vkvit_last_error());
+    free(in), free(want), free(want_b1), free(pooled);
+    check_gpu_siglip(ctx, m, e, name);
+    if (!layout[0]) {
+        vkvit_model *h = NULL;
+        mo.precision = VKVIT_PRECISION_FP16;
+        s = vkvit_model_load(ctx, path, &mo, &h);
+        if (test_expect(s == VKVIT_OK, "%s: loads in fp16 (%s)", name, s ? vkvit_last_error() : "ok")) {
+            check_gpu_siglip(ctx, h, e, name);
+            vkvit_model_destroy(h);
+        }
+    }
+    st_close(e);
+    vkvit_model_destroy(m);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -218,5 +305,7 @@ int main(int argc, char **argv)
     check_fixture(ctx, argv[1], "gelu", VIT_GELU_ERF);
     check_timm(ctx, argv[1], "quickgelu", VIT_GELU_QUICK);
     check_timm(ctx, argv[1], "gelu", VIT_GELU_ERF);
+    check_siglip(ctx, argv[1], "");
+    check_siglip(ctx, argv[1], "timm");
     return test_finish(ctx);
 }

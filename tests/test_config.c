@@ -313,7 +313,8 @@ static void test_timm_generated(void)
                  c.gelu == want_gelu &&
                  c.pre_norm == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "pre_norm"));
             ok = test_expect(ok, "%s: D=%u L=%u H=%u mlp=%u %u/%u C=%u K=%u T=%u distilled=%d qkv_bias=%d "
-                             "eps=%g gelu=%d pre_norm=%d as timm builds it (%s)", what, c.hidden, c.layers, c.heads, c.mlp,
+                             "eps=%g gelu=%d pre_norm=%d as timm builds it (%s)",
+                             what, c.hidden, c.layers, c.heads, c.mlp,
                              c.image, c.patch, c.channels, c.num_labels, d.T, (int)c.distilled, (int)c.qkv_bias, c.eps,
                              (int)c.gelu, (int)c.pre_norm, s ? vkvit_last_error() : "ok");
             runs++;

@@ -1,5 +1,5 @@
-/* GELU (exact erf form, tanh approximation, and OpenAI CLIP's quick GELU) against the double-precision reference, in fp32 and
- * in fp16 storage (dtype OP_F16). */
+/* GELU (exact erf form, tanh approximation, and OpenAI CLIP's quick GELU) against the double-precision
+ * reference, in fp32 and in fp16 storage (dtype OP_F16). */
 #include "common.h"
 #include "ops/ops.h"
 #include "ref/ref.h"

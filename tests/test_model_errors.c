@@ -267,6 +267,8 @@ typedef struct load_case {
 #define RN "patch_embed.backbone."
 #define CLIP "clip/quickgelu"          /* tools/make_clip_fixtures.py: an HF CLIPVisionModelWithProjection ... */
 #define CLIP_FULL "clip/gelu"          /* ... and a whole CLIPModel (vision_config, a text tower) */
+#define SIGLIP "siglip/tower"          /* the same script: an HF SiglipVisionModel ... */
+#define SIGLIP_TIMM "siglip/tower/timm" /* ... and in timm's names */
 
 static const load_case load_cases[] = {
     /* controls: the writer's output of an unmodified fixture loads */
@@ -487,6 +489,23 @@ static const load_case load_cases[] = {
      {"'norm_pre.bias'", "pre-encoder LayerNorm bias"}},
     {"timm-norm-pre-unexpected", TIMM, OP_ADD, "norm_pre.weight", "64", VKVIT_ERROR_UNEXPECTED_TENSOR,
      {"norm_pre.weight", "a model without one"}},
+    /* SigLIP: the attention-pooling head's tensors, a class token next to it, configs that disagree */
+    {"control-siglip", SIGLIP, OP_NONE, 0, 0, VKVIT_OK, {"hf-siglip", "45-float embedding", "attention-pooling"}},
+    {"control-siglip-timm", SIGLIP_TIMM, OP_NONE, 0, 0, VKVIT_OK, {"timm", "45-float embedding", "attention-pooling"}},
+    {"siglip-no-in-proj", SIGLIP, OP_DROP, "vision_model.head.attention.in_proj_weight", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"vision_model.head.attention.in_proj_weight", "attention-pool in_proj weight"}},
+    {"siglip-timm-no-kv", SIGLIP_TIMM, OP_DROP, "attn_pool.kv.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"'attn_pool.kv.bias'"}},
+    {"siglip-in-proj-shape", SIGLIP, OP_RESHAPE, "vision_model.head.attention.in_proj_weight", "90,45",
+     VKVIT_ERROR_SHAPE_MISMATCH, {"in_proj_weight", "[90, 45]", "[135, 45]"}},
+    {"siglip-class-token", SIGLIP_TIMM, OP_ADD, "cls_token", "1,1,45", VKVIT_ERROR_UNEXPECTED_TENSOR,
+     {"cls_token", "SigLIP"}},
+    {"siglip-config-not-siglip", SIGLIP, OP_CONFIG, "\"model_type\": \"siglip_vision_model\"",
+     "\"model_type\": \"vit\"", VKVIT_ERROR_BAD_CONFIG, {"SigLIP vision tower", "model_type 'vit'"}},
+    {"siglip-no-head", SIGLIP, OP_CONFIG, "\"attention_dropout\": 0.0", "\"vision_use_head\": false",
+     VKVIT_ERROR_UNSUPPORTED, {"vision_use_head"}},
+    {"map-head-in-a-vit", TIMM, OP_ADD, "attn_pool.latent", "1,1,64", VKVIT_ERROR_UNEXPECTED_TENSOR,
+     {"attn_pool.latent", "pools the class token"}},
     {"hf-quick-gelu", HF, OP_CONFIG, "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"quick_gelu\"", VKVIT_OK, {0}},
 };
 

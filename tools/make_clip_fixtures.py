@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Write the CLIP vision-tower fixtures under tests/data/clip/ (committed; CI never runs PyTorch).
+"""Write the CLIP and SigLIP vision-tower fixtures under tests/data/clip/, siglip/ (committed; CI never runs PyTorch).
 
 Run with Debian's PyTorch and timm's source:
     PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_clip_fixtures.py [--out DIR] [--check]
@@ -29,6 +29,15 @@ backwards; to_hf below is the table):
                    normalised), embedding [3, 23] (timm's model(x): the projection), pooled [3, 45] (the
                    post_layernorm class token: forward_head(pre_logits=True)), cls_attention [2, 3, 50] (the class
                    token's attention, mean over heads), embedding_b1 [1, 23] (image 0 alone, a batch-1 run)
+
+SigLIP (tests/data/siglip/tower): timm's vit_base_patch16_siglip_224 (no class token, global_pool 'map': timm's
+AttentionPoolLatent, LayerNorm eps 1e-6, a patch conv with bias) shrunk the same way with num_classes 0 and
+act_layer gelu_tanh (timm registers exact GELU; HF's SigLIP towers, and big_vision's, use the tanh form),
+so timm's output is the pooled vector: the final norm on every token, then the probe attending over all of them
+(q from the latent, kv from the tokens), proj, x + MLP(LN(x)). Written in HF's SiglipVisionModel names by to_hf_siglip
+(modeling_siglip.py / convert_siglip_to_hf.py: head.probe, head.attention.in_proj_weight = [q; kv] as
+nn.MultiheadAttention packs [q; k; v], head.attention.out_proj, head.layernorm, head.mlp) and in timm's (timm/):
+  siglip/tower/expected.safetensors  input [3, 3, 35, 35], embedding [3, 45] (timm's model(x)), embedding_b1 [1, 45]
 
 Deterministic: numpy PCG64 with fixed seeds, torch on one thread; --check regenerates into a temporary folder and
 compares byte for byte.
@@ -155,6 +164,91 @@ def text_tower(seed):
     return t
 
 
+def to_hf_siglip(sd):
+    hf = {"vision_model.embeddings.patch_embedding.weight": sd["patch_embed.proj.weight"],
+          "vision_model.embeddings.patch_embedding.bias": sd["patch_embed.proj.bias"],
+          "vision_model.embeddings.position_embedding.weight": sd["pos_embed"][0],
+          "vision_model.post_layernorm.weight": sd["norm.weight"], "vision_model.post_layernorm.bias": sd["norm.bias"],
+          "vision_model.head.probe": sd["attn_pool.latent"],
+          "vision_model.head.attention.in_proj_weight": np.concatenate([sd["attn_pool.q.weight"],
+                                                                        sd["attn_pool.kv.weight"]]),
+          "vision_model.head.attention.in_proj_bias": np.concatenate([sd["attn_pool.q.bias"], sd["attn_pool.kv.bias"]])}
+    for src, dst in (("proj", "attention.out_proj"), ("norm", "layernorm"), ("mlp.fc1", "mlp.fc1"),
+                     ("mlp.fc2", "mlp.fc2")):
+        for part in ("weight", "bias"):
+            hf[f"vision_model.head.{dst}.{part}"] = sd[f"attn_pool.{src}.{part}"]
+    for i in range(LAYERS):
+        pre, out = f"blocks.{i}.", f"vision_model.encoder.layers.{i}."
+        for part in ("weight", "bias"):
+            q, k, v = np.split(sd[pre + "attn.qkv." + part], 3, axis=0)
+            hf[out + "self_attn.q_proj." + part], hf[out + "self_attn.k_proj." + part] = q, k
+            hf[out + "self_attn.v_proj." + part] = v
+            for src, dst in BLOCK.items():
+                hf[out + dst + "." + part] = sd[pre + src + "." + part]
+    used = {"patch_embed.proj.weight", "patch_embed.proj.bias", "pos_embed", "norm.weight", "norm.bias",
+            "attn_pool.latent"}
+    used |= {f"attn_pool.{n}.{p}" for n in ("q", "kv", "proj", "norm", "mlp.fc1", "mlp.fc2") for p in ("weight", "bias")}
+    used |= {f"blocks.{i}.{n}.{p}" for i in range(LAYERS) for n in list(BLOCK) + ["attn.qkv"]
+             for p in ("weight", "bias")}
+    assert used == set(sd), f"timm tensors not mapped: {sorted(set(sd) ^ used)}"
+    return {k: np.ascontiguousarray(v) for k, v in hf.items()}
+
+
+def siglip_config():
+    return json.dumps({"architectures": ["SiglipVisionModel"], "model_type": "siglip_vision_model",
+                       "hidden_size": DIM, "intermediate_size": int(DIM * MLP_RATIO), "num_hidden_layers": LAYERS,
+                       "num_attention_heads": HEADS, "num_channels": 3, "image_size": IMAGE, "patch_size": PATCH,
+                       "hidden_act": "gelu_pytorch_tanh", "layer_norm_eps": 1e-6, "attention_dropout": 0.0},
+                      indent=2) + "\n"
+
+
+def make_siglip(out):
+    s = dict(arch="vit_base_patch16_siglip_224", seed=1401)
+    d = out / "siglip" / "tower"
+    (d / "timm").mkdir(parents=True, exist_ok=True)
+    args = dict(MODEL_ARGS, num_classes=0, act_layer="gelu_tanh")  # timm's arch has exact GELU; HF's towers tanh
+    torch.manual_seed(s["seed"])
+
+    def make(dtype=torch.float32):
+        return timm.create_model(s["arch"], pretrained=False, **args).eval().to(dtype)
+    model = make()
+    assert model.cls_token is None and model.global_pool == "map" and model.patch_embed.proj.bias is not None
+    act = model.blocks[0].mlp.act
+    assert (type(act).__name__ == "GELUTanh" or getattr(act, "approximate", "") == "tanh") and model.norm.eps == 1e-6
+    randomise(model, s["seed"])
+    sd = numpy_state(model)
+    write_safetensors(d / "model.safetensors", {k: store(v, "F32") for k, v in sorted(to_hf_siglip(sd).items())},
+                      {"format": "pt"})
+    (d / "config.json").write_text(siglip_config())
+    write_safetensors(d / "timm" / "model.safetensors", {k: store(v, "F32") for k, v in sorted(sd.items())},
+                      {"format": "pt"})
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "config.json"
+        save_config_for_hf(model, p, model_args=args)
+        (d / "timm" / "config.json").write_text(json.dumps(json.loads(p.read_text()), indent=2) + "\n")
+    x = make_input(s["seed"] + 1000)
+
+    def run(xs, dtype):
+        m = make(dtype)
+        m.load_state_dict({k: v.to(dtype) for k, v in model.state_dict().items()})
+        with torch.no_grad():
+            return m(torch.from_numpy(xs).to(dtype))
+    emb, e32, b1 = run(x, torch.float64), run(x, torch.float32), run(x[:1], torch.float64)
+    res = check_close("fp32 vs fp64 embedding", e32, emb, 1e-4)
+    check_close("batch 1 vs row 0 of batch 3", b1, emb[:1], 1e-12)
+    write_safetensors(d / "expected.safetensors", {"input": store(x, "F32"), "embedding": store(emb.numpy(), "F32"),
+                                                    "embedding_b1": store(b1.numpy(), "F32")}, {"format": "pt"})
+    print(f"siglip: embedding std {float(emb.std()):.2f}; timm fp32 vs fp64 {res:.1e}")
+    (out / "siglip" / "README.md").write_text(
+        "# `siglip`: a tiny SigLIP vision tower in Hugging Face's and timm's layouts (generated)\n\n"
+        f"Written by `tools/make_clip_fixtures.py` (its docstring says what each file holds and the timm -> HF "
+        f"renaming); regenerate with `{REGEN}`. Generated with torch {torch.__version__}, timm {timm.__version__}, "
+        f"numpy {np.__version__}.\n\n`tower`: timm's `{s['arch']}` + model_args: hidden {DIM}, {HEADS} heads, "
+        f"{LAYERS} blocks, MLP {int(DIM * MLP_RATIO)}, {IMAGE}x{IMAGE} images in {PATCH}x{PATCH} patches (49 tokens, "
+        f"no class token), the attention-pooling head; embedding std {float(emb.std()):.2f}, timm float32 vs "
+        f"float64 {res:.1e}.\n")
+
+
 def vision_config(s):
     return {"hidden_size": DIM, "intermediate_size": int(DIM * MLP_RATIO), "projection_dim": PROJ,
             "num_hidden_layers": LAYERS, "num_attention_heads": HEADS, "num_channels": 3, "image_size": IMAGE,
@@ -241,6 +335,7 @@ def generate(out):
         print(f"{s['name']}: {len(hf)} HF tensors; embedding std {float(emb.std()):.2f}; timm fp32 vs fp64 "
               + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
     (out / "clip" / "README.md").write_text(readme(notes))
+    make_siglip(out)
 
 
 def readme(notes):

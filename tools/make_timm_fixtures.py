@@ -258,13 +258,19 @@ def unsupported(m, d):
     ident = lambda mod: isinstance(mod, torch.nn.Identity)
     out = []
     blk = m.blocks[0] if len(m.blocks) else None
-    if m.cls_token is None:
+    pool = getattr(m, "attn_pool", None)
+    siglip = m.cls_token is None and m.global_pool == "map" and type(pool).__name__ == "AttentionPoolLatent" and \
+        pool.latent_len == 1 and pool.pos_embed is None and isinstance(pool.q_norm, torch.nn.Identity) and \
+        pool.pool == "token" and isinstance(pool.q, torch.nn.Linear) and pool.mlp is not None  # SigLIP's head
+    if m.patch_embed.img_size[0] % m.patch_embed.patch_size[0]:
+        out.append("patch_size")  # a grid that leaves pixels out (vit_so400m_patch14_siglip_384)
+    if m.cls_token is None and not siglip:
         out.append("class_token")
     if m.num_reg_tokens:
         out.append("reg_tokens")
     if m.no_embed_class:
         out.append("no_embed_class")
-    if m.global_pool != "token" or getattr(m, "attn_pool", None) is not None:
+    if (m.global_pool != "token" or pool is not None) and not siglip:
         out.append("global_pool")
     if any(isinstance(mod, timm.layers.LayerScale) for mod in m.modules()):
         out.append("init_values")

@@ -140,7 +140,8 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
  *   patch grid, columns in the order of a conv weight [D][C][P][P]; then patches . W^T + b is the
  *   patch embedding.
  * tokens: x[b][t] = (t == 0 ? cls : t < prefix ? dist : emb[b*N + t - prefix]) + pos[t],
- *   emb [B*N][D], cls/dist [D] (dist absent when prefix == 1), pos [T][D], x [B][T][D].
+ *   emb [B*N][D], cls/dist [D] (dist absent when prefix == 1; both when prefix == 0: SigLIP), pos [T][D],
+ *   x [B][T][D].
  * dtype OP_F16: patchify reads the fp32 image and writes fp16 patches; tokens reads and writes
  *   halves (the sum formed in fp32, rounded once).
  * widen: y[i] = (float)x[i], x n halves, y n floats: fp16 results -> the fp32 outputs.           */

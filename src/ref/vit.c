@@ -76,6 +76,51 @@ done:
     return rc;
 }
 
+/* SigLIP's attention-pooling head on x [B*T][D] into pooled [B][D], written out as the math reads (one probe
+ * query per image and head, not the GPU's T identical rows): h = LN(x); k, v = the K and V rows of h.Wmapᵀ + b
+ * (its Q rows give the probe's query, folded at load); o = softmax(q.kᵀ/√dh).v; pooled = o.Woᵀ + bo;
+ * pooled += fc2(GELU(fc1(LN(pooled)))). h, big ([B*T][3D] at least) are scratch. */
+static void map_head(const struct vkvit_model *m, const float *x, uint32_t B, float *h, float *big, float *pooled,
+                     int gelu)
+{
+    const vit_dims *d = &m->dims;
+    const uint32_t rows = B * d->T, D = d->D;
+    const float eps = (float)m->cfg.eps;
+    ref_layernorm(x, model_host(m, -1, W_NORM_W), model_host(m, -1, W_NORM_B), h, rows, D, eps);
+    ref_matmul(h, model_host(m, -1, W_MAP_QKV_W), 0, model_host(m, -1, W_MAP_QKV_B), NULL, big, 1, rows, 3 * D, D,
+               REF_EPI_NONE);
+    const double scale = 1.0 / sqrt((double)d->dh);
+    double *p = malloc(d->T * sizeof *p);
+    for (uint32_t b = 0; b < B && p; b++)
+        for (uint32_t hd = 0; hd < d->H; hd++) {
+            const float *q = big + (size_t)b * d->T * 3 * D + (size_t)hd * d->dh; /* row 0's Q: the probe's */
+            double most = -INFINITY, sum = 0;
+            for (uint32_t t = 0; t < d->T; t++) {
+                const float *k = big + ((size_t)b * d->T + t) * 3 * D + D + (size_t)hd * d->dh;
+                double s = 0;
+                for (uint32_t i = 0; i < d->dh; i++)
+                    s += (double)q[i] * k[i];
+                p[t] = s * scale;
+                most = p[t] > most ? p[t] : most;
+            }
+            for (uint32_t t = 0; t < d->T; t++)
+                sum += p[t] = exp(p[t] - most);
+            for (uint32_t i = 0; i < d->dh; i++) {
+                double o = 0;
+                for (uint32_t t = 0; t < d->T; t++)
+                    o += p[t] * big[((size_t)b * d->T + t) * 3 * D + 2 * D + (size_t)hd * d->dh + i];
+                h[(size_t)b * D + (size_t)hd * d->dh + i] = (float)(o / sum);
+            }
+        }
+    free(p);
+    ref_matmul(h, model_host(m, -1, W_MAP_PROJ_W), 0, model_host(m, -1, W_MAP_PROJ_B), NULL, pooled, 1, B, D, D,
+               REF_EPI_NONE);
+    ref_layernorm(pooled, model_host(m, -1, W_MAP_LN_W), model_host(m, -1, W_MAP_LN_B), h, B, D, eps);
+    ref_matmul(h, model_host(m, -1, W_MAP_FC1_W), 0, model_host(m, -1, W_MAP_FC1_B), NULL, big, 1, B, d->mlp, D, gelu);
+    ref_matmul(big, model_host(m, -1, W_MAP_FC2_W), 0, model_host(m, -1, W_MAP_FC2_B), pooled, pooled, 1, B, D, d->mlp,
+               REF_EPI_RESIDUAL);
+}
+
 int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
                     float *pre, float *maps)
 {
@@ -131,6 +176,8 @@ int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B,
         ref_matmul(big, model_host(m, li, L_FC2_W), 0, model_host(m, li, L_FC2_B), x, x, 1, (uint32_t)rows, d->D,
                    d->mlp, REF_EPI_RESIDUAL);
     }
+    if (d->map)
+        map_head(m, x, B, h, big, pooled, gelu);
     for (uint32_t t = 0; t < d->prefix; t++) {
         for (uint32_t b = 0; b < B; b++)
             for (uint32_t i = 0; i < d->D; i++)
