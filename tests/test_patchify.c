@@ -22,13 +22,15 @@ static const patchify_case pcases[] = {
 };
 
 /* tokens: batch B of N patch embeddings of width D behind `prefix` tokens. ViT-B (196 patches + cls),
- * DeiT distilled (+ dist), Ti, and awkward widths and counts. */
+ * DeiT distilled (+ dist), Ti, awkward widths and counts, and none (SigLIP: prefix 0, no class token
+ * bound). */
 typedef struct tokens_case {
     uint32_t B, N, D, prefix;
 } tokens_case;
 
 static const tokens_case tcases[] = {
     {1, 196, 768, 1}, {3, 196, 768, 1}, {2, 196, 192, 2}, {1, 1, 1, 1}, {2, 1, 7, 2}, {3, 36, 48, 1}, {1, 576, 65, 2},
+    {1, 196, 768, 0}, {3, 49, 45, 0}, {2, 1, 7, 0},
 };
 
 /* widen: n halves. */
@@ -76,8 +78,9 @@ static void check_tokens(vkvit_context *ctx, const tokens_case *c, op_dtype t, u
     vk_buffer be = test_upload_as(ctx, t, emb, n_emb), bc = test_upload_as(ctx, t, cls, D);
     vk_buffer bd = test_upload_as(ctx, t, dist, D), bp = test_upload_as(ctx, t, pos, (size_t)T * D);
     vk_buffer bx = test_poisoned(ctx, t, n_x);
-    tokens_args a = {.batch = B, .T = T, .D = D, .prefix = prefix, .emb = vk_whole(&be), .cls = vk_whole(&bc),
-                     .pos = vk_whole(&bp), .x = vk_whole(&bx), .dtype = t};
+    tokens_args a = {.batch = B, .T = T, .D = D, .prefix = prefix, .emb = vk_whole(&be),
+                     .cls = prefix ? vk_whole(&bc) : (vk_span){0}, .pos = vk_whole(&bp), .x = vk_whole(&bx),
+                     .dtype = t};
     if (prefix == 2)
         a.dist = vk_whole(&bd);
     test_run(ctx, test_record_tokens, &a);

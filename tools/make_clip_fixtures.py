@@ -187,7 +187,8 @@ def to_hf_siglip(sd):
                 hf[out + dst + "." + part] = sd[pre + src + "." + part]
     used = {"patch_embed.proj.weight", "patch_embed.proj.bias", "pos_embed", "norm.weight", "norm.bias",
             "attn_pool.latent"}
-    used |= {f"attn_pool.{n}.{p}" for n in ("q", "kv", "proj", "norm", "mlp.fc1", "mlp.fc2") for p in ("weight", "bias")}
+    used |= {f"attn_pool.{n}.{p}" for n in ("q", "kv", "proj", "norm", "mlp.fc1", "mlp.fc2")
+             for p in ("weight", "bias")}
     used |= {f"blocks.{i}.{n}.{p}" for i in range(LAYERS) for n in list(BLOCK) + ["attn.qkv"]
              for p in ("weight", "bias")}
     assert used == set(sd), f"timm tensors not mapped: {sorted(set(sd) ^ used)}"
