@@ -492,6 +492,10 @@ static const load_case load_cases[] = {
     /* SigLIP: the attention-pooling head's tensors, a class token next to it, configs that disagree */
     {"control-siglip", SIGLIP, OP_NONE, 0, 0, VKVIT_OK, {"hf-siglip", "45-float embedding", "attention-pooling"}},
     {"control-siglip-timm", SIGLIP_TIMM, OP_NONE, 0, 0, VKVIT_OK, {"timm", "45-float embedding", "attention-pooling"}},
+    {"control-siglip-whole-config", SIGLIP, OP_CONFIG_TEXT, "{\"architectures\": [\"SiglipModel\"], \"model_type\": "
+     "\"siglip\", \"vision_config\": {\"hidden_size\": 45, \"intermediate_size\": 180, \"num_hidden_layers\": 2, "
+     "\"num_attention_heads\": 3, \"image_size\": 35, \"patch_size\": 5, \"model_type\": \"siglip_vision_model\"}}",
+     0, VKVIT_OK, {"hf-siglip", "45-float embedding", "attention-pooling"}},
     {"siglip-no-in-proj", SIGLIP, OP_DROP, "vision_model.head.attention.in_proj_weight", 0, VKVIT_ERROR_MISSING_TENSOR,
      {"vision_model.head.attention.in_proj_weight", "attention-pool in_proj weight"}},
     {"siglip-timm-no-kv", SIGLIP_TIMM, OP_DROP, "attn_pool.kv.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
