@@ -158,6 +158,39 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *fixtu
     vkvit_model_destroy(m);
 }
 
+/* A CLIPVisionModel (no projection): its embedding is the post_layernorm class token (timm's pooled), GPU fp32. */
+static void check_vision_model(vkvit_context *ctx, const char *dir)
+{
+    char path[1024], epath[1024];
+    snprintf(path, sizeof path, "%s/clip/quickgelu/vision-model", dir);
+    snprintf(epath, sizeof epath, "%s/clip/quickgelu/expected.safetensors", dir);
+    vkvit_model *m = NULL;
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32};
+    vkvit_status s = vkvit_model_load(ctx, path, &mo, &m);
+    if (!test_expect(s == VKVIT_OK, "clip/quickgelu/vision-model: loads (%s)", s ? vkvit_last_error() : "ok"))
+        return;
+    vkvit_model_info info;
+    test_ok(vkvit_model_get_info(m, &info), "info");
+    test_expect(m->dims.R == 0 && m->dims.K == 0 && info.embedding_size == 45 &&
+                    !strcmp(info.embedding, "the class token after the final LayerNorm"),
+                "clip/quickgelu/vision-model: a CLIPVisionModel: its embedding the 45-float class token (%s)",
+                info.embedding);
+    st_file *e = NULL;
+    test_ok(st_open(epath, &e), epath);
+    float *in = read_all(e, "input"), *want = read_all(e, "pooled"), *emb = test_alloc(3 * 45);
+    vkvit_plan *p = NULL;
+    vkvit_plan_options po = {.batch = 3};
+    test_ok(vkvit_plan_create(m, &po, &p), "plan");
+    vkvit_tensor t = {in, 3, 3, m->dims.image, m->dims.image};
+    test_ok(vkvit_run(p, &t, NULL), "run");
+    test_ok(vkvit_get_embeddings(p, emb, 3 * 45), "embeddings");
+    test_check("clip/quickgelu/vision-model: GPU post_layernorm class token vs timm", emb, want, 3 * 45, TOL_FORWARD);
+    vkvit_plan_destroy(p);
+    free(in), free(want), free(emb);
+    st_close(e);
+    vkvit_model_destroy(m);
+}
+
 /* SigLIP on the GPU: batch 3 (also in passes of one image) and 1 against timm, vkvit_verify. */
 static void check_gpu_siglip(vkvit_context *ctx, vkvit_model *m, st_file *e, const char *name)
 {
@@ -305,6 +338,7 @@ int main(int argc, char **argv)
     check_fixture(ctx, argv[1], "gelu", VIT_GELU_ERF);
     check_timm(ctx, argv[1], "quickgelu", VIT_GELU_QUICK);
     check_timm(ctx, argv[1], "gelu", VIT_GELU_ERF);
+    check_vision_model(ctx, argv[1]);
     check_siglip(ctx, argv[1], "");
     check_siglip(ctx, argv[1], "timm");
     return test_finish(ctx);

@@ -22,6 +22,8 @@ backwards; to_hf below is the table):
                    projection_dim at the top, hidden_act gelu) + model.safetensors with a stand-in text tower
                    (text_model.*, text_projection.weight, logit_scale: random, the shapes of a 1-block text
                    model), which vkvit must leave unused
+  clip/quickgelu/vision-model/  the tower without its projection as a CLIPVisionModel (config architectures
+                   CLIPVisionModel, no visual_projection.weight): its output is the pooled class token
   clip/<name>/timm/  the same weights in timm's own names (model.safetensors, the state dict) and config.json as
                    timm writes it (timm.models._hub.save_config_for_hf, model_args included): timm runs the head
                    as its classifier, so there its outputs ("logits") are the embedding
@@ -318,6 +320,14 @@ def generate(out):
         write_safetensors(d / "model.safetensors", {k: store(v, "F32") for k, v in sorted(hf.items())},
                           {"format": "pt"})
         (d / "config.json").write_text(hf_config(s))
+        if not s["full"]:
+            (d / "vision-model").mkdir(exist_ok=True)
+            write_safetensors(d / "vision-model" / "model.safetensors",
+                              {k: store(v, "F32") for k, v in sorted(hf.items()) if k != "visual_projection.weight"},
+                              {"format": "pt"})
+            cfg = json.loads(hf_config(s))
+            cfg["architectures"] = ["CLIPVisionModel"]
+            (d / "vision-model" / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
         (d / "timm").mkdir(exist_ok=True)
         write_safetensors(d / "timm" / "model.safetensors", {k: store(v, "F32") for k, v in sorted(sd.items())},
                           {"format": "pt"})
