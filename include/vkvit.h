@@ -275,6 +275,12 @@ typedef struct vkvit_model_options {
  * Dinov2Model / Dinov2ForImageClassification / Dinov2WithRegistersModel / ...ForImageClassification (whose
  * classifier reads [class token | mean of the patch tokens] after the final LayerNorm); the embedding is the
  * class token after the final LayerNorm. DINOv2's SwiGLU MLP (the giant model) is VKVIT_ERROR_UNSUPPORTED.
+ * CLIP vision towers (docs/clip.md; family "hf-clip"): Hugging Face CLIPVisionModelWithProjection,
+ * CLIPVisionModel and a whole CLIPModel (its text tower is left unused; text-tower tensors with any other
+ * config are VKVIT_ERROR_UNEXPECTED_TENSOR), and timm's vit_*_clip_* (pre_norm, quick_gelu), whose head
+ * stays timm's classifier. A projection the config promises but the file lacks is MISSING_TENSOR.
+ * SigLIP vision towers (family "hf-siglip": SiglipVisionModel, a SiglipModel's vision tower; timm's
+ * vit_*_siglip_*): no class token, the attention-pooling head; plans of them refuse attention_maps.
  * Dtypes F32, F16, BF16 (converted to fp32 at load). Without config.json the dimensions come from
  * the tensor shapes; heads = hidden / 64, LayerNorm eps 1e-12 (HF) or 1e-6 (timm), exact GELU.
  * A checkpoint without a classifier loads as a backbone (embeddings only).
@@ -321,7 +327,11 @@ typedef struct vkvit_model_info {
     /* What vkvit_get_embeddings returns per image: embedding_size floats of the vector `embedding`
      * names (static strings): "the class token after the final LayerNorm" (hidden floats), or, for a
      * model with a pre-logits layer, "pre-logits: tanh(Linear(class token after the final LayerNorm))"
-     * (its width: timm's representation_size, HF's pooler_output_size, a Google .npz's pre_logits). */
+     * (its width: timm's representation_size, HF's pooler_output_size, a Google .npz's pre_logits), or, for a Hugging Face CLIP tower
+     * with a projection, "CLIP image embedding: the projection (no bias) of the class token after
+     * post_layernorm" (projection_dim floats, not normalised; a CLIPVisionModel's is the class token), or,
+     * for SigLIP, "SigLIP: the attention-pooling (MAP) head's output over every token after post_layernorm"
+     * (hidden floats). */
     uint32_t embedding_size;
     const char *embedding;
     /* The outputs a plan of this model can give (static string, comma-separated, in this order): "logits,
@@ -352,7 +362,8 @@ typedef struct vkvit_plan vkvit_plan;
 
 typedef struct vkvit_plan_options {
     uint32_t batch;              /* images per run; 0 = 1                                        */
-    int attention_maps;          /* non-zero: also record the class token's attention per layer */
+    int attention_maps;          /* non-zero: also record the class token's attention per layer
+                                  * (a SigLIP model has no class token: VKVIT_ERROR_UNSUPPORTED)  */
     /* Non-zero: vkvit_get_embeddings returns unit vectors: each embedding divided by its L2 norm, computed on
      * the host in double precision from the fp32 vector the GPU wrote, then rounded to fp32 (an all-zero vector
      * stays zero). For cosine similarity as a dot product. Only the getter normalises: what vkvit_record writes

@@ -36,6 +36,12 @@ float gelu_tanh(float x)
     return x / (1.0 + exp(-2.0 * u));
 }
 
+// OpenAI CLIP's quick GELU: x * sigmoid(1.702 x), with exp so large negative x gives x / inf = -0, not NaN.
+float quick_gelu(float x)
+{
+    return x / (1.0 + exp(-1.702 * x));
+}
+
 // tanh(x) to a few fp32 ulps, never NaN. The built-in tanh's precision is the driver's (Vulkan only asks
 // for that of sinh/cosh, which a driver may evaluate as a quotient of exps: inf/inf past |x| ~ 89).
 // Near 0, where 1 - 2/(1 + e^2|x|) cancels, its odd Taylor series (next term < 1e-8 relative at

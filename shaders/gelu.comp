@@ -7,13 +7,14 @@
 #include "common.glsl"
 
 layout(local_size_x_id = 0) in;
-layout(constant_id = 1) const uint TANH_APPROX = 0;
+// constant_id 1: 0 exact (erf) GELU, 1 its tanh approximation, 2 quick GELU x sigmoid(1.702 x).
+layout(constant_id = 1) const uint FORM = 0;
 
 layout(set = 0, binding = 0) readonly buffer X { STORE_T x[]; };
 layout(set = 0, binding = 1) writeonly buffer Y { STORE_T y[]; };
 layout(push_constant) uniform Push { uint n; } pc;
 
-float act(float v) { return TANH_APPROX != 0 ? gelu_tanh(v) : gelu_erf(v); }
+float act(float v) { return FORM == 2u ? quick_gelu(v) : FORM == 1u ? gelu_tanh(v) : gelu_erf(v); }
 
 void main()
 {

@@ -22,7 +22,7 @@ layout(push_constant) uniform Push {
 
 // The values of EPILOGUE: the host's matmul_epilogue.
 const uint MATMUL_EPI_NONE = 0, MATMUL_EPI_GELU = 1, MATMUL_EPI_GELU_TANH = 2, MATMUL_EPI_RESIDUAL = 3,
-           MATMUL_EPI_TANH = 4;
+           MATMUL_EPI_TANH = 4, MATMUL_EPI_QUICK_GELU = 5;
 
 // The bias of column n, 0 without one; the kernels add it to X.W^T before store().
 float bias_at(uint n)
@@ -43,6 +43,8 @@ void store(uint ybase, uint m, uint n, float v)
         v += widen(r[i]);
     else if (EPILOGUE == MATMUL_EPI_TANH)
         v = tanh_stable(v);
+    else if (EPILOGUE == MATMUL_EPI_QUICK_GELU)
+        v = quick_gelu(v);
     y[i] = narrow(v);
 }
 

@@ -2,7 +2,7 @@
 #extension GL_GOOGLE_include_directive : require
 // Token sequence: x[b][t] = (t < prefix + regs ? token[t] : emb[b*N + t - prefix - regs]) + pos[t], where token 0
 // is the class token, token 1 (distilled models) the distillation token, then the register tokens (DINOv2 with
-// registers; their pos rows are zero where the checkpoint gives them none).
+// registers; their pos rows are zero where the checkpoint gives them none); prefix 0 (SigLIP): no class token.
 // Every buffer holds types.glsl's storage type; the sum is formed in fp32 and rounded once.
 #include "types.glsl"
 #include "common.glsl"
@@ -24,7 +24,7 @@ void main()
         return;
     uint d = i % pc.D, t = (i / pc.D) % pc.T, b = i / (pc.D * pc.T);
     float v;
-    if (t == 0u)
+    if (t == 0u && pc.prefix > 0u)
         v = widen(cls[d]);
     else if (t < pc.prefix)
         v = widen(dist[d]);

@@ -33,10 +33,16 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
         .parameters = m->parameters, .weight_bytes = m->weights.size, .precision = m->precision, .preprocessing = m->pre.summary,
         .config = m->config,
-        .embedding_size = d->E, .embedding = d->R ? "pre-logits: tanh(Linear(class token after the final LayerNorm))"
-                                                  : "the class token after the final LayerNorm",
-        .outputs = d->K ? "logits, probabilities, embeddings, patch_tokens, attention"
-                        : "embeddings, patch_tokens, attention",
+        .embedding_size = d->E,
+        .embedding = d->map ? "SigLIP: the attention-pooling (MAP) head's output over every token after "
+                              "post_layernorm"
+                     : d->R && m->cfg.projection ? "CLIP image embedding: the projection (no bias) of the class "
+                                                   "token after post_layernorm"
+                     : d->R            ? "pre-logits: tanh(Linear(class token after the final LayerNorm))"
+                                       : "the class token after the final LayerNorm",
+        .outputs = d->map ? (d->K ? "logits, probabilities, embeddings, patch_tokens" : "embeddings, patch_tokens")
+                 : d->K   ? "logits, probabilities, embeddings, patch_tokens, attention"
+                          : "embeddings, patch_tokens, attention",
     };
     return VKVIT_OK;
 }
@@ -334,8 +340,8 @@ VKVIT_API vkvit_status vkvit_verify(const vkvit_plan *p, double *rel_err)
     const vit_dims *d = &p->model->dims;
     uint32_t n = p->last_n;
     /* The logits; a backbone's pre-logits, or else its pooled tokens. */
-    size_t per = d->K ? d->K : d->R ? d->R : (size_t)d->prefix * d->D;
-    float *ref = malloc((size_t)n * per * sizeof *ref), *pooled = malloc((size_t)n * d->prefix * d->D * sizeof *pooled);
+    size_t per = d->K ? d->K : d->R ? d->R : (size_t)d->pool * d->D;
+    float *ref = malloc((size_t)n * per * sizeof *ref), *pooled = malloc((size_t)n * d->pool * d->D * sizeof *pooled);
     float *pre = d->R ? malloc((size_t)n * d->R * sizeof *pre) : NULL;
     const size_t n_tokens = p->all_tokens ? (size_t)n * d->T * d->D : 0;
     float *tokens = n_tokens ? malloc(n_tokens * sizeof *tokens) : NULL;

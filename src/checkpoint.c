@@ -61,6 +61,74 @@ static const name_entry hf_names[] = {
     {"distillation_classifier.bias", false, W_HEAD_DIST_B, -1, true},
 };
 
+/* transformers' CLIPVisionModel / CLIPVisionModelWithProjection / CLIPModel vision tower (modeling_clip.py;
+ * the names convert_clip_original_pytorch_to_hf.py gives OpenAI's visual.*): note "pre_layrnorm", spelt so in
+ * the checkpoints. The patch conv has no bias; the projection (bare: outside vision_model.) none either. */
+static const name_entry clip_names[] = {
+    {"embeddings.class_embedding", false, W_CLS, -1, false},
+    {"embeddings.position_embedding.weight", false, W_POS, -1, false},
+    {"embeddings.patch_embedding.weight", false, W_PATCH_W, -1, false},
+    {"pre_layrnorm.weight", false, W_NORM_PRE_W, -1, false},
+    {"pre_layrnorm.bias", false, W_NORM_PRE_B, -1, false},
+    {"encoder.layers.%u.layer_norm1.weight", true, L_LN1_W, -1, false},
+    {"encoder.layers.%u.layer_norm1.bias", true, L_LN1_B, -1, false},
+    {"encoder.layers.%u.self_attn.q_proj.weight", true, L_QKV_W, 0, false},
+    {"encoder.layers.%u.self_attn.k_proj.weight", true, L_QKV_W, 1, false},
+    {"encoder.layers.%u.self_attn.v_proj.weight", true, L_QKV_W, 2, false},
+    {"encoder.layers.%u.self_attn.q_proj.bias", true, L_QKV_B, 0, false},
+    {"encoder.layers.%u.self_attn.k_proj.bias", true, L_QKV_B, 1, false},
+    {"encoder.layers.%u.self_attn.v_proj.bias", true, L_QKV_B, 2, false},
+    {"encoder.layers.%u.self_attn.out_proj.weight", true, L_PROJ_W, -1, false},
+    {"encoder.layers.%u.self_attn.out_proj.bias", true, L_PROJ_B, -1, false},
+    {"encoder.layers.%u.layer_norm2.weight", true, L_LN2_W, -1, false},
+    {"encoder.layers.%u.layer_norm2.bias", true, L_LN2_B, -1, false},
+    {"encoder.layers.%u.mlp.fc1.weight", true, L_FC1_W, -1, false},
+    {"encoder.layers.%u.mlp.fc1.bias", true, L_FC1_B, -1, false},
+    {"encoder.layers.%u.mlp.fc2.weight", true, L_FC2_W, -1, false},
+    {"encoder.layers.%u.mlp.fc2.bias", true, L_FC2_B, -1, false},
+    {"post_layernorm.weight", false, W_NORM_W, -1, false},
+    {"post_layernorm.bias", false, W_NORM_B, -1, false},
+    {"visual_projection.weight", false, W_PRE_W, -1, true},
+};
+
+/* transformers' SiglipVisionModel / SiglipModel vision tower (modeling_siglip.py; convert_siglip_to_hf.py's names
+ * for big_vision's): no class token, a patch conv with bias, and the attention-pooling head ("head.": probe,
+ * nn.MultiheadAttention's packed in_proj, out_proj, layernorm, mlp). */
+static const name_entry siglip_names[] = {
+    {"embeddings.position_embedding.weight", false, W_POS, -1, false},
+    {"embeddings.patch_embedding.weight", false, W_PATCH_W, -1, false},
+    {"embeddings.patch_embedding.bias", false, W_PATCH_B, -1, false},
+    {"encoder.layers.%u.layer_norm1.weight", true, L_LN1_W, -1, false},
+    {"encoder.layers.%u.layer_norm1.bias", true, L_LN1_B, -1, false},
+    {"encoder.layers.%u.self_attn.q_proj.weight", true, L_QKV_W, 0, false},
+    {"encoder.layers.%u.self_attn.k_proj.weight", true, L_QKV_W, 1, false},
+    {"encoder.layers.%u.self_attn.v_proj.weight", true, L_QKV_W, 2, false},
+    {"encoder.layers.%u.self_attn.q_proj.bias", true, L_QKV_B, 0, false},
+    {"encoder.layers.%u.self_attn.k_proj.bias", true, L_QKV_B, 1, false},
+    {"encoder.layers.%u.self_attn.v_proj.bias", true, L_QKV_B, 2, false},
+    {"encoder.layers.%u.self_attn.out_proj.weight", true, L_PROJ_W, -1, false},
+    {"encoder.layers.%u.self_attn.out_proj.bias", true, L_PROJ_B, -1, false},
+    {"encoder.layers.%u.layer_norm2.weight", true, L_LN2_W, -1, false},
+    {"encoder.layers.%u.layer_norm2.bias", true, L_LN2_B, -1, false},
+    {"encoder.layers.%u.mlp.fc1.weight", true, L_FC1_W, -1, false},
+    {"encoder.layers.%u.mlp.fc1.bias", true, L_FC1_B, -1, false},
+    {"encoder.layers.%u.mlp.fc2.weight", true, L_FC2_W, -1, false},
+    {"encoder.layers.%u.mlp.fc2.bias", true, L_FC2_B, -1, false},
+    {"post_layernorm.weight", false, W_NORM_W, -1, false},
+    {"post_layernorm.bias", false, W_NORM_B, -1, false},
+    {"head.probe", false, W_MAP_PROBE, -1, false},
+    {"head.attention.in_proj_weight", false, W_MAP_IN_W, -1, false},
+    {"head.attention.in_proj_bias", false, W_MAP_IN_B, -1, false},
+    {"head.attention.out_proj.weight", false, W_MAP_PROJ_W, -1, false},
+    {"head.attention.out_proj.bias", false, W_MAP_PROJ_B, -1, false},
+    {"head.layernorm.weight", false, W_MAP_LN_W, -1, false},
+    {"head.layernorm.bias", false, W_MAP_LN_B, -1, false},
+    {"head.mlp.fc1.weight", false, W_MAP_FC1_W, -1, false},
+    {"head.mlp.fc1.bias", false, W_MAP_FC1_B, -1, false},
+    {"head.mlp.fc2.weight", false, W_MAP_FC2_W, -1, false},
+    {"head.mlp.fc2.bias", false, W_MAP_FC2_B, -1, false},
+};
+
 static const name_entry timm_names[] = {
     {"cls_token", false, W_CLS, -1, true},
     {"dist_token", false, W_DIST, -1, true},
@@ -90,6 +158,22 @@ static const name_entry timm_names[] = {
     {"head.bias", false, W_HEAD_B, -1, true},
     {"head_dist.weight", false, W_HEAD_DIST_W, -1, true},
     {"head_dist.bias", false, W_HEAD_DIST_B, -1, true},
+    {"norm_pre.weight", false, W_NORM_PRE_W, -1, true}, /* pre_norm (CLIP) */
+    {"norm_pre.bias", false, W_NORM_PRE_B, -1, true},
+    /* global_pool 'map' (SigLIP): timm's AttentionPoolLatent */
+    {"attn_pool.latent", false, W_MAP_PROBE, -1, true},
+    {"attn_pool.q.weight", false, W_MAP_Q_W, -1, true},
+    {"attn_pool.q.bias", false, W_MAP_Q_B, -1, true},
+    {"attn_pool.kv.weight", false, W_MAP_KV_W, -1, true},
+    {"attn_pool.kv.bias", false, W_MAP_KV_B, -1, true},
+    {"attn_pool.proj.weight", false, W_MAP_PROJ_W, -1, true},
+    {"attn_pool.proj.bias", false, W_MAP_PROJ_B, -1, true},
+    {"attn_pool.norm.weight", false, W_MAP_LN_W, -1, true},
+    {"attn_pool.norm.bias", false, W_MAP_LN_B, -1, true},
+    {"attn_pool.mlp.fc1.weight", false, W_MAP_FC1_W, -1, true},
+    {"attn_pool.mlp.fc1.bias", false, W_MAP_FC1_B, -1, true},
+    {"attn_pool.mlp.fc2.weight", false, W_MAP_FC2_W, -1, true},
+    {"attn_pool.mlp.fc2.bias", false, W_MAP_FC2_B, -1, true},
 };
 
 /* Hugging Face's Dinov2Model / Dinov2ForImageClassification and Dinov2WithRegistersModel / ...ForImageClassification
@@ -167,7 +251,11 @@ static const name_entry big_vision_names[] = {FLAX_NAMES("pos_embedding", "Multi
 
 /* Tensors some exports carry that inference does not use (the masked-image token of pre-training
  * heads). Anything else unknown is an error naming it. */
-static const char *const ignored_suffixes[] = {"embeddings.mask_token"};
+static const char *const ignored_suffixes[] = {"embeddings.mask_token", "vision_model.embeddings.position_ids"};
+
+/* A whole CLIPModel's tensors beside its vision tower: left unused where config.json says model_type "clip"
+ * (the text tower is not vkvit's), refused elsewhere (a vision-only config, or none, with them is a mix). */
+static const char *const clip_text_prefixes[] = {"text_model.", "text_projection.", "logit_scale", "logit_bias"};
 
 typedef struct family {
     const char *name;
@@ -196,8 +284,13 @@ static const family families[] = {
      true},
     {"hf-vit", hf_names, N_NAMES(hf_names), "vit.embeddings.cls_token", "vit.", true, false, true, false},
     {"hf-deit", hf_names, N_NAMES(hf_names), "deit.embeddings.cls_token", "deit.", true, false, true, false},
+    {"hf-clip", clip_names, N_NAMES(clip_names), "vision_model.embeddings.class_embedding", "vision_model.", true,
+     false, false, false},
+    {"hf-siglip", siglip_names, N_NAMES(siglip_names), "vision_model.head.probe", "vision_model.", true, false, false,
+     false},
     {"hf-vit", hf_names, N_NAMES(hf_names), "embeddings.cls_token", "", true, false, true, false},
     {"timm", timm_names, N_NAMES(timm_names), "cls_token", "", false, false, false, false},
+    {"timm", timm_names, N_NAMES(timm_names), "attn_pool.latent", "", false, false, false, false}, /* SigLIP */
     /* As timm's _load_weights tells them apart: a bare export, a training checkpoint, big_vision. */
     {"google-vit", google_names, N_NAMES(google_names), "embedding/kernel", "", true, true, false, false},
     {"google-vit", google_names, N_NAMES(google_names), "opt/target/embedding/kernel", "opt/target/", true, true, false,
@@ -205,6 +298,11 @@ static const family families[] = {
     {"big_vision", big_vision_names, N_NAMES(big_vision_names), "params/embedding/kernel", "params/", true, true, false,
      false},
 };
+
+/* A CLIP vision tower: LayerNorm before the encoder, its pre-logits slots the image projection (no bias). */
+static bool is_clip(const family *f) { return f->names == clip_names; }
+/* A SigLIP vision tower in Hugging Face's names (timm's are the timm family's). */
+static bool is_siglip(const family *f) { return f->names == siglip_names; }
 
 /* ---- a hybrid's ResNet: names --------------------------------------------------------------------------
  * The root fills the global W_ROOT_* slots; a unit's names have two "%u": its stage, then its place in the
@@ -388,7 +486,14 @@ static vkvit_status collect_resnet(const family *fam, const st_tensor *t, const 
     return VKVIT_OK;
 }
 
-static vkvit_status collect(const checkpoint *ck, const family *fam, const char *path, found *out)
+/* config.json describes a whole CLIPModel or SiglipModel, whose text tower vkvit leaves unused. */
+static bool whole_model(const vit_config *c)
+{
+    return !strcmp(c->model_type, "clip") || !strcmp(c->model_type, "siglip");
+}
+
+/* clip_full: config.json describes a whole CLIPModel or SiglipModel, whose text tower is left unused. */
+static vkvit_status collect(const checkpoint *ck, const family *fam, const char *path, bool clip_full, found *out)
 {
     memset(out, 0, sizeof *out);
     out->layer = calloc(MAX_LAYER_INDEX, sizeof *out->layer);
@@ -423,6 +528,14 @@ static vkvit_status collect(const checkpoint *ck, const family *fam, const char 
             *rslot = t;
             matched = true;
         }
+        for (size_t k = 0; !matched && k < N_NAMES(clip_text_prefixes); k++)
+            if (strncmp(t->name, clip_text_prefixes[k], strlen(clip_text_prefixes[k])) == 0) {
+                if (!clip_full)
+                    return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' belongs to a CLIP text tower, but "
+                                "config.json does not describe a whole CLIPModel or SiglipModel (model_type \"clip\" "
+                                "or \"siglip\"), whose text tower vkvit would leave unused", path, t->name);
+                matched = true;
+            }
         if (!matched && !is_ignored(t->name))
             return fail(VKVIT_ERROR_UNEXPECTED_TENSOR,
                         "%s: tensor '%s' is not part of a %s ViT/DeiT (unknown name)", path, t->name, fam->name);
@@ -554,7 +667,7 @@ static vkvit_status infer_resnet(const found *fd, const family *fam, const char 
 /* Rows of the checkpoint's position embedding before its patch grid (config.h, vit_pos_rows). */
 static uint32_t pos_lead(const vit_config *c)
 {
-    const uint32_t prefix = c->distilled ? 2 : 1;
+    const uint32_t prefix = c->map ? 0 : c->distilled ? 2 : 1;
     return c->pos_rows == VIT_POS_PATCHES ? 0 : c->pos_rows == VIT_POS_CLASS ? prefix : prefix + c->registers;
 }
 
@@ -593,7 +706,9 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
     if (s)
         return s;
     const st_tensor *pw = fd->global[W_PATCH_W], *pos = fd->global[W_POS], *cls = fd->global[W_CLS];
-    const int missing = !pw ? W_PATCH_W : !pos ? W_POS : !cls ? W_CLS : -1;
+    c->map |= fd->global[W_MAP_PROBE] != NULL && c->format == CONFIG_FORMAT_NONE; /* SigLIP without a config */
+    /* (HF SigLIP tensors with another model's config: map_config says so) */
+    const int missing = !pw ? W_PATCH_W : !pos ? W_POS : !cls && !c->map && !is_siglip(fam) ? W_CLS : -1;
     if (missing >= 0)
         return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the %s is missing (%s)", path, vit_slot_name(false, missing),
                     slot_names(fam, false, missing, 0, 0, names, sizeof names));
@@ -685,6 +800,57 @@ static vkvit_status pre_logits_config(found *fd, const family *fam, const char *
     return VKVIT_OK;
 }
 
+/* CLIP's LayerNorm before the encoder and its image projection, the config held to the tensors: an HF CLIP
+ * tower without config.json gets CLIPVisionConfig's defaults (quick_gelu, eps 1e-5); norm_pre tensors
+ * without a config (timm) make the model pre-norm; a config that has no such norm, or a CLIPVisionModel
+ * (no projection), next to the tensors of one is refused, and so is a projection the config promises but
+ * the file lacks. Call after pre_logits_config. */
+static vkvit_status clip_config(const found *fd, const family *fam, const char *path, vit_config *c)
+{
+    const st_tensor *norm = fd->global[W_NORM_PRE_W] ? fd->global[W_NORM_PRE_W] : fd->global[W_NORM_PRE_B];
+    const st_tensor *proj = fd->global[W_PRE_W];
+    if (is_clip(fam) && c->format == CONFIG_FORMAT_NONE) {
+        c->gelu = VIT_GELU_QUICK;
+        c->eps = 1e-5;
+        c->pre_norm = c->projection = true;
+    }
+    if (is_clip(fam) && !c->pre_norm)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: the tensors are a CLIP vision tower's (vision_model.*), but the "
+                    "config's model_type '%s' is not clip_vision_model or clip", path, c->model_type);
+    if (norm && !c->pre_norm && c->format != CONFIG_FORMAT_NONE)
+        return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a LayerNorm before the encoder (CLIP's "
+                    "norm_pre), but the config describes a model without one", path, norm->name);
+    c->pre_norm |= norm != NULL;
+    if (!is_clip(fam))
+        return VKVIT_OK;
+    if (!proj && (c->present & CONFIG_REPRESENTATION))
+        return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the config (%s, projection_dim %u) has an image projection, but "
+                    "'visual_projection.weight' is missing", path, c->architecture[0] ? c->architecture : "CLIP",
+                    c->representation);
+    if (proj && strcmp(c->architecture, "CLIPVisionModel") == 0)
+        return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is an image projection, which the config's "
+                    "CLIPVisionModel does not have (CLIPVisionModelWithProjection does)", path, proj->name);
+    return VKVIT_OK;
+}
+
+/* SigLIP (config map): no class token, the attention-pooling head. An HF SigLIP tower without config.json gets
+ * SiglipVisionConfig's defaults (gelu_pytorch_tanh, eps 1e-6); its tensors with another model's config, or a
+ * class token next to a SigLIP config, are refused. The head's own tensors: check_all. */
+static vkvit_status map_config(const found *fd, const family *fam, const char *path, vit_config *c)
+{
+    if (is_siglip(fam) && c->format == CONFIG_FORMAT_NONE) {
+        c->gelu = VIT_GELU_TANH;
+        c->eps = 1e-6;
+    }
+    if (is_siglip(fam) && !c->map)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: the tensors are a SigLIP vision tower's (vision_model.head.probe), "
+                    "but the config's model_type '%s' is not siglip_vision_model or siglip", path, c->model_type);
+    if (c->map && fd->global[W_CLS])
+        return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' is a class token, which a SigLIP model (no class "
+                    "token, pooled by attention) does not have", path, fd->global[W_CLS]->name);
+    return VKVIT_OK;
+}
+
 /* ---- every tensor checked against the configuration ------------------------------------------------- */
 
 /* Google's Flax shapes: kernels [in, out], attention kernels and biases split per head. */
@@ -736,6 +902,14 @@ static uint32_t torch_shape(const vit_dims *d, bool layer, int slot, bool split,
         return 2;
     case W_REG: out[0] = d->regs; out[1] = d->D; return 2;
     case W_HEAD_B: case W_HEAD_DIST_B: out[0] = d->K; return 1;
+    case W_MAP_IN_W: out[0] = 3ull * d->D; out[1] = d->D; return 2;
+    case W_MAP_IN_B: out[0] = 3ull * d->D; return 1;
+    case W_MAP_KV_W: out[0] = 2ull * d->D; out[1] = d->D; return 2;
+    case W_MAP_KV_B: out[0] = 2ull * d->D; return 1;
+    case W_MAP_Q_W: case W_MAP_PROJ_W: out[0] = d->D; out[1] = d->D; return 2;
+    case W_MAP_FC1_W: out[0] = d->mlp; out[1] = d->D; return 2;
+    case W_MAP_FC1_B: out[0] = d->mlp; return 1;
+    case W_MAP_FC2_W: out[0] = d->D; out[1] = d->mlp; return 2;
     default: out[0] = d->D; return 1;
     }
 }
@@ -886,7 +1060,21 @@ static vkvit_status check_all(const found *fd, const vit_dims *d, uint32_t pos_l
         if (slot == W_REG)
             required = d->regs > 0;
         if (slot == W_PRE_W || slot == W_PRE_B)
-            required = d->R > 0;
+            required = d->R > 0 && !(slot == W_PRE_B && is_clip(fam)); /* CLIP's projection has no bias */
+        if (slot == W_PATCH_B) /* CLIP's patch conv has none (timm: bias=not pre_norm); the block's zeros */
+            required = !d->pre_norm;
+        if (slot == W_NORM_PRE_W || slot == W_NORM_PRE_B)
+            required = d->pre_norm;
+        if (slot == W_CLS)
+            required = d->prefix > 0;
+        if (slot >= W_MAP_QKV_W) /* SigLIP's head: HF packs q, k, v (in_proj), timm has q and kv; qkv is built */
+            required = d->map && slot != W_MAP_QKV_W && slot != W_MAP_QKV_B &&
+                       (slot == W_MAP_IN_W || slot == W_MAP_IN_B ? is_siglip(fam)
+                        : slot >= W_MAP_Q_W                      ? !is_siglip(fam)
+                                                                 : true);
+        if (slot >= W_MAP_QKV_W && fd->global[slot] && !d->map)
+            return fail(VKVIT_ERROR_UNEXPECTED_TENSOR, "%s: tensor '%s' belongs to an attention-pooling head (MAP), "
+                        "but the model pools the class token", path, fd->global[slot]->name);
         if (slot == W_HEAD_W || slot == W_HEAD_B)
             required = has_head;
         if (slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B)
@@ -1073,7 +1261,8 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
         {CONFIG_CHANNELS, true, "%.0f channels", c->channels}, {CONFIG_NUM_LABELS, true, "%.0f classes", c->num_labels},
         {CONFIG_REPRESENTATION, true, "pre-logits %.0f", c->representation},
         {CONFIG_EPS, false, "LayerNorm eps %g", c->eps},
-        {CONFIG_GELU, false, c->gelu == VIT_GELU_TANH ? "tanh GELU" : "exact GELU", 0},
+        {CONFIG_GELU, false, c->gelu == VIT_GELU_TANH ? "tanh GELU" : c->gelu == VIT_GELU_QUICK ? "quick GELU"
+                                                                                                : "exact GELU", 0},
     };
     const char *const label[3] = {"", "from the tensor shapes: ", flax ? "Google's ViT: " : "defaults: "};
     char part[3][256] = {"", "", ""};
@@ -1132,8 +1321,9 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
     if ((has_config && (s = config_load(cfg_path, cfg))) ||
         (s = npz ? npz_open(path, &ck->npz) : st_open(path, &ck->st)) || (s = find_family(ck, path, &ck->fam)) ||
         (ck->fam->flax && (s = refuse_unsupported(ck, path))) || (ck->fam->dinov2 && (s = refuse_swiglu(ck, path))) ||
-        (s = collect(ck, ck->fam, path, &ck->fd)) ||
-        (s = infer_config(&ck->fd, ck->fam, path, cfg)) || (s = pre_logits_config(&ck->fd, ck->fam, path, cfg)))
+        (s = collect(ck, ck->fam, path, whole_model(cfg), &ck->fd)) ||
+        (s = infer_config(&ck->fd, ck->fam, path, cfg)) || (s = pre_logits_config(&ck->fd, ck->fam, path, cfg)) ||
+        (s = clip_config(&ck->fd, ck->fam, path, cfg)) || (s = map_config(&ck->fd, ck->fam, path, cfg)))
         goto fail;
     config_apply_defaults(cfg);
     if ((s = read_labels(dir, cfg)) || (s = config_validate(cfg, has_config ? cfg_path : path)) ||
@@ -1334,6 +1524,40 @@ static vkvit_status fold_layer_scale(const checkpoint *ck, const st_tensor *gamm
     return s;
 }
 
+/* SigLIP's MAP head's q/k/v into map_qkv (layout.h): K and V rows as stored (HF's in_proj rows D..3D, timm's kv),
+ * the Q rows zero, and the probe's query q = Wq . probe + bq (summed in double) as the Q bias. */
+static vkvit_status read_map(const checkpoint *ck, const vit_layout *lay, float *w)
+{
+    const vit_dims *d = &ck->dims;
+    const found *fd = &ck->fd;
+    const uint64_t D = d->D;
+    float *qkv_w = w + lay->global[W_MAP_QKV_W].offset, *qkv_b = w + lay->global[W_MAP_QKV_B].offset;
+    float *in = malloc((3 * D * D + 3 * D + D) * sizeof *in);
+    if (!in)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "attention-pooling head");
+    float *in_b = in + 3 * D * D, *probe = in_b + 3 * D; /* in: [Wq; Wk; Wv], in_b: [bq; bk; bv] */
+    const bool hf = is_siglip(ck->fam);
+    vkvit_status s = read_raw(ck, fd->global[W_MAP_PROBE], probe);
+    if (!s && hf && !(s = read_raw(ck, fd->global[W_MAP_IN_W], in)))
+        s = read_raw(ck, fd->global[W_MAP_IN_B], in_b);
+    if (!s && !hf && !(s = read_raw(ck, fd->global[W_MAP_Q_W], in)) &&
+        !(s = read_raw(ck, fd->global[W_MAP_Q_B], in_b)) && !(s = read_raw(ck, fd->global[W_MAP_KV_W], in + D * D)))
+        s = read_raw(ck, fd->global[W_MAP_KV_B], in_b + D);
+    if (!s) {
+        memset(qkv_w, 0, D * D * sizeof *qkv_w);
+        memcpy(qkv_w + D * D, in + D * D, 2 * D * D * sizeof *qkv_w);
+        memcpy(qkv_b + D, in_b + D, 2 * D * sizeof *qkv_b);
+        for (uint64_t i = 0; i < D; i++) {
+            double q = in_b[i];
+            for (uint64_t j = 0; j < D; j++)
+                q += (double)in[i * D + j] * probe[j];
+            qkv_b[i] = (float)q;
+        }
+    }
+    free(in);
+    return s;
+}
+
 vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float *w)
 {
     const vit_dims *d = &ck->dims;
@@ -1341,10 +1565,12 @@ vkvit_status checkpoint_read(const checkpoint *ck, const vit_layout *lay, float 
     vkvit_status s;
     if (d->hybrid && (s = read_resnet(ck, lay, w))) /* the W_ROOT_* slots, before W_PATCH_W, and the units */
         return s;
+    if (d->map && (s = read_map(ck, lay, w)))
+        return s;
     for (int slot = W_PATCH_W; slot < W_GLOBAL_COUNT; slot++) {
         const st_tensor *t = fd->global[slot];
         if (!t || slot == W_HEAD_DIST_W || slot == W_HEAD_DIST_B || (slot == W_HEAD_W && d->prefix == 2) ||
-            (slot == W_HEAD_B && d->prefix == 2))
+            (slot == W_HEAD_B && d->prefix == 2) || slot >= W_MAP_PROBE) /* the MAP probe and q/k/v: read_map */
             continue;
         float *dst = w + lay->global[slot].offset;
         if (d->hybrid && slot == W_PATCH_W) /* over the ResNet's NHWC output: the conv2d layout */

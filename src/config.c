@@ -284,20 +284,80 @@ static vkvit_status hf_dinov2(const char *name, const cJSON *root, vit_config *c
     return VKVIT_OK;
 }
 
+/* A CLIP vision tower (transformers' CLIPVisionConfig, model_type "clip_vision_model"; a whole CLIPModel's
+ * config, "clip", keeps it in vision_config): *vision is the object holding the tower's numbers (root
+ * otherwise). The tower has a LayerNorm before the encoder; its defaults where the file leaves them out are
+ * CLIPVisionConfig's (quick_gelu, eps 1e-5). projection_dim (the top level's in a CLIPModel) is the
+ * projection's width where the architecture has one: CLIPVisionModelWithProjection and CLIPModel do,
+ * CLIPVisionModel does not (its output is the post_layernorm class token); another or no architecture
+ * leaves it to the tensors. */
+static vkvit_status hf_clip(const char *name, const cJSON *root, vit_config *c, const cJSON **vision)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    *vision = root;
+    const bool full = cJSON_IsString(type) && strcmp(type->valuestring, "clip") == 0;
+    if (!full && !(cJSON_IsString(type) && strcmp(type->valuestring, "clip_vision_model") == 0))
+        return VKVIT_OK;
+    if (full && !cJSON_IsObject(*vision = cJSON_GetObjectItemCaseSensitive(root, "vision_config")))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_type \"clip\" without a vision_config object", name);
+    c->pre_norm = true;
+    c->projection = true;
+    c->gelu = VIT_GELU_QUICK;
+    c->eps = 1e-5;
+    const cJSON *archs = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    const char *arch = cJSON_IsArray(archs) && cJSON_IsString(archs->child) ? archs->child->valuestring : "";
+    if (strcmp(arch, "CLIPVisionModel") == 0)
+        return VKVIT_OK;
+    uint32_t dim = 0, found = 0;
+    vkvit_status s = json_uint(name, root, "projection_dim", false, &dim, &found, 1);
+    if (s == VKVIT_OK && found && (full || strcmp(arch, "CLIPVisionModelWithProjection") == 0)) {
+        c->representation = dim;
+        c->present |= CONFIG_REPRESENTATION;
+    }
+    return s;
+}
+
+/* A SigLIP vision tower (transformers' SiglipVisionConfig, model_type "siglip_vision_model"; a whole SiglipModel's
+ * config, "siglip", keeps it in vision_config): *vision as hf_clip's. No class token, the attention-pooling head
+ * (vision_use_head, SiglipVisionConfig's default true); its defaults gelu_pytorch_tanh and eps 1e-6. */
+static vkvit_status hf_siglip(const char *name, const cJSON *root, vit_config *c, const cJSON **vision)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(root, "model_type");
+    const bool full = cJSON_IsString(type) && strcmp(type->valuestring, "siglip") == 0;
+    if (!full && !(cJSON_IsString(type) && strcmp(type->valuestring, "siglip_vision_model") == 0))
+        return VKVIT_OK;
+    if (full && !cJSON_IsObject(*vision = cJSON_GetObjectItemCaseSensitive(root, "vision_config")))
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: model_type \"siglip\" without a vision_config object", name);
+    bool head = true;
+    vkvit_status s = json_bool(name, *vision, "vision_use_head", &head, NULL, 0);
+    if (s)
+        return s;
+    if (!head)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: vision_use_head = false: a SigLIP tower without its attention-"
+                    "pooling head has no pooled output vkvit could return", name);
+    c->map = true;
+    c->gelu = VIT_GELU_TANH;
+    c->eps = 1e-6;
+    return VKVIT_OK;
+}
+
 static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
 {
     vkvit_status s;
     char act[32] = "";
     uint32_t found = 0;
+    const cJSON *v = root; /* the vision tower's numbers: a CLIPModel's vision_config */
     c->format = CONFIG_FORMAT_HF;
+    if ((s = hf_clip(name, root, c, &v)) || (s = hf_siglip(name, root, c, &v)))
+        return s;
     for (size_t i = 0; i < sizeof hf_dims / sizeof hf_dims[0]; i++)
-        if ((s = json_uint(name, root, hf_dims[i].key, hf_dims[i].square,
+        if ((s = json_uint(name, v, hf_dims[i].key, hf_dims[i].square,
                           field(c, hf_dims[i].offset), &c->present, hf_dims[i].bit)) != VKVIT_OK)
             return s;
-    if ((s = json_number(name, root, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
+    if ((s = json_number(name, v, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
         (s = json_bool(name, root, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK ||
         (s = json_string(name, root, "model_type", c->model_type, sizeof c->model_type, NULL, 0)) != VKVIT_OK ||
-        (s = json_string(name, root, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK ||
+        (s = json_string(name, v, "hidden_act", act, sizeof act, &found, 1)) != VKVIT_OK ||
         (s = json_string(name, root, "pooler_act", c->pooler_act, sizeof c->pooler_act, NULL, 0)) != VKVIT_OK)
         return s;
     if (found) {
@@ -306,9 +366,11 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
         else if (strcmp(act, "gelu_new") == 0 || strcmp(act, "gelu_pytorch_tanh") == 0 ||
                  strcmp(act, "gelu_fast") == 0)
             c->gelu = VIT_GELU_TANH;
+        else if (strcmp(act, "quick_gelu") == 0)
+            c->gelu = VIT_GELU_QUICK;
         else
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: hidden_act '%s' is an unsupported activation "
-                        "(gelu, gelu_new, gelu_pytorch_tanh, gelu_fast are supported)", name, act);
+                        "(gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, quick_gelu are supported)", name, act);
         c->present |= CONFIG_GELU;
     }
 
@@ -588,20 +650,22 @@ static vkvit_status timm_check(const char *name, const vit_config *c, const timm
     const timm_arch *a = &t->a;
     char act[32];
     timm_act(a, act);
-    if (!a->class_token)
+    const bool map = !a->class_token && !strcmp(a->global_pool, "map"); /* SigLIP */
+    if (!a->class_token && !map)
         return timm_refuse(name, c, "vkvit classifies from the class token", "class_token = false");
-    if (strcmp(a->global_pool, "token"))
+    if (strcmp(a->global_pool, "token") && !map)
         return timm_refuse(name, c, "pooling other than the class token", "global_pool = \"%.20s\"", a->global_pool);
-    if (a->pre_norm)
-        return timm_refuse(name, c, "a LayerNorm before the blocks, as in CLIP", "pre_norm = true");
     if (a->fc_norm == 1)
         return timm_refuse(name, c, "a LayerNorm after pooling", "fc_norm = true");
     /* before the activation: a SwiGLU MLP (DINOv2 giant) carries its own (SiLU) */
     if (a->other)
         return timm_refuse(name, c, "vkvit runs VisionTransformer's Block, Attention, Mlp and LayerNorm", "%s",
                            a->other);
-    if (act[0] && strcmp(act, "gelu") && strcmp(act, "gelu_tanh"))
-        return timm_refuse(name, c, "GELU only: gelu, gelu_tanh", "act_layer = \"%s\"", act);
+    if (act[0] && strcmp(act, "gelu") && strcmp(act, "gelu_tanh") && strcmp(act, "quick_gelu"))
+        return timm_refuse(name, c, "GELU only: gelu, gelu_tanh, quick_gelu", "act_layer = \"%s\"", act);
+    if (a->patch_size && a->img_size % a->patch_size) /* vit_so400m_patch14_siglip_384: timm floors the grid */
+        return timm_refuse(name, c, "whole patches only: timm leaves the last pixels out", "patch_size = %u with "
+                           "img_size = %u", a->patch_size, a->img_size);
     if (a->eps == 0)
         return timm_refuse(name, c, "LayerNorm only", "norm_layer = %.30s",
                            t->norm_layer ? t->norm_layer : "(not a LayerNorm)");
@@ -704,9 +768,11 @@ static vkvit_status timm_top_level(const char *name, const cJSON *root, timm_mod
     c->present |= top;
     t->top = top;
     const cJSON *pool = cJSON_GetObjectItemCaseSensitive(root, "global_pool");
-    if (pool && !cJSON_IsNull(pool) && !(cJSON_IsString(pool) && !strcmp(pool->valuestring, "token")))
-        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: global_pool = %s is not supported (pooling other than the class "
-                    "token)", name, json_describe(pool, buf, sizeof buf));
+    const char *want = c->map ? "map" : "token"; /* the model's own pooling: SigLIP's attention pool */
+    if (pool && !cJSON_IsNull(pool) && !(cJSON_IsString(pool) && !strcmp(pool->valuestring, want)))
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: global_pool = %s is not supported (pooling other than the %s)",
+                    name, json_describe(pool, buf, sizeof buf),
+                    c->map ? "attention pool of a model without a class token" : "class token");
     return VKVIT_OK;
 }
 
@@ -735,6 +801,7 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
     const cJSON *args = cJSON_GetObjectItemCaseSensitive(root, "model_args");
     if (args && !cJSON_IsNull(args) && (s = timm_model_args(name, args, c, &t)))
         return s;
+    c->map = !t.a.class_token; /* SigLIP: timm_check lets it through with global_pool 'map' only */
     if ((s = timm_check(name, c, &t)) || (s = timm_top_level(name, root, &t, c)))
         return s;
     /* LayerScale (init_values) needs nothing here: its ls1/ls2 gammas are folded where the checkpoint has them. */
@@ -746,13 +813,17 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
         c->present |= CONFIG_REGISTERS; /* else the tensors tell */
     c->pos_rows = t.a.no_embed_class ? VIT_POS_PATCHES : VIT_POS_PREFIX;
     c->layer_scale = t.a.init_values != 0 ? VIT_LS_ALL : VIT_LS_NONE;
+    c->pre_norm = t.a.pre_norm; /* CLIP: norm_pre, a LayerNorm as the others (norm_layer) */
     if (t.args & CONFIG_EPS) {
         c->eps = t.a.eps;
         c->present |= CONFIG_EPS;
     }
     char act[32];
     if ((c->present | t.args) & CONFIG_GELU) {
-        c->gelu = !strcmp(timm_act(&t.a, act), "gelu_tanh") ? VIT_GELU_TANH : VIT_GELU_ERF;
+        timm_act(&t.a, act);
+        c->gelu = !strcmp(act, "gelu_tanh")    ? VIT_GELU_TANH
+                  : !strcmp(act, "quick_gelu") ? VIT_GELU_QUICK
+                                               : VIT_GELU_ERF;
         c->present |= CONFIG_GELU;
     }
     const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "pretrained_cfg");

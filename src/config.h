@@ -19,11 +19,19 @@
  *   one). Note: HF saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
  *   classifier's shape decides. A ViTHybrid's backbone_config (BitConfig): depths, num_groups; layer_type
  *   other than "bottleneck" and global_padding other than "same" are VKVIT_ERROR_UNSUPPORTED.
+ *   CLIP (model_type "clip_vision_model", or "clip": a whole CLIPModel, the tower's keys read from its
+ *   vision_config): pre_norm and projection set, quick_gelu and eps 1e-5 unless the file says otherwise
+ *   (hidden_act "quick_gelu" is read for any model), projection_dim (the top level's) as the projection's
+ *   width where architectures[0] has one (CLIPVisionModelWithProjection, CLIPModel; not CLIPVisionModel).
+ *   SigLIP (model_type "siglip_vision_model", or "siglip" with vision_config): map set (no class token,
+ *   the attention-pooling head), gelu_pytorch_tanh and eps 1e-6 unless the file says otherwise;
+ *   vision_use_head false (no pooling head) is VKVIT_ERROR_UNSUPPORTED.
  * timm keys read, merged as timm.create_model(architecture, **model_args) merges them:
  *   architecture: a name timm registers in vision_transformer.py / deit.py (a pretrained tag after a dot is
  *   ignored) gives every argument timm's model function passes to VisionTransformer (timm_archs.h, generated
  *   from timm: embed_dim, depth, num_heads, mlp_ratio, patch_size, img_size, in_chans, num_classes, qkv_bias,
- *   LayerNorm eps, GELU form, distillation token, and the arguments vkvit does not run); another name gives
+ *   LayerNorm eps, GELU form (erf, tanh, quick_gelu), pre_norm (CLIP's norm_pre), distillation token, and the
+ *   arguments vkvit does not run); another name gives
  *   nothing (model_args and the tensors' shapes decide). model_args (embed_dim, depth, num_heads, mlp_ratio,
  *   img_size, patch_size, in_chans, num_classes, qkv_bias, class_token, reg_tokens, no_embed_class,
  *   global_pool, init_values, pre_norm, fc_norm, act_layer, norm_layer, representation_size (older timm: the
@@ -33,8 +41,9 @@
  *   defaults but not what model_args gave (timm fills only the arguments not passed). num_features and
  *   num_classes at the top level must agree with the result; label_names; global_pool ("token" only).
  *   reg_tokens (registers), no_embed_class (pos_rows) and init_values (LayerScale, folded at load where the
- *   checkpoint has ls1/ls2.gamma) are run. A model vkvit does not run (no class token, pooling other than the
- *   class token, pre_norm, fc_norm, an activation other than GELU, another norm, block, MLP or
+ *   checkpoint has ls1/ls2.gamma) are run; class_token false with global_pool 'map' is SigLIP (map). A model vkvit
+ *   does not run (no class token otherwise, pooling other than the class token, fc_norm, an activation other than
+ *   the three GELUs, another norm, block, MLP or
  *   attention) is VKVIT_ERROR_UNSUPPORTED naming the argument and its value; a model_args key that is not a
  *   VisionTransformer argument vkvit knows, too (timm itself refuses unknown arguments).
  * Unknown keys are ignored. A key present with the wrong type or an impossible value is
@@ -74,8 +83,9 @@ typedef enum config_format {
 
 typedef enum vit_gelu {
     VIT_GELU_ERF = 0,          /* x/2 (1 + erf(x/sqrt 2)): "gelu", "gelu_python"           */
-    VIT_GELU_TANH              /* x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))): "gelu_new",
+    VIT_GELU_TANH,             /* x/2 (1 + tanh(sqrt(2/pi)(x + 0.044715 x^3))): "gelu_new",
                                 * "gelu_pytorch_tanh", "gelu_fast"                           */
+    VIT_GELU_QUICK             /* x sigmoid(1.702 x): "quick_gelu" (OpenAI's CLIP weights)   */
 } vit_gelu;
 
 /* The rows of a checkpoint's position embedding, before its patch grid (the tokens without a row get none). */
@@ -168,6 +178,14 @@ typedef struct vit_config {
     vit_layer_scale layer_scale;
     bool head_mean;            /* HF Dinov2ForImageClassification: the head reads [cls | mean of the patch
                                 * tokens] after the final LayerNorm                           */
+    bool pre_norm;             /* a LayerNorm on the tokens before block 0: CLIP's ln_pre (HF
+                                * pre_layrnorm, timm norm_pre)                               */
+    bool map;                  /* SigLIP: no class token; the tokens pooled by attention (MAP: a
+                                * learned probe query over every token after the final LayerNorm,
+                                * then LN + MLP with a residual): timm global_pool 'map', HF
+                                * Siglip's head                                               */
+    bool projection;           /* the pre-logits slots hold a CLIP tower's image projection:
+                                * pre = W . cls, no bias, no tanh; R = projection_dim          */
     bool hybrid;               /* tokens from a ResNet (resnet) instead of the image's patches */
     vit_resnet resnet;         /* hybrid only; depths from the file (CONFIG_RESNET) or tensors */
     vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */

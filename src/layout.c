@@ -18,11 +18,14 @@ vit_dims vit_dims_of(const vit_config *c)
     d.P = c->patch;
     d.image = c->image;
     d.hybrid = c->hybrid;
+    d.pre_norm = c->pre_norm;
     d.feat = config_feature_side(c, c->image);
     d.pc = config_feature_channels(c);
     d.grid = c->patch ? d.feat / c->patch : 0;
     d.patches = d.grid * d.grid;
-    d.prefix = c->distilled ? 2 : 1;
+    d.map = c->map;
+    d.prefix = c->map ? 0 : c->distilled ? 2 : 1;
+    d.pool = c->map ? 1 : d.prefix;
     d.regs = c->registers;
     d.T = d.prefix + d.regs + d.patches;
     d.head_mean = c->head_mean;
@@ -36,7 +39,7 @@ vit_dims vit_dims_of(const vit_config *c)
     d.R = c->representation;
     d.E = d.R ? d.R : d.D;
     /* a distilled model's heads are folded over [cls | dist]; HF's DINOv2 classifier reads [cls | patch mean] */
-    d.head_in = d.R ? d.R : d.head_mean ? 2 * d.D : d.prefix * d.D;
+    d.head_in = d.R ? d.R : d.head_mean ? 2 * d.D : d.pool * d.D;
     return d;
 }
 
@@ -120,6 +123,16 @@ static uint64_t slot_count(const vit_dims *d, bool layer, int slot)
     case W_HEAD_B: return d->K;
     case W_REG: return (uint64_t)d->regs * d->D;
     case W_HEAD_DIST_W: case W_HEAD_DIST_B: return 0;
+    case W_NORM_PRE_W: case W_NORM_PRE_B: return d->pre_norm ? d->D : 0;
+    case W_CLS: return d->prefix ? d->D : 0;
+    case W_MAP_QKV_W: return d->map ? 3ull * d->D * d->D : 0;
+    case W_MAP_QKV_B: return d->map ? 3ull * d->D : 0;
+    case W_MAP_PROJ_W: return d->map ? (uint64_t)d->D * d->D : 0;
+    case W_MAP_FC1_W: case W_MAP_FC2_W: return d->map ? (uint64_t)d->D * d->mlp : 0;
+    case W_MAP_FC1_B: return d->map ? d->mlp : 0;
+    case W_MAP_PROJ_B: case W_MAP_LN_W: case W_MAP_LN_B: case W_MAP_FC2_B: return d->map ? d->D : 0;
+    case W_MAP_PROBE: case W_MAP_IN_W: case W_MAP_IN_B: case W_MAP_Q_W: case W_MAP_Q_B: case W_MAP_KV_W:
+    case W_MAP_KV_B: return 0;
     default: return d->D;
     }
 }
@@ -191,7 +204,14 @@ static const char *const global_names[W_GLOBAL_COUNT] = {
     "patch embedding weight", "patch embedding bias", "class token", "distillation token",
     "position embedding", "final LayerNorm weight", "final LayerNorm bias", "pre-logits weight",
     "pre-logits bias", "classifier weight",
-    "classifier bias", "register tokens", "distillation classifier weight", "distillation classifier bias"};
+    "classifier bias", "register tokens", "distillation classifier weight", "distillation classifier bias",
+    "pre-encoder LayerNorm weight", "pre-encoder LayerNorm bias",
+    "attention-pool key/value weight", "attention-pool key/value bias", "attention-pool output projection weight",
+    "attention-pool output projection bias", "attention-pool LayerNorm weight", "attention-pool LayerNorm bias",
+    "attention-pool fc1 weight", "attention-pool fc1 bias", "attention-pool fc2 weight", "attention-pool fc2 bias",
+    "attention-pool probe", "attention-pool in_proj weight", "attention-pool in_proj bias",
+    "attention-pool query weight", "attention-pool query bias", "attention-pool key/value weight",
+    "attention-pool key/value bias"};
 static const char *const layer_names[L_SLOT_COUNT] = {
     "layernorm_before/norm1 weight", "layernorm_before/norm1 bias", "query/key/value (qkv) weight",
     "query/key/value (qkv) bias", "attention output projection weight", "attention output projection bias",

@@ -12,7 +12,9 @@
  *              (LayerScale, x + gamma * f(x), is folded at load: proj's and fc2's rows and biases times gamma)
  *   norm_w/b [D]
  *   pre_w [R][D], pre_b [R] (only with a pre-logits layer, R > 0): pre = tanh(pre_w . cls + pre_b) on
- *     the final-LayerNorm class token; the model's embedding, and the head's input
+ *     the final-LayerNorm class token; the model's embedding, and the head's input. A CLIP tower's
+ *     projection (config.h, vit_config.projection) fills the same slots: pre = pre_w . cls, pre_b zeros
+ *   norm_pre_w/b [D] (only with pre_norm, CLIP): the LayerNorm on the assembled tokens before block 0
  *   head_w [K][D'], head_b [K]: D' = R with a pre-logits layer, else D; 2D for Hugging Face's
  *     Dinov2ForImageClassification (head_mean), whose head reads [cls | mean of the patch tokens], both after the
  *     final LayerNorm (registers excluded from the mean); or 2D for a distilled model,
@@ -39,6 +41,13 @@ enum vit_global_slot {
     W_PATCH_W, W_PATCH_B, W_CLS, W_DIST, W_POS, W_NORM_W, W_NORM_B, W_PRE_W, W_PRE_B, W_HEAD_W, W_HEAD_B,
     W_REG,                        /* register tokens [regs][D] */
     W_HEAD_DIST_W, W_HEAD_DIST_B, /* only while loading: folded into W_HEAD_* */
+    W_NORM_PRE_W, W_NORM_PRE_B,   /* pre_norm only (CLIP's ln_pre / pre_layrnorm) */
+    /* SigLIP's attention-pooling (MAP) head: map_qkv_w [3D][D] = [0; Wk; Wv], map_qkv_b [3D] = [q; bk; bv] with
+     * the probe's query q = Wq . probe + bq folded in at load (it does not depend on the input), so one GEMM of
+     * the tokens gives every row the probe's query; then out_proj, LN, MLP (mlp wide) */
+    W_MAP_QKV_W, W_MAP_QKV_B, W_MAP_PROJ_W, W_MAP_PROJ_B, W_MAP_LN_W, W_MAP_LN_B, W_MAP_FC1_W, W_MAP_FC1_B,
+    W_MAP_FC2_W, W_MAP_FC2_B,
+    W_MAP_PROBE, W_MAP_IN_W, W_MAP_IN_B, W_MAP_Q_W, W_MAP_Q_B, W_MAP_KV_W, W_MAP_KV_B, /* only while loading */
     W_GLOBAL_COUNT
 };
 enum vit_layer_slot {
@@ -78,6 +87,9 @@ typedef struct vit_dims {
     bool head_mean;           /* the head reads [cls | mean of the patch tokens] (head_in = 2D)        */
     uint32_t feat, pc;
     bool hybrid;
+    bool pre_norm;            /* a LayerNorm on the tokens before block 0 (CLIP) */
+    bool map;                 /* SigLIP: prefix 0, pooled by the MAP head */
+    uint32_t pool;            /* vectors per image in the pooled output: prefix, or 1 (MAP) */
     vit_resnet resnet;        /* hybrid only */
     uint32_t units;           /* bottleneck units in all stages */
 } vit_dims;

@@ -1,10 +1,12 @@
 /* The ViT forward pass, recorded once. Reads like the diagram in docs/architecture.md:
- *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +registers, +pos)            x [B,T,D]
+ *   pixels -> patchify -> patch GEMM -> tokens (+cls, +dist, +registers, +pos) (-> LN_pre: CLIP)   x [B,T,D]
  *     (a hybrid: pixels -> its ResNet (NHWC) -> P x P conv in place of patchify + patch GEMM)
  *   L x { h = LN1(x); qkv = h.Wqkv^T + b; o = attention(qkv); x = x + o.Wo^T + b;
  *         h = LN2(x); m = GELU(h.W1^T + b1); x = x + m.W2^T + b2 }
- *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b)) -> logits = (pre or pooled).Whead^T + b
- *     (HF's DINOv2 classifier: logits = [LN(x[:, 0]) | mean of LN(x) over the patch tokens].Whead^T + b)
+ *   pooled = LN(x[:, :prefix]) -> (pre = tanh(pooled[:, 0].Wpre^T + b), or CLIP's projection pooled[:, 0].Wpre^T)
+ *     -> logits = (pre or pooled).Whead^T + b
+ *     (HF's DINOv2 classifier: logits = [LN(x[:, 0]) | mean of LN(x) over the patch tokens].Whead^T + b;
+ *      SigLIP: pooled = the attention-pooling head over LN(x))
  * Two command buffers share that recording: p->cmd takes normalised floats from the host (vkvit_run),
  * p->img.cmd uploads RGBA8 images and preprocesses them on the GPU first (vkvit_run_images). */
 #include "plan.h"
@@ -91,7 +93,9 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
         return s;
     /* a = GELU(h·W1ᵀ + b1), into big (GELU in the matmul's epilogue) */
     matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = p->ha, .y = p->big,
-                       .epilogue = m->cfg.gelu == VIT_GELU_TANH ? MATMUL_EPI_GELU_TANH : MATMUL_EPI_GELU,
+                       .epilogue = m->cfg.gelu == VIT_GELU_TANH    ? MATMUL_EPI_GELU_TANH
+                                   : m->cfg.gelu == VIT_GELU_QUICK ? MATMUL_EPI_QUICK_GELU
+                                                                   : MATMUL_EPI_GELU,
                        .w = model_span(m, li, L_FC1_W), .bias = model_span(m, li, L_FC1_B), .dtype = dt};
     if ((s = op_matmul(cmd, ctx, &fc1)))
         return s;
@@ -277,6 +281,48 @@ static vkvit_status record_head_mean(struct vkvit_plan *p, vk_cmd *cmd, uint32_t
     return op_token_mean(cmd, p->ctx, &mean);
 }
 
+/* SigLIP's attention-pooling head into pooled [B][D] (docs/clip.md): h = LN(x) over every token; qkv = h.Wmapᵀ +
+ * b, whose Q part is the probe's query on every row (zero weights, the query as bias: folded at load); the
+ * fused attention kernel over all T rows, each of an image's rows then the probe's result, row 0 read; out_proj
+ * on it; pooled += MLP(LN(pooled)). ha and big are free here. */
+static vkvit_status record_map(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io, vk_span pooled)
+{
+    const struct vkvit_model *m = p->model;
+    const vit_dims *d = &m->dims;
+    vkvit_context *ctx = p->ctx;
+    const op_dtype dt = plan_dtype(p);
+    const uint32_t B = io->B, rows = B * d->T, es = m->elem_size;
+    const float eps = (float)m->cfg.eps;
+    vkvit_status s;
+    layernorm_args ln = {.rows = rows, .D = d->D, .eps = eps, .x = p->x, .y = p->ha, .dtype = dt,
+                         .gamma = model_span(m, -1, W_NORM_W), .beta = model_span(m, -1, W_NORM_B)};
+    matmul_args kv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = p->ha, .y = p->big, .dtype = dt,
+                      .w = model_span(m, -1, W_MAP_QKV_W), .bias = model_span(m, -1, W_MAP_QKV_B)};
+    attention_args att = {.batch = B, .T = d->T, .H = d->H, .dh = d->dh, .qkv = p->big, .out = p->ha, .dtype = dt};
+    matmul_args proj = {.batch = B, .M = 1, .N = d->D, .K = d->D, .x_stride = d->T * d->D, .x = p->ha, .y = pooled,
+                        .w = model_span(m, -1, W_MAP_PROJ_W), .bias = model_span(m, -1, W_MAP_PROJ_B), .dtype = dt};
+    if ((s = op_layernorm(cmd, ctx, &ln)) || (s = op_matmul(cmd, ctx, &kv)) || (s = op_attention(cmd, ctx, &att)) ||
+        (s = op_matmul(cmd, ctx, &proj)))
+        return s;
+    /* pooled += fc2(GELU(fc1(LN(pooled)))): LN into big, the MLP's hidden layer after it */
+    const VkDeviceSize at = align_up((VkDeviceSize)B * d->D * es);
+    const vk_span h = vk_span_of(&p->arena, p->big.offset, (VkDeviceSize)B * d->D * es);
+    const vk_span a = vk_span_of(&p->arena, p->big.offset + at, (VkDeviceSize)B * d->mlp * es);
+    layernorm_args ln2 = {.rows = B, .D = d->D, .eps = eps, .x = pooled, .y = h, .dtype = dt,
+                          .gamma = model_span(m, -1, W_MAP_LN_W), .beta = model_span(m, -1, W_MAP_LN_B)};
+    matmul_args fc1 = {.batch = 1, .M = B, .N = d->mlp, .K = d->D, .x = h, .y = a, .dtype = dt,
+                       .epilogue = m->cfg.gelu == VIT_GELU_TANH    ? MATMUL_EPI_GELU_TANH
+                                   : m->cfg.gelu == VIT_GELU_QUICK ? MATMUL_EPI_QUICK_GELU
+                                                                   : MATMUL_EPI_GELU,
+                       .w = model_span(m, -1, W_MAP_FC1_W), .bias = model_span(m, -1, W_MAP_FC1_B)};
+    matmul_args fc2 = {.batch = 1, .M = B, .N = d->D, .K = d->mlp, .x = a, .y = pooled, .residual = pooled,
+                       .epilogue = MATMUL_EPI_RESIDUAL, .w = model_span(m, -1, W_MAP_FC2_W),
+                       .bias = model_span(m, -1, W_MAP_FC2_B), .dtype = dt};
+    if ((s = op_layernorm(cmd, ctx, &ln2)) || (s = op_matmul(cmd, ctx, &fc1)) || (s = op_matmul(cmd, ctx, &fc2)))
+        return s;
+    return VKVIT_OK;
+}
+
 static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io *io)
 {
     const struct vkvit_model *m = p->model;
@@ -293,7 +339,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
                         .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
                       .w = model_span(m, -1, W_PATCH_W), .bias = model_span(m, -1, W_PATCH_B), .dtype = dt};
-    tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, .x = p->x,
+    tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, /* prefix 0: SigLIP */
+                      .x = d->pre_norm ? p->big : p->x, /* CLIP: assembled in big, normalised into x */
                       .cls = model_span(m, -1, W_CLS), .dist = model_span(m, -1, W_DIST), /* empty if not distilled */
                       .pos = model_span(m, -1, W_POS), .dtype = dt, .regs = d->regs,
                       .reg = model_span(m, -1, W_REG)};
@@ -302,6 +349,12 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         return s;
     if ((s = op_tokens(cmd, ctx, &tk)))
         return s;
+    /* CLIP's LayerNorm before the encoder (ln_pre): x = LN(tokens) (the op does not normalise in place) */
+    layernorm_args pre_ln = {.rows = B * d->T, .D = d->D, .eps = (float)m->cfg.eps, .x = p->big, .y = p->x,
+                             .gamma = model_span(m, -1, W_NORM_PRE_W), .beta = model_span(m, -1, W_NORM_PRE_B),
+                             .dtype = dt};
+    if (d->pre_norm && (s = op_layernorm(cmd, ctx, &pre_ln)))
+        return fail(s, "LayerNorm before the encoder: %s", vkvit_last_error());
 
     for (uint32_t l = 0; l < d->L; l++)
         if ((s = record_layer(p, cmd, io, l)))
@@ -313,6 +366,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
      * side by side into pooled [B][prefix*D]. In fp16 the pooled tokens, logits and attention maps
      * are computed in halves and widened into the fp32 outputs. */
     const vk_span pooled = f16 ? io->pooled_h : io->pooled, logits = f16 ? io->logits_h : io->logits;
+    if (d->map && (s = record_map(p, cmd, io, pooled)))
+        return fail(s, "attention-pooling head: %s", vkvit_last_error());
     for (uint32_t t = 0; t < d->prefix; t++) {
         layernorm_args ln = {.rows = B, .D = d->D, .x_stride = d->T * d->D, .y_stride = d->prefix * d->D,
                              .x_first = t * d->D, .y_first = t * d->D, .eps = (float)m->cfg.eps, .x = p->x,
@@ -321,15 +376,17 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         if ((s = op_layernorm(cmd, ctx, &ln)))
             return fail(s, "final LayerNorm: %s", vkvit_last_error());
     }
-    /* The pre-logits layer on the class token: [B][R]. A distilled model's pooled rows are [cls | dist],
-     * so there it reads a batch of one-row matrices at a stride of 2D. */
+    /* The pre-logits layer on the class token: [B][R] (a CLIP tower's projection: no bias, no tanh). A
+     * distilled model's pooled rows are [cls | dist], so there it reads a batch of one-row matrices at a
+     * stride of 2D. */
     const vk_span pre = f16 ? io->pre_h : io->pre;
     if (d->R) {
         const bool rows = d->prefix == 1;
         matmul_args pl = {.batch = rows ? 1 : B, .M = rows ? B : 1, .N = d->R, .K = d->D,
                           .x_stride = rows ? 0 : d->prefix * d->D, .x = pooled, .y = pre,
-                          .w = model_span(m, -1, W_PRE_W), .bias = model_span(m, -1, W_PRE_B),
-                          .epilogue = MATMUL_EPI_TANH, .dtype = dt};
+                          .w = model_span(m, -1, W_PRE_W),
+                          .bias = m->cfg.projection ? (vk_span){0} : model_span(m, -1, W_PRE_B),
+                          .epilogue = m->cfg.projection ? MATMUL_EPI_NONE : MATMUL_EPI_TANH, .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &pl)))
             return fail(s, "pre-logits layer: %s", vkvit_last_error());
     }
@@ -348,7 +405,7 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         const struct {
             bool present;
             widen_args w;
-        } out[4] = {{true, {B * d->prefix * d->D, io->pooled_h, io->pooled}},
+        } out[4] = {{true, {B * d->pool * d->D, io->pooled_h, io->pooled}},
                     {d->R > 0, {B * d->R, io->pre_h, io->pre}},
                     {d->K > 0, {B * d->K, io->logits_h, io->logits}},
                     {p->maps, {d->L * io->attn_stride, io->attn_h, io->attn}}};
@@ -369,7 +426,8 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
     /* In chunks: each chunk's input copied into the chunk region, its pass, its outputs copied into
      * their places in the batch's output regions (buffer copies: no binding-offset alignment). */
     const vit_dims *d = &p->model->dims;
-    const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image * 4, per_pooled = (VkDeviceSize)d->prefix * d->D * 4,
+    const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image * 4,
+                       per_pooled = (VkDeviceSize)d->pool * d->D * 4,
                        per_pre = (VkDeviceSize)d->R * 4, per_logits = (VkDeviceSize)d->K * 4;
     vkvit_status s;
     for (uint32_t c0 = 0; c0 < p->batch; c0 += p->chunk) {
@@ -484,6 +542,11 @@ vkvit_status plan_create_tokens(struct vkvit_model *m, uint32_t batch, bool maps
     p->batch = batch;
     p->maps = maps;
     p->all_tokens = tokens;
+    if (maps && d->map) {
+        free(p);
+        return fail(VKVIT_ERROR_UNSUPPORTED, "plan: attention_maps: a SigLIP model has no class token whose "
+                    "attention the maps show");
+    }
     const uint64_t es = m->elem_size;        /* activations: fp32 or fp16 */
     const bool f16 = es == 2;
     vkvit_status s;
@@ -511,13 +574,13 @@ vkvit_status plan_create_tokens(struct vkvit_model *m, uint32_t batch, bool maps
         const uint64_t cap = p->ctx->info.max_storage_buffer_range / es / 4 * 4;
         n_scratch = n_scratch > cap ? (least > cap ? least : cap) : n_scratch;
     }
-    uint64_t n_pooled = B * d->prefix * d->D, n_pre = B * d->R, n_logits = d->K ? B * d->K : 1;
+    uint64_t n_pooled = B * d->pool * d->D, n_pre = B * d->R, n_logits = d->K ? B * d->K : 1;
     p->attn_layer_stride = (uint32_t)((B * d->T + 127) / 128 * 128);
     p->c.attn_stride = (uint32_t)((rows + 127) / 128 * 128);
     uint64_t n_attn = maps ? (uint64_t)d->L * p->attn_layer_stride : 1;
     const uint64_t n_tokens = tokens ? B * d->T * d->D : 0;
     /* One pass's outputs: the batch's when unchunked, a chunk's otherwise */
-    uint64_t c_in = C * d->C * d->image * d->image, c_pooled = C * d->prefix * d->D, c_pre = C * d->R,
+    uint64_t c_in = C * d->C * d->image * d->image, c_pooled = C * d->pool * d->D, c_pre = C * d->R,
              c_logits = d->K ? C * d->K : 1, c_attn = maps ? (uint64_t)d->L * p->c.attn_stride : 1;
 
     /* The input and the outputs are fp32 whatever the precision; the fp16 twins of one pass's outputs
@@ -742,14 +805,14 @@ const float *plan_embedding(const struct vkvit_plan *p, uint32_t image)
     const vit_dims *d = &p->model->dims;
     if (d->R)
         return (const float *)((char *)p->io.map + p->io_pre) + (size_t)image * d->R;
-    return plan_pooled(p) + (size_t)image * d->prefix * d->D;
+    return plan_pooled(p) + (size_t)image * d->pool * d->D;
 }
 
 vk_span plan_embedding_span(const struct vkvit_plan *p, uint32_t image)
 {
     const vit_dims *d = &p->model->dims;
     const VkDeviceSize at = d->R ? p->pre.offset + (VkDeviceSize)image * d->R * 4
-                                 : p->pooled.offset + (VkDeviceSize)image * d->prefix * d->D * 4;
+                                 : p->pooled.offset + (VkDeviceSize)image * d->pool * d->D * 4;
     return vk_span_of(&p->arena, at, (VkDeviceSize)d->E * 4);
 }
 const float *plan_tokens(const struct vkvit_plan *p) { return (const float *)((char *)p->io.map + p->io_tokens); }

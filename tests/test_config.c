@@ -208,7 +208,7 @@ static void test_defaults(void)
         const char *act;
         vit_gelu gelu;
     } acts[] = {{"gelu", VIT_GELU_ERF}, {"gelu_new", VIT_GELU_TANH}, {"gelu_pytorch_tanh", VIT_GELU_TANH},
-                {"gelu_fast", VIT_GELU_TANH}};
+                {"gelu_fast", VIT_GELU_TANH}, {"quick_gelu", VIT_GELU_QUICK}};
     for (size_t i = 0; i < sizeof acts / sizeof acts[0]; i++) {
         char json[100];
         snprintf(json, sizeof json, "{'hidden_size': 64, 'hidden_act': '%s'}", acts[i].act);
@@ -300,6 +300,9 @@ static void test_timm_generated(void)
         if (expect) {
 #define GET(key) ((uint32_t)cJSON_GetObjectItemCaseSensitive(expect, key)->valuedouble)
             const cJSON *gelu = cJSON_GetObjectItemCaseSensitive(expect, "gelu");
+            const vit_gelu want_gelu = !strcmp(gelu->valuestring, "tanh")    ? VIT_GELU_TANH
+                                       : !strcmp(gelu->valuestring, "quick") ? VIT_GELU_QUICK
+                                                                             : VIT_GELU_ERF;
             vit_dims d = vit_dims_of(&c);
             ok = s == VKVIT_OK && c.hidden == GET("hidden") && c.layers == GET("layers") && c.heads == GET("heads") &&
                  c.mlp == GET("mlp") && c.image == GET("image") && c.patch == GET("patch") &&
@@ -307,11 +310,13 @@ static void test_timm_generated(void)
                  c.distilled == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "distilled")) &&
                  c.qkv_bias == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "qkv_bias")) &&
                  c.eps == cJSON_GetObjectItemCaseSensitive(expect, "eps")->valuedouble &&
-                 c.gelu == (!strcmp(gelu->valuestring, "tanh") ? VIT_GELU_TANH : VIT_GELU_ERF);
+                 c.gelu == want_gelu &&
+                 c.pre_norm == cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(expect, "pre_norm"));
             ok = test_expect(ok, "%s: D=%u L=%u H=%u mlp=%u %u/%u C=%u K=%u T=%u distilled=%d qkv_bias=%d "
-                             "eps=%g gelu=%d as timm builds it (%s)", what, c.hidden, c.layers, c.heads, c.mlp,
+                             "eps=%g gelu=%d pre_norm=%d as timm builds it (%s)",
+                             what, c.hidden, c.layers, c.heads, c.mlp,
                              c.image, c.patch, c.channels, c.num_labels, d.T, (int)c.distilled, (int)c.qkv_bias, c.eps,
-                             (int)c.gelu, s ? vkvit_last_error() : "ok");
+                             (int)c.gelu, (int)c.pre_norm, s ? vkvit_last_error() : "ok");
             runs++;
 #undef GET
         } else if (unsup) {
@@ -444,13 +449,12 @@ static const bad_case bad[] = {
     {"timm pos_embed none", TIMM, "{'model_args': {'pos_embed': 'none'}}", UNSUP, "model_args.pos_embed = \"none\""},
     {"timm block_fn", TIMM, "{'model_args': {'block_fn': 'x'}}", UNSUP, "model_args.block_fn = \"x\" is not supported"},
     {"timm act_layer relu", TIMM, "{'model_args': {'act_layer': 'relu'}}", UNSUP,
-     "timm deit_tiny_patch16_224: act_layer = \"relu\" is not supported (GELU only: gelu, gelu_tanh)"},
+     "timm deit_tiny_patch16_224: act_layer = \"relu\" is not supported (GELU only: gelu, gelu_tanh, quick_gelu)"},
     {"timm norm_layer rmsnorm", TIMM, "{'model_args': {'norm_layer': 'rmsnorm'}}", UNSUP,
      "norm_layer = rmsnorm is not"},
-    {"timm pre_norm", TIMM, "{'model_args': {'pre_norm': true}}", UNSUP, "pre_norm = true is not supported"},
+    {"timm pre_norm with RmsNorm", TIMM, "{'model_args': {'pre_norm': true, 'norm_layer': 'rmsnorm'}}", UNSUP,
+     "norm_layer = rmsnorm is not"},
     {"timm fc_norm", TIMM, "{'model_args': {'fc_norm': true}}", UNSUP, "fc_norm = true is not supported"},
-    {"timm registered CLIP", TIMM, "{'architecture': 'vit_base_patch16_clip_224.openai', 'model_args': null}", UNSUP,
-     "timm vit_base_patch16_clip_224.openai: pre_norm = true is not supported (a LayerNorm before the blocks"},
     {"timm registered DINOv2 giant (SwiGLU)", TIMM, "{'architecture': 'vit_giant_patch14_dinov2', 'model_args': "
      "null}", UNSUP, "timm vit_giant_patch14_dinov2: mlp_layer=GluMlp(act_layer=SiLU, gate_last=False) is not"},
     {"timm registered parallel blocks", TIMM, "{'architecture': 'vit_small_patch16_18x2_224', 'model_args': "

@@ -26,13 +26,13 @@ typedef struct mm_case {
     uint32_t offset;     /* byte offset of every span in its buffer */
 } mm_case;
 
-/* Table rows: MM(batch, M, N, K, epilogue: NONE, GELU, GTANH (tanh GELU), RES or TANH) then the designated
- * options. */
+/* Table rows: MM(batch, M, N, K, epilogue: NONE, GELU, GTANH (tanh GELU), RES, TANH or QGELU (quick GELU))
+ * then the designated options. */
 #define MM(b, m, n, k, e) .batch = (b), .M = (m), .N = (n), .K = (k), .epi = (matmul_epilogue)EPI_##e
 enum { EPI_NONE = MATMUL_EPI_NONE, EPI_GELU = MATMUL_EPI_GELU, EPI_GTANH = MATMUL_EPI_GELU_TANH,
-       EPI_RES = MATMUL_EPI_RESIDUAL, EPI_TANH = MATMUL_EPI_TANH };
+       EPI_RES = MATMUL_EPI_RESIDUAL, EPI_TANH = MATMUL_EPI_TANH, EPI_QGELU = MATMUL_EPI_QUICK_GELU };
 
-static const char *const epi_names[] = {"none", "gelu", "gelu_tanh", "residual", "tanh"};
+static const char *const epi_names[] = {"none", "gelu", "gelu_tanh", "residual", "tanh", "quick_gelu"};
 
 /* ViT-B/16 (T = 197, D = 768, MLP 3072) on the path the device picks: QKV, attention output
  * (+= x in place), MLP up (GELU), MLP down (+= x in place); batch 3 on QKV only (the reference
@@ -44,6 +44,7 @@ static const mm_case vit[] = {
     {MM(1, 197, 768, 3072, RES), .bias = true, .in_place = true},
     {MM(3, 197, 2304, 768, NONE), .bias = true},
     {MM(1, 7, 768, 768, TANH), .bias = true},
+    {MM(1, 50, 3072, 768, QGELU), .bias = true}, /* OpenAI CLIP ViT-B/32's MLP up */
 };
 /* One big shape through each kernel explicitly. */
 static const mm_case big = {MM(1, 197, 3072, 768, GTANH), .bias = true};
@@ -84,6 +85,12 @@ static const mm_case odd[] = {
     {MM(1, 13, 7, 3, TANH)},
     {MM(1, 5, 300, 3072, TANH), .bias = true},
     {MM(3, 1, 40, 48, TANH), .bias = true, .x_pad = 48},
+    /* quick GELU (OpenAI CLIP): odd shapes, large |z| at K = 3072 (the tails: z and -0), batched with padded
+     * strides */
+    {MM(1, 7, 13, 5, QGELU), .bias = true},
+    {MM(1, 33, 65, 17, QGELU)},
+    {MM(1, 5, 300, 3072, QGELU), .bias = true},
+    {MM(2, 19, 21, 16, QGELU), .bias = true, .w_batched = true, .x_pad = 4, .w_pad = 8, .y_pad = 3, .offset = 256},
 };
 
 /* fp16, every kernel: ViT-B QKV and MLP down (+= x in place), then awkward shapes as in the fp32 table:
@@ -107,6 +114,9 @@ static const mm_case cases_f16[] = {
     {MM(1, 7, 768, 768, TANH), .bias = true},
     {MM(1, 13, 40, 3, TANH), .bias = true},
     {MM(1, 5, 300, 3072, TANH)},
+    {MM(1, 13, 40, 3, QGELU), .bias = true},
+    {MM(1, 33, 65, 17, QGELU)},
+    {MM(1, 5, 300, 3072, QGELU), .bias = true},
 };
 
 /* coopmat only: shapes past 1,024 rows (its large blocks). */
@@ -359,7 +369,7 @@ static void coopmat_section(vkvit_context *ctx, uint64_t *rng)
         /* Every epilogue, with and without bias, at batch 1 and 3, on shapes that are multiples of no
          * fragment (8, 16), block (32 .. 128) or k stage: 33 x 65 x 17 and 7 x 13 x 5. */
         for (uint32_t batch = 1; batch <= 3; batch += 2)
-            for (int e = MATMUL_EPI_NONE; e <= MATMUL_EPI_TANH; e++)
+            for (int e = MATMUL_EPI_NONE; e <= MATMUL_EPI_QUICK_GELU; e++)
                 for (int bias = 0; bias < 2; bias++) {
                     const mm_case c1 = {batch, 33, 65, 17, (matmul_epilogue)e, .bias = bias};
                     const mm_case c2 = {batch, 7, 13, 5, (matmul_epilogue)e, .bias = bias,

@@ -265,6 +265,10 @@ typedef struct load_case {
 #define HYB "hybrid/r3/timm"        /* tools/make_hybrid_fixtures.py: ResNet stages (2, 1, 1) + a ViT */
 #define HYB_HF "hybrid/r3/hf"
 #define RN "patch_embed.backbone."
+#define CLIP "clip/quickgelu"          /* tools/make_clip_fixtures.py: an HF CLIPVisionModelWithProjection ... */
+#define CLIP_FULL "clip/gelu"          /* ... and a whole CLIPModel (vision_config, a text tower) */
+#define SIGLIP "siglip/tower"          /* the same script: an HF SiglipVisionModel ... */
+#define SIGLIP_TIMM "siglip/tower/timm" /* ... and in timm's names */
 
 static const load_case load_cases[] = {
     /* controls: the writer's output of an unmodified fixture loads */
@@ -462,6 +466,56 @@ static const load_case load_cases[] = {
      VKVIT_ERROR_IO, {"model-00001-of-00002.safetensors"}},
     {"index-not-json", HF, OP_INDEX, "{\"weight_map\": ", 0, VKVIT_ERROR_BAD_HEADER,
      {"model.safetensors.index.json", "JSON"}},
+    /* CLIP vision towers: the text tower of a whole CLIPModel left unused, refused next to a vision-only config;
+     * a projection the config promises missing, or one the config's CLIPVisionModel does not have; configs that
+     * disagree with the tensors */
+    {"control-clip", CLIP, OP_NONE, 0, 0, VKVIT_OK, {"hf-clip", "23-float embedding", "CLIP image embedding"}},
+    {"control-clip-full", CLIP_FULL, OP_NONE, 0, 0, VKVIT_OK, {"hf-clip", "0 classes", "23-float embedding"}},
+    {"clip-no-projection", CLIP, OP_DROP, "visual_projection.weight", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"visual_projection.weight", "projection_dim 23", "CLIPVisionModelWithProjection"}},
+    {"clip-projection-unexpected", CLIP, OP_CONFIG, "\"CLIPVisionModelWithProjection\"", "\"CLIPVisionModel\"",
+     VKVIT_ERROR_UNEXPECTED_TENSOR, {"visual_projection.weight", "CLIPVisionModel does not have"}},
+    {"clip-text-in-vision-load", CLIP, OP_ADD, "text_model.embeddings.token_embedding.weight", "11,16",
+     VKVIT_ERROR_UNEXPECTED_TENSOR, {"text_model.embeddings.token_embedding.weight", "CLIP text tower"}},
+    {"clip-full-as-vision-config", CLIP_FULL, OP_CONFIG, "\"model_type\": \"clip\"",
+     "\"model_type\": \"clip_vision_model\"", VKVIT_ERROR_UNEXPECTED_TENSOR, {"logit_scale", "CLIP text tower"}},
+    {"clip-no-pre-layrnorm", CLIP, OP_DROP, "vision_model.pre_layrnorm.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"vision_model.pre_layrnorm.bias", "pre-encoder LayerNorm"}},
+    {"clip-projection-dim", CLIP, OP_CONFIG, "\"projection_dim\": 23", "\"projection_dim\": 24",
+     VKVIT_ERROR_SHAPE_MISMATCH, {"visual_projection.weight", "[23, 45]", "[24, 45]"}},
+    {"clip-hidden-size", CLIP, OP_CONFIG, "\"hidden_size\": 45", "\"hidden_size\": 48", VKVIT_ERROR_SHAPE_MISMATCH,
+     {"vision_model.embeddings.patch_embedding.weight", "hidden 48"}},
+    {"clip-config-not-clip", CLIP, OP_CONFIG, "\"model_type\": \"clip_vision_model\"", "\"model_type\": \"vit\"",
+     VKVIT_ERROR_BAD_CONFIG, {"CLIP vision tower", "model_type 'vit'"}},
+    {"clip-no-vision-config", CLIP_FULL, OP_CONFIG, "\"vision_config\"", "\"vision_cfg\"", VKVIT_ERROR_BAD_CONFIG,
+     {"config.json", "vision_config"}},
+    {"control-clip-timm", CLIP "/timm", OP_NONE, 0, 0, VKVIT_OK, {"timm", "23 classes", "45-float embedding"}},
+    {"clip-timm-no-norm-pre", CLIP "/timm", OP_DROP, "norm_pre.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"'norm_pre.bias'", "pre-encoder LayerNorm bias"}},
+    {"timm-norm-pre-unexpected", TIMM, OP_ADD, "norm_pre.weight", "64", VKVIT_ERROR_UNEXPECTED_TENSOR,
+     {"norm_pre.weight", "a model without one"}},
+    /* SigLIP: the attention-pooling head's tensors, a class token next to it, configs that disagree */
+    {"control-siglip", SIGLIP, OP_NONE, 0, 0, VKVIT_OK, {"hf-siglip", "45-float embedding", "attention-pooling"}},
+    {"control-siglip-timm", SIGLIP_TIMM, OP_NONE, 0, 0, VKVIT_OK, {"timm", "45-float embedding", "attention-pooling"}},
+    {"control-siglip-whole-config", SIGLIP, OP_CONFIG_TEXT, "{\"architectures\": [\"SiglipModel\"], \"model_type\": "
+     "\"siglip\", \"vision_config\": {\"hidden_size\": 45, \"intermediate_size\": 180, \"num_hidden_layers\": 2, "
+     "\"num_attention_heads\": 3, \"image_size\": 35, \"patch_size\": 5, \"model_type\": \"siglip_vision_model\"}}",
+     0, VKVIT_OK, {"hf-siglip", "45-float embedding", "attention-pooling"}},
+    {"siglip-no-in-proj", SIGLIP, OP_DROP, "vision_model.head.attention.in_proj_weight", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"vision_model.head.attention.in_proj_weight", "attention-pool in_proj weight"}},
+    {"siglip-timm-no-kv", SIGLIP_TIMM, OP_DROP, "attn_pool.kv.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"'attn_pool.kv.bias'"}},
+    {"siglip-in-proj-shape", SIGLIP, OP_RESHAPE, "vision_model.head.attention.in_proj_weight", "90,45",
+     VKVIT_ERROR_SHAPE_MISMATCH, {"in_proj_weight", "[90, 45]", "[135, 45]"}},
+    {"siglip-class-token", SIGLIP_TIMM, OP_ADD, "cls_token", "1,1,45", VKVIT_ERROR_UNEXPECTED_TENSOR,
+     {"cls_token", "SigLIP"}},
+    {"siglip-config-not-siglip", SIGLIP, OP_CONFIG, "\"model_type\": \"siglip_vision_model\"",
+     "\"model_type\": \"vit\"", VKVIT_ERROR_BAD_CONFIG, {"SigLIP vision tower", "model_type 'vit'"}},
+    {"siglip-no-head", SIGLIP, OP_CONFIG, "\"attention_dropout\": 0.0", "\"vision_use_head\": false",
+     VKVIT_ERROR_UNSUPPORTED, {"vision_use_head"}},
+    {"map-head-in-a-vit", TIMM, OP_ADD, "attn_pool.latent", "1,1,64", VKVIT_ERROR_UNEXPECTED_TENSOR,
+     {"attn_pool.latent", "pools the class token"}},
+    {"hf-quick-gelu", HF, OP_CONFIG, "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"quick_gelu\"", VKVIT_OK, {0}},
 };
 
 /* Builds the case's directory; returns the path to load. */

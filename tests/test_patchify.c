@@ -23,8 +23,8 @@ static const patchify_case pcases[] = {
 };
 
 /* tokens: batch B of N patch embeddings of width D behind `prefix` tokens and `regs` register tokens. ViT-B (196
- * patches + cls), DeiT distilled (+ dist), Ti, DINOv2-S/14 with 4 registers at 518 px, and awkward widths and
- * counts. */
+ * patches + cls), DeiT distilled (+ dist), Ti, DINOv2-S/14 with 4 registers at 518 px, awkward widths and counts,
+ * and no prefix (SigLIP: prefix 0, no class token bound). */
 typedef struct tokens_case {
     uint32_t B, N, D, prefix, regs;
 } tokens_case;
@@ -33,6 +33,7 @@ static const tokens_case tcases[] = {
     {1, 196, 768, 1, 0}, {3, 196, 768, 1, 0}, {2, 196, 192, 2, 0}, {1, 1, 1, 1, 0}, {2, 1, 7, 2, 0},
     {3, 36, 48, 1, 0},   {1, 576, 65, 2, 0},  {1, 1369, 384, 1, 4}, {3, 25, 36, 1, 4}, {2, 1, 7, 2, 1},
     {1, 7, 13, 1, 3},
+    {1, 196, 768, 0, 0}, {3, 49, 45, 0, 0}, {2, 1, 7, 0, 0},
 };
 
 /* token_mean: x [B][T][D], tokens [first, first + count) into columns [y_first, y_first + D) of y [B][y_stride].
@@ -92,8 +93,9 @@ static void check_tokens(vkvit_context *ctx, const tokens_case *c, op_dtype t, u
     vk_buffer be = test_upload_as(ctx, t, emb, n_emb), bc = test_upload_as(ctx, t, cls, D);
     vk_buffer bd = test_upload_as(ctx, t, dist, D), bp = test_upload_as(ctx, t, pos, (size_t)T * D);
     vk_buffer bx = test_poisoned(ctx, t, n_x), br = test_upload_as(ctx, t, reg, n_reg);
-    tokens_args a = {.batch = B, .T = T, .D = D, .prefix = prefix, .emb = vk_whole(&be), .cls = vk_whole(&bc),
-                     .pos = vk_whole(&bp), .x = vk_whole(&bx), .dtype = t, .regs = R};
+    tokens_args a = {.batch = B, .T = T, .D = D, .prefix = prefix, .emb = vk_whole(&be),
+                     .cls = prefix ? vk_whole(&bc) : (vk_span){0}, .pos = vk_whole(&bp), .x = vk_whole(&bx),
+                     .dtype = t, .regs = R};
     if (prefix == 2)
         a.dist = vk_whole(&bd);
     if (R)

@@ -45,6 +45,8 @@
 #define PRE_LOGITS VKVIT_SOURCE_ROOT "/tests/data/timm-prelogits"
 #define HYBRID VKVIT_SOURCE_ROOT "/tests/data/hybrid/r3/timm"
 #define DINO_REG4 VKVIT_SOURCE_ROOT "/tests/data/dino/reg4/hf"
+#define CLIP_TOWER VKVIT_SOURCE_ROOT "/tests/data/clip/quickgelu"
+#define SIGLIP_TOWER VKVIT_SOURCE_ROOT "/tests/data/siglip/tower"
 #define DEIT VKVIT_SOURCE_ROOT "/../shared/models/deit-tiny-imagenet"
 #define PHOTO VKVIT_SOURCE_ROOT "/../shared/images/chelsea.png"
 
@@ -519,6 +521,50 @@ static void test_record_photo(app_vulkan *app, vkvit_context *ctx)
     vkvit_image_destroy(&photo);
 }
 
+/* A CLIP or SigLIP tower (no classifier; the embedding is the projection, or the attention-pooled vector) recorded
+ * into the application's command buffer: its embedding in the application's buffer equals vkvit_run_images' on the
+ * same pixels, and vkvit_verify after vkvit_record_complete holds the recorded run to the C reference. */
+static void test_record_tower(app_vulkan *app, vkvit_context *ctx, const char *tower)
+{
+    uint64_t seed = test_seed() ^ 0xc11b;
+    vkvit_model *m = NULL;
+    vkvit_plan *p = NULL;
+    vkvit_model_info mi;
+    printf("-- vkvit_record: a tower (%s)\n", tower);
+    vkvit_model_options mo = {.keep_host_weights = 1};
+    test_ok(vkvit_model_load(ctx, tower, &mo, &m), tower);
+    test_ok(vkvit_model_get_info(m, &mi), "model info");
+    test_ok(vkvit_plan_create(m, NULL, &p), "plan");
+    const uint32_t n = mi.embedding_size;
+    vkvit_image im = {random_rgba(41, 37, &seed), 41, 37};
+    float *ref = test_alloc(n), *got = test_alloc(n);
+    test_ok(vkvit_run_images(p, &im, 1, NULL), "vkvit_run_images");
+    test_ok(vkvit_get_embeddings(p, ref, n), "embeddings");
+    app_image gi = embed_app_image(app, VK_FORMAT_R8G8B8A8_UNORM, im.width, im.height);
+    embed_app_upload(app, &gi, im.rgba, 4);
+    app_buffer outb = embed_app_buffer(app, (VkDeviceSize)n * 4 + 64, VK_BUFFER_USAGE_TRANSFER_DST_BIT);
+    memset(outb.map, 0xff, outb.size);
+    vkvit_gpu_image in = {.image = gi.image, .format = gi.format, .width = im.width, .height = im.height};
+    vkvit_record_outputs outs = {.embeddings = {outb.buf, 64}};
+    VkCommandBuffer cb = embed_app_begin(app, false);
+    test_ok(vkvit_record(p, cb, &in, 1, &outs), "vkvit_record (a tower)");
+    embed_app_submit_wait(app, cb, true);
+    app_commands_free(app, cb);
+    check_same("record: tower embedding in the application's buffer vs vkvit_run_images",
+               (const float *)((const char *)outb.map + 64), ref, n, 1e-6);
+    test_ok(vkvit_record_complete(p), "vkvit_record_complete");
+    test_ok(vkvit_get_embeddings(p, got, n), "embeddings after vkvit_record_complete");
+    check_same("record: tower vkvit_get_embeddings after vkvit_record_complete", got, ref, n, 1e-6);
+    double rel = -1;
+    test_ok(vkvit_verify(p, &rel), "vkvit_verify");
+    test_expect(rel <= TOL_F32 * 10, "record: %s, the recorded run vs the C reference rel=%.3e", tower, rel);
+    free(im.rgba), free(ref), free(got);
+    app_buffer_destroy(app, &outb);
+    app_image_destroy(app, &gi);
+    vkvit_plan_destroy(p);
+    vkvit_model_destroy(m);
+}
+
 /* The fp16 path on the adopted device, which has what the requirements query asked for: a model
  * loaded in fp16 runs (the validation layer would object to fp16 shaders without the features) and
  * agrees with fp32 within the fp16 whole-forward bound. */
@@ -976,6 +1022,8 @@ int main(void)
     test_record_hybrid(&app, ctx);
     test_record_inputs(&app, ctx, DINO_REG4);
     test_record_photo(&app, ctx);
+    test_record_tower(&app, ctx, CLIP_TOWER);
+    test_record_tower(&app, ctx, SIGLIP_TOWER);
     test_fp16_adopted(&app, ctx);
     test_record_embeddings(&app, ctx);
     test_async(&app, ctx, plain);

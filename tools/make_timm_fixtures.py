@@ -239,6 +239,8 @@ def model_dims(m):
         gelu = "tanh"
     elif type(act).__name__ == "GELU":
         gelu = "erf"
+    elif type(act).__name__ == "QuickGELU":
+        gelu = "quick"
     w = m.patch_embed.proj.weight
     return dict(hidden=int(w.shape[0]), channels=int(w.shape[1]), patch=int(w.shape[2]),
                 image=int(m.patch_embed.img_size[0]), layers=len(m.blocks),
@@ -247,6 +249,7 @@ def model_dims(m):
                 classes=int(m.num_classes), distilled=getattr(m, "dist_token", None) is not None,
                 qkv_bias=hasattr(attn, "qkv") and attn.qkv.bias is not None,
                 eps=float(m.norm.eps) if hasattr(m.norm, "eps") else 0.0, gelu=gelu,
+                pre_norm=not isinstance(m.norm_pre, torch.nn.Identity),
                 tokens=int(m.patch_embed.num_patches + m.num_prefix_tokens))
 
 
@@ -255,11 +258,17 @@ def unsupported(m, d):
     ident = lambda mod: isinstance(mod, torch.nn.Identity)
     out = []
     blk = m.blocks[0] if len(m.blocks) else None
-    if m.cls_token is None:
+    pool = getattr(m, "attn_pool", None)
+    siglip = m.cls_token is None and m.global_pool == "map" and type(pool).__name__ == "AttentionPoolLatent" and \
+        pool.latent_len == 1 and pool.pos_embed is None and isinstance(pool.q_norm, torch.nn.Identity) and \
+        pool.pool == "token" and isinstance(pool.q, torch.nn.Linear) and pool.mlp is not None  # SigLIP's head
+    if m.patch_embed.img_size[0] % m.patch_embed.patch_size[0]:
+        out.append("patch_size")  # a grid that leaves pixels out (vit_so400m_patch14_siglip_384)
+    if m.cls_token is None and not siglip:
         out.append("class_token")
-    if m.global_pool != "token" or getattr(m, "attn_pool", None) is not None:
+    if (m.global_pool != "token" or pool is not None) and not siglip:
         out.append("global_pool")
-    if not ident(m.norm_pre):
+    if not ident(m.norm_pre) and not isinstance(m.norm_pre, (timm.layers.LayerNorm, torch.nn.LayerNorm)):
         out.append("pre_norm")
     if not ident(m.fc_norm):
         out.append("fc_norm")

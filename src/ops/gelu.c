@@ -26,7 +26,7 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a)
         a->y.size < (VkDeviceSize)a->n * es)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "gelu: spans smaller than n = %u %s", a->n,
                     f16 ? "halves" : "floats");
-    const uint32_t spec[] = {GELU_WG, a->tanh_approx ? 1u : 0u};
+    const uint32_t spec[] = {GELU_WG, a->quick ? 2u : a->tanh_approx ? 1u : 0u}; /* gelu.comp's FORM */
     vk_pipeline *pipe;
     s = vk_pipeline_get(ctx, &gelu_shaders[f16], spec, 2, &pipe);
     if (s)

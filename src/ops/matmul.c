@@ -153,7 +153,7 @@ static vkvit_status validate(const vkvit_context *ctx, const matmul_args *a, mat
     if (!a->batch || !a->M || !a->N || !a->K)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "matmul: zero dimension (batch %u, M %u, N %u, K %u)",
                     a->batch, a->M, a->N, a->K);
-    if ((unsigned)a->epilogue > MATMUL_EPI_TANH)
+    if ((unsigned)a->epilogue > MATMUL_EPI_QUICK_GELU)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "matmul: unknown epilogue %d", (int)a->epilogue);
     bool residual = a->epilogue == MATMUL_EPI_RESIDUAL;
     if (residual != (a->residual.size > 0))

@@ -1,7 +1,7 @@
 /* The matmul autotuner: which configuration op_matmul records a shape with (matmul.h).
  *
  * A shape's key names the kernel, dtype, load width, batch, M, N, K and the epilogue's class (none,
- * gelu for both GELUs, tanh, residual): "matmul.direct.f32.v4.b1.197x2304x768.gelu". A winner saved under
+ * gelu for the three GELUs, tanh, residual): "matmul.direct.f32.v4.b1.197x2304x768.gelu". A winner saved under
  * it (ctx->tune, src/vk/tune.c; the file next to the pipeline cache) is used when it is valid on the
  * device; otherwise the per-device default of matmul_config.c.
  *

@@ -51,6 +51,7 @@ static inline vkvit_status op_check_span(const char *op, const char *what, vk_sp
  *   GELU_TANH:   Y = gelu_tanh(X.W^T + b)
  *   RESIDUAL:    Y = R + X.W^T + b
  *   TANH:        Y = tanh(X.W^T + b)      (a pre-logits / pooler layer)
+ *   QUICK_GELU:  Y = z * sigmoid(1.702 z), z = X.W^T + b   (OpenAI CLIP's MLP activation)
  * dtype OP_F16: X, W, bias, R, Y are halves (sizes and strides in 2-byte elements); products
  *   accumulated and the epilogue applied in fp32, one rounding at the store (every kernel, the
  *   cooperative-matrix one included).
@@ -61,6 +62,7 @@ typedef enum matmul_epilogue {
     MATMUL_EPI_GELU_TANH = 2,
     MATMUL_EPI_RESIDUAL = 3,
     MATMUL_EPI_TANH = 4,
+    MATMUL_EPI_QUICK_GELU = 5,
 } matmul_epilogue;
 
 typedef struct matmul_args {
@@ -126,6 +128,7 @@ vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args 
 typedef struct gelu_args {
     uint32_t n;
     int tanh_approx;     /* 0 = exact erf form */
+    int quick;           /* 1 = quick GELU x sigmoid(1.702 x) (OpenAI CLIP; tanh_approx then ignored) */
     vk_span x, y;
     op_dtype dtype;
 } gelu_args;
@@ -137,8 +140,8 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
  *   patch grid, columns in the order of a conv weight [D][C][P][P]; then patches . W^T + b is the
  *   patch embedding.
  * tokens: x[b][t] = (t == 0 ? cls : t < prefix ? dist : t < prefix + regs ? reg[t - prefix]
- *   : emb[b*N + t - prefix - regs]) + pos[t], emb [B*N][D], cls/dist [D] (dist absent when prefix == 1),
- *   reg [regs][D] (absent when regs == 0: register tokens, DINOv2), pos [T][D], x [B][T][D].
+ *   : emb[b*N + t - prefix - regs]) + pos[t], emb [B*N][D], cls/dist [D] (dist absent when prefix == 1; both when
+ *   prefix == 0: SigLIP), reg [regs][D] (absent when regs == 0: register tokens, DINOv2), pos [T][D], x [B][T][D].
  * dtype OP_F16: patchify reads the fp32 image and writes fp16 patches; tokens reads and writes
  *   halves (the sum formed in fp32, rounded once).
  * widen: y[i] = (float)x[i], x n halves, y n floats: fp16 results -> the fp32 outputs.           */

@@ -12,8 +12,11 @@ double ref_gelu_tanh(double x)
     return x / (1.0 + exp(-2.0 * k * (x + 0.044715 * x * x * x)));
 }
 
-void ref_gelu(const float *x, float *y, uint64_t n, int tanh_approx)
+/* x sigmoid(1.702 x) as x / (1 + exp(-1.702 x)): exp overflowing to inf gives -0 in the negative tail */
+double ref_quick_gelu(double x) { return x / (1.0 + exp(-1.702 * x)); }
+
+void ref_gelu(const float *x, float *y, uint64_t n, int form)
 {
     for (uint64_t i = 0; i < n; i++)
-        y[i] = (float)(tanh_approx ? ref_gelu_tanh(x[i]) : ref_gelu_erf(x[i]));
+        y[i] = (float)(form == 2 ? ref_quick_gelu(x[i]) : form ? ref_gelu_tanh(x[i]) : ref_gelu_erf(x[i]));
 }

@@ -25,6 +25,8 @@ void ref_matmul(const float *x, const float *w, int w_batched, const float *bias
                     acc += r[i];
                 else if (epilogue == REF_EPI_TANH)
                     acc = tanh(acc);
+                else if (epilogue == REF_EPI_QUICK_GELU)
+                    acc = ref_quick_gelu(acc);
                 y[i] = (float)acc;
             }
         }

@@ -23,7 +23,7 @@ void ref_tokens_regs(const float *emb, const float *cls, const float *dist, cons
     for (uint32_t b = 0; b < B; b++)
         for (uint32_t t = 0; t < T; t++)
             for (uint32_t d = 0; d < D; d++) {
-                float v = t == 0 ? cls[d] : t < prefix ? dist[d] : t < lead ? reg[(uint64_t)(t - prefix) * D + d]
+                float v = t < prefix ? (t == 0 ? cls[d] : dist[d]) : t < lead ? reg[(uint64_t)(t - prefix) * D + d]
                         : emb[((uint64_t)b * (T - lead) + t - lead) * D + d];
                 x[((uint64_t)b * T + t) * D + d] = v + pos[(uint64_t)t * D + d];
             }

@@ -10,11 +10,14 @@
 
 double ref_gelu_erf(double x);   /* 0.5 x (1 + erf(x / sqrt 2)), via erfc */
 double ref_gelu_tanh(double x);  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+double ref_quick_gelu(double x); /* x sigmoid(1.702 x) (OpenAI CLIP) */
 
-void ref_gelu(const float *x, float *y, uint64_t n, int tanh_approx);
+/* form: 0 exact (erf), 1 tanh approximation, 2 quick GELU */
+void ref_gelu(const float *x, float *y, uint64_t n, int form);
 
 /* The epilogues, numbered as matmul_epilogue (src/ops/ops.h), which the reference does not include. */
-enum { REF_EPI_NONE = 0, REF_EPI_GELU = 1, REF_EPI_GELU_TANH = 2, REF_EPI_RESIDUAL = 3, REF_EPI_TANH = 4 };
+enum { REF_EPI_NONE = 0, REF_EPI_GELU = 1, REF_EPI_GELU_TANH = 2, REF_EPI_RESIDUAL = 3, REF_EPI_TANH = 4,
+       REF_EPI_QUICK_GELU = 5 };
 
 /* epilogue: a REF_EPI_* value (= matmul_epilogue). bias, r may be NULL.
  * x: [batch][M][K], w: [N][K] shared across batch (w_batched = 0) or [batch][N][K]. */

@@ -1,5 +1,6 @@
 /* The whole ViT forward pass in plain C, composed of the op references (double accumulation inside
- * each op, fp32 between ops, as on the GPU), a hybrid's ResNet included. Weights from the model's host copy. */
+ * each op, fp32 between ops, as on the GPU), a hybrid's ResNet and CLIP's pre-encoder LayerNorm and
+ * projection included. Weights from the model's host copy. */
 #include "vit.h"
 
 #include <math.h>
@@ -75,6 +76,51 @@ done:
     return rc;
 }
 
+/* SigLIP's attention-pooling head on x [B*T][D] into pooled [B][D], written out as the math reads (one probe
+ * query per image and head, not the GPU's T identical rows): h = LN(x); k, v = the K and V rows of h.Wmapᵀ + b
+ * (its Q rows give the probe's query, folded at load); o = softmax(q.kᵀ/√dh).v; pooled = o.Woᵀ + bo;
+ * pooled += fc2(GELU(fc1(LN(pooled)))). h, big ([B*T][3D] at least) are scratch. */
+static void map_head(const struct vkvit_model *m, const float *x, uint32_t B, float *h, float *big, float *pooled,
+                     int gelu)
+{
+    const vit_dims *d = &m->dims;
+    const uint32_t rows = B * d->T, D = d->D;
+    const float eps = (float)m->cfg.eps;
+    ref_layernorm(x, model_host(m, -1, W_NORM_W), model_host(m, -1, W_NORM_B), h, rows, D, eps);
+    ref_matmul(h, model_host(m, -1, W_MAP_QKV_W), 0, model_host(m, -1, W_MAP_QKV_B), NULL, big, 1, rows, 3 * D, D,
+               REF_EPI_NONE);
+    const double scale = 1.0 / sqrt((double)d->dh);
+    double *p = malloc(d->T * sizeof *p);
+    for (uint32_t b = 0; b < B && p; b++)
+        for (uint32_t hd = 0; hd < d->H; hd++) {
+            const float *q = big + (size_t)b * d->T * 3 * D + (size_t)hd * d->dh; /* row 0's Q: the probe's */
+            double most = -INFINITY, sum = 0;
+            for (uint32_t t = 0; t < d->T; t++) {
+                const float *k = big + ((size_t)b * d->T + t) * 3 * D + D + (size_t)hd * d->dh;
+                double s = 0;
+                for (uint32_t i = 0; i < d->dh; i++)
+                    s += (double)q[i] * k[i];
+                p[t] = s * scale;
+                most = p[t] > most ? p[t] : most;
+            }
+            for (uint32_t t = 0; t < d->T; t++)
+                sum += p[t] = exp(p[t] - most);
+            for (uint32_t i = 0; i < d->dh; i++) {
+                double o = 0;
+                for (uint32_t t = 0; t < d->T; t++)
+                    o += p[t] * big[((size_t)b * d->T + t) * 3 * D + 2 * D + (size_t)hd * d->dh + i];
+                h[(size_t)b * D + (size_t)hd * d->dh + i] = (float)(o / sum);
+            }
+        }
+    free(p);
+    ref_matmul(h, model_host(m, -1, W_MAP_PROJ_W), 0, model_host(m, -1, W_MAP_PROJ_B), NULL, pooled, 1, B, D, D,
+               REF_EPI_NONE);
+    ref_layernorm(pooled, model_host(m, -1, W_MAP_LN_W), model_host(m, -1, W_MAP_LN_B), h, B, D, eps);
+    ref_matmul(h, model_host(m, -1, W_MAP_FC1_W), 0, model_host(m, -1, W_MAP_FC1_B), NULL, big, 1, B, d->mlp, D, gelu);
+    ref_matmul(big, model_host(m, -1, W_MAP_FC2_W), 0, model_host(m, -1, W_MAP_FC2_B), pooled, pooled, 1, B, D, d->mlp,
+               REF_EPI_RESIDUAL);
+}
+
 int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,
                     float *pre, float *maps)
 {
@@ -109,7 +155,14 @@ int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint
     }
     ref_tokens_regs(h, model_host(m, -1, W_CLS), model_host(m, -1, W_DIST), model_host(m, -1, W_REG), d->regs,
                     model_host(m, -1, W_POS), x, B, d->T, d->D, d->prefix);
-    int gelu = m->cfg.gelu == VIT_GELU_TANH ? REF_EPI_GELU_TANH : REF_EPI_GELU;
+    if (d->pre_norm) { /* CLIP's LayerNorm before the encoder */
+        ref_layernorm(x, model_host(m, -1, W_NORM_PRE_W), model_host(m, -1, W_NORM_PRE_B), h, (uint32_t)rows, d->D,
+                      (float)m->cfg.eps);
+        memcpy(x, h, rows * d->D * sizeof *x);
+    }
+    int gelu = m->cfg.gelu == VIT_GELU_TANH    ? REF_EPI_GELU_TANH
+               : m->cfg.gelu == VIT_GELU_QUICK ? REF_EPI_QUICK_GELU
+                                               : REF_EPI_GELU;
     for (uint32_t l = 0; l < d->L; l++) {
         int li = (int)l;
         ref_layernorm(x, model_host(m, li, L_LN1_W), model_host(m, li, L_LN1_B), h, (uint32_t)rows, d->D,
@@ -132,6 +185,8 @@ int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint
     if (tokens)
         ref_layernorm(x, model_host(m, -1, W_NORM_W), model_host(m, -1, W_NORM_B), tokens, (uint32_t)rows, d->D,
                       (float)m->cfg.eps);
+    if (d->map)
+        map_head(m, x, B, h, big, pooled, gelu);
     for (uint32_t t = 0; t < d->prefix; t++) {
         for (uint32_t b = 0; b < B; b++)
             for (uint32_t i = 0; i < d->D; i++)
@@ -141,10 +196,12 @@ int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint
             for (uint32_t i = 0; i < d->D; i++)
                 pooled[((size_t)b * d->prefix + t) * d->D + i] = h[(size_t)b * d->D + i];
     }
-    if (d->R) { /* on the class token: pooled rows are [cls | dist] in a distilled model */
+    if (d->R) { /* on the class token: pooled rows are [cls | dist] in a distilled model; CLIP: a projection */
+        const bool proj = m->cfg.projection;
         for (uint32_t b = 0; b < B; b++)
-            ref_matmul(pooled + (size_t)b * d->prefix * d->D, model_host(m, -1, W_PRE_W), 0, model_host(m, -1, W_PRE_B),
-                       NULL, pl + (size_t)b * d->R, 1, 1, d->R, d->D, REF_EPI_TANH);
+            ref_matmul(pooled + (size_t)b * d->prefix * d->D, model_host(m, -1, W_PRE_W), 0,
+                       proj ? NULL : model_host(m, -1, W_PRE_B), NULL, pl + (size_t)b * d->R, 1, 1, d->R, d->D,
+                       proj ? REF_EPI_NONE : REF_EPI_TANH);
         if (pre)
             memcpy(pre, pl, (size_t)B * d->R * sizeof *pre);
     }

@@ -4,8 +4,9 @@
 #include "../model.h"
 
 /* CPU reference forward for B images (input [B][C][S][S]) with the model's host weights
- * (model loaded with keep_host). Outputs: logits [B][K] (may be NULL), pooled [B][prefix*D] (the
- * final-LN class token, then the distillation token), pre [B][R] the pre-logits tanh(Wpre . cls + b)
+ * (model loaded with keep_host). Outputs: logits [B][K] (may be NULL), pooled [B][pool*D] (the
+ * final-LN class token, then the distillation token; SigLIP: the attention-pooling head's
+ * output), pre [B][R] the pre-logits tanh(Wpre . cls + b)
  * (may be NULL; unused where R = 0), maps [L][B][T] class-token attention (may be NULL). Returns 0,
  * or -1 without host weights or memory. */
 int ref_vit_forward(const struct vkvit_model *m, const float *input, uint32_t B, float *logits, float *pooled,

@@ -99,6 +99,7 @@ const char *epi_name(matmul_epilogue e)
     case MATMUL_EPI_GELU_TANH: return "gelu_tanh";
     case MATMUL_EPI_RESIDUAL: return "residual";
     case MATMUL_EPI_TANH: return "tanh";
+    case MATMUL_EPI_QUICK_GELU: return "quick_gelu";
     default: return "none";
     }
 }
