@@ -257,8 +257,21 @@ typedef struct vkvit_model_options {
      * as timm's loader does (bicubic, antialiased), Hugging Face ones as interpolate_pos_encoding does (bicubic);
      * docs/resolution.md. vkvit_run_images' preprocessing targets the new size: a timm crop_pct spec resizes to
      * floor(size / crop_pct) and crops size x size, other specs' resize and crop sizes scale by
-     * size / checkpoint's size. Images stay square. */
+     * size / checkpoint's size. */
     uint32_t image_size;
+    /* A non-square size: the input height and width in pixels. Each side is taken from its own option, else
+     * from image_size, else (0) from the checkpoint: {.image_height = 224, .image_width = 320}, or
+     * {.image_size = 224, .image_width = 320}, both run at 224 high x 320 wide; {.image_width = 320} alone
+     * keeps the checkpoint's height. The same rules as image_size apply to each side (a multiple of the patch
+     * size, at most 4096, else VKVIT_ERROR_INVALID_ARGUMENT naming the size). The position embedding's grid is
+     * resampled to (height / patch) x (width / patch), each axis by its own ratio, as the checkpoint's library
+     * does for a non-square target; a timm crop_pct spec resizes keeping the photo's aspect (timm's
+     * ResizeKeepRatio: the smaller of the two scale factors to floor(height / crop_pct) x floor(width / crop_pct),
+     * rounded) and centre-crops height x width; a Hugging Face spec resizes to height x width (and crops in
+     * proportion). A checkpoint whose config is non-square (timm img_size / input_size [h, w], HF image_size
+     * [h, w]) runs at its own size by default. A hybrid (ResNet stem) runs square sizes only
+     * (VKVIT_ERROR_UNSUPPORTED). docs/resolution.md. */
+    uint32_t image_height, image_width;
 } vkvit_model_options;
 
 /* Loads a checkpoint as downloaded from Hugging Face or timm: `path` is a directory holding
@@ -288,8 +301,8 @@ VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, co
 typedef struct vkvit_model_info {
     const char *family;          /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" or "synthetic" */
     uint32_t hidden, layers, heads, mlp;
-    uint32_t image_size, patch_size, channels;
-    uint32_t tokens;             /* 1 (+1 distillation) + (image/patch)^2                        */
+    uint32_t image_size, patch_size, channels; /* image_size: the height (the side of a square model)  */
+    uint32_t tokens;             /* 1 (+1 distillation) + grid_height * grid_width              */
     uint32_t num_classes;        /* 0 for a backbone                                             */
     int distilled, gelu_tanh;
     float layer_norm_eps;
@@ -313,6 +326,11 @@ typedef struct vkvit_model_info {
      * (its width: timm's representation_size, HF's pooler_output_size). */
     uint32_t embedding_size;
     const char *embedding;
+    /* The input the model runs at, in pixels (equal for a square model), and its patch grid: the tokens after
+     * the class (and distillation) token are the grid's cells in raster order, row by row (grid_width per
+     * row), so an attention map [tokens] lays out as prefix + grid_height x grid_width. vkvit_run takes
+     * [n][channels][image_height][image_width]. */
+    uint32_t image_height, image_width, grid_height, grid_width;
 } vkvit_model_info;
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *model, vkvit_model_info *out);
