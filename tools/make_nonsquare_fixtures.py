@@ -1,0 +1,198 @@
+#!/usr/bin/python3
+"""Write the fixtures for non-square input sizes from timm's own code (committed; CI never runs timm or PyTorch).
+
+Run with Debian's PyTorch and SciPy and timm's source (as tools/make_timm_fixtures.py, whose helpers it uses):
+
+    PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_nonsquare_fixtures.py [--check]
+
+It writes
+  tests/data/posembed-nonsquare.safetensors
+                       position-embedding grids resampled to and from non-square grids by
+                       torch.nn.functional.interpolate (bicubic, antialias False / True) and scipy.ndimage.zoom
+                       (order=1), the same keys as posembed.safetensors (tests/test_posembed.c reads both)
+  tests/data/timm-nonsquare/
+                       a tiny timm ViT saved at a square size (grid 7x7) and the outputs timm computes at
+                       non-square sizes (9x7 and 5x11 patches) after loading the file through timm's
+                       checkpoint_filter_fn (resample_abs_pos_embed: bicubic, antialias=True, float32)
+  tests/data/timm-rect/
+                       a tiny distilled DeiT made non-square (img_size=(24, 36): a 6x9 grid), its outputs at its
+                       own size, and at 36x28 (9x7) after resample_abs_pos_embed(old_size=(6, 9)) (timm's
+                       checkpoint_filter_fn assumes a square checkpoint grid, so the resampling is called the way
+                       timm's own code calls it with the grid given)
+  tests/data/nonsquare-README.md
+                       what these are
+--check regenerates into a temporary folder and compares byte for byte.
+"""
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import scipy
+import scipy.ndimage
+import torch
+import torch.nn.functional as F
+
+import timm
+import timm.layers
+from timm.models import vision_transformer as timm_vit
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from make_fixtures import read_safetensors, store, write_safetensors  # noqa: E402
+from make_timm_fixtures import hub_config, randomize, timm_outputs  # noqa: E402
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parent.parent
+REGEN = "PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_nonsquare_fixtures.py"
+
+# (gh, gw, oh, ow): square -> non-square (DINOv2's 6x6 run at 9x7), non-square -> square, -> transposed, one axis
+# kept, shrinking one axis while growing the other, a row, a column.
+POS_CASES = [(6, 6, 9, 7), (7, 7, 5, 11), (6, 9, 9, 7), (6, 9, 6, 6), (4, 6, 6, 4), (5, 3, 5, 8), (9, 4, 3, 10),
+             (1, 5, 3, 2), (4, 1, 2, 6)]
+POS_DIM = 7
+
+
+def posembed_data():
+    t = {}
+    rng = np.random.Generator(np.random.PCG64(1300))
+    for gh, gw, oh, ow in POS_CASES:
+        grid = rng.standard_normal((gh, gw, POS_DIM)).astype(np.float32)
+        key = f"{gh}x{gw}-{oh}x{ow}"
+        t[f"in.{key}"] = store(grid, "F32")
+        x = torch.from_numpy(grid).permute(2, 0, 1)[None]  # timm: [1, D, gh, gw] in float32
+        for mode, aa in (("bicubic", False), ("bicubic_aa", True)):
+            for suffix, xt in (("", x.double()), ("_f32", x)):  # PyTorch's algorithm in float64, and as timm runs it
+                y = F.interpolate(xt, size=(oh, ow), mode="bicubic", align_corners=False, antialias=aa)
+                t[f"{mode}{suffix}.{key}"] = store(y[0].permute(1, 2, 0).numpy(), "F32")
+        z = scipy.ndimage.zoom(grid.astype(np.float64), (oh / gh, ow / gw, 1), order=1)
+        assert z.shape == (oh, ow, POS_DIM), (key, z.shape)
+        t[f"zoom.{key}"] = store(z, "F32")
+    return t
+
+
+MODELS = [
+    dict(name="timm-nonsquare", arch="vit_small_patch16_224", seed=1301, own=None, sizes=[(36, 28), (20, 44)],
+         args={"img_size": 28, "patch_size": 4, "embed_dim": 48, "depth": 2, "num_heads": 3, "mlp_ratio": 2.5,
+               "num_classes": 7},
+         note="grid 7x7 saved; run at 36x28 (9x7 patches: one axis grown, one kept) and 20x44 (5x11: one axis "
+              "shrunk, where the antialiased kernel matters, one grown)"),
+    dict(name="timm-rect", arch="deit_tiny_distilled_patch16_224", seed=1302, own=(24, 36), sizes=[(24, 36), (36, 28)],
+         args={"img_size": [24, 36], "patch_size": 4, "embed_dim": 36, "depth": 2, "num_heads": 2, "num_classes": 5},
+         note="distilled DeiT built non-square (img_size=(24, 36): a 6x9 grid, class + distillation rows kept); run "
+              "at its own size, and at 36x28 (9x7) from its 6x9 grid"),
+]
+BATCH = 3
+
+
+def pos_for(state, m, grid0):
+    """The checkpoint's position embedding for model m, resampled as timm does it: checkpoint_filter_fn for a square
+    checkpoint grid, resample_abs_pos_embed with old_size for a non-square one (the filter would take it as square)."""
+    new = list(m.patch_embed.grid_size)
+    if grid0[0] == grid0[1]:
+        return timm_vit.checkpoint_filter_fn(dict(state), m)
+    sd = dict(state)
+    if list(grid0) != new:
+        sd["pos_embed"] = timm.layers.resample_abs_pos_embed(state["pos_embed"], new, list(grid0),
+                                                             m.num_prefix_tokens)
+    return sd
+
+
+def make_model(spec, out):
+    d = out / spec["name"]
+    d.mkdir(parents=True, exist_ok=True)
+    src = timm.create_model(spec["arch"], **spec["args"])
+    randomize(src, spec["seed"])
+    grid0 = tuple(src.patch_embed.grid_size)
+    write_safetensors(d / "model.safetensors", {k: store(v.numpy(), "F32") for k, v in src.state_dict().items()},
+                      {"format": "pt"})
+    with open(d / "config.json", "w") as f:  # save_config_for_hf's bytes, with a final newline
+        f.write(json.dumps(hub_config(src, spec["args"]), indent=2) + "\n")
+    tensors, _, _ = read_safetensors(d / "model.safetensors")
+    state = {k: torch.from_numpy(v.astype(np.float32)) for k, v in tensors.items()}
+    results = []
+    for h, w in spec["sizes"]:
+        m = timm.create_model(spec["arch"], **dict(spec["args"], img_size=(h, w))).eval()
+        m.load_state_dict(pos_for(state, m, grid0))
+        m = m.double()
+        rng = np.random.Generator(np.random.PCG64(spec["seed"] + 100 * h + w))
+        x = torch.from_numpy(rng.standard_normal((BATCH, 3, h, w)))
+        logits, emb, att = timm_outputs(m, x)
+        assert torch.allclose(logits, m(x), rtol=0, atol=1e-12)
+        write_safetensors(d / f"expected-{h}x{w}.safetensors",
+                          {"input": store(x.numpy(), "F32"), "logits": store(logits.numpy(), "F32"),
+                           "embedding": store(emb.numpy(), "F32"), "cls_attention": store(att.numpy(), "F32")},
+                          {"format": "pt"})
+        results.append(dict(size=(h, w), grid=(grid0, tuple(m.patch_embed.grid_size)),
+                            tokens=int(m.pos_embed.shape[1]), top1=logits.argmax(-1).tolist()))
+    return results
+
+
+def readme(models):
+    o = ["# Non-square fixtures from timm's own code (generated)", "",
+         f"Written by `tools/make_nonsquare_fixtures.py` with timm {timm.__version__}, torch {torch.__version__}, "
+         f"SciPy {scipy.__version__}; do not edit. Regenerate with", "", "```", REGEN + "           # rewrites them",
+         REGEN + " --check   # compares byte for byte", "```", "",
+         "## `posembed-nonsquare.safetensors`", "",
+         f"As `posembed.safetensors` (see `timm-README.md`): random grids `in.GHxGW-OHxOW` [GH, GW, {POS_DIM}] and "
+         "their resamplings by `F.interpolate(mode='bicubic', align_corners=False)` with and without "
+         "`antialias=True` (float64, and `_f32` in float32 as timm runs it) and `scipy.ndimage.zoom(order=1)`, for "
+         "grids " + ", ".join(f"{a}x{b} → {c}x{e}" for a, b, c, e in POS_CASES) + ".", "",
+         "## `timm-nonsquare/`, `timm-rect/`", "",
+         "A tiny model made by `timm.create_model(arch, **model_args)` with seeded weights, saved as "
+         "`model.safetensors` + `config.json` (`save_config_for_hf`). For each size H x W, `expected-HxW.safetensors` "
+         f"holds `input` [{BATCH}, 3, H, W], `logits`, `embedding` (final-LayerNorm class token) and `cls_attention` "
+         f"[L, {BATCH}, T] computed in float64 by `timm.create_model(arch, **model_args, img_size=(H, W))` after "
+         "loading the file the timm way (a square checkpoint grid through `checkpoint_filter_fn`; a non-square one "
+         "through `resample_abs_pos_embed(pos_embed, new_size, old_size)`, which the filter would call with the "
+         "grid taken as square; both bicubic, antialias=True, float32). `tests/test_nonsquare.c` loads the "
+         "checkpoint with `vkvit_model_options.image_height = H, image_width = W`.", "",
+         "| folder | architecture | model_args | size (H x W) | grid | tokens | top-1 |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for spec in MODELS:
+        for r in models[spec["name"]]:
+            (g0, g1) = r["grid"]
+            o.append(f"| `{spec['name']}` | `{spec['arch']}` | `{json.dumps(spec['args'])}` | {r['size'][0]}x"
+                     f"{r['size'][1]} | {g0[0]}x{g0[1]} → {g1[0]}x{g1[1]} | {r['tokens']} | {r['top1']} |")
+    o.append("")
+    for spec in MODELS:
+        o.append(f"- `{spec['name']}`: {spec['note']}.")
+    o.append("")
+    return "\n".join(o)
+
+
+def generate(root):
+    data = root / "tests" / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    write_safetensors(data / "posembed-nonsquare.safetensors", posembed_data(), {"format": "pt"})
+    models = {spec["name"]: make_model(spec, data) for spec in MODELS}
+    (data / "nonsquare-README.md").write_text(readme(models))
+    for spec in MODELS:
+        for r in models[spec["name"]]:
+            print(f"{spec['name']} at {r['size']}: grid {r['grid']}, tokens {r['tokens']}")
+
+
+def files(root):
+    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare")
+    a = ap.parse_args()
+    if not a.check:
+        generate(ROOT)
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        generate(Path(tmp))
+        bad = [str(p) for p in files(Path(tmp))
+               if not (ROOT / p).is_file() or (ROOT / p).read_bytes() != (Path(tmp) / p).read_bytes()]
+        if bad:
+            print("differs:", ", ".join(bad))
+            return 1
+        print("identical:", len(files(Path(tmp))), "files")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
