@@ -278,11 +278,13 @@ static void base(const vit_config *cfg, preprocess_spec *s)
 }
 
 /* timm's transforms_imagenet_eval resize for input_size height x width: the shorter side to
- * floor(size / crop_pct) when square (torchvision's Resize(int)), else ResizeKeepRatio to
- * floor(height / crop_pct) x floor(width / crop_pct). */
+ * floor(size / crop_pct) with the interpolation when square (torchvision's Resize(int)), else ResizeKeepRatio to
+ * floor(height / crop_pct) x floor(width / crop_pct), bilinear. */
 static void timm_scale(preprocess_spec *s, uint32_t height, uint32_t width)
 {
     s->resize = height == width ? PRE_RESIZE_SHORTEST : PRE_RESIZE_KEEP_RATIO;
+    /* timm builds ResizeKeepRatio without its interpolation argument: bilinear, its default */
+    s->filter = height == width ? s->timm_filter : PRE_BILINEAR;
     s->resize_w = (uint32_t)floor(width / s->crop_pct);
     s->resize_h = (uint32_t)floor(height / s->crop_pct);
 }
@@ -321,13 +323,13 @@ vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *s)
     char buf[32];
     snprintf(buf, sizeof buf, "%.6g", pct);
     s->crop_pct = strtod(buf, NULL);
-    timm_scale(s, cfg->image, config_image_w(cfg));
-    s->filter = PRE_BICUBIC;
+    s->timm_filter = PRE_BICUBIC;
     if (cfg->present & CONFIG_INTERPOLATION) {
-        vkvit_status e = timm_interpolation(s->source, cfg->interpolation, &s->filter);
+        vkvit_status e = timm_interpolation(s->source, cfg->interpolation, &s->timm_filter);
         if (e)
             return e;
     }
+    timm_scale(s, cfg->image, config_image_w(cfg));
     s->crop = true;
     s->crop_round = PRE_CROP_HALF_EVEN;
     for (uint32_t c = 0; c < s->channels; c++) { /* a grey model without mean/std: the red entries */

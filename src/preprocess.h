@@ -70,6 +70,7 @@ typedef struct preprocess_spec {
     uint32_t size;                 /* the model's input height: the result is channels x size x width */
     uint32_t size_w;               /* the model's input width when it differs from size; 0 = size */
     double crop_pct;               /* timm: the crop_pct the resize came from (floor(size / crop_pct)); 0 else */
+    pre_filter timm_filter;        /* timm: its interpolation, which only a square size's resize uses (below) */
     char source[160];              /* where the spec came from, for messages                     */
     char summary[320];             /* one line: "resize shortest edge to 256 (bicubic), ..."     */
 } preprocess_spec;
@@ -83,7 +84,8 @@ typedef struct preprocess_spec {
  *   2. else, for a timm config.json, its pretrained_cfg: resize the shorter side to
  *      floor(size / crop_pct), centre crop size x size (torchvision rounding), interpolation,
  *      (a non-square model h x w: timm's ResizeKeepRatio to floor(h / crop_pct) x floor(w / crop_pct),
- *      centre crop h x w, as timm's transforms_imagenet_eval does for a tuple img_size)
+ *      centre crop h x w, as timm's transforms_imagenet_eval does for a tuple img_size; that resize is
+ *      bilinear whatever the interpolation, since timm does not pass it to ResizeKeepRatio)
  *      mean, std; timm's defaults for absent keys (crop_pct 0.875, bicubic, ImageNet mean/std);
  *   3. else Hugging Face ViT's defaults: resize to size x size bilinear, x/255, mean = std = 0.5.
  * Errors: VKVIT_ERROR_BAD_CONFIG naming the file and the key (not JSON, a wrong type, a value out

@@ -275,10 +275,10 @@ static void check_nonsquare(vkvit_context *ctx, const char *dir, vkvit_precision
         uint32_t run_h, run_w;  /* the size it runs at */
         const char *preprocessing;
     } cases[] = {
-        {"timm-nonsquare", 36, 28, 36, 28, "resize keeping the aspect to cover 31x40 (bicubic), centre crop 28x36"},
-        {"timm-nonsquare", 20, 44, 20, 44, "resize keeping the aspect to cover 48x22 (bicubic), centre crop 44x20"},
-        {"timm-rect", 0, 0, 24, 36, "resize keeping the aspect to cover 40x26 (bicubic), centre crop 36x24"},
-        {"timm-rect", 36, 28, 36, 28, "resize keeping the aspect to cover 31x40 (bicubic), centre crop 28x36"},
+        {"timm-nonsquare", 36, 28, 36, 28, "resize keeping the aspect to cover 31x40 (bilinear), centre crop 28x36"},
+        {"timm-nonsquare", 20, 44, 20, 44, "resize keeping the aspect to cover 48x22 (bilinear), centre crop 44x20"},
+        {"timm-rect", 0, 0, 24, 36, "resize keeping the aspect to cover 40x26 (bilinear), centre crop 36x24"},
+        {"timm-rect", 36, 28, 36, 28, "resize keeping the aspect to cover 31x40 (bilinear), centre crop 28x36"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char file[64], path[1024];

@@ -19,6 +19,11 @@ It writes
                        own size, and at 36x28 (9x7) after resample_abs_pos_embed(old_size=(6, 9)) (timm's
                        checkpoint_filter_fn assumes a square checkpoint grid, so the resampling is called the way
                        timm's own code calls it with the grid given)
+  tests/data/preprocess-nonsquare.safetensors
+                       images (a photo from ../shared/images scaled down by PIL, and random pixels) preprocessed to
+                       non-square sizes by timm's own eval transform (transforms_imagenet_eval with a tuple img_size
+                       and crop_pct: ResizeKeepRatio + CenterCrop) and as a Hugging Face image processor does with
+                       size {height, width} (PIL resize, its centre crop), as 8-bit pixels
   tests/data/nonsquare-README.md
                        what these are
 --check regenerates into a temporary folder and compares byte for byte.
@@ -37,11 +42,14 @@ import torch.nn.functional as F
 
 import timm
 import timm.layers
+from PIL import Image
+from timm.data.transforms_factory import transforms_imagenet_eval
 from timm.models import vision_transformer as timm_vit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from make_fixtures import read_safetensors, store, write_safetensors  # noqa: E402
 from make_timm_fixtures import hub_config, randomize, timm_outputs  # noqa: E402
+from make_image_fixtures import hf_center_crop, u8  # noqa: E402
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,6 +137,57 @@ def make_model(spec, out):
     return results
 
 
+# ---- preprocessing ----------------------------------------------------------------------------------------------
+PHOTO = ROOT.parent / "shared" / "images" / "chelsea.png"
+FILTERS = {"nearest": 0, "bilinear": 1, "bicubic": 2}
+PIL_FILTERS = {"nearest": Image.NEAREST, "bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
+KIND = {"timm": 0, "hf": 1, "timm-resized": 2}
+# (image, kind, height, width, crop_pct, interpolation, crop (h, w) or None, the square size a resized spec is from):
+# "timm": a timm config with img_size [h, w]; "hf": a preprocessor_config.json with size {height, width} (and
+# crop_size); "timm-resized": a square timm config run at h x w (vkvit_model_options.image_height/width).
+PRE_CASES = [
+    ("photo", "timm", 36, 28, 0.9, "bicubic", None, 0),
+    ("photo", "timm", 20, 44, 0.875, "bilinear", None, 0),
+    ("noise", "timm", 24, 36, 1.0, "bicubic", None, 0),
+    ("photo", "hf", 24, 40, 0, "bilinear", None, 0),
+    ("photo", "hf", 30, 20, 0, "bicubic", (24, 16), 0),
+    ("photo", "timm-resized", 36, 28, 0.9, "bicubic", None, 28),
+    ("tall", "timm-resized", 16, 40, 0.875, "bicubic", None, 24),
+]
+
+
+def pre_image(what, rng):
+    if what == "photo":  # a real photo, scaled down so the fixture stays small
+        im = Image.open(PHOTO).convert("RGB").resize((121, 80), Image.BICUBIC)
+        a = np.asarray(im)
+        return np.concatenate([a, np.full(a.shape[:2] + (1,), 255, np.uint8)], axis=2)
+    h, w = (53, 37) if what == "noise" else (90, 23)
+    a = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+    a[..., 3] = 255
+    return a
+
+
+def preprocess_data():
+    rng = np.random.Generator(np.random.PCG64(1303))
+    t = {}
+    for i, (what, kind, h, w, pct, interp, crop, square) in enumerate(PRE_CASES):
+        a = pre_image(what, rng)
+        im = Image.fromarray(a, "RGBA").convert("RGB")
+        if kind == "hf":  # ViTImageProcessor: PIL resize to (width, height), then Hugging Face's centre crop
+            r = np.asarray(im.resize((w, h), PIL_FILTERS[interp]))
+            got = hf_center_crop(r, *crop) if crop else r
+        else:  # timm's eval transform for input_size (h, w), uint8 out (the prefetcher's PIL-to-tensor)
+            tf = transforms_imagenet_eval(img_size=(h, w), crop_pct=pct, interpolation=interp, use_prefetcher=True)
+            got = tf(im).numpy().transpose(1, 2, 0)
+        out = crop or (h, w)
+        assert got.shape == (out[0], out[1], 3), (i, got.shape)
+        t[f"{i}.image"] = u8(a)
+        t[f"{i}.case"] = store(np.array([KIND[kind], h, w, pct, FILTERS[interp], crop[0] if crop else 0,
+                                         crop[1] if crop else 0, square], np.float64), "F32")
+        t[f"{i}.expected"] = u8(np.ascontiguousarray(got.transpose(2, 0, 1)))
+    return t
+
+
 def readme(models):
     o = ["# Non-square fixtures from timm's own code (generated)", "",
          f"Written by `tools/make_nonsquare_fixtures.py` with timm {timm.__version__}, torch {torch.__version__}, "
@@ -148,6 +207,20 @@ def readme(models):
          "through `resample_abs_pos_embed(pos_embed, new_size, old_size)`, which the filter would call with the "
          "grid taken as square; both bicubic, antialias=True, float32). `tests/test_nonsquare.c` loads the "
          "checkpoint with `vkvit_model_options.image_height = H, image_width = W`.", "",
+         "## `preprocess-nonsquare.safetensors`", "",
+         "Per case i: `i.image` U8 [h, w, 4] (RGBA), `i.case` F32 (kind 0 timm / 1 Hugging Face / 2 timm square "
+         "config run at H x W, H, W, crop_pct, filter 0 nearest / 1 bilinear / 2 bicubic, crop height, crop width, "
+         "the square size of kind 2), `i.expected` U8 [3, H', W']: the pixels timm's `transforms_imagenet_eval("
+         "img_size=(H, W), crop_pct, interpolation, use_prefetcher=True)` gives (ResizeKeepRatio to floor(H / "
+         "crop_pct) x floor(W / crop_pct), then CenterCrop), or PIL's `resize((W, H))` and Hugging Face's centre crop. "
+         "The photo is `../shared/images/chelsea.png` scaled to 121x80 by PIL (bicubic). `tests/test_preprocess.c` "
+         "builds the spec the way vkvit does for such a model and requires its C reference and GPU op to give the "
+         "same pixels.", "",
+         "| case | image | kind | H x W | crop_pct | filter | crop |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for i, (what, kind, h, w, pct, interp, crop, square) in enumerate(PRE_CASES):
+        o.append(f"| {i} | {what} | {kind}{f' (from {square})' if square else ''} | {h}x{w} | {pct or '-'} | "
+                 f"{interp} | {f'{crop[0]}x{crop[1]}' if crop else '-'} |")
+    o += ["",
          "| folder | architecture | model_args | size (H x W) | grid | tokens | top-1 |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for spec in MODELS:
         for r in models[spec["name"]]:
@@ -165,6 +238,7 @@ def generate(root):
     data = root / "tests" / "data"
     data.mkdir(parents=True, exist_ok=True)
     write_safetensors(data / "posembed-nonsquare.safetensors", posembed_data(), {"format": "pt"})
+    write_safetensors(data / "preprocess-nonsquare.safetensors", preprocess_data(), {"format": "pt"})
     models = {spec["name"]: make_model(spec, data) for spec in MODELS}
     (data / "nonsquare-README.md").write_text(readme(models))
     for spec in MODELS:
