@@ -170,14 +170,14 @@ static float heat_at(const viewer_scene *s, float px, float py)
 {
     if (px < s->view_x0 || px >= s->view_x1 || py < s->view_y0 || py >= s->view_y1)
         return -1;
-    float g = (float)s->grid;
-    float u = clampf((px - s->view_x0) / (s->view_x1 - s->view_x0) * g - 0.5f, 0, g - 1);
-    float v = clampf((py - s->view_y0) / (s->view_y1 - s->view_y0) * g - 0.5f, 0, g - 1);
-    int ua = (int)u, va = (int)v, ub = imin(ua + 1, (int)s->grid - 1), vb = imin(va + 1, (int)s->grid - 1);
+    const int rows = (int)s->grid, cols = s->grid_w ? (int)s->grid_w : rows;
+    float u = clampf((px - s->view_x0) / (s->view_x1 - s->view_x0) * (float)cols - 0.5f, 0, (float)cols - 1);
+    float v = clampf((py - s->view_y0) / (s->view_y1 - s->view_y0) * (float)rows - 0.5f, 0, (float)rows - 1);
+    int ua = (int)u, va = (int)v, ub = imin(ua + 1, cols - 1), vb = imin(va + 1, rows - 1);
     float tu = u - (float)ua, tv = v - (float)va;
     const float *h = s->heat;
-    float top = h[va * (int)s->grid + ua] * (1 - tu) + h[va * (int)s->grid + ub] * tu;
-    float bottom = h[vb * (int)s->grid + ua] * (1 - tu) + h[vb * (int)s->grid + ub] * tu;
+    float top = h[va * cols + ua] * (1 - tu) + h[va * cols + ub] * tu;
+    float bottom = h[vb * cols + ua] * (1 - tu) + h[vb * cols + ub] * tu;
     return top * (1 - tv) + bottom * tv;
 }
 

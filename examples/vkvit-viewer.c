@@ -145,12 +145,12 @@ static double now_ms(void)
 static void update_heat(viewer *v)
 {
     const vkvit_model_info *mi = &v->info;
-    uint32_t grid = mi->image_size / mi->patch_size, first = mi->distilled ? 2 : 1;
+    uint32_t cells = mi->grid_height * mi->grid_width, first = mi->distilled ? 2 : 1;
     const float *a = v->attention + (size_t)v->layer * mi->tokens + first;
     float lo = a[0], hi = a[0];
-    for (uint32_t i = 1; i < grid * grid; i++)
+    for (uint32_t i = 1; i < cells; i++)
         lo = a[i] < lo ? a[i] : lo, hi = a[i] > hi ? a[i] : hi;
-    for (uint32_t i = 0; i < grid * grid; i++)
+    for (uint32_t i = 0; i < cells; i++)
         v->heat[i] = hi > lo ? (a[i] - lo) / (hi - lo) : 0;
     v->dirty = true;
 }
@@ -224,9 +224,8 @@ static int start_vkvit(viewer *v)
         fprintf(stderr, "vkvit-viewer: %s: %s: %s\n", v->opt.model, vkvit_status_string(s), vkvit_last_error());
         return -1;
     }
-    uint32_t grid = v->info.image_size / v->info.patch_size;
     v->attention = calloc((size_t)v->info.layers * v->info.tokens, sizeof *v->attention);
-    v->heat = calloc((size_t)grid * grid, sizeof *v->heat);
+    v->heat = calloc((size_t)v->info.grid_height * v->info.grid_width, sizeof *v->heat);
     if (!v->attention || !v->heat) {
         fprintf(stderr, "vkvit-viewer: out of memory\n");
         return -1;
@@ -274,7 +273,8 @@ static void compose(viewer *v, uint8_t *rgba, uint32_t width, uint32_t height)
         .image = v->image.rgba ? &v->image : NULL,
         .view_x0 = rect[0], .view_y0 = rect[1], .view_x1 = rect[2], .view_y1 = rect[3],
         .heat = v->opt.overlay && v->have_attention ? v->heat : NULL,
-        .grid = v->info.patch_size ? v->info.image_size / v->info.patch_size : 0,
+        .grid = v->info.grid_height,
+        .grid_w = v->info.grid_width,
         .top = v->top,
         .top_count = v->top_count,
         .title = title,
