@@ -536,7 +536,8 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
         uint64_t grid = (uint64_t)llround(sqrt((double)patches));
         if (patches == 0 || grid * grid != patches)
             return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [1, prefix + grid^2, D] with a "
-                        "square grid; its token count does not give one", path, pos->name);
+                        "square grid; its token count does not give one (a non-square model needs its image size "
+                        "[h, w] in config.json)", path, pos->name);
         /* A hybrid's ResNet halves the image twice in its root and once per stage after the first. */
         const uint32_t stride = c->hybrid ? 4u << (c->resnet.stages > 1 ? c->resnet.stages - 1 : 0) : 1;
         c->image = (uint32_t)(grid * c->patch * stride);
