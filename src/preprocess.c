@@ -236,7 +236,7 @@ static void summarise(preprocess_spec *s)
 #undef ADD
 }
 
-/* The result must be the model's size x size. */
+/* The result must be the model's height x width (size x width). */
 static vkvit_status check_output(const preprocess_spec *s, const char *name)
 {
     const uint32_t width = preprocess_width(s);
