@@ -265,7 +265,8 @@ static void check_resized(vkvit_context *ctx, const char *dir, vkvit_precision p
 
 /* Non-square sizes (tools/make_nonsquare_fixtures.py): a square timm checkpoint run at 9x7 and 5x11 patches, and
  * a checkpoint built non-square (6x9) at its own size (from its config: no option) and at 9x7; against timm after
- * its loader resamples the position embedding. The model info gives the size and the grid; the preprocessing is
+ * its loader resamples the position embedding. The same weights in the Hugging Face layouts: square at 9x7 (HF's
+ * plain bicubic), and with image_size [24, 36] at its own size. The model info gives the size and the grid; the preprocessing is
  * timm's for a tuple input_size (ResizeKeepRatio, then the crop). */
 static void check_nonsquare(vkvit_context *ctx, const char *dir, vkvit_precision prec)
 {
@@ -279,6 +280,8 @@ static void check_nonsquare(vkvit_context *ctx, const char *dir, vkvit_precision
         {"timm-nonsquare", 20, 44, 20, 44, "resize keeping the aspect to cover 48x22 (bilinear), centre crop 44x20"},
         {"timm-rect", 0, 0, 24, 36, "resize keeping the aspect to cover 40x26 (bilinear), centre crop 36x24"},
         {"timm-rect", 36, 28, 36, 28, "resize keeping the aspect to cover 31x40 (bilinear), centre crop 28x36"},
+        {"hf-nonsquare", 36, 28, 36, 28, "resize to 28x36 (bilinear)"},
+        {"hf-rect", 0, 0, 24, 36, "resize to 36x24 (bilinear)"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char file[64], path[1024];

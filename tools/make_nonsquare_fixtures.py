@@ -19,6 +19,12 @@ It writes
                        own size, and at 36x28 (9x7) after resample_abs_pos_embed(old_size=(6, 9)) (timm's
                        checkpoint_filter_fn assumes a square checkpoint grid, so the resampling is called the way
                        timm's own code calls it with the grid given)
+  tests/data/hf-nonsquare/, tests/data/hf-rect/
+                       the same two models renamed to the Hugging Face layouts (ViTForImageClassification,
+                       DeiTForImageClassificationWithTeacher; the renaming of transformers' convert_vit_timm_to_pytorch
+                       / convert_deit_timm_to_pytorch scripts): hf-nonsquare (image_size 28) run at 36x28 after the
+                       resampling Hugging Face's interpolate_pos_encoding does (F.interpolate(size=(h // P, w // P),
+                       bicubic, align_corners=False), no antialias), hf-rect with image_size [24, 36] at its own size
   tests/data/preprocess-nonsquare.safetensors
                        images (a photo from ../shared/images scaled down by PIL, and random pixels) preprocessed to
                        non-square sizes by timm's own eval transform (transforms_imagenet_eval with a tuple img_size
@@ -47,6 +53,7 @@ from timm.data.transforms_factory import transforms_imagenet_eval
 from timm.models import vision_transformer as timm_vit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import make_fixtures as mf  # noqa: E402
 from make_fixtures import read_safetensors, store, write_safetensors  # noqa: E402
 from make_timm_fixtures import hub_config, randomize, timm_outputs  # noqa: E402
 from make_image_fixtures import hf_center_crop, u8  # noqa: E402
@@ -188,6 +195,70 @@ def preprocess_data():
     return t
 
 
+# ---- Hugging Face layouts of the same weights ---------------------------------------------------------------------
+HF = [
+    dict(name="hf-nonsquare", source="timm-nonsquare", naming="hf-vit", image=28, sizes=[(36, 28)],
+         note="timm-nonsquare's weights as ViTForImageClassification (image_size 28), run at 36x28 (7x7 -> 9x7) "
+              "with Hugging Face's plain bicubic resampling"),
+    dict(name="hf-rect", source="timm-rect", naming="hf-deit-distilled", image=[24, 36], sizes=[(24, 36)],
+         note="timm-rect's weights as DeiTForImageClassificationWithTeacher with image_size [24, 36], at its own "
+              "size (Hugging Face's interpolate_pos_encoding takes a checkpoint grid as square, so it has no "
+              "reference at another size)"),
+]
+
+
+def hf_weights(state, layers):
+    """timm state (numpy) -> make_fixtures' canonical names, which export_hf writes in the HF layout."""
+    W = {"cls": state["cls_token"], "pos": state["pos_embed"], "patch_w": state["patch_embed.proj.weight"],
+         "patch_b": state["patch_embed.proj.bias"], "ln_w": state["norm.weight"], "ln_b": state["norm.bias"],
+         "head_w": state["head.weight"], "head_b": state["head.bias"]}
+    if "dist_token" in state:
+        W["dist"], W["dhead_w"], W["dhead_b"] = state["dist_token"], state["head_dist.weight"], state["head_dist.bias"]
+    for i in range(layers):
+        b, c = f"blocks.{i}.", f"l{i}."
+        q, k, v = np.split(state[b + "attn.qkv.weight"], 3, 0)
+        qb, kb, vb = np.split(state[b + "attn.qkv.bias"], 3, 0)
+        W.update({c + "q_w": q, c + "k_w": k, c + "v_w": v, c + "q_b": qb, c + "k_b": kb, c + "v_b": vb})
+        for timm_name, short in (("norm1", "ln1"), ("attn.proj", "o"), ("norm2", "ln2"), ("mlp.fc1", "fc1"),
+                                 ("mlp.fc2", "fc2")):
+            W[c + short + "_w"], W[c + short + "_b"] = state[b + timm_name + ".weight"], state[b + timm_name + ".bias"]
+    return W
+
+
+def make_hf(spec, out):
+    src = next(m for m in MODELS if m["name"] == spec["source"])
+    a = src["args"]
+    tensors, _, _ = read_safetensors(out / src["name"] / "model.safetensors")
+    state = {k: v.astype(np.float32) for k, v in tensors.items()}
+    d = out / spec["name"]
+    d.mkdir(parents=True, exist_ok=True)
+    mlp = int(a["embed_dim"] * a.get("mlp_ratio", 4.0))
+    s = mf.spec(spec["name"], spec["naming"], spec["image"], a["patch_size"], a["embed_dim"], a["num_heads"],
+                a["depth"], mlp, a["num_classes"], 1e-6)
+    W = hf_weights(state, a["depth"])
+    write_safetensors(d / "model.safetensors", {k: store(v, "F32") for k, v in mf.export_hf(W, s).items()},
+                      {"format": "pt"})
+    (d / "config.json").write_text(mf.hf_config(s))
+    tstate = {k: torch.from_numpy(v) for k, v in state.items()}
+    for h, w in spec["sizes"]:
+        m = timm.create_model(src["arch"], **dict(a, img_size=(h, w))).eval()
+        img = spec["image"] if isinstance(spec["image"], list) else [spec["image"]] * 2
+        old = [img[0] // a["patch_size"], img[1] // a["patch_size"]]
+        sd = dict(tstate)
+        if old != list(m.patch_embed.grid_size):  # HF's interpolate_pos_encoding: the same F.interpolate, no antialias
+            sd["pos_embed"] = timm.layers.resample_abs_pos_embed(tstate["pos_embed"], list(m.patch_embed.grid_size),
+                                                                 old, m.num_prefix_tokens, antialias=False)
+        m.load_state_dict(sd)
+        m = m.double()
+        rng = np.random.Generator(np.random.PCG64(src["seed"] + 7 + 100 * h + w))
+        x = torch.from_numpy(rng.standard_normal((BATCH, 3, h, w)))
+        logits, emb, att = timm_outputs(m, x)
+        write_safetensors(d / f"expected-{h}x{w}.safetensors",
+                          {"input": store(x.numpy(), "F32"), "logits": store(logits.numpy(), "F32"),
+                           "embedding": store(emb.numpy(), "F32"), "cls_attention": store(att.numpy(), "F32")},
+                          {"format": "pt"})
+
+
 def readme(models):
     o = ["# Non-square fixtures from timm's own code (generated)", "",
          f"Written by `tools/make_nonsquare_fixtures.py` with timm {timm.__version__}, torch {torch.__version__}, "
@@ -228,9 +299,15 @@ def readme(models):
             o.append(f"| `{spec['name']}` | `{spec['arch']}` | `{json.dumps(spec['args'])}` | {r['size'][0]}x"
                      f"{r['size'][1]} | {g0[0]}x{g0[1]} → {g1[0]}x{g1[1]} | {r['tokens']} | {r['top1']} |")
     o.append("")
-    for spec in MODELS:
+    for spec in MODELS + HF:
         o.append(f"- `{spec['name']}`: {spec['note']}.")
-    o.append("")
+    o += ["", "`hf-nonsquare/` and `hf-rect/` hold the same weights as `timm-nonsquare/` and `timm-rect/` in the "
+          "Hugging Face layouts (`transformers`' convert_vit_timm_to_pytorch / convert_deit_timm_to_pytorch renaming: "
+          "`blocks.i.attn.qkv` split into `attention.attention.{query,key,value}`, `norm1` → `layernorm_before`, "
+          "`head_dist` → `distillation_classifier`, ...) with `config.json` as `ViTConfig` / `DeiTConfig` write it; "
+          "their expected outputs come from timm's model on those weights, the position embedding resampled as "
+          "Hugging Face's `interpolate_pos_encoding` does (`F.interpolate(size=(h // P, w // P), mode='bicubic', "
+          "align_corners=False)`, no antialias, float32).", ""]
     return "\n".join(o)
 
 
@@ -240,6 +317,8 @@ def generate(root):
     write_safetensors(data / "posembed-nonsquare.safetensors", posembed_data(), {"format": "pt"})
     write_safetensors(data / "preprocess-nonsquare.safetensors", preprocess_data(), {"format": "pt"})
     models = {spec["name"]: make_model(spec, data) for spec in MODELS}
+    for spec in HF:
+        make_hf(spec, data)
     (data / "nonsquare-README.md").write_text(readme(models))
     for spec in MODELS:
         for r in models[spec["name"]]:
