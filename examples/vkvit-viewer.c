@@ -62,7 +62,7 @@ typedef struct viewer {
     vkvit_prediction top[VIEWER_TOP_K];
     uint32_t top_count;
     float *attention;              /* [layers][tokens] */
-    float *heat;                   /* [grid][grid] of the shown layer, normalised to [0, 1] */
+    float *heat;                   /* [grid_height][grid_width] of the shown layer, in [0, 1] */
     bool have_attention;
     uint32_t layer;                /* 0-based */
     double run_ms;
