@@ -163,6 +163,9 @@ static vkvit_status json_image(const char *name, const cJSON *obj, const char *k
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
     if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 && json_is_uint(v->child) && json_is_uint(v->child->next)) {
+        if (v->child->valuedouble == 0 || v->child->next->valuedouble == 0) /* 0 is no side, nor "square" */
+            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = [%.0f, %.0f]: a side of 0", name, key,
+                        v->child->valuedouble, v->child->next->valuedouble);
         c->image = (uint32_t)v->child->valuedouble;
         c->image_w = v->child->next->valuedouble == v->child->valuedouble ? 0 : (uint32_t)v->child->next->valuedouble;
         *present |= CONFIG_IMAGE;
@@ -659,6 +662,9 @@ static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, uint
             c->channels = (uint32_t)ch->valuedouble;
         if (!(given & CONFIG_IMAGE)) { /* [C, H, W] */
             const double h = ch->next->valuedouble, w = ch->next->next->valuedouble;
+            if (h == 0 || w == 0)
+                return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f]: a side of 0",
+                            name, ch->valuedouble, h, w);
             c->image = (uint32_t)h;
             c->image_w = h == w ? 0 : (uint32_t)w;
         }
