@@ -420,6 +420,8 @@ static const load_case load_cases[] = {
      {"config.json", "image_size", "100000"}},
     {"image-zero", HF, OP_CONFIG, "\"image_size\": 32", "\"image_size\": 0", VKVIT_ERROR_BAD_CONFIG,
      {"config.json", "image_size"}},
+    {"image-nonsquare-vs-tokens", HF, OP_CONFIG, "\"image_size\": 32", "\"image_size\": [32, 24]",
+     VKVIT_ERROR_SHAPE_MISMATCH, {"position_embeddings", "13"}},
     {"layers-absurd", HF, OP_CONFIG, "\"num_hidden_layers\": 3", "\"num_hidden_layers\": 100000",
      VKVIT_ERROR_BAD_CONFIG, {"config.json", "num_hidden_layers", "100000"}},
     {"mlp-absurd", HF, OP_CONFIG, "\"intermediate_size\": 256", "\"intermediate_size\": 4000000000",
