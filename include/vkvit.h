@@ -265,13 +265,13 @@ typedef struct vkvit_model_options {
      * keeps the checkpoint's height. The same rules as image_size apply to each side (a multiple of the patch
      * size, at most 4096, else VKVIT_ERROR_INVALID_ARGUMENT naming the size). The position embedding's grid is
      * resampled to (height / patch) x (width / patch), each axis by its own ratio, as the checkpoint's library
-     * does for a non-square target; a timm crop_pct spec resizes keeping the photo's aspect as timm's eval
-     * transform does for a tuple input_size (ResizeKeepRatio: the photo scaled by the smaller of the two factors
-     * that reach floor(height / crop_pct) x floor(width / crop_pct), sides rounded; bilinear, since timm does not
-     * pass its interpolation there) and centre-crops height x width; a Hugging Face spec resizes to height x width
-     * (and crops in proportion). A non-square checkpoint's grid is resampled per axis too. A checkpoint whose config is non-square (timm img_size / input_size [h, w], HF image_size
-     * [h, w]) runs at its own size by default. A hybrid (ResNet stem) runs square sizes only
-     * (VKVIT_ERROR_UNSUPPORTED). docs/resolution.md. */
+     * does for a non-square target (a non-square checkpoint grid too). A timm crop_pct spec resizes keeping the
+     * photo's aspect as timm's eval transform does for a tuple input_size (ResizeKeepRatio: the photo scaled by
+     * the smaller of the two factors that reach floor(height / crop_pct) x floor(width / crop_pct), sides
+     * rounded; bilinear, since timm does not pass its interpolation there) and centre-crops height x width; a
+     * Hugging Face spec resizes to height x width (and crops in proportion). A checkpoint whose config is
+     * non-square (timm img_size / input_size [h, w], HF image_size [h, w]) runs at its own size by default.
+     * A hybrid (ResNet stem) runs square sizes only (VKVIT_ERROR_UNSUPPORTED). docs/resolution.md. */
     uint32_t image_height, image_width;
 } vkvit_model_options;
 

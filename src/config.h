@@ -12,9 +12,9 @@
  *
  * Hugging Face (ViTConfig / DeiTConfig) keys read: architectures[0], model_type, hidden_size,
  *   num_hidden_layers, num_attention_heads, intermediate_size, image_size (an integer or [h, w]: a
- *   non-square model, image = h, image_w = w), patch_size (an integer or a square [h, w]), num_channels, layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...}
- *   with keys exactly 0..n-1), num_labels (checked against id2label), pooler_output_size and
- *   pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has one). Note: HF
+ *   non-square model, image = h, image_w = w), patch_size (an integer or a square [h, w]), num_channels,
+ *   layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...} with keys exactly 0..n-1), num_labels
+ *   (checked against id2label), pooler_output_size and pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has one). Note: HF
  *   saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
  *   classifier's shape decides. A ViTHybrid's backbone_config (BitConfig): depths, num_groups; layer_type
  *   other than "bottleneck" and global_padding other than "same" are VKVIT_ERROR_UNSUPPORTED.

@@ -315,7 +315,8 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
     /* In chunks: each chunk's input copied into the chunk region, its pass, its outputs copied into
      * their places in the batch's output regions (buffer copies: no binding-offset alignment). */
     const vit_dims *d = &p->model->dims;
-    const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image_w * 4, per_pooled = (VkDeviceSize)d->prefix * d->D * 4,
+    const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image_w * 4,
+                       per_pooled = (VkDeviceSize)d->prefix * d->D * 4,
                        per_pre = (VkDeviceSize)d->R * 4, per_logits = (VkDeviceSize)d->K * 4;
     vkvit_status s;
     for (uint32_t c0 = 0; c0 < p->batch; c0 += p->chunk) {

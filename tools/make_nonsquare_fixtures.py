@@ -276,8 +276,8 @@ def readme(models):
          f"[L, {BATCH}, T] computed in float64 by `timm.create_model(arch, **model_args, img_size=(H, W))` after "
          "loading the file the timm way (a square checkpoint grid through `checkpoint_filter_fn`; a non-square one "
          "through `resample_abs_pos_embed(pos_embed, new_size, old_size)`, which the filter would call with the "
-         "grid taken as square; both bicubic, antialias=True, float32). `tests/test_nonsquare.c` loads the "
-         "checkpoint with `vkvit_model_options.image_height = H, image_width = W`.", "",
+         "grid taken as square; both bicubic, antialias=True, float32). `tests/test_model.c` (check_nonsquare) "
+         "loads the checkpoint with `vkvit_model_options.image_height = H, image_width = W`.", "",
          "## `preprocess-nonsquare.safetensors`", "",
          "Per case i: `i.image` U8 [h, w, 4] (RGBA), `i.case` F32 (kind 0 timm / 1 Hugging Face / 2 timm square "
          "config run at H x W, H, W, crop_pct, filter 0 nearest / 1 bilinear / 2 bicubic, crop height, crop width, "

@@ -163,7 +163,7 @@ vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a
 vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a);
 vkvit_status op_widen(vk_cmd *cmd, vkvit_context *ctx, const widen_args *a);
 
-/* ---- preprocess.c: RGBA8 images of any size -> normalised [batch][C][S][W] (S x W: spec size x width) ----------------------
+/* ---- preprocess.c: RGBA8 images of any size -> normalised [batch][C][S][W] (spec size x width) -----------
  * The spec's resize (PIL-exact, src/preprocess.h), centre crop, rescale and normalisation, for up to
  * `batch` images per run, in three dispatches recorded once. What changes from run to run (image
  * sizes, resampling coefficients, dispatch sizes) is written by the host into `staging_meta` with

@@ -61,8 +61,8 @@ void ref_patchify_rect(const float *img, float *patches, uint32_t B, uint32_t C,
 void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
                 uint32_t T, uint32_t D, uint32_t prefix);
 
-/* Preprocessing of one RGBA8 image under `spec` (src/preprocess.h): levels [C][S][W] (S x W: the spec's size x width) gets the 8-bit
- * pixels after resize and crop (0 where the crop overhangs the image), out [C][S][W] (may be NULL)
+/* Preprocessing of one RGBA8 image under `spec` (src/preprocess.h; S x W: its size x width): levels [C][S][W]
+ * gets the 8-bit pixels after resize and crop (0 where the crop overhangs the image), out [C][S][W] (may be NULL)
  * (level * rescale - mean) / std in double. Plain loops over whole planes: luma or R, G, B
  * planes -> horizontal pass of the rows the crop needs -> vertical pass. Errors: pre_geometry's,
  * VKVIT_ERROR_OUT_OF_HOST_MEMORY. */
