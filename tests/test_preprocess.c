@@ -325,6 +325,25 @@ static void test_gpu_vs_ref(vkvit_context *ctx, uint64_t *rng)
 
 /* ---- against PIL ----------------------------------------------------------------------------------------------- */
 
+/* The largest |level - want| of the C reference and of the GPU op on one image; want [C][S][W] 8-bit levels. */
+static void worst_levels(vkvit_context *ctx, const preprocess_spec *s, const vkvit_image *im, const uint8_t *want,
+                         int *worst_ref, int *worst_gpu)
+{
+    const size_t plane = (size_t)s->size * preprocess_width(s), per = s->channels * plane;
+    uint8_t *lev = malloc(per);
+    float *gpu = test_alloc(per);
+    test_ok(ref_preprocess(s, im, lev, NULL), "ref");
+    run_gpu(ctx, s, im, 1, 1, gpu);
+    *worst_ref = *worst_gpu = 0;
+    for (size_t k = 0; k < per; k++) {
+        int dr = abs((int)lev[k] - want[k]), dg = abs(level_of(s, (uint32_t)(k / plane), gpu[k]) - want[k]);
+        *worst_ref = dr > *worst_ref ? dr : *worst_ref;
+        *worst_gpu = dg > *worst_gpu ? dg : *worst_gpu;
+    }
+    free(lev);
+    free(gpu);
+}
+
 /* tests/data/preprocess-pil.safetensors: per case i, "i.image" U8 [h][w][4], "i.spec" F32 [10] =
  * (resize mode, resize w, resize h, filter, crop, crop w, crop h, crop rounding, channels, size) with
  * the values of the pre_* enums, "i.expected" U8 [C][S][S]: PIL's pixels after resize and crop. */
@@ -357,19 +376,8 @@ static void test_against_pil(vkvit_context *ctx, const char *data_dir)
         s.crop_h = (uint32_t)v[6];
         s.crop_round = (pre_crop_round)v[7];
         vkvit_image im = {(uint8_t *)ti->data, (uint32_t)ti->shape[1], (uint32_t)ti->shape[0]};
-        size_t per = (size_t)s.channels * s.size * s.size;
-        uint8_t *lev = malloc(per);
-        float *gpu = test_alloc(per);
-        test_ok(ref_preprocess(&s, &im, lev, NULL), "ref");
-        run_gpu(ctx, &s, &im, 1, 1, gpu);
-        const uint8_t *want = te->data;
-        int worst_ref = 0, worst_gpu = 0;
-        for (size_t k = 0; k < per; k++) {
-            int dr = abs((int)lev[k] - want[k]);
-            int dg = abs(level_of(&s, (uint32_t)(k / ((size_t)s.size * s.size)), gpu[k]) - want[k]);
-            worst_ref = dr > worst_ref ? dr : worst_ref;
-            worst_gpu = dg > worst_gpu ? dg : worst_gpu;
-        }
+        int worst_ref, worst_gpu;
+        worst_levels(ctx, &s, &im, te->data, &worst_ref, &worst_gpu);
         static const char *const fn[] = {"nearest", "bilinear", "bicubic"};
         test_expect(worst_ref == 0 && worst_gpu == 0, "PIL case %d: %ux%u %s -> %s%s, C=%u S=%u: max |level - PIL's| "
                     "reference %d, GPU %d", i, im.width, im.height, fn[s.filter],
@@ -377,8 +385,6 @@ static void test_against_pil(vkvit_context *ctx, const char *data_dir)
                     : "+ crop (HF)") : "", s.channels, s.size, worst_ref, worst_gpu);
         exact += worst_ref == 0 && worst_gpu == 0;
         cases++;
-        free(lev);
-        free(gpu);
     }
     test_expect(cases >= 10, "%d PIL cases read from %s, %d pixel-exact", cases, path, exact);
     st_close(f);
@@ -546,25 +552,12 @@ static void test_against_nonsquare(vkvit_context *ctx, const char *data_dir)
                     "case %d: the spec makes %ux%u images (height x width; want %ux%u)", i, s.size,
                     preprocess_width(&s), oh, ow);
         vkvit_image im = {(uint8_t *)ti->data, (uint32_t)ti->shape[1], (uint32_t)ti->shape[0]};
-        size_t per = (size_t)3 * oh * ow;
-        uint8_t *lev = malloc(per);
-        float *gpu = test_alloc(per);
-        test_ok(ref_preprocess(&s, &im, lev, NULL), "ref");
-        run_gpu(ctx, &s, &im, 1, 1, gpu);
-        const uint8_t *want = te->data;
-        int worst_ref = 0, worst_gpu = 0;
-        for (size_t k = 0; k < per; k++) {
-            int dr = abs((int)lev[k] - want[k]);
-            int dg = abs(level_of(&s, (uint32_t)(k / ((size_t)oh * ow)), gpu[k]) - want[k]);
-            worst_ref = dr > worst_ref ? dr : worst_ref;
-            worst_gpu = dg > worst_gpu ? dg : worst_gpu;
-        }
+        int worst_ref, worst_gpu;
+        worst_levels(ctx, &s, &im, te->data, &worst_ref, &worst_gpu);
         test_expect(worst_ref == 0 && worst_gpu == 0, "non-square case %d: a %ux%u image, %s %ux%u, %s (%s): max "
                     "|level - reference's| C reference %d, GPU %d", i, im.width, im.height, kinds[kind], H, W,
                     filters[filt], s.summary, worst_ref, worst_gpu);
         cases++;
-        free(lev);
-        free(gpu);
     }
     test_expect(cases >= 7, "%d non-square cases read from %s", cases, path);
     st_close(f);

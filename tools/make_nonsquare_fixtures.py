@@ -3,7 +3,7 @@
 
 Run with Debian's PyTorch and SciPy and timm's source (as tools/make_timm_fixtures.py, whose helpers it uses):
 
-    PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_nonsquare_fixtures.py [--check]
+    PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_nonsquare_fixtures.py [--out DIR] [--check]
 
 It writes
   tests/data/posembed-nonsquare.safetensors
@@ -32,19 +32,15 @@ It writes
                        size {height, width} (PIL resize, its centre crop), as 8-bit pixels
   tests/data/nonsquare-README.md
                        what these are
---check regenerates into a temporary folder and compares byte for byte.
+--check regenerates into a temporary folder and compares byte for byte (make_fixtures.cli).
 """
-import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import scipy
-import scipy.ndimage
 import torch
-import torch.nn.functional as F
 
 import timm
 import timm.layers
@@ -55,7 +51,7 @@ from timm.models import vision_transformer as timm_vit
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_fixtures as mf  # noqa: E402
 from make_fixtures import read_safetensors, store, write_safetensors  # noqa: E402
-from make_timm_fixtures import hub_config, randomize, timm_outputs  # noqa: E402
+from make_timm_fixtures import hub_config, posembed_data, randomize, timm_outputs  # noqa: E402
 from make_image_fixtures import hf_center_crop, u8  # noqa: E402
 
 torch.set_num_threads(1)
@@ -67,24 +63,6 @@ REGEN = "PYTHONPATH=/tmp/timm-src /usr/bin/python3 tools/make_nonsquare_fixtures
 POS_CASES = [(6, 6, 9, 7), (7, 7, 5, 11), (6, 9, 9, 7), (6, 9, 6, 6), (4, 6, 6, 4), (5, 3, 5, 8), (9, 4, 3, 10),
              (1, 5, 3, 2), (4, 1, 2, 6)]
 POS_DIM = 7
-
-
-def posembed_data():
-    t = {}
-    rng = np.random.Generator(np.random.PCG64(1300))
-    for gh, gw, oh, ow in POS_CASES:
-        grid = rng.standard_normal((gh, gw, POS_DIM)).astype(np.float32)
-        key = f"{gh}x{gw}-{oh}x{ow}"
-        t[f"in.{key}"] = store(grid, "F32")
-        x = torch.from_numpy(grid).permute(2, 0, 1)[None]  # timm: [1, D, gh, gw] in float32
-        for mode, aa in (("bicubic", False), ("bicubic_aa", True)):
-            for suffix, xt in (("", x.double()), ("_f32", x)):  # PyTorch's algorithm in float64, and as timm runs it
-                y = F.interpolate(xt, size=(oh, ow), mode="bicubic", align_corners=False, antialias=aa)
-                t[f"{mode}{suffix}.{key}"] = store(y[0].permute(1, 2, 0).numpy(), "F32")
-        z = scipy.ndimage.zoom(grid.astype(np.float64), (oh / gh, ow / gw, 1), order=1)
-        assert z.shape == (oh, ow, POS_DIM), (key, z.shape)
-        t[f"zoom.{key}"] = store(z, "F32")
-    return t
 
 
 MODELS = [
@@ -311,10 +289,10 @@ def readme(models):
     return "\n".join(o)
 
 
-def generate(root):
-    data = root / "tests" / "data"
+def generate(data):
     data.mkdir(parents=True, exist_ok=True)
-    write_safetensors(data / "posembed-nonsquare.safetensors", posembed_data(), {"format": "pt"})
+    write_safetensors(data / "posembed-nonsquare.safetensors", posembed_data(POS_CASES, POS_DIM, 1300),
+                      {"format": "pt"})
     write_safetensors(data / "preprocess-nonsquare.safetensors", preprocess_data(), {"format": "pt"})
     models = {spec["name"]: make_model(spec, data) for spec in MODELS}
     for spec in HF:
@@ -325,27 +303,5 @@ def generate(root):
             print(f"{spec['name']} at {r['size']}: grid {r['grid']}, tokens {r['tokens']}")
 
 
-def files(root):
-    return sorted(p.relative_to(root) for p in root.rglob("*") if p.is_file())
-
-
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--check", action="store_true", help="regenerate into a temp dir and compare")
-    a = ap.parse_args()
-    if not a.check:
-        generate(ROOT)
-        return 0
-    with tempfile.TemporaryDirectory() as tmp:
-        generate(Path(tmp))
-        bad = [str(p) for p in files(Path(tmp))
-               if not (ROOT / p).is_file() or (ROOT / p).read_bytes() != (Path(tmp) / p).read_bytes()]
-        if bad:
-            print("differs:", ", ".join(bad))
-            return 1
-        print("identical:", len(files(Path(tmp))), "files")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(mf.cli(__doc__.split("\n")[0], generate, ROOT / "tests" / "data"))
