@@ -155,7 +155,8 @@ static int start_vkvit(demo *d)
         if ((s = vkvit_plan_create(d->model, NULL, &d->slots[i].plan)))
             goto fail;
     printf("device %s | fp16 path %s | model %s (%s, %ux%u, %u classes, %s)\n", d->vk.name,
-           paths & VKVIT_PATH_FP16 ? "on" : "off", d->opt.model, d->info.family, d->info.image_size, d->info.image_size,
+           paths & VKVIT_PATH_FP16 ? "on" : "off", d->opt.model, d->info.family, d->info.image_height,
+           d->info.image_width,
            d->info.num_classes, vkvit_precision_string(d->info.precision));
     return 0;
 fail:

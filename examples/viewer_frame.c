@@ -171,14 +171,14 @@ static float heat_at(const viewer_scene *s, float px, float py)
 {
     if (px < s->view_x0 || px >= s->view_x1 || py < s->view_y0 || py >= s->view_y1)
         return -1;
-    float g = (float)s->grid;
-    float u = clampf((px - s->view_x0) / (s->view_x1 - s->view_x0) * g - 0.5f, 0, g - 1);
-    float v = clampf((py - s->view_y0) / (s->view_y1 - s->view_y0) * g - 0.5f, 0, g - 1);
-    int ua = (int)u, va = (int)v, ub = imin(ua + 1, (int)s->grid - 1), vb = imin(va + 1, (int)s->grid - 1);
+    const int rows = (int)s->grid, cols = s->grid_w ? (int)s->grid_w : rows;
+    float u = clampf((px - s->view_x0) / (s->view_x1 - s->view_x0) * (float)cols - 0.5f, 0, (float)cols - 1);
+    float v = clampf((py - s->view_y0) / (s->view_y1 - s->view_y0) * (float)rows - 0.5f, 0, (float)rows - 1);
+    int ua = (int)u, va = (int)v, ub = imin(ua + 1, cols - 1), vb = imin(va + 1, rows - 1);
     float tu = u - (float)ua, tv = v - (float)va;
     const float *h = s->heat;
-    float top = h[va * (int)s->grid + ua] * (1 - tu) + h[va * (int)s->grid + ub] * tu;
-    float bottom = h[vb * (int)s->grid + ua] * (1 - tu) + h[vb * (int)s->grid + ub] * tu;
+    float top = h[va * cols + ua] * (1 - tu) + h[va * cols + ub] * tu;
+    float bottom = h[vb * cols + ua] * (1 - tu) + h[vb * cols + ub] * tu;
     return top * (1 - tv) + bottom * tv;
 }
 
@@ -251,21 +251,25 @@ static int draw_pca(canvas *c, const viewer_scene *s, const viewer_layout *l, in
                     int scale)
 {
     const int lh = line_height(scale), top = above + lh / 2 + lh;
-    int side = imin(l->labels_w, help_top - lh - top);
-    if (side < 4 * lh)
-        side = imin(l->labels_w, bottom - top);
-    if (side < (int)s->grid)
+    const int rows = (int)s->grid, cols = s->grid_w ? (int)s->grid_w : rows;
+    int room = help_top - lh - top;
+    if (imin(l->labels_w, room) < 4 * lh)
+        room = bottom - top;
+    int w = l->labels_w, h = (int)((int64_t)w * rows / cols); /* the grid's aspect, as wide as the panel */
+    if (h > room)
+        h = room, w = (int)((int64_t)h * cols / rows);
+    if (w < cols || h < rows)
         return above;
     draw_text(c, l->labels_x, top - lh, scale, DIM_TEXT, "patch tokens: PCA as RGB", l->labels_w);
-    for (int y = 0; y < side; y++) {
-        const int gy = (int)((int64_t)y * (int)s->grid / side);
+    for (int y = 0; y < h; y++) {
+        const int gy = (int)((int64_t)y * rows / h);
         uint8_t *row = c->px + ((size_t)(top + y) * (size_t)c->w + (size_t)l->labels_x) * 4;
-        for (int x = 0; x < side; x++) {
-            const uint8_t *p = s->pca + ((size_t)gy * s->grid + (size_t)((int64_t)x * (int)s->grid / side)) * 3;
+        for (int x = 0; x < w; x++) {
+            const uint8_t *p = s->pca + ((size_t)gy * (size_t)cols + (size_t)((int64_t)x * cols / w)) * 3;
             row[x * 4 + 0] = p[0], row[x * 4 + 1] = p[1], row[x * 4 + 2] = p[2], row[x * 4 + 3] = 255;
         }
     }
-    return top + side;
+    return top + h;
 }
 
 /* The help lines, bottom-aligned at `bottom` in the label panel if they fit below `above` (the lowest y

@@ -16,12 +16,13 @@ typedef struct viewer_scene {
     const vkvit_image *image;        /* the photo, RGBA8                                             */
     /* The rectangle of the photo the model saw (its centre crop), in photo pixels [x0, x1) x [y0, y1). */
     float view_x0, view_y0, view_x1, view_y1;
-    /* Attention over the patch grid, [grid][grid] row-major, normalised to [0, 1]; NULL = no overlay. */
+    /* Attention over the patch grid, [grid][grid_w] row-major (grid rows of grid_w cells; grid_w 0: square),
+     * normalised to [0, 1]; NULL = no overlay. */
     const float *heat;
-    uint32_t grid;
-    /* The patch tokens' first three principal components as RGB, [grid][grid][3] (viewer_pca_rgb); NULL =
-     * none. Drawn as a square under the labels, one block per patch; where the help lines leave too little
-     * room it takes their place. */
+    uint32_t grid, grid_w; /* the patch grid: rows, columns (0: square) */
+    /* The patch tokens' first three principal components as RGB, [grid][grid_w][3] (viewer_pca_rgb); NULL =
+     * none. Drawn under the labels at the grid's aspect, one block per patch; where the help lines leave too
+     * little room it takes their place. */
     const uint8_t *pca;
     const vkvit_prediction *top;     /* [top_count], most probable first                             */
     uint32_t top_count;

@@ -1,6 +1,6 @@
 /* vkvit-classify: label images with a ViT on the GPU.
  *
- *   vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N] [--fp16|--fp32] [--device I|NAME]
+ *   vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N|HxW] [--fp16|--fp32] [--device I|NAME]
  *                  [--json] [--verify] IMAGE|DIR...
  *
  * Prints each image's top-K labels, then a summary (device, model, batch, images/s, latency).
@@ -24,7 +24,7 @@
 
 typedef struct options {
     const char *model, *device;
-    uint32_t top, batch, size;
+    uint32_t top, batch, height, width; /* --size: 0 = the checkpoint's */
     bool json, verify, fp16, fp32;
     char **paths;
     size_t n_paths;
@@ -32,13 +32,14 @@ typedef struct options {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N] [--fp16|--fp32]\n"
+    fprintf(f, "usage: vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N|HxW] [--fp16|--fp32]\n"
                "                      [--device I|NAME] [--json] [--verify] IMAGE|DIR...\n"
                "  --model   a Hugging Face or timm checkpoint, or a Google .npz (default: the bundled %s)\n"
                "  --top     labels per image (default 5)\n"
                "  --batch   images per GPU run (default 8)\n"
-               "  --size    run the model at N x N pixels, a multiple of its patch size (default: the\n"
-               "            checkpoint's); its position embedding is resampled at load\n"
+               "  --size    run the model at N x N pixels, or H x W (height first, as timm's img_size and\n"
+               "            Hugging Face's image_size: 224x320 is 224 high, 320 wide); each side a multiple of its\n"
+               "            patch size (default: the checkpoint's); its position embedding is resampled at load\n"
                "  --fp16, --fp32  weights and activations in fp16 or fp32 (default: fp16 on GPUs\n"
                "            that support it, fp32 on CPU devices and elsewhere)\n"
                "  --device  device index or name substring (see vkvit-info); default: the best\n"
@@ -93,6 +94,20 @@ static bool add_path(options *o, size_t *cap, const char *path)
     return true;
 }
 
+/* "N" (square) or "HxW", each 1..4096. */
+static bool parse_size(const char *s, uint32_t *height, uint32_t *width)
+{
+    char h[16];
+    const char *x = strchr(s, 'x');
+    if (!x)
+        return cli_parse_uint(s, height, 1, 4096) && cli_parse_uint(s, width, 1, 4096);
+    if (x == s || (size_t)(x - s) >= sizeof h)
+        return false;
+    memcpy(h, s, (size_t)(x - s));
+    h[x - s] = '\0';
+    return cli_parse_uint(h, height, 1, 4096) && cli_parse_uint(x + 1, width, 1, 4096);
+}
+
 static int parse_args(int argc, char **argv, options *o)
 {
     size_t cap = 0;
@@ -114,8 +129,9 @@ static int parse_args(int argc, char **argv, options *o)
             if (!cli_parse_uint(argv[++i], &o->batch, 1, 4096))
                 return fprintf(stderr, "vkvit-classify: --batch wants 1..4096, not '%s'\n", argv[i]), 2;
         } else if (!strcmp(a, "--size") && has_value) {
-            if (!cli_parse_uint(argv[++i], &o->size, 1, 4096))
-                return fprintf(stderr, "vkvit-classify: --size wants 1..4096 pixels, not '%s'\n", argv[i]), 2;
+            if (!parse_size(argv[++i], &o->height, &o->width))
+                return fprintf(stderr, "vkvit-classify: --size wants N or HxW, 1..4096 pixels each, not '%s'\n",
+                               argv[i]), 2;
         } else if (!strcmp(a, "--json")) {
             o->json = true;
         } else if (!strcmp(a, "--verify")) {
@@ -213,7 +229,7 @@ int main(int argc, char **argv)
     }
     vkvit_device_info dev;
     vkvit_context_device_info(ctx, &dev);
-    vkvit_model_options mopt = {.keep_host_weights = o.verify, .image_size = o.size,
+    vkvit_model_options mopt = {.keep_host_weights = o.verify, .image_height = o.height, .image_width = o.width,
                                 .precision = o.fp16 ? VKVIT_PRECISION_FP16
                                              : o.fp32 ? VKVIT_PRECISION_FP32 : VKVIT_PRECISION_AUTO};
     if ((s = vkvit_model_load(ctx, o.model, &mopt, &model)) != VKVIT_OK) {
@@ -315,7 +331,7 @@ int main(int argc, char **argv)
     } else {
         printf("\ndevice %s | model %s (%s, %.2fM params, %ux%u, %u classes, %s) | batch %u | %zu images in %.3f s: "
                "%.1f images/s, %.2f ms per image (decode excluded, preprocessing on the GPU included)\n",
-               dev.name, o.model, info.family, (double)info.parameters / 1e6, info.image_size, info.image_size,
+               dev.name, o.model, info.family, (double)info.parameters / 1e6, info.image_height, info.image_width,
                info.num_classes, prec, batch, done_images, gpu_time, ips, latency_ms);
         if (o.verify)
             printf("verify: GPU vs CPU reference logits, worst relative difference %.3e (%s, bound %.0e)\n",

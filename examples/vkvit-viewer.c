@@ -65,7 +65,7 @@ typedef struct viewer {
     vkvit_prediction top[VIEWER_TOP_K];
     uint32_t top_count;
     float *attention;              /* [layers][tokens] */
-    float *heat;                   /* [grid][grid] of the shown layer, normalised to [0, 1] */
+    float *heat;                   /* [grid_height][grid_width] of the shown layer, in [0, 1] */
     bool have_attention;
     float *tokens;                 /* [tokens][hidden] after the final LayerNorm */
     uint8_t *pca;                  /* [grid][grid][3]: the patch tokens' first three principal components */
@@ -152,13 +152,13 @@ static double now_ms(void)
 static void update_heat(viewer *v)
 {
     const vkvit_model_info *mi = &v->info;
-    /* the patches are the last grid^2 tokens, after the class, distillation and register tokens */
-    uint32_t grid = mi->image_size / mi->patch_size, first = mi->tokens - grid * grid;
+    /* the patches are the last grid cells' tokens, after the class, distillation and register tokens */
+    uint32_t cells = mi->grid_height * mi->grid_width, first = mi->tokens - cells;
     const float *a = v->attention + (size_t)v->layer * mi->tokens + first;
     float lo = a[0], hi = a[0];
-    for (uint32_t i = 1; i < grid * grid; i++)
+    for (uint32_t i = 1; i < cells; i++)
         lo = a[i] < lo ? a[i] : lo, hi = a[i] > hi ? a[i] : hi;
-    for (uint32_t i = 0; i < grid * grid; i++)
+    for (uint32_t i = 0; i < cells; i++)
         v->heat[i] = hi > lo ? (a[i] - lo) / (hi - lo) : 0;
     v->dirty = true;
 }
@@ -167,7 +167,7 @@ static void update_heat(viewer *v)
 static void update_pca(viewer *v)
 {
     const vkvit_model_info *mi = &v->info;
-    const uint32_t grid = mi->image_size / mi->patch_size, n = grid * grid;
+    const uint32_t n = mi->grid_height * mi->grid_width;
     double *scores = malloc((size_t)n * VIEWER_PCA_K * sizeof *scores);
     v->have_pca = scores && vkvit_get_patch_tokens(v->plan, v->tokens, (size_t)mi->tokens * mi->hidden) == VKVIT_OK &&
                   viewer_pca(v->tokens + (size_t)(mi->tokens - n) * mi->hidden, n, mi->hidden, NULL, scores,
@@ -248,11 +248,10 @@ static int start_vkvit(viewer *v)
         fprintf(stderr, "vkvit-viewer: %s: %s: %s\n", v->opt.model, vkvit_status_string(s), vkvit_last_error());
         return -1;
     }
-    uint32_t grid = v->info.image_size / v->info.patch_size;
     v->attention = calloc((size_t)v->info.layers * v->info.tokens, sizeof *v->attention);
-    v->heat = calloc((size_t)grid * grid, sizeof *v->heat);
+    v->heat = calloc((size_t)v->info.grid_height * v->info.grid_width, sizeof *v->heat);
     v->tokens = calloc((size_t)v->info.tokens * v->info.hidden, sizeof *v->tokens);
-    v->pca = calloc((size_t)grid * grid * 3, 1);
+    v->pca = calloc((size_t)v->info.grid_height * v->info.grid_width * 3, 1);
     if (!v->attention || !v->heat || !v->tokens || !v->pca) {
         fprintf(stderr, "vkvit-viewer: out of memory\n");
         return -1;
@@ -304,7 +303,8 @@ static void compose(viewer *v, uint8_t *rgba, uint32_t width, uint32_t height)
         .view_x0 = rect[0], .view_y0 = rect[1], .view_x1 = rect[2], .view_y1 = rect[3],
         .heat = v->opt.overlay && v->have_attention ? v->heat : NULL,
         .pca = v->opt.features && v->have_pca ? v->pca : NULL,
-        .grid = v->info.patch_size ? v->info.image_size / v->info.patch_size : 0,
+        .grid = v->info.grid_height,
+        .grid_w = v->info.grid_width,
         .top = v->top,
         .top_count = v->top_count,
         .title = title,
@@ -332,10 +332,9 @@ static int run_headless(viewer *v)
     viewer_layout l = viewer_layout_for(w, h, v->image.width, v->image.height);
     printf("wrote %s (%ux%u)\nlayout image %d %d %d %d labels %d %d %d %d\n", v->opt.headless, w, h, l.image_x,
            l.image_y, l.image_w, l.image_h, l.labels_x, l.labels_y, l.labels_w, l.labels_h);
-    const uint32_t grid = v->info.image_size / v->info.patch_size;
     if (v->have_pca)
         printf("pca: the first three principal components of the %u patch tokens explain %.1f%%, %.1f%%, %.1f%% "
-               "of their variance\n", grid * grid, 100 * v->explained[0], 100 * v->explained[1],
+               "of their variance\n", v->info.grid_height * v->info.grid_width, 100 * v->explained[0], 100 * v->explained[1],
                100 * v->explained[2]);
     for (uint32_t i = 0; i < v->top_count; i++)
         printf("top %u %.4f %s\n", i + 1, (double)v->top[i].probability, v->top[i].label ? v->top[i].label : "?");

@@ -258,8 +258,22 @@ typedef struct vkvit_model_options {
      * as timm's loader does (bicubic, antialiased), Hugging Face ones as interpolate_pos_encoding does (bicubic;
      * antialiased for Dinov2WithRegisters); docs/resolution.md. vkvit_run_images' preprocessing targets the new
      * size: a timm crop_pct spec resizes to floor(size / crop_pct) and crops size x size, other specs' resize and
-     * crop sizes scale by size / checkpoint's size. Images stay square. */
+     * crop sizes scale by size / checkpoint's size. */
     uint32_t image_size;
+    /* A non-square size: the input height and width in pixels. Each side is taken from its own option, else
+     * from image_size, else (0) from the checkpoint: {.image_height = 224, .image_width = 320}, or
+     * {.image_size = 224, .image_width = 320}, both run at 224 high x 320 wide; {.image_width = 320} alone
+     * keeps the checkpoint's height. The same rules as image_size apply to each side (a multiple of the patch
+     * size, at most 4096, else VKVIT_ERROR_INVALID_ARGUMENT naming the size). The position embedding's grid is
+     * resampled to (height / patch) x (width / patch), each axis by its own ratio, as the checkpoint's library
+     * does for a non-square target (a non-square checkpoint grid too). A timm crop_pct spec resizes keeping the
+     * photo's aspect as timm's eval transform does for a tuple input_size (ResizeKeepRatio: the photo scaled by
+     * the smaller of the two factors that reach floor(height / crop_pct) x floor(width / crop_pct), sides
+     * rounded; bilinear, since timm does not pass its interpolation there) and centre-crops height x width; a
+     * Hugging Face spec resizes to height x width (and crops in proportion). A checkpoint whose config is
+     * non-square (timm img_size / input_size [h, w], HF image_size [h, w]) runs at its own size by default.
+     * A hybrid (ResNet stem) runs square sizes only (VKVIT_ERROR_UNSUPPORTED). docs/resolution.md. */
+    uint32_t image_height, image_width;
 } vkvit_model_options;
 
 /* Loads a checkpoint as downloaded from Hugging Face or timm: `path` is a directory holding
@@ -304,8 +318,8 @@ typedef struct vkvit_model_info {
     const char *family;          /* "hf-vit", "hf-deit", "hf-dinov2", "hf-dinov2-registers", "timm", "google-vit",
                                   * "big_vision" or "synthetic"                                    */
     uint32_t hidden, layers, heads, mlp;
-    uint32_t image_size, patch_size, channels;
-    uint32_t tokens;             /* 1 (+1 distillation) (+ register tokens) + (image/patch)^2    */
+    uint32_t image_size, patch_size, channels; /* image_size: the height (the side of a square model)  */
+    uint32_t tokens;             /* 1 (+1 distillation; 0 for SigLIP) + register tokens + grid_height * grid_width */
     uint32_t num_classes;        /* 0 for a backbone                                             */
     int distilled, gelu_tanh;
     float layer_norm_eps;
@@ -334,6 +348,11 @@ typedef struct vkvit_model_info {
      * (hidden floats). */
     uint32_t embedding_size;
     const char *embedding;
+    /* The input the model runs at, in pixels (equal for a square model), and its patch grid: the tokens after
+     * the class (and distillation) token are the grid's cells in raster order, row by row (grid_width per
+     * row), so an attention map [tokens] lays out as prefix + grid_height x grid_width. vkvit_run takes
+     * [n][channels][image_height][image_width]. */
+    uint32_t image_height, image_width, grid_height, grid_width;
     /* The outputs a plan of this model can give (static string, comma-separated, in this order): "logits,
      * probabilities, embeddings, patch_tokens, attention", without "logits, probabilities, " for a backbone.
      * patch_tokens and attention need their plan options; vkvit_plan_info.outputs says what a plan has. The

@@ -3,7 +3,7 @@
 #if defined(IMAGE)
 #extension GL_EXT_samplerless_texture_functions : require
 #endif
-// Image preprocessing: RGBA8 pixels of several images of any size -> normalised [B][C][S][S] floats.
+// Image preprocessing: RGBA8 pixels of several images of any size -> normalised [B][C][S][W] floats.
 // PIL's 8-bit resampling reproduced exactly (integer math, 22-bit weights written by the host, 8-bit
 // rounding after each pass); see src/preprocess.h for the math and src/ops/preprocess.c for the
 // layout of the host-written `meta` words (header, per-image params, coefficient tables).
@@ -119,14 +119,15 @@ layout(set = 0, binding = 1) readonly buffer Tmp { uint tmp[]; };
 layout(set = 0, binding = 2) writeonly buffer Out { float outp[]; };
 layout(push_constant) uniform Push {
     vec4 mean, std_;
-    uint S, batch;
+    uint S, batch;      // the output's height
     float rescale;
+    uint W;             // the output's width
 } pc;
 
 void main()
 {
     uint x = gl_GlobalInvocationID.x, y = gl_WorkGroupID.y, z = gl_WorkGroupID.z;
-    if (x >= pc.S)
+    if (x >= pc.W)
         return;
     bool empty = z >= uint(meta[8]);
     uvec3 v = uvec3(0u);   // what the crop shows outside the resized image (HF and torchvision pad with 0)
@@ -143,7 +144,7 @@ void main()
             v = uvec3(clip8(acc.x), clip8(acc.y), clip8(acc.z));
         }
     }
-    uint o = (z * CHANNELS * pc.S + y) * pc.S + x, plane = pc.S * pc.S;
+    uint o = (z * CHANNELS * pc.S + y) * pc.W + x, plane = pc.S * pc.W;
     for (uint c = 0u; c < CHANNELS; c++)
         outp[o + c * plane] = empty ? 0.0 : (float(v[c]) * pc.rescale - pc.mean[c]) / pc.std_[c];
 }

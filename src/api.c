@@ -19,7 +19,10 @@ VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, co
     if (!ctx || !path)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_load: NULL %s", ctx ? "path" : "context");
     vkvit_model_options o = options ? *options : (vkvit_model_options){0};
-    return model_load(ctx, path, o.keep_host_weights != 0, o.precision, o.image_size, out);
+    /* Each side: its own option, else the square image_size, else (0) the checkpoint's. */
+    return model_load_rect(ctx, path, o.keep_host_weights != 0, o.precision,
+                           o.image_height ? o.image_height : o.image_size, o.image_width ? o.image_width : o.image_size,
+                           out);
 }
 
 VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_info *out)
@@ -29,7 +32,8 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
     const vit_dims *d = &m->dims;
     *out = (vkvit_model_info){
         .family = m->family, .hidden = d->D, .layers = d->L, .heads = d->H, .mlp = d->mlp,
-        .image_size = d->image, .patch_size = d->P, .channels = d->C, .tokens = d->T, .num_classes = d->K,
+        .image_size = d->image, .image_height = d->image, .image_width = d->image_w, .grid_height = d->grid,
+        .grid_width = d->grid_w, .patch_size = d->P, .channels = d->C, .tokens = d->T, .num_classes = d->K,
         .distilled = d->prefix == 2, .gelu_tanh = m->cfg.gelu == VIT_GELU_TANH, .layer_norm_eps = (float)m->cfg.eps,
         .parameters = m->parameters, .weight_bytes = m->weights.size, .precision = m->precision, .preprocessing = m->pre.summary,
         .config = m->config,
@@ -142,9 +146,9 @@ VKVIT_API vkvit_status vkvit_run(vkvit_plan *p, const vkvit_tensor *in, const vk
     if (!p || !in || !in->data)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run: NULL %s", !p ? "plan" : "input");
     const vit_dims *d = &p->model->dims;
-    if (in->channels != d->C || in->height != d->image || in->width != d->image)
+    if (in->channels != d->C || in->height != d->image || in->width != d->image_w)
         return fail(VKVIT_ERROR_INPUT_SIZE, "vkvit_run: input is %ux%ux%u (channels x height x width), the model "
-                    "takes %ux%ux%u", in->channels, in->height, in->width, d->C, d->image, d->image);
+                    "takes %ux%ux%u", in->channels, in->height, in->width, d->C, d->image, d->image_w);
     if (in->n == 0)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_run: no images (n = 0)");
     if (in->n > p->batch)

@@ -390,7 +390,7 @@ struct checkpoint {
     vit_dims dims;         /* of the configuration the tensors were checked against */
     uint64_t parameters;
     char config_summary[512];
-    uint32_t grid;         /* the patch grid side the model runs at: dims.grid unless checkpoint_resize */
+    uint32_t grid, grid_w; /* the patch grid the model runs at (rows, columns): dims' unless checkpoint_resize */
     uint32_t pos_lead;     /* rows of the file's position embedding before the grid (pos_lead())         */
     uint32_t run_image;    /* the size the checkpoint's library runs it at, if not cfg->image; 0: that  */
     posembed_filter pos_filter;
@@ -743,8 +743,8 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
         uint64_t grid = (uint64_t)llround(sqrt((double)patches));
         if (patches == 0 || grid * grid != patches)
             return fail(VKVIT_ERROR_SHAPE_MISMATCH, "%s: tensor '%s' should be [1, %s grid^2, D] with a "
-                        "square grid; its token count does not give one", path, pos->name,
-                        prefix ? "prefix tokens +" : "");
+                        "square grid; its token count does not give one (a non-square model needs its image size "
+                        "[h, w] in config.json)", path, pos->name, prefix ? "prefix tokens +" : "");
         /* A hybrid's ResNet halves the image twice in its root and once per stage after the first. */
         const uint32_t stride = c->hybrid ? 4u << (c->resnet.stages > 1 ? c->resnet.stages - 1 : 0) : 1;
         c->image = (uint32_t)(grid * c->patch * stride);
@@ -1257,7 +1257,9 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
     } f[] = {
         {CONFIG_HIDDEN, true, "hidden %.0f", c->hidden},      {CONFIG_LAYERS, true, "%.0f layers", c->layers},
         {CONFIG_HEADS, flax, "%.0f heads", c->heads},         {CONFIG_MLP, true, "mlp %.0f", c->mlp},
-        {CONFIG_PATCH, true, "patch %.0f", c->patch},         {CONFIG_IMAGE, true, "image %.0f", c->image},
+        {CONFIG_PATCH, true, "patch %.0f", c->patch},
+        {CONFIG_IMAGE, true, c->image_w ? "image height %.0f" : "image %.0f", c->image},
+        {CONFIG_IMAGE, true, c->image_w ? "width %.0f" : NULL, c->image_w},
         {CONFIG_CHANNELS, true, "%.0f channels", c->channels}, {CONFIG_NUM_LABELS, true, "%.0f classes", c->num_labels},
         {CONFIG_REPRESENTATION, true, "pre-logits %.0f", c->representation},
         {CONFIG_EPS, false, "LayerNorm eps %g", c->eps},
@@ -1267,7 +1269,7 @@ static void describe_config(const vit_config *c, bool flax, const char *source, 
     const char *const label[3] = {"", "from the tensor shapes: ", flax ? "Google's ViT: " : "defaults: "};
     char part[3][256] = {"", "", ""};
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
-        if (f[i].bit == CONFIG_REPRESENTATION && !c->representation) /* most models have none: not worth a word */
+        if (!f[i].fmt || (f[i].bit == CONFIG_REPRESENTATION && !c->representation)) /* most have none */
             continue;
         char *p = part[(c->present & f[i].bit) ? 0 : f[i].shaped ? 1 : 2];
         size_t at = strlen(p);
@@ -1333,6 +1335,7 @@ vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec 
         snprintf(pre->source, sizeof pre->source, "Google's ViT (no preprocessing config beside an .npz)");
     ck->dims = vit_dims_of(cfg);
     ck->grid = ck->dims.grid;
+    ck->grid_w = ck->dims.grid_w;
     ck->pos_lead = pos_lead(cfg);
     if ((s = check_all(&ck->fd, &ck->dims, ck->pos_lead, ck->fam->split_qkv, cfg->qkv_bias, ck->fam, path)) ||
         (s = check_layer_scale(&ck->fd, &ck->dims, cfg->layer_scale, ck->fam, path)))
@@ -1347,22 +1350,35 @@ fail:
     return s;
 }
 
-vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t image)
+vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t height,
+                               uint32_t width)
 {
-    if (image == cfg->image)
+    if (height == cfg->image && width == config_image_w(cfg))
         return VKVIT_OK;
+    char size[48], own[48];
+    snprintf(size, sizeof size, height == width ? "image_size %u" : "image size %ux%u (height x width)", height,
+             width);
+    snprintf(own, sizeof own, cfg->image_w ? "%ux%u" : "%u", cfg->image, config_image_w(cfg));
+    if (cfg->hybrid && height != width)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: a hybrid (ResNet stem) runs square images only (its image size "
+                    "is %s)", size, own);
     /* A hybrid's patches tile its ResNet's output, whose side is about image / 16 at any image size. */
-    const uint32_t side = image > CONFIG_MAX_IMAGE ? 0 : config_feature_side(cfg, image);
-    if (side % cfg->patch || image > CONFIG_MAX_IMAGE)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "image_size %u: %s (the checkpoint's patch size is %u, its image "
-                    "size %u)", image, image > CONFIG_MAX_IMAGE ? "above 4096" : cfg->hybrid ?
-                    "the ResNet's output is not a multiple of the patch size" : "not a multiple of the patch size",
-                    cfg->patch, cfg->image);
-    vkvit_status s = pre->size == image ? VKVIT_OK : preprocess_spec_resize(pre, image); /* a DINOv2's already is */
+    const bool big = height > CONFIG_MAX_IMAGE || width > CONFIG_MAX_IMAGE;
+    const uint32_t side = big ? 0 : config_feature_side(cfg, height);
+    if (side % cfg->patch || width % cfg->patch || big)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "%s: %s (the checkpoint's patch size is %u, its image size %s)",
+                    size, big ? "above 4096" : cfg->hybrid ? "the ResNet's output is not a multiple of the patch size"
+                                                           : "not a multiple of the patch size",
+                    cfg->patch, own);
+    vkvit_status s = pre->size == height && (pre->size_w ? pre->size_w : pre->size) == width
+                         ? VKVIT_OK /* a DINOv2's already is */
+                         : preprocess_spec_resize_rect(pre, height, width);
     if (s)
         return s;
-    cfg->image = image;
+    cfg->image = height;
+    cfg->image_w = height == width ? 0 : width;
     ck->grid = side / cfg->patch;
+    ck->grid_w = cfg->hybrid ? ck->grid : width / cfg->patch;
     /* As the checkpoint's own library resamples it: timm's checkpoint_filter_fn (resample_abs_pos_embed:
      * antialiased bicubic), Hugging Face's interpolate_pos_encoding (bicubic; antialiased in
      * Dinov2WithRegisters', which is the model with registers whatever its model_type), Google's vit_jax
@@ -1489,7 +1505,7 @@ static vkvit_status read_pos(const checkpoint *ck, const st_tensor *t, float *ds
     const vit_dims *d = &ck->dims;
     const uint32_t lead = d->prefix + d->regs;
     const size_t rows = (size_t)lead + d->patches;
-    if (ck->grid == d->grid && ck->pos_lead == lead)
+    if (ck->grid == d->grid && ck->grid_w == d->grid_w && ck->pos_lead == lead)
         return read_into(ck, t, false, W_POS, dst);
     float *pos = calloc(rows * d->D, sizeof *pos), *file = malloc((size_t)t->count * sizeof *file);
     vkvit_status s = !pos || !file ? fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "position embedding")
@@ -1497,10 +1513,10 @@ static vkvit_status read_pos(const checkpoint *ck, const st_tensor *t, float *ds
     if (!s) {
         memcpy(pos, file, (size_t)ck->pos_lead * d->D * sizeof *pos);
         memcpy(pos + (size_t)lead * d->D, file + (size_t)ck->pos_lead * d->D, (size_t)d->patches * d->D * sizeof *pos);
-        if (ck->grid == d->grid)
+        if (ck->grid == d->grid && ck->grid_w == d->grid_w)
             memcpy(dst, pos, rows * d->D * sizeof *dst);
         else
-            s = posembed_resize(ck->pos_filter, pos, lead, d->grid, d->grid, d->D, dst, ck->grid, ck->grid);
+            s = posembed_resize(ck->pos_filter, pos, lead, d->grid, d->grid_w, d->D, dst, ck->grid, ck->grid_w);
     }
     free(pos);
     free(file);

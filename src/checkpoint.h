@@ -26,13 +26,15 @@ typedef struct checkpoint checkpoint;
  * image becomes the model's input. Every tensor is checked against the shape the configuration
  * gives; an unknown, duplicate, missing or misshapen tensor is an error naming it. */
 vkvit_status checkpoint_open(const char *path, vit_config *cfg, preprocess_spec *pre, checkpoint **out);
-/* Runs the model at `image` x `image` pixels instead of the checkpoint's size: cfg->image and the preprocessing
+/* Runs the model at `height` x `width` pixels instead of the checkpoint's size: cfg->image (the height), cfg->image_w
+ * (the width, 0 when square) and the preprocessing
  * (preprocess_spec_resize) follow, and checkpoint_read resamples the position embedding's grid (posembed.h: as
  * timm's loader does for timm checkpoints, as Hugging Face's interpolate_pos_encoding does for HF ones, as
  * vit_jax's scipy zoom does for Google's .npz). The
- * checkpoint's own size is a no-op. Errors: VKVIT_ERROR_INVALID_ARGUMENT (not a multiple of the patch size, or
- * above CONFIG_MAX_IMAGE), preprocess_spec_resize's. */
-vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t image);
+ * checkpoint's own size is a no-op. Errors: VKVIT_ERROR_INVALID_ARGUMENT (a side not a multiple of the patch size,
+ * or above CONFIG_MAX_IMAGE), VKVIT_ERROR_UNSUPPORTED (a hybrid at a non-square size), preprocess_spec_resize's. */
+vkvit_status checkpoint_resize(checkpoint *ck, vit_config *cfg, preprocess_spec *pre, uint32_t height,
+                               uint32_t width);
 const char *checkpoint_family(const checkpoint *ck);   /* "hf-vit", "hf-deit", "timm", "google-vit", "big_vision" */
 /* The size the checkpoint's own library runs it at when it is not the config's: a Hugging Face DINOv2's image
  * processor crop (224 for a config's 518; Dinov2Embeddings interpolates the position embedding), which

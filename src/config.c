@@ -157,6 +157,26 @@ static const struct {
 
 static uint32_t *field(vit_config *c, size_t offset) { return (uint32_t *)((char *)c + offset); }
 
+/* The image size: an integer (square), or [h, w] (HF's image_size, timm's img_size tuple): image = h and
+ * image_w = w when they differ. Either form replaces what an earlier source (the timm architecture) gave. */
+static vkvit_status json_image(const char *name, const cJSON *obj, const char *key, vit_config *c, uint32_t *present)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2 && json_is_uint(v->child) && json_is_uint(v->child->next)) {
+        if (v->child->valuedouble == 0 || v->child->next->valuedouble == 0) /* 0 is no side, nor "square" */
+            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = [%.0f, %.0f]: a side of 0", name, key,
+                        v->child->valuedouble, v->child->next->valuedouble);
+        c->image = (uint32_t)v->child->valuedouble;
+        c->image_w = v->child->next->valuedouble == v->child->valuedouble ? 0 : (uint32_t)v->child->next->valuedouble;
+        *present |= CONFIG_IMAGE;
+        return VKVIT_OK;
+    }
+    vkvit_status s = json_uint(name, obj, key, false, &c->image, present, CONFIG_IMAGE);
+    if (!s && v && !cJSON_IsNull(v))
+        c->image_w = 0;
+    return s;
+}
+
 /* Parses a decimal class index "0".."99999": digits only, no sign, no leading zero. */
 static bool class_index(const char *key, uint32_t *out)
 {
@@ -351,8 +371,10 @@ static vkvit_status parse_hf(const char *name, const cJSON *root, vit_config *c)
     if ((s = hf_clip(name, root, c, &v)) || (s = hf_siglip(name, root, c, &v)))
         return s;
     for (size_t i = 0; i < sizeof hf_dims / sizeof hf_dims[0]; i++)
-        if ((s = json_uint(name, v, hf_dims[i].key, hf_dims[i].square,
-                          field(c, hf_dims[i].offset), &c->present, hf_dims[i].bit)) != VKVIT_OK)
+        if ((s = hf_dims[i].offset == offsetof(vit_config, image)
+                     ? json_image(name, v, hf_dims[i].key, c, &c->present)
+                     : json_uint(name, v, hf_dims[i].key, hf_dims[i].square, field(c, hf_dims[i].offset),
+                                 &c->present, hf_dims[i].bit)) != VKVIT_OK)
             return s;
     if ((s = json_number(name, v, "layer_norm_eps", &c->eps, &c->present, CONFIG_EPS)) != VKVIT_OK ||
         (s = json_bool(name, root, "qkv_bias", &c->qkv_bias, &c->present, CONFIG_QKV_BIAS)) != VKVIT_OK ||
@@ -471,6 +493,7 @@ static void timm_init(const timm_arch *row, vit_config *c, timm_model *t)
     c->heads = row->num_heads;
     c->patch = row->patch_size;
     c->image = row->img_size;
+    c->image_w = 0;
     c->channels = row->in_chans;
     c->num_labels = row->num_classes;
     c->eps = row->eps;
@@ -604,8 +627,10 @@ static vkvit_status timm_model_args(const char *name, const cJSON *args, vit_con
             return fail(VKVIT_ERROR_UNSUPPORTED, "%s: model_args.%.60s is not an argument of timm's VisionTransformer "
                         "that vkvit knows", name, e->string);
     for (size_t i = 0; i < sizeof timm_args / sizeof timm_args[0]; i++)
-        if ((s = json_uint(name, args, timm_args[i].key, timm_args[i].square, field(c, timm_args[i].offset),
-                           &t->args, timm_args[i].bit)) != VKVIT_OK)
+        if ((s = timm_args[i].offset == offsetof(vit_config, image)
+                     ? json_image(name, args, timm_args[i].key, c, &t->args)
+                     : json_uint(name, args, timm_args[i].key, timm_args[i].square, field(c, timm_args[i].offset),
+                                 &t->args, timm_args[i].bit)) != VKVIT_OK)
             return s;
     uint32_t ratio = 0;
     if ((s = json_number(name, args, "mlp_ratio", &t->a.mlp_ratio, &ratio, 1)) ||
@@ -719,14 +744,16 @@ static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, uint
         const cJSON *ch = cJSON_IsArray(in) && cJSON_GetArraySize(in) == 3 ? in->child : NULL;
         if (!ch || !json_is_uint(ch) || !json_is_uint(ch->next) || !json_is_uint(ch->next->next))
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size is not [C, H, W]", name);
-        if (ch->next->valuedouble != ch->next->next->valuedouble)
-            return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f]: "
-                        "only square images are supported", name, ch->valuedouble,
-                        ch->next->valuedouble, ch->next->next->valuedouble);
         if (!(given & CONFIG_CHANNELS))
             c->channels = (uint32_t)ch->valuedouble;
-        if (!(given & CONFIG_IMAGE))
-            c->image = (uint32_t)ch->next->valuedouble;
+        if (!(given & CONFIG_IMAGE)) { /* [C, H, W] */
+            const double h = ch->next->valuedouble, w = ch->next->next->valuedouble;
+            if (h == 0 || w == 0)
+                return fail(VKVIT_ERROR_BAD_CONFIG, "%s: pretrained_cfg.input_size [%.0f, %.0f, %.0f]: a side of 0",
+                            name, ch->valuedouble, h, w);
+            c->image = (uint32_t)h;
+            c->image_w = h == w ? 0 : (uint32_t)w;
+        }
         c->present |= CONFIG_CHANNELS | CONFIG_IMAGE;
     }
     if (!(given & CONFIG_NUM_LABELS) &&
@@ -1030,13 +1057,19 @@ vkvit_status config_validate(const vit_config *c, const char *name)
     if (c->hidden % c->heads)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u does not divide %s = %u", name,
                     timm ? "num_heads" : "num_attention_heads", c->heads, hidden, c->hidden);
+    if (c->image_w > CONFIG_MAX_IMAGE)
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = [%u, %u]: the width is outside 1..%u", name,
+                    timm ? "input_size" : "image_size", c->image, c->image_w, CONFIG_MAX_IMAGE);
+    if (c->hybrid && c->image_w)
+        return fail(VKVIT_ERROR_UNSUPPORTED, "%s: %s = [%u, %u]: a hybrid (ResNet stem) runs square images only",
+                    name, timm ? "input_size" : "image_size", c->image, c->image_w);
     if (c->hybrid) {
         vkvit_status s = validate_resnet(c, name);
         if (s)
             return s;
-    } else if (c->image % c->patch) {
-        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: patch_size = %u does not divide %s = %u", name,
-                    c->patch, timm ? "input_size" : "image_size", c->image);
+    } else if (c->image % c->patch || config_image_w(c) % c->patch) {
+        return fail(VKVIT_ERROR_BAD_CONFIG, "%s: patch_size = %u does not divide %s = %u", name, c->patch,
+                    timm ? "input_size" : "image_size", c->image % c->patch ? c->image : config_image_w(c));
     }
     if (c->representation > CONFIG_MAX_HIDDEN)
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: %s = %u is above %d", name,

@@ -11,12 +11,13 @@
  *     config_free(&c);
  *
  * Hugging Face (ViTConfig / DeiTConfig) keys read: architectures[0], model_type, hidden_size,
- *   num_hidden_layers, num_attention_heads, intermediate_size, image_size, patch_size (an integer
- *   or a square [h, w]), num_channels, layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...}
- *   with keys exactly 0..n-1), num_labels (checked against id2label), for model_type "dinov2" and
- *   "dinov2_with_registers" num_register_tokens and use_swiglu_ffn (true: VKVIT_ERROR_UNSUPPORTED),
- *   pooler_output_size and pooler_act (ViTModel's / DeiTModel's pooler; used only where the checkpoint has
- *   one). Note: HF saves a backbone's config with a placeholder id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
+ *   num_hidden_layers, num_attention_heads, intermediate_size, image_size (an integer or [h, w]: a
+ *   non-square model, image = h, image_w = w), patch_size (an integer or a square [h, w]), num_channels,
+ *   layer_norm_eps, hidden_act, qkv_bias, id2label ({"0": ...} with keys exactly 0..n-1), num_labels
+ *   (checked against id2label), for model_type "dinov2" and "dinov2_with_registers" num_register_tokens and
+ *   use_swiglu_ffn (true: VKVIT_ERROR_UNSUPPORTED), pooler_output_size and pooler_act (ViTModel's / DeiTModel's
+ *   pooler; used only where the checkpoint has one). Note: HF saves a backbone's config with a placeholder
+ *   id2label {"0": "LABEL_0", "1": "LABEL_1"}; the
  *   classifier's shape decides. A ViTHybrid's backbone_config (BitConfig): depths, num_groups; layer_type
  *   other than "bottleneck" and global_padding other than "same" are VKVIT_ERROR_UNSUPPORTED.
  *   CLIP (model_type "clip_vision_model", or "clip": a whole CLIPModel, the tower's keys read from its
@@ -159,7 +160,9 @@ typedef struct vit_config {
     uint32_t layers;           /* encoder blocks                                             */
     uint32_t heads;            /* attention heads; head dim = hidden / heads                 */
     uint32_t mlp;              /* hidden width of the MLP (intermediate_size)                */
-    uint32_t image;            /* input height = width, pixels                               */
+    uint32_t image;            /* input height, pixels (and the width of a square model)      */
+    uint32_t image_w;          /* input width, pixels, when it differs from the height ([h, w]
+                                * sizes); 0 = square. Read it through config_image_w.          */
     uint32_t patch;            /* patch height = width, pixels                               */
     uint32_t channels;         /* input channels                                             */
     uint32_t num_labels;       /* classifier outputs; 0 = no classifier (a backbone)         */
@@ -197,6 +200,9 @@ typedef struct vit_config {
     char interpolation[16];    /* "bicubic", "bilinear", ...                                 */
 } vit_config;
 
+/* The input width: image_w, or image for a square model. */
+static inline uint32_t config_image_w(const vit_config *c) { return c->image_w ? c->image_w : c->image; }
+
 /* Nothing present, format NONE, every number 0, GELU erf, qkv_bias true. */
 void config_init(vit_config *c);
 
@@ -216,7 +222,8 @@ vkvit_status config_load(const char *path, vit_config *c);
 void config_apply_defaults(vit_config *c);
 
 /* Checks a completed config: every dimension > 0 and within the caps above, heads divide hidden,
- * patch divides image (a hybrid's: the ResNet's output side), a hybrid's ResNet within the caps with
+ * patch divides image and image_w (a hybrid's: the ResNet's output side; a non-square hybrid is
+ * VKVIT_ERROR_UNSUPPORTED), a hybrid's ResNet within the caps with
  * its GroupNorm groups dividing every width, eps in (0, 1), labels count == num_labels, mean/std one per channel and
  * std > 0, crop_pct in (0, 1]. VKVIT_ERROR_BAD_CONFIG naming `name`, the field and its value. */
 vkvit_status config_validate(const vit_config *c, const char *name);

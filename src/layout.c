@@ -22,7 +22,10 @@ vit_dims vit_dims_of(const vit_config *c)
     d.feat = config_feature_side(c, c->image);
     d.pc = config_feature_channels(c);
     d.grid = c->patch ? d.feat / c->patch : 0;
-    d.patches = d.grid * d.grid;
+    d.image_w = config_image_w(c);
+    d.feat_w = c->hybrid ? d.feat : d.image_w; /* config_validate refuses a non-square hybrid */
+    d.grid_w = c->patch ? d.feat_w / c->patch : 0;
+    d.patches = d.grid * d.grid_w;
     d.map = c->map;
     d.prefix = c->map ? 0 : c->distilled ? 2 : 1;
     d.pool = c->map ? 1 : d.prefix;

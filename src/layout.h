@@ -5,8 +5,9 @@
  * or more; elements fp32, or fp16 for a model loaded in fp16 precision):
  *   patch_w [D][C*P*P]  (the conv weight [D][C][P][P] as a GEMM matrix)   patch_b [D]
  *   cls [D], dist [D] (distilled only), reg [regs][D] (register tokens, DINOv2 with registers),
- *   pos [T][D], T = tokens = prefix + regs + (image/P)^2, in token order [cls, dist, registers, patches]; the rows
- *     of tokens the checkpoint gives no position embedding (timm's no_embed_class, HF's registers) hold 0
+ *   pos [T][D], T = tokens = prefix + regs + (image/P) * (image_w/P), in token order [cls, dist, registers,
+ *     patches]; the rows of tokens the checkpoint gives no position embedding (timm's no_embed_class, HF's
+ *     registers) hold 0
  *   per layer: ln1_w/b [D], qkv_w [3D][D] (q; k; v rows), qkv_b [3D], proj_w [D][D], proj_b [D],
  *              ln2_w/b [D], fc1_w [MLP][D], fc1_b [MLP], fc2_w [D][MLP], fc2_b [D]
  *              (LayerScale, x + gamma * f(x), is folded at load: proj's and fc2's rows and biases times gamma)
@@ -80,12 +81,14 @@ typedef struct vit_layout {
 /* Derived sizes used everywhere. R: the pre-logits width (0: no such layer); E: the embedding's
  * width (R, or D: the final-LayerNorm class token); head_in: the classifier's input width. */
 /* feat: the side of the map the patch embedding reads (the image, or a hybrid's ResNet output), pc its
- * channels; grid = feat / P; cpp: a patch_w row. */
+ * channels; grid = feat / P; cpp: a patch_w row. image, feat and grid are heights; image_w, feat_w and grid_w
+ * the widths (equal for a square model); patches = grid * grid_w, in raster order (row-major over the grid). */
 typedef struct vit_dims {
     uint32_t D, L, H, dh, mlp, C, P, image, grid, patches, prefix, T, K, cpp, R, E, head_in;
     uint32_t regs;            /* register tokens, after the prefix tokens: T = prefix + regs + patches */
     bool head_mean;           /* the head reads [cls | mean of the patch tokens] (head_in = 2D)        */
     uint32_t feat, pc;
+    uint32_t image_w, feat_w, grid_w;
     bool hybrid;
     bool pre_norm;            /* a LayerNorm on the tokens before block 0 (CLIP) */
     bool map;                 /* SigLIP: prefix 0, pooled by the MAP head */

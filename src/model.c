@@ -165,6 +165,12 @@ static vkvit_status upload(struct vkvit_model *m, bool keep_host)
 vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
                         uint32_t image_size, struct vkvit_model **out)
 {
+    return model_load_rect(ctx, path, keep_host, precision, image_size, image_size, out);
+}
+
+vkvit_status model_load_rect(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
+                             uint32_t height, uint32_t width, struct vkvit_model **out)
+{
     *out = NULL;
     struct vkvit_model *m = NULL;
     checkpoint *ck = NULL;
@@ -173,8 +179,9 @@ vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vk
         return s;
     snprintf(m->path, sizeof m->path, "%s", path);
     if ((s = checkpoint_open(path, &m->cfg, &m->pre, &ck)) ||
-        ((image_size || (image_size = checkpoint_run_size(ck))) &&
-         (s = checkpoint_resize(ck, &m->cfg, &m->pre, image_size))))
+        ((height || width || (height = width = checkpoint_run_size(ck))) &&
+         (s = checkpoint_resize(ck, &m->cfg, &m->pre, height ? height : m->cfg.image,
+                                width ? width : config_image_w(&m->cfg)))))
         goto fail;
     snprintf(m->family, sizeof m->family, "%s", checkpoint_family(ck));
     snprintf(m->config, sizeof m->config, "%s", checkpoint_config_summary(ck));

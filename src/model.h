@@ -41,6 +41,9 @@ const char *precision_name(vkvit_precision p);
  * 0 = the checkpoint's, else the side to run at (checkpoint_resize). */
 vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
                         uint32_t image_size, struct vkvit_model **out);
+/* The same at height x width pixels, each 0 = the checkpoint's. */
+vkvit_status model_load_rect(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
+                             uint32_t height, uint32_t width, struct vkvit_model **out);
 /* A model with seeded random weights (for benchmarks and the synthetic-model tests): cfg must be
  * complete (config_apply_defaults + valid); num_labels 0 = backbone; representation > 0 = a pre-logits layer. */
 vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t seed, bool keep_host,

@@ -335,8 +335,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
 
     /* Patch embedding into `ha`: im2col into `big` and one GEMM, or a hybrid's ResNet and projection;
      * then the token sequence into x. */
-    patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .P = d->P, .image = io->input, .patches = p->big,
-                        .dtype = dt};
+    patchify_args pa = {.batch = B, .C = d->C, .S = d->image, .W = d->image_w, .P = d->P, .image = io->input,
+                        .patches = p->big, .dtype = dt};
     matmul_args pe = {.batch = 1, .M = B * d->patches, .N = d->D, .K = d->cpp, .x = p->big, .y = p->ha,
                       .w = model_span(m, -1, W_PATCH_W), .bias = model_span(m, -1, W_PATCH_B), .dtype = dt};
     tokens_args tk = {.batch = B, .T = d->T, .D = d->D, .prefix = d->prefix, .emb = p->ha, /* prefix 0: SigLIP */
@@ -426,7 +426,7 @@ vkvit_status plan_record_compute(struct vkvit_plan *p, vk_cmd *cmd)
     /* In chunks: each chunk's input copied into the chunk region, its pass, its outputs copied into
      * their places in the batch's output regions (buffer copies: no binding-offset alignment). */
     const vit_dims *d = &p->model->dims;
-    const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image * 4,
+    const VkDeviceSize per_in = (VkDeviceSize)d->C * d->image * d->image_w * 4,
                        per_pooled = (VkDeviceSize)d->pool * d->D * 4,
                        per_pre = (VkDeviceSize)d->R * 4, per_logits = (VkDeviceSize)d->K * 4;
     vkvit_status s;
@@ -566,7 +566,7 @@ vkvit_status plan_create_tokens(struct vkvit_model *m, uint32_t batch, bool maps
     p->chunk = (uint32_t)((batch + chunks - 1) / chunks);
     const bool chunked = p->chunk < batch;
     uint64_t B = batch, rows = (uint64_t)p->chunk * d->T, C = p->chunk;
-    uint64_t n_in = B * d->C * d->image * d->image;
+    uint64_t n_in = B * d->C * d->image * d->image_w;
     uint64_t n_big = max3(rows * 3 * d->D, rows * d->mlp, d->hybrid ? 0 : C * d->patches * d->cpp);
     uint64_t n_stem = d->hybrid ? C * vit_resnet_floats(d) : 0, n_scratch = 0, least = 0;
     if (d->hybrid) {
@@ -580,7 +580,7 @@ vkvit_status plan_create_tokens(struct vkvit_model *m, uint32_t batch, bool maps
     uint64_t n_attn = maps ? (uint64_t)d->L * p->attn_layer_stride : 1;
     const uint64_t n_tokens = tokens ? B * d->T * d->D : 0;
     /* One pass's outputs: the batch's when unchunked, a chunk's otherwise */
-    uint64_t c_in = C * d->C * d->image * d->image, c_pooled = C * d->pool * d->D, c_pre = C * d->R,
+    uint64_t c_in = C * d->C * d->image * d->image_w, c_pooled = C * d->pool * d->D, c_pre = C * d->R,
              c_logits = d->K ? C * d->K : 1, c_attn = maps ? (uint64_t)d->L * p->c.attn_stride : 1;
 
     /* The input and the outputs are fp32 whatever the precision; the fp16 twins of one pass's outputs
@@ -703,7 +703,7 @@ vkvit_status plan_poll(struct vkvit_plan *p, bool *done)
 vkvit_status plan_run(struct vkvit_plan *p, const float *input, uint32_t n, const vk_signal *signal)
 {
     const vit_dims *d = &p->model->dims;
-    size_t per_image = (size_t)d->C * d->image * d->image;
+    size_t per_image = (size_t)d->C * d->image * d->image_w;
     vkvit_status s = plan_wait(p);
     if (s)
         return s;

@@ -109,13 +109,14 @@ static int64_t half_even(int64_t v)
 
 static int64_t floor_half(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 
-static void axis_init(pre_axis *a, const preprocess_spec *s, uint32_t in, uint32_t resized, uint32_t crop)
+static void axis_init(pre_axis *a, const preprocess_spec *s, uint32_t in, uint32_t resized, uint32_t crop,
+                      uint32_t out)
 {
     memset(a, 0, sizeof *a);
     a->in = in;
     a->resized = resized;
     a->filter = s->filter;
-    a->out = s->size;
+    a->out = out;
     if (s->crop) {
         int64_t d = (int64_t)resized - crop;
         if (s->crop_round == PRE_CROP_FLOOR || d < 0)
@@ -158,12 +159,19 @@ vkvit_status pre_geometry(const preprocess_spec *s, uint32_t w, uint32_t h, pre_
             rh = n;
             rw = (uint32_t)((double)((uint64_t)n * w) / h);
         }
+    } else if (s->resize == PRE_RESIZE_KEEP_RATIO) { /* timm: round(side / min(h / th, w / tw)), in double */
+        const double rh_ = (double)h / s->resize_h, rw_ = (double)w / s->resize_w, r = rh_ < rw_ ? rh_ : rw_;
+        rh = (uint32_t)nearbyint(h / r); /* the default rounding mode: half to even, as Python's round */
+        rw = (uint32_t)nearbyint(w / r);
+        rh = rh ? rh : 1;
+        rw = rw ? rw : 1;
     }
-    if (!s->crop && (rw != s->size || rh != s->size))
+    const uint32_t width = preprocess_width(s);
+    if (!s->crop && (rw != width || rh != s->size))
         return fail(VKVIT_ERROR_INPUT_SIZE, "a %ux%u image: the model's preprocessing (%s) neither resizes nor "
-                    "crops it to %ux%u", w, h, s->source, s->size, s->size);
-    axis_init(&g->x, s, w, rw, s->crop_w);
-    axis_init(&g->y, s, h, rh, s->crop_h);
+                    "crops it to %ux%u", w, h, s->source, width, s->size);
+    axis_init(&g->x, s, w, rw, s->crop_w, width);
+    axis_init(&g->y, s, h, rh, s->crop_h, s->size);
     return VKVIT_OK;
 }
 
@@ -209,6 +217,8 @@ static void summarise(preprocess_spec *s)
 #define ADD(...) (at += (size_t)snprintf(p + at, at < n ? n - at : 0, __VA_ARGS__))
     if (s->resize == PRE_RESIZE_EXACT)
         ADD("resize to %ux%u (%s)", s->resize_w, s->resize_h, filter_name(s->filter));
+    else if (s->resize == PRE_RESIZE_KEEP_RATIO)
+        ADD("resize keeping the aspect to cover %ux%u (%s)", s->resize_w, s->resize_h, filter_name(s->filter));
     else if (s->resize == PRE_RESIZE_SHORTEST)
         ADD("resize shorter side to %u (%s)", s->resize_w, filter_name(s->filter));
     else
@@ -226,19 +236,20 @@ static void summarise(preprocess_spec *s)
 #undef ADD
 }
 
-/* The result must be the model's size x size. */
+/* The result must be the model's height x width (size x width). */
 static vkvit_status check_output(const preprocess_spec *s, const char *name)
 {
+    const uint32_t width = preprocess_width(s);
     if (s->crop) {
-        if (s->crop_w != s->size || s->crop_h != s->size)
+        if (s->crop_w != width || s->crop_h != s->size)
             return fail(VKVIT_ERROR_BAD_CONFIG, "%s: crop_size %ux%u, but the model takes %ux%u images", name,
-                        s->crop_w, s->crop_h, s->size, s->size);
-    } else if (s->resize == PRE_RESIZE_SHORTEST) {
+                        s->crop_w, s->crop_h, width, s->size);
+    } else if (s->resize == PRE_RESIZE_SHORTEST || s->resize == PRE_RESIZE_KEEP_RATIO) {
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: size.shortest_edge without do_center_crop gives images of "
-                    "varying shape; the model takes %ux%u", name, s->size, s->size);
-    } else if (s->resize == PRE_RESIZE_EXACT && (s->resize_w != s->size || s->resize_h != s->size)) {
+                    "varying shape; the model takes %ux%u", name, width, s->size);
+    } else if (s->resize == PRE_RESIZE_EXACT && (s->resize_w != width || s->resize_h != s->size)) {
         return fail(VKVIT_ERROR_BAD_CONFIG, "%s: size %ux%u (height x width %ux%u) without a crop, but the model "
-                    "takes %ux%u images", name, s->resize_w, s->resize_h, s->resize_h, s->resize_w, s->size, s->size);
+                    "takes %ux%u images", name, s->resize_w, s->resize_h, s->resize_h, s->resize_w, width, s->size);
     }
     for (uint32_t c = 0; c < s->channels; c++)
         if (!(s->std[c] > 0) || !isfinite(s->mean[c]) || !isfinite(s->std[c]))
@@ -254,13 +265,28 @@ static void base(const vit_config *cfg, preprocess_spec *s)
     memset(s, 0, sizeof *s);
     s->channels = cfg->channels;
     s->size = cfg->image;
+    s->size_w = cfg->image_w;
     s->resize = PRE_RESIZE_EXACT;
-    s->resize_w = s->resize_h = cfg->image;
+    s->resize_w = config_image_w(cfg);
+    s->resize_h = cfg->image;
     s->filter = PRE_BILINEAR;
-    s->crop_w = s->crop_h = cfg->image;
+    s->crop_w = config_image_w(cfg);
+    s->crop_h = cfg->image;
     s->rescale = 1.0f / 255.0f;
     for (uint32_t c = 0; c < CONFIG_MAX_CHANNELS; c++)
         s->mean[c] = s->std[c] = 0.5f;
+}
+
+/* timm's transforms_imagenet_eval resize for input_size height x width: the shorter side to
+ * floor(size / crop_pct) with the interpolation when square (torchvision's Resize(int)), else ResizeKeepRatio to
+ * floor(height / crop_pct) x floor(width / crop_pct), bilinear. */
+static void timm_scale(preprocess_spec *s, uint32_t height, uint32_t width)
+{
+    s->resize = height == width ? PRE_RESIZE_SHORTEST : PRE_RESIZE_KEEP_RATIO;
+    /* timm builds ResizeKeepRatio without its interpolation argument: bilinear, its default */
+    s->filter = height == width ? s->timm_filter : PRE_BILINEAR;
+    s->resize_w = (uint32_t)floor(width / s->crop_pct);
+    s->resize_h = (uint32_t)floor(height / s->crop_pct);
 }
 
 static vkvit_status timm_interpolation(const char *name, const char *v, pre_filter *f)
@@ -297,14 +323,13 @@ vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *s)
     char buf[32];
     snprintf(buf, sizeof buf, "%.6g", pct);
     s->crop_pct = strtod(buf, NULL);
-    s->resize = PRE_RESIZE_SHORTEST;
-    s->resize_w = (uint32_t)floor(cfg->image / s->crop_pct);
-    s->filter = PRE_BICUBIC;
+    s->timm_filter = PRE_BICUBIC;
     if (cfg->present & CONFIG_INTERPOLATION) {
-        vkvit_status e = timm_interpolation(s->source, cfg->interpolation, &s->filter);
+        vkvit_status e = timm_interpolation(s->source, cfg->interpolation, &s->timm_filter);
         if (e)
             return e;
     }
+    timm_scale(s, cfg->image, config_image_w(cfg));
     s->crop = true;
     s->crop_round = PRE_CROP_HALF_EVEN;
     for (uint32_t c = 0; c < s->channels; c++) { /* a grey model without mean/std: the red entries */
@@ -317,22 +342,35 @@ vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *s)
 
 vkvit_status preprocess_spec_resize(preprocess_spec *s, uint32_t size)
 {
-    const uint32_t from = s->size;
+    return preprocess_spec_resize_rect(s, size, size);
+}
+
+vkvit_status preprocess_spec_resize_rect(preprocess_spec *s, uint32_t height, uint32_t width)
+{
+    const uint32_t from_h = s->size, from_w = preprocess_width(s);
     if (s->crop_pct > 0) { /* timm: Resize(floor(size / crop_pct)) + CenterCrop(size), for the new size */
-        s->resize_w = (uint32_t)floor(size / s->crop_pct);
+        timm_scale(s, height, width);
     } else if (s->resize == PRE_RESIZE_EXACT && !s->crop) {
-        s->resize_w = s->resize_h = size;
-    } else if (s->resize != PRE_RESIZE_NONE) { /* resize, then crop: the same proportions */
-        s->resize_w = (uint32_t)((uint64_t)s->resize_w * size / from);
-        s->resize_h = (uint32_t)((uint64_t)s->resize_h * size / from);
+        s->resize_w = width;
+        s->resize_h = height;
+    } else if (s->resize == PRE_RESIZE_EXACT) { /* resize, then crop: the same proportions on each axis */
+        s->resize_w = (uint32_t)((uint64_t)s->resize_w * width / from_w);
+        s->resize_h = (uint32_t)((uint64_t)s->resize_h * height / from_h);
+    } else if (s->resize != PRE_RESIZE_NONE) { /* a shorter side: by the larger ratio, so the crop still fits */
+        const bool by_w = (uint64_t)width * from_h > (uint64_t)height * from_w;
+        s->resize_w = (uint32_t)((uint64_t)s->resize_w * (by_w ? width : height) / (by_w ? from_w : from_h));
+        s->resize_h = (uint32_t)((uint64_t)s->resize_h * (by_w ? width : height) / (by_w ? from_w : from_h));
     }
-    if (s->crop)
-        s->crop_w = s->crop_h = size;
-    s->size = size;
+    if (s->crop) {
+        s->crop_w = width;
+        s->crop_h = height;
+    }
+    s->size = height;
+    s->size_w = width == height ? 0 : width;
     summarise(s);
     size_t at = strlen(s->summary);
-    snprintf(s->summary + at, sizeof s->summary - at, " (for %ux%u; the checkpoint's spec is for %ux%u)", size,
-             size, from, from);
+    snprintf(s->summary + at, sizeof s->summary - at, " (for %ux%u; the checkpoint's spec is for %ux%u)", width,
+             height, from_w, from_h);
     return check_output(s, s->source);
 }
 

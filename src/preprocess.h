@@ -44,6 +44,8 @@ typedef enum pre_resize {
     PRE_RESIZE_NONE = 0,     /* keep the image's size                                          */
     PRE_RESIZE_EXACT,        /* to resize_w x resize_h, aspect not kept                       */
     PRE_RESIZE_SHORTEST,     /* shorter side to resize_w, longer side int(n * long / short)    */
+    PRE_RESIZE_KEEP_RATIO,   /* timm's ResizeKeepRatio for a non-square target resize_h x resize_w: both
+                              * sides divided by r = min(h / resize_h, w / resize_w), rounded half to even */
 } pre_resize;
 
 /* How the centre crop's origin is rounded when (resized - crop) is odd. */
@@ -65,8 +67,10 @@ typedef struct preprocess_spec {
     float mean[CONFIG_MAX_CHANNELS], std[CONFIG_MAX_CHANNELS];
     uint32_t channels;             /* the model's: 3 = RGB, 1 = luma (ITU-R 601-2 as PIL's "L"); images
                                     * cannot feed other channel counts                           */
-    uint32_t size;                 /* the model's input side: the result is channels x size x size */
+    uint32_t size;                 /* the model's input height: the result is channels x size x width */
+    uint32_t size_w;               /* the model's input width when it differs from size; 0 = size */
     double crop_pct;               /* timm: the crop_pct the resize came from (floor(size / crop_pct)); 0 else */
+    pre_filter timm_filter;        /* timm: its interpolation, which only a square size's resize uses (below) */
     char source[160];              /* where the spec came from, for messages                     */
     char summary[320];             /* one line: "resize shortest edge to 256 (bicubic), ..."     */
 } preprocess_spec;
@@ -79,6 +83,9 @@ typedef struct preprocess_spec {
  *      crop, x/255, mean = std = 0.5);
  *   2. else, for a timm config.json, its pretrained_cfg: resize the shorter side to
  *      floor(size / crop_pct), centre crop size x size (torchvision rounding), interpolation,
+ *      (a non-square model h x w: timm's ResizeKeepRatio to floor(h / crop_pct) x floor(w / crop_pct),
+ *      centre crop h x w, as timm's transforms_imagenet_eval does for a tuple img_size; that resize is
+ *      bilinear whatever the interpolation, since timm does not pass it to ResizeKeepRatio)
  *      mean, std; timm's defaults for absent keys (crop_pct 0.875, bicubic, ImageNet mean/std);
  *   3. else Hugging Face ViT's defaults: resize to size x size bilinear, x/255, mean = std = 0.5.
  * Errors: VKVIT_ERROR_BAD_CONFIG naming the file and the key (not JSON, a wrong type, a value out
@@ -97,6 +104,15 @@ vkvit_status preprocess_spec_default(const vit_config *cfg, preprocess_spec *out
  * size; a resize followed by a crop keeps its proportions (resize sides x size / old size, floored) and crops
  * size x size. The summary says so. Errors: check_output's (VKVIT_ERROR_BAD_CONFIG). */
 vkvit_status preprocess_spec_resize(preprocess_spec *spec, uint32_t size);
+/* The same for `height` x `width`: a timm crop_pct spec resizes as timm does for that input_size (the shorter
+ * side to floor(size / crop_pct) when square, else ResizeKeepRatio to floor(height / crop_pct) x
+ * floor(width / crop_pct)) and crops height x width; a resize to the model's size becomes one to height x width;
+ * a resize followed by a crop scales each resize side by the new size over the old on its axis (a shorter-side
+ * resize by the larger of the two ratios, so the crop fits) and crops height x width. */
+vkvit_status preprocess_spec_resize_rect(preprocess_spec *spec, uint32_t height, uint32_t width);
+
+/* The model's input width. */
+static inline uint32_t preprocess_width(const preprocess_spec *s) { return s->size_w ? s->size_w : s->size; }
 
 /* One axis of one image: source length `in` -> resized length `resized`; output position i in
  * [0, out) shows resized position origin + i, which exists for i in [kept0, kept0 + kept). */

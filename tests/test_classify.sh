@@ -84,6 +84,11 @@ check "--size 30 with the bundled model's 7-pixel patches: exit 1 naming both" \
   grep -q "image_size 30: not a multiple of the patch size.* 7" "$tmp/err"
 "$bin" --size 14 --top 1 "$good" >"$tmp/out" 2>"$tmp/err"
 check "--size 14 (a 2x2 grid instead of 4x4) runs, summary says 14x14" grep -q "14x14" "$tmp/out"
+"$bin" --size 14x35 --top 1 "$good" >"$tmp/out" 2>"$tmp/err"
+check "--size 14x35 (height x width: a 2x5 grid) runs, summary says 14x35" grep -q "14x35, " "$tmp/out"
+"$bin" --size 14x30 "$good" 2>"$tmp/err" >/dev/null
+check "--size 14x30: exit 1 naming the size" grep -q "image size 14x30 (height x width): not a multiple" "$tmp/err"
+"$bin" --size 14x x.png >/dev/null 2>&1; check "--size 14x: exit 2" test $? -eq 2
 
 # 5. The real DeiT-Tiny on the real photos (the README's example), with --verify.
 shared="$root/../shared"

@@ -220,6 +220,51 @@ static void test_defaults(void)
     s = parse_text("{'hidden_size': 64, 'image_size': [48, 48], 'patch_size': [8, 8], 'qkv_bias': false}", &c);
     test_expect(s == VKVIT_OK && c.image == 48 && c.patch == 8 && !c.qkv_bias, "square [h, w] sizes, qkv_bias false");
     config_free(&c);
+    s = parse_text("{'hidden_size': 64, 'image_size': [48, 40], 'patch_size': 8}", &c);
+    test_expect(s == VKVIT_OK && c.image == 48 && c.image_w == 40 && config_image_w(&c) == 40,
+                "HF image_size [48, 40]: height 48, width 40 (got %u x %u)", c.image, config_image_w(&c));
+    config_free(&c);
+}
+
+/* Non-square sizes from each source timm merges, the last one winning; a non-square hybrid is refused. */
+static void test_nonsquare(void)
+{
+    static const struct {
+        const char *json;
+        uint32_t h, w;
+    } cases[] = {
+        {"{'architecture': 'vit_tiny_patch16_224', 'model_args': {'img_size': [48, 80]}}", 48, 80},
+        {"{'architecture': 'vit_tiny_patch16_224', 'pretrained_cfg': {'input_size': [3, 64, 32]}}", 64, 32},
+        {"{'architecture': 'vit_tiny_patch16_224', 'model_args': {'img_size': 64}, "
+         "'pretrained_cfg': {'input_size': [3, 64, 32]}}", 64, 64},
+        {"{'architecture': 'vit_tiny_patch16_224', 'model_args': {'img_size': [32, 48]}, "
+         "'pretrained_cfg': {'input_size': [3, 64, 64]}}", 32, 48},
+        {"{'architecture': 'vit_tiny_patch16_224', 'model_args': {'img_size': [48, 48]}}", 48, 48},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        vit_config c;
+        vkvit_status s = parse_text(cases[i].json, &c);
+        if (!s) {
+            config_apply_defaults(&c);
+            s = config_validate(&c, "config.json");
+        }
+        test_expect(s == VKVIT_OK && c.image == cases[i].h && config_image_w(&c) == cases[i].w &&
+                        (c.image_w != 0) == (cases[i].h != cases[i].w),
+                    "%s: %u x %u (want %u x %u): %s", cases[i].json, c.image, config_image_w(&c), cases[i].h,
+                    cases[i].w, vkvit_last_error());
+        config_free(&c);
+    }
+    vit_config c;
+    config_init(&c);
+    c.hidden = 64, c.layers = 1, c.heads = 1, c.mlp = 64, c.image = 64, c.image_w = 32, c.patch = 1, c.channels = 3;
+    c.hybrid = true, c.resnet = (vit_resnet){.stages = 1, .root = 32, .depth = {1}, .mid = {32}, .width = {64},
+                                             .groups = 32, .gn_eps = 1e-5};
+    config_apply_defaults(&c);
+    vkvit_status s = config_validate(&c, "config.json");
+    test_expect(s == VKVIT_ERROR_UNSUPPORTED && strstr(vkvit_last_error(), "[64, 32]: a hybrid (ResNet stem) runs "
+                                                       "square images only"),
+                "a non-square hybrid: %s \"%s\"", vkvit_status_string(s), vkvit_last_error());
+    config_free(&c);
 }
 
 /* ---- timm: the architecture's arguments, model_args over them --------------------------------- */
@@ -386,7 +431,14 @@ static const bad_case bad[] = {
     {"layers absurd", HF, "{'num_hidden_layers': 100000}", BAD, "num_hidden_layers = 100000 is outside 1..256"},
     {"mlp absurd", HF, "{'intermediate_size': 1000000}", BAD, "intermediate_size = 1000000 is outside 1..65536"},
     {"image absurd", HF, "{'image_size': 100000}", BAD, "image_size = 100000 is outside 1..4096"},
-    {"image not square", HF, "{'image_size': [224, 192]}", BAD, "image_size = [224, 192]: only square sizes"},
+    {"image width not a multiple of the patch", HF, "{'image_size': [224, 200]}", BAD,
+     "patch_size = 16 does not divide image_size = 200"},
+    {"image width absurd", HF, "{'image_size': [224, 100000]}", BAD,
+     "image_size = [224, 100000]: the width is outside 1..4096"},
+    {"image width zero", HF, "{'image_size': [224, 0]}", BAD, "image_size = [224, 0]: a side of 0"},
+    {"timm img_size width zero", TIMM, "{'model_args': {'img_size': [32, 0]}}", BAD, "img_size = [32, 0]: a side of 0"},
+    {"timm input_size width zero", TIMM, "{'pretrained_cfg.input_size': [3, 224, 0]}", BAD,
+     "pretrained_cfg.input_size [3, 224, 0]: a side of 0"},
     {"patch zero", HF, "{'patch_size': 0}", BAD, "patch_size = 0 is outside"},
     {"patch not dividing image", HF, "{'patch_size': 15}", BAD, "patch_size = 15 does not divide image_size = 224"},
     {"channels absurd", HF, "{'num_channels': 7}", BAD, "num_channels = 7 is outside 1..4"},
@@ -469,8 +521,8 @@ static const bad_case bad[] = {
     {"timm no class token", TIMM, "{'model_args': {'class_token': false}}", UNSUP,
      "timm deit_tiny_patch16_224: class_token = false is not supported (vkvit classifies from the class token)"},
     {"timm register tokens absurd", TIMM, "{'model_args': {'reg_tokens': 65}}", BAD, "reg_tokens = 65 (at most 64)"},
-    {"timm input_size not square", TIMM, "{'pretrained_cfg.input_size': [3, 224, 192]}", BAD,
-     "pretrained_cfg.input_size [3, 224, 192]: only square images are supported"},
+    {"timm input_size width not a multiple of the patch", TIMM, "{'pretrained_cfg.input_size': [3, 224, 200]}", BAD,
+     "patch_size = 16 does not divide input_size = 200"},
     {"timm input_size malformed", TIMM, "{'pretrained_cfg.input_size': [224, 224]}", BAD,
      "pretrained_cfg.input_size is not [C, H, W]"},
     {"timm in_chans 1 (wins over input_size) with 3 means", TIMM, "{'model_args': {'in_chans': 1}}", BAD,
@@ -609,6 +661,7 @@ int main(void)
     test_fixtures();
     test_defaults();
     test_timm_merge();
+    test_nonsquare();
     test_timm_generated();
     test_pre_logits();
     test_bad_table();

@@ -3,7 +3,7 @@
  * torchvision's representation_size model): every supported checkpoint family, the fixture's batch
  * and batch 1, GPU and the C reference, logits, embeddings (the pre-logits vector where a model has that
  * layer) and class-token attention; and timm models run at another input size against timm
- * (tools/make_timm_fixtures.py).
+ * (tools/make_timm_fixtures.py), also at non-square sizes (tools/make_nonsquare_fixtures.py).
  * Usage: test_model <tests/data dir> [fp16] */
 #include "common.h"
 #include "plan.h"
@@ -61,20 +61,22 @@ static void to_layer_major(const float *in, float *out, uint32_t n, uint32_t L, 
             memcpy(out + ((size_t)l * n + i) * T, in + ((size_t)i * L + l) * T, T * sizeof *out);
 }
 
-/* One fixture: the checkpoint in dir/fixture loaded at image_size (0: its own size) against `expected_file`,
+/* One fixture: the checkpoint in dir/fixture loaded at height x width (0: its own size) against `expected_file`,
  * computed by `ref` (for messages). pre_logits: the model has a pre-logits layer, so its embedding is that
  * layer's output. */
-static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fixture, uint32_t image_size,
+static void check_fixture_hw(vkvit_context *ctx, const char *dir, const char *fixture, uint32_t height, uint32_t width,
                              const char *expected_file, const char *ref, bool pre_logits, vkvit_precision prec)
 {
     char path[1024], label[256], name[96];
     snprintf(path, sizeof path, "%s/%s", dir, fixture);
-    if (image_size)
-        snprintf(name, sizeof name, "%s at %u px", fixture, image_size);
+    if (height && height == width)
+        snprintf(name, sizeof name, "%s at %u px", fixture, height);
+    else if (height)
+        snprintf(name, sizeof name, "%s at %ux%u", fixture, height, width);
     else
         snprintf(name, sizeof name, "%s", fixture);
     vkvit_model *m = NULL;
-    vkvit_model_options mo = {.keep_host_weights = 1, .precision = prec, .image_size = image_size};
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = prec, .image_height = height, .image_width = width};
     const bool f16 = prec == VKVIT_PRECISION_FP16;
     const double tol = f16 ? TOL_F16_FORWARD : TOL_FORWARD;
     const char *pn = f16 ? " (fp16)" : "";
@@ -95,7 +97,7 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     test_expect(mi.embedding_size == st_find(e.file, "embedding")->shape[1] && mi.embedding &&
                 (strstr(mi.embedding, "pre-logits") != NULL) == pre_logits && (d->R > 0) == pre_logits,
                 "%s: model info: a %u-float embedding, \"%s\"", name, mi.embedding_size, mi.embedding);
-    size_t per_image = (size_t)d->C * d->image * d->image;
+    size_t per_image = (size_t)d->C * d->image * d->image_w;
 
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = B, .attention_maps = 1};
@@ -105,7 +107,7 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     vkvit_plan_info pi;
     test_ok(vkvit_plan_get_info(p, &pi), "plan info");
     test_expect(pi.embedding_size == E, "%s: plan info: embedding_size %u", name, pi.embedding_size);
-    vkvit_tensor in = {e.input, B, d->C, d->image, d->image};
+    vkvit_tensor in = {e.input, B, d->C, d->image, d->image_w};
     test_ok(vkvit_run(p, &in, NULL), "run");
 
     float *logits = test_alloc((size_t)B * (K ? K : 1)), *emb = test_alloc((size_t)B * E);
@@ -180,7 +182,7 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     vkvit_plan_options po1 = {.batch = 1};
     test_ok(vkvit_plan_create(m, &po1, &p1), "plan batch 1");
     for (uint32_t b = 0; b < B; b++) {
-        vkvit_tensor one = {e.input + b * per_image, 1, d->C, d->image, d->image};
+        vkvit_tensor one = {e.input + b * per_image, 1, d->C, d->image, d->image_w};
         test_ok(vkvit_run(p1, &one, NULL), "run batch 1");
         float *o = test_alloc(K ? K : E);
         if (K) {
@@ -195,7 +197,7 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
         free(o);
     }
     /* A partial batch: 1 image through the batch-B plan. */
-    vkvit_tensor first = {e.input, 1, d->C, d->image, d->image};
+    vkvit_tensor first = {e.input, 1, d->C, d->image, d->image_w};
     test_ok(vkvit_run(p, &first, NULL), "run partial");
     if (K) {
         float one[4096];
@@ -208,6 +210,12 @@ static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fi
     vkvit_model_destroy(m);
     free(logits), free(emb), free(att), free(att_lm), free(rl), free(rp), free(rm), free(re);
     free_expected(&e);
+}
+
+static void check_fixture_at(vkvit_context *ctx, const char *dir, const char *fixture, uint32_t image_size,
+                             const char *expected_file, const char *ref, bool pre_logits, vkvit_precision prec)
+{
+    check_fixture_hw(ctx, dir, fixture, image_size, image_size, expected_file, ref, pre_logits, prec);
 }
 
 static void check_fixture(vkvit_context *ctx, const char *dir, const char *name, bool pre_logits, vkvit_precision prec)
@@ -256,6 +264,50 @@ static void check_resized(vkvit_context *ctx, const char *dir, vkvit_precision p
     }
 }
 
+/* Non-square sizes (tools/make_nonsquare_fixtures.py): a square timm checkpoint run at 9x7 and 5x11 patches, and
+ * a checkpoint built non-square (6x9) at its own size (from its config: no option) and at 9x7; against timm after
+ * its loader resamples the position embedding. The same weights in the Hugging Face layouts: square at 9x7 (HF's
+ * plain bicubic), and with image_size [24, 36] at its own size. The model info gives the size and the grid; the preprocessing is
+ * timm's for a tuple input_size (ResizeKeepRatio, then the crop). */
+static void check_nonsquare(vkvit_context *ctx, const char *dir, vkvit_precision prec)
+{
+    static const struct {
+        const char *fixture;
+        uint32_t h, w;          /* the size to ask for (0: the checkpoint's) */
+        uint32_t run_h, run_w;  /* the size it runs at */
+        const char *preprocessing;
+    } cases[] = {
+        {"timm-nonsquare", 36, 28, 36, 28, "resize keeping the aspect to cover 31x40 (bilinear), centre crop 28x36"},
+        {"timm-nonsquare", 20, 44, 20, 44, "resize keeping the aspect to cover 48x22 (bilinear), centre crop 44x20"},
+        {"timm-rect", 0, 0, 24, 36, "resize keeping the aspect to cover 40x26 (bilinear), centre crop 36x24"},
+        {"timm-rect", 36, 28, 36, 28, "resize keeping the aspect to cover 31x40 (bilinear), centre crop 28x36"},
+        {"hf-nonsquare", 36, 28, 36, 28, "resize to 28x36 (bilinear)"},
+        {"hf-rect", 0, 0, 24, 36, "resize to 36x24 (bilinear)"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char file[64], path[1024];
+        snprintf(file, sizeof file, "expected-%ux%u.safetensors", cases[i].run_h, cases[i].run_w);
+        check_fixture_hw(ctx, dir, cases[i].fixture, cases[i].h, cases[i].w, file, "timm", false, prec);
+        snprintf(path, sizeof path, "%s/%s", dir, cases[i].fixture);
+        vkvit_model *m = NULL;
+        vkvit_model_info info;
+        const uint32_t P = 4;
+        test_ok(vkvit_model_load(ctx, path, &(vkvit_model_options){.image_height = cases[i].h,
+                                                                   .image_width = cases[i].w, .precision = prec}, &m),
+                path);
+        test_ok(vkvit_model_get_info(m, &info), "info");
+        test_expect(info.image_height == cases[i].run_h && info.image_width == cases[i].run_w &&
+                        info.image_size == cases[i].run_h && info.grid_height == cases[i].run_h / P &&
+                        info.grid_width == cases[i].run_w / P && info.patch_size == P &&
+                        info.tokens == (info.distilled ? 2 : 1) + info.grid_height * info.grid_width &&
+                        strstr(info.preprocessing, cases[i].preprocessing),
+                    "%s at %ux%u: info %ux%u, grid %ux%u, %u tokens, preprocessing \"%s\"", cases[i].fixture,
+                    cases[i].run_h, cases[i].run_w, info.image_height, info.image_width, info.grid_height,
+                    info.grid_width, info.tokens, info.preprocessing);
+        vkvit_model_destroy(m);
+    }
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -278,5 +330,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof fixtures / sizeof *fixtures; i++)
         check_fixture(ctx, argv[1], fixtures[i].name, fixtures[i].pre_logits, prec);
     check_resized(ctx, argv[1], prec);
+    check_nonsquare(ctx, argv[1], prec);
     return test_finish(ctx);
 }

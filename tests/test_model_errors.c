@@ -45,6 +45,7 @@ static const char *fixture_path(const char *fixture, const char *file)
     return r;
 }
 
+
 /* ---- files -------------------------------------------------------------------------------------- */
 
 typedef struct bytes {
@@ -428,6 +429,8 @@ static const load_case load_cases[] = {
      {"config.json", "image_size", "100000"}},
     {"image-zero", HF, OP_CONFIG, "\"image_size\": 32", "\"image_size\": 0", VKVIT_ERROR_BAD_CONFIG,
      {"config.json", "image_size"}},
+    {"image-nonsquare-vs-tokens", HF, OP_CONFIG, "\"image_size\": 32", "\"image_size\": [32, 24]",
+     VKVIT_ERROR_SHAPE_MISMATCH, {"position_embeddings", "13"}},
     {"layers-absurd", HF, OP_CONFIG, "\"num_hidden_layers\": 3", "\"num_hidden_layers\": 100000",
      VKVIT_ERROR_BAD_CONFIG, {"config.json", "num_hidden_layers", "100000"}},
     {"mlp-absurd", HF, OP_CONFIG, "\"intermediate_size\": 256", "\"intermediate_size\": 4000000000",
@@ -723,6 +726,60 @@ static void expect_status(const char *what, vkvit_status got, vkvit_status want,
 }
 #define EXPECT_STATUS(call, want, substr) expect_status(#call, (call), (want), (substr))
 
+/* image_height / image_width: each side a multiple of the patch size (hf-vit: 8) and at most 4096, each taken
+ * from its own option, else image_size, else the checkpoint (32); vkvit_run then takes exactly height x width; a
+ * hybrid refuses a non-square size. */
+static void test_nonsquare_sizes(vkvit_context *ctx)
+{
+    vkvit_model *mo = (vkvit_model *)(uintptr_t)0x1;
+    const char *hf = fixture_path("hf-vit", NULL);
+    EXPECT_STATUS(vkvit_model_load(ctx, hf, &(vkvit_model_options){.image_height = 24, .image_width = 36}, &mo),
+                  VKVIT_ERROR_INVALID_ARGUMENT, "image size 24x36 (height x width): not a multiple of the patch size "
+                  "(the checkpoint's patch size is 8, its image size 32)");
+    test_expect(mo == NULL, "vkvit_model_load(24x36) leaves *out NULL");
+    EXPECT_STATUS(vkvit_model_load(ctx, hf, &(vkvit_model_options){.image_size = 36, .image_width = 16}, &mo),
+                  VKVIT_ERROR_INVALID_ARGUMENT, "image size 36x16 (height x width): not a multiple of the patch size");
+    EXPECT_STATUS(vkvit_model_load(ctx, hf, &(vkvit_model_options){.image_width = 4104}, &mo),
+                  VKVIT_ERROR_INVALID_ARGUMENT, "image size 32x4104 (height x width): above 4096");
+    EXPECT_STATUS(vkvit_model_load(ctx, fixture_path("hybrid/root/timm", NULL),
+                                   &(vkvit_model_options){.image_height = 64, .image_width = 32}, &mo),
+                  VKVIT_ERROR_UNSUPPORTED, "a hybrid (ResNet stem) runs square images only");
+    test_expect(mo == NULL, "a non-square hybrid leaves *out NULL");
+    static const struct {
+        vkvit_model_options o;
+        uint32_t h, w;
+    } ok[] = {
+        {{.image_height = 16, .image_width = 40}, 16, 40},
+        {{.image_size = 24, .image_width = 40}, 24, 40},
+        {{.image_width = 8}, 32, 8},
+        {{.image_size = 16, .image_height = 8}, 8, 16},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        vkvit_model_info mi;
+        EXPECT_STATUS(vkvit_model_load(ctx, hf, &ok[i].o, &mo), VKVIT_OK, NULL);
+        EXPECT_STATUS(vkvit_model_get_info(mo, &mi), VKVIT_OK, NULL);
+        test_expect(mi.image_height == ok[i].h && mi.image_width == ok[i].w && mi.grid_height == ok[i].h / 8 &&
+                        mi.grid_width == ok[i].w / 8 && mi.tokens == 1 + ok[i].h / 8 * (ok[i].w / 8),
+                    "hf-vit at %ux%u: info %ux%u, grid %ux%u, %u tokens", ok[i].h, ok[i].w, mi.image_height,
+                    mi.image_width, mi.grid_height, mi.grid_width, mi.tokens);
+        if (i == 0) { /* vkvit_run takes [n][3][16][40] and nothing else */
+            vkvit_plan *p = NULL;
+            EXPECT_STATUS(vkvit_plan_create(mo, &(vkvit_plan_options){.batch = 1}, &p), VKVIT_OK, NULL);
+            float *x = test_alloc(3 * 16 * 40);
+            for (size_t k = 0; k < 3 * 16 * 40; k++)
+                x[k] = (float)(k % 7) * 0.1f;
+            vkvit_tensor good = {x, 1, 3, 16, 40}, swapped = {x, 1, 3, 40, 16}, square = {x, 1, 3, 16, 16};
+            EXPECT_STATUS(vkvit_run(p, &swapped, NULL), VKVIT_ERROR_INPUT_SIZE, "input is 3x40x16 (channels x height "
+                          "x width), the model takes 3x16x40");
+            EXPECT_STATUS(vkvit_run(p, &square, NULL), VKVIT_ERROR_INPUT_SIZE, "the model takes 3x16x40");
+            EXPECT_STATUS(vkvit_run(p, &good, NULL), VKVIT_OK, NULL);
+            vkvit_plan_destroy(p);
+            free(x);
+        }
+        vkvit_model_destroy(mo);
+    }
+}
+
 static void run_time_cases(vkvit_context *ctx)
 {
     printf("-- run time\n");
@@ -814,6 +871,7 @@ static void run_time_cases(vkvit_context *ctx)
     test_expect(mi.image_size == 8 && mi.tokens == 2, "hf-vit at 8 px: one patch, 2 tokens (%u, %u)", mi.image_size,
                 mi.tokens);
     vkvit_model_destroy(mo);
+    test_nonsquare_sizes(ctx);
     EXPECT_STATUS(vkvit_model_get_info(NULL, &mi), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     EXPECT_STATUS(vkvit_model_get_info(m, NULL), VKVIT_ERROR_INVALID_ARGUMENT, NULL);
     test_expect(vkvit_model_label(NULL, 0) == NULL, "vkvit_model_label(NULL, 0) is NULL");

@@ -1,6 +1,6 @@
 /* The patch-embedding input ops (src/ops/patch_embed.c) against their C references on fresh random data:
- * patchify (im2col of [B][C][S][S] into [B*G*G][C*P*P]) and tokens (class/distillation tokens, register
- * tokens + patch embeddings + position embeddings), at ViT shapes and awkward ones; their fp16 variants
+ * patchify (im2col of [B][C][S][W] into [B*G*Gw][C*P*P], square and not) and tokens (class/distillation tokens,
+ * register tokens + patch embeddings + position embeddings), at ViT shapes and awkward ones; their fp16 variants
  * (halves out of patchify, halves throughout tokens), and widen (fp16 results -> fp32 outputs). Also
  * token_mean (src/ops/token_mean.c: the mean of a run of tokens, HF's DINOv2 classifier input). */
 #include "common.h"
@@ -11,15 +11,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* patchify: batch B of C x S x S images, P x P patches. ViT-B/16 at 224 (batch 1 and 3), ViT-H/14,
- * 384 px / 32, Fashion 28 / 7 grey, and awkward ones. */
+/* patchify: batch B of C x S x W images (W = 0: square), P x P patches. ViT-B/16 at 224 (batch 1 and 3),
+ * ViT-H/14, 384 px / 32, Fashion 28 / 7 grey, and awkward ones; non-square: a DINOv2 grid of 9x7 patches of 14,
+ * 224 x 320, a single row, a single column, wider and taller. */
 typedef struct patchify_case {
-    uint32_t B, C, S, P;
+    uint32_t B, C, S, P, W;
 } patchify_case;
 
 static const patchify_case pcases[] = {
-    {1, 3, 224, 16}, {3, 3, 224, 16}, {1, 3, 224, 14}, {1, 3, 384, 32}, {2, 1, 28, 7},
-    {1, 1, 1, 1},    {2, 3, 36, 6},   {1, 2, 13, 13},  {3, 4, 10, 5},
+    {1, 3, 224, 16, 0}, {3, 3, 224, 16, 0}, {1, 3, 224, 14, 0}, {1, 3, 384, 32, 0}, {2, 1, 28, 7, 0},
+    {1, 1, 1, 1, 0},    {2, 3, 36, 6, 0},   {1, 2, 13, 13, 0},  {3, 4, 10, 5, 0},   {1, 3, 126, 14, 98},
+    {3, 3, 224, 16, 320}, {2, 1, 7, 7, 35}, {1, 2, 26, 13, 13}, {3, 4, 10, 5, 35},
 };
 
 /* tokens: batch B of N patch embeddings of width D behind `prefix` tokens and `regs` register tokens. ViT-B (196
@@ -52,20 +54,23 @@ static const uint32_t wcases[] = {1, 7, 197, 1000, 65537};
 
 static void check_patchify(vkvit_context *ctx, const patchify_case *c, op_dtype t, uint64_t *rng)
 {
-    const uint32_t B = c->B, C = c->C, S = c->S, P = c->P;
-    size_t n = (size_t)B * C * S * S;
+    const uint32_t B = c->B, C = c->C, S = c->S, P = c->P, W = c->W ? c->W : c->S;
+    size_t n = (size_t)B * C * S * W;
     float *img = test_alloc(n), *out = test_alloc(n), *ref = test_alloc(n);
     test_fill(img, n, rng, -3.0f, 3.0f);
-    ref_patchify(img, ref, B, C, S, P);
+    if (c->W)
+        ref_patchify_rect(img, ref, B, C, S, W, P);
+    else
+        ref_patchify(img, ref, B, C, S, P);
     if (t == OP_F16)
         test_round_f16(ref, n); /* the fp32 image's values, each rounded once */
     vk_buffer bi = test_upload(ctx, img, n), bo = test_poisoned(ctx, t, n);
-    patchify_args a = {.batch = B, .C = C, .S = S, .P = P, .image = vk_whole(&bi), .patches = vk_whole(&bo),
-                       .dtype = t};
+    patchify_args a = {.batch = B, .C = C, .S = S, .P = P, .W = c->W, .image = vk_whole(&bi),
+                       .patches = vk_whole(&bo), .dtype = t};
     test_run(ctx, test_record_patchify, &a);
     test_download_as(ctx, t, &bo, out, n);
     char name[128];
-    snprintf(name, sizeof name, "patchify%s B=%u C=%u S=%u P=%u", t == OP_F16 ? " fp16" : "", B, C, S, P);
+    snprintf(name, sizeof name, "patchify%s B=%u C=%u S=%u W=%u P=%u", t == OP_F16 ? " fp16" : "", B, C, S, W, P);
     test_check(name, out, ref, n, 0.0); /* a permutation (and one rounding): exact */
     vk_buffer_destroy(ctx, &bi);
     vk_buffer_destroy(ctx, &bo);
@@ -191,9 +196,12 @@ int main(void)
     struct {
         const char *what;
         patchify_args a;
-    } bad[] = {{"a patch that does not divide the image", good}, {"a span too small", good}};
+    } bad[] = {{"a patch that does not divide the image", good}, {"a span too small", good},
+               {"a patch that does not divide the width", good}, {"a span too small for the width", good}};
     bad[0].a.P = 3;
     bad[1].a.S = 16; /* 256 floats into a 64-float span */
+    bad[2].a.W = 12;
+    bad[3].a.W = 16; /* 128 floats into a 64-float span */
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         test_refuses(ctx, "patchify", test_record_patchify, &bad[i].a, bad[i].what, NULL);
     const token_mean_args mgood = {.batch = 1, .T = 8, .D = 4, .first = 1, .count = 7, .y_stride = 8, .y_first = 4,

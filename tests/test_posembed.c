@@ -1,6 +1,8 @@
 /* Position-embedding resampling (src/posembed.c) against PyTorch's F.interpolate (bicubic, antialias off and on)
  * and SciPy's zoom(order=1) on the grids of tests/data/posembed.safetensors (tools/make_timm_fixtures.py): odd,
- * shrinking, growing, non-square, unchanged and 1-cell grids; the prefix rows of posembed_resize; bad arguments.
+ * shrinking, growing, non-square, unchanged and 1-cell grids, and on the non-square grids of
+ * tests/data/posembed-nonsquare.safetensors (tools/make_nonsquare_fixtures.py); the prefix rows of
+ * posembed_resize; bad arguments.
  * No GPU. Usage: test_posembed <tests/data> */
 #include <math.h>
 #include <stdio.h>
@@ -128,6 +130,12 @@ int main(int argc, char **argv)
     test_expect(cases >= 45, "%d grids x references compared (want >= 45)", cases);
     test_prefix(f);
     test_bad_arguments();
+    st_close(f);
+    /* Non-square grids, to and from (tools/make_nonsquare_fixtures.py): DINOv2's 6x6 run at 9x7, 6x9 -> 9x7, ... */
+    snprintf(path, sizeof path, "%s/posembed-nonsquare.safetensors", argv[1]);
+    test_ok(st_open(path, &f), path);
+    cases = test_references(f);
+    test_expect(cases >= 45, "%d non-square grids x references compared (want >= 45)", cases);
     st_close(f);
     return test_finish(NULL);
 }

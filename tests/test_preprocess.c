@@ -55,7 +55,7 @@ static vkvit_image random_image(uint32_t w, uint32_t h, uint64_t *rng, bool alph
     return im;
 }
 
-/* Runs op_preprocess on images[0..n) in `batch` slots; out: [batch][C][S][S]. */
+/* Runs op_preprocess on images[0..n) in `batch` slots; out: [batch][C][S][W] (S x W: the spec's size x width). */
 static void run_gpu(vkvit_context *ctx, const preprocess_spec *spec, const vkvit_image *im, uint32_t n, uint32_t batch,
                     float *out)
 {
@@ -67,7 +67,7 @@ static void run_gpu(vkvit_context *ctx, const preprocess_spec *spec, const vkvit
     test_ok(vk_buffer_create(ctx, z.meta * 4, VK_MEM_DEVICE, &m), "meta");
     test_ok(vk_buffer_create(ctx, z.pixels * 4, VK_MEM_DEVICE, &p), "pixels");
     test_ok(vk_buffer_create(ctx, z.scratch * 4, VK_MEM_DEVICE, &t), "scratch");
-    size_t count = (size_t)batch * spec->channels * spec->size * spec->size;
+    size_t count = (size_t)batch * spec->channels * spec->size * preprocess_width(spec);
     vk_buffer o = test_poisoned(ctx, OP_F32, count);
     preprocess_pack(spec, im, n, batch, sm.map, sp.map);
     preprocess_args a = {.spec = spec, .batch = batch, .staging_meta = vk_whole(&sm), .staging_pixels = vk_whole(&sp),
@@ -325,6 +325,25 @@ static void test_gpu_vs_ref(vkvit_context *ctx, uint64_t *rng)
 
 /* ---- against PIL ----------------------------------------------------------------------------------------------- */
 
+/* The largest |level - want| of the C reference and of the GPU op on one image; want [C][S][W] 8-bit levels. */
+static void worst_levels(vkvit_context *ctx, const preprocess_spec *s, const vkvit_image *im, const uint8_t *want,
+                         int *worst_ref, int *worst_gpu)
+{
+    const size_t plane = (size_t)s->size * preprocess_width(s), per = s->channels * plane;
+    uint8_t *lev = malloc(per);
+    float *gpu = test_alloc(per);
+    test_ok(ref_preprocess(s, im, lev, NULL), "ref");
+    run_gpu(ctx, s, im, 1, 1, gpu);
+    *worst_ref = *worst_gpu = 0;
+    for (size_t k = 0; k < per; k++) {
+        int dr = abs((int)lev[k] - want[k]), dg = abs(level_of(s, (uint32_t)(k / plane), gpu[k]) - want[k]);
+        *worst_ref = dr > *worst_ref ? dr : *worst_ref;
+        *worst_gpu = dg > *worst_gpu ? dg : *worst_gpu;
+    }
+    free(lev);
+    free(gpu);
+}
+
 /* tests/data/preprocess-pil.safetensors: per case i, "i.image" U8 [h][w][4], "i.spec" F32 [10] =
  * (resize mode, resize w, resize h, filter, crop, crop w, crop h, crop rounding, channels, size) with
  * the values of the pre_* enums, "i.expected" U8 [C][S][S]: PIL's pixels after resize and crop. */
@@ -357,19 +376,8 @@ static void test_against_pil(vkvit_context *ctx, const char *data_dir)
         s.crop_h = (uint32_t)v[6];
         s.crop_round = (pre_crop_round)v[7];
         vkvit_image im = {(uint8_t *)ti->data, (uint32_t)ti->shape[1], (uint32_t)ti->shape[0]};
-        size_t per = (size_t)s.channels * s.size * s.size;
-        uint8_t *lev = malloc(per);
-        float *gpu = test_alloc(per);
-        test_ok(ref_preprocess(&s, &im, lev, NULL), "ref");
-        run_gpu(ctx, &s, &im, 1, 1, gpu);
-        const uint8_t *want = te->data;
-        int worst_ref = 0, worst_gpu = 0;
-        for (size_t k = 0; k < per; k++) {
-            int dr = abs((int)lev[k] - want[k]);
-            int dg = abs(level_of(&s, (uint32_t)(k / ((size_t)s.size * s.size)), gpu[k]) - want[k]);
-            worst_ref = dr > worst_ref ? dr : worst_ref;
-            worst_gpu = dg > worst_gpu ? dg : worst_gpu;
-        }
+        int worst_ref, worst_gpu;
+        worst_levels(ctx, &s, &im, te->data, &worst_ref, &worst_gpu);
         static const char *const fn[] = {"nearest", "bilinear", "bicubic"};
         test_expect(worst_ref == 0 && worst_gpu == 0, "PIL case %d: %ux%u %s -> %s%s, C=%u S=%u: max |level - PIL's| "
                     "reference %d, GPU %d", i, im.width, im.height, fn[s.filter],
@@ -377,8 +385,6 @@ static void test_against_pil(vkvit_context *ctx, const char *data_dir)
                     : "+ crop (HF)") : "", s.channels, s.size, worst_ref, worst_gpu);
         exact += worst_ref == 0 && worst_gpu == 0;
         cases++;
-        free(lev);
-        free(gpu);
     }
     test_expect(cases >= 10, "%d PIL cases read from %s, %d pixel-exact", cases, path, exact);
     st_close(f);
@@ -494,6 +500,69 @@ static void test_plan(vkvit_context *ctx, uint64_t *rng)
     }
 }
 
+/* tests/data/preprocess-nonsquare.safetensors (tools/make_nonsquare_fixtures.py): per case i, "i.image" U8
+ * [h][w][4], "i.case" F32 [8] = (kind, H, W, crop_pct, filter, crop h, crop w, square size), "i.expected" U8
+ * [3][H'][W']: timm's eval transform for input_size (H, W) (kind 0: a config with img_size [H, W]; kind 2: a square
+ * config run at H x W) or a Hugging Face processor with size {height: H, width: W} (kind 1). The spec is built as
+ * vkvit builds it for such a model; the reference and the GPU op must give timm's / PIL's pixels exactly. */
+static void test_against_nonsquare(vkvit_context *ctx, const char *data_dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/preprocess-nonsquare.safetensors", data_dir);
+    st_file *f = NULL;
+    test_ok(st_open(path, &f), path);
+    static const char *const kinds[] = {"timm img_size [H, W]", "HF size {height, width}", "timm square run at HxW"};
+    static const char *const filters[] = {"nearest", "bilinear", "bicubic"};
+    int cases = 0;
+    for (int i = 0;; i++) {
+        char n_im[32], n_case[32], n_ex[32];
+        snprintf(n_im, sizeof n_im, "%d.image", i);
+        snprintf(n_case, sizeof n_case, "%d.case", i);
+        snprintf(n_ex, sizeof n_ex, "%d.expected", i);
+        const st_tensor *ti = st_find(f, n_im), *tc = st_find(f, n_case), *te = st_find(f, n_ex);
+        if (!ti || !tc || !te)
+            break;
+        float v[8];
+        test_ok(st_read_f32(tc, v, 8), n_case);
+        const int kind = (int)v[0], filt = (int)v[4];
+        const uint32_t H = (uint32_t)v[1], W = (uint32_t)v[2], ch = (uint32_t)v[5], cw = (uint32_t)v[6];
+        vit_config c = model_cfg(kind == 2 ? (uint32_t)v[7] : H, 3, kind == 1 ? CONFIG_FORMAT_HF : CONFIG_FORMAT_TIMM);
+        c.image_w = kind == 2 || H == W ? 0 : W;
+        c.crop_pct = v[3];
+        snprintf(c.interpolation, sizeof c.interpolation, "%s", filters[filt]);
+        c.present |= CONFIG_CROP_PCT | CONFIG_INTERPOLATION;
+        preprocess_spec s;
+        if (kind == 1) {
+            char json[256];
+            static const int pil[] = {0, 2, 3};
+            int n = snprintf(json, sizeof json, "{\"size\": {\"height\": %u, \"width\": %u}, \"resample\": %d", H, W,
+                             pil[filt]);
+            if (ch)
+                c.image = ch, c.image_w = ch == cw ? 0 : cw;
+            snprintf(json + n, sizeof json - (size_t)n, ch ? ", \"do_center_crop\": true, \"crop_size\": {\"height\": "
+                     "%u, \"width\": %u}}" : "}", ch, cw);
+            test_ok(preprocess_spec_parse(json, strlen(json), "preprocessor_config.json", &c, &s), json);
+        } else {
+            test_ok(preprocess_spec_default(&c, &s), "timm spec");
+            if (kind == 2)
+                test_ok(preprocess_spec_resize_rect(&s, H, W), "timm spec resized");
+        }
+        const uint32_t oh = ch ? ch : H, ow = ch ? cw : W;
+        test_expect(s.size == oh && preprocess_width(&s) == ow && te->shape[1] == oh && te->shape[2] == ow,
+                    "case %d: the spec makes %ux%u images (height x width; want %ux%u)", i, s.size,
+                    preprocess_width(&s), oh, ow);
+        vkvit_image im = {(uint8_t *)ti->data, (uint32_t)ti->shape[1], (uint32_t)ti->shape[0]};
+        int worst_ref, worst_gpu;
+        worst_levels(ctx, &s, &im, te->data, &worst_ref, &worst_gpu);
+        test_expect(worst_ref == 0 && worst_gpu == 0, "non-square case %d: a %ux%u image, %s %ux%u, %s (%s): max "
+                    "|level - reference's| C reference %d, GPU %d", i, im.width, im.height, kinds[kind], H, W,
+                    filters[filt], s.summary, worst_ref, worst_gpu);
+        cases++;
+    }
+    test_expect(cases >= 7, "%d non-square cases read from %s", cases, path);
+    st_close(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -505,6 +574,7 @@ int main(int argc, char **argv)
     test_specs();
     test_geometry();
     test_against_pil(ctx, argv[1]);
+    test_against_nonsquare(ctx, argv[1]);
     test_gpu_vs_ref(ctx, &rng);
     test_plan(ctx, &rng);
     return test_finish(ctx);

@@ -47,6 +47,7 @@
 #define DINO_REG4 VKVIT_SOURCE_ROOT "/tests/data/dino/reg4/hf"
 #define CLIP_TOWER VKVIT_SOURCE_ROOT "/tests/data/clip/quickgelu"
 #define SIGLIP_TOWER VKVIT_SOURCE_ROOT "/tests/data/siglip/tower"
+#define TIMM_RECT VKVIT_SOURCE_ROOT "/tests/data/timm-rect"
 #define DEIT VKVIT_SOURCE_ROOT "/../shared/models/deit-tiny-imagenet"
 #define PHOTO VKVIT_SOURCE_ROOT "/../shared/images/chelsea.png"
 
@@ -222,15 +223,16 @@ static uint16_t *to_half(const uint8_t *rgba, size_t pixels)
     return o;
 }
 
-/* model: a 32 x 32 fixture with a classifier. */
-static void test_record_inputs(app_vulkan *app, vkvit_context *ctx, const char *model)
+/* model: a 32 x 32 fixture with a classifier (mo: NULL), or one run at another size by mo (a non-square one: its
+ * inputs 0 and 3 are then resized too). */
+static void test_record_inputs(app_vulkan *app, vkvit_context *ctx, const char *model, const vkvit_model_options *mo)
 {
     uint64_t seed = test_seed() ^ 0x5eed;
     vkvit_model *m = NULL;
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = REC_BATCH, .attention_maps = 1};
-    printf("-- vkvit_record inputs and outputs: %s\n", model);
-    test_ok(vkvit_model_load(ctx, model, NULL, &m), model);
+    printf("-- vkvit_record inputs and outputs: %s%s\n", model, mo ? " (non-square)" : "");
+    test_ok(vkvit_model_load(ctx, model, mo, &m), model);
     test_ok(vkvit_plan_create(m, &po, &p), "plan");
     vkvit_plan_info pi;
     test_ok(vkvit_plan_get_info(p, &pi), "plan info");
@@ -297,8 +299,8 @@ static void test_record_inputs(app_vulkan *app, vkvit_context *ctx, const char *
         for (int i = 0; i < REC_BATCH; i++) { /* per input kind */
             char what[128];
             snprintf(what, sizeof what, "record: image %d (%s) logits", i,
-                     i == 0 ? "RGBA8 UNORM, model-sized" : i == 1 ? "RGBA8 buffer, resized"
-                     : i == 2 ? "BGRA8 sRGB, resized" : "RGBA16F, model-sized");
+                     i == 0 ? "RGBA8 UNORM, 32x32" : i == 1 ? "RGBA8 buffer, 45x37"
+                     : i == 2 ? "BGRA8 sRGB, 20x50" : "RGBA16F, 32x32");
             check_same(what, o + (size_t)i * pi.num_classes, ref.logits + (size_t)i * pi.num_classes, pi.num_classes,
                        TOL_F32);
         }
@@ -1017,10 +1019,13 @@ int main(void)
     test_expect(paths == 0 && !plain->fp16 && plain->coopmat_off, "adopted without enabled features: no optional "
                 "path (0x%x; coopmat: %s)", paths, plain->coopmat_off ? plain->coopmat_off : "on");
 
-    test_record_inputs(&app, ctx, HF_VIT);
-    test_record_inputs(&app, ctx, PRE_LOGITS);
+    test_record_inputs(&app, ctx, HF_VIT, NULL);
+    test_record_inputs(&app, ctx, PRE_LOGITS, NULL);
     test_record_hybrid(&app, ctx);
-    test_record_inputs(&app, ctx, DINO_REG4);
+    test_record_inputs(&app, ctx, DINO_REG4, NULL);
+    /* Non-square: hf-vit run at 24 x 40 (resized to 40 x 24), a timm model built at 24 x 36 (kept ratio, cropped) */
+    test_record_inputs(&app, ctx, HF_VIT, &(vkvit_model_options){.image_height = 24, .image_width = 40});
+    test_record_inputs(&app, ctx, TIMM_RECT, &(vkvit_model_options){0});
     test_record_photo(&app, ctx);
     test_record_tower(&app, ctx, CLIP_TOWER);
     test_record_tower(&app, ctx, SIGLIP_TOWER);

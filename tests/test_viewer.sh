@@ -5,8 +5,8 @@
 #       reports the PCA of its patch tokens (the picture under the labels; its math: test_viewer_pca);
 #   (b) the windowed viewer under xvfb-run for a few frames, its last swapchain image read back
 #       (--screenshot) and checked the same way, and against the headless render.
-# Models: the bundled models/fashion-vit on a bundled image, and ../shared's DeiT-Tiny on a real
-# photo; each that is present is tested, and at least one must be. Missing tools FAIL, never skip.
+# Models: the bundled models/fashion-vit on a bundled image, and ../shared's DeiT-Tiny and a non-square fixture
+# (tests/data/timm-rect) on a real photo; each that is present is tested, and at least one must be. Missing tools FAIL, never skip.
 #
 #   test_viewer.sh VIEWER CHECKER SOURCE_ROOT
 set -u
@@ -50,6 +50,10 @@ if [ -d "$fashion" ] && [ -n "$fashion_image" ]; then
 fi
 deit="$root/../shared/models/deit-tiny-imagenet"
 photo="$root/../shared/images/chelsea.png"
+# A non-square model (a 24x36 timm DeiT: a 6x9 patch grid) on the photo: the heat map over a 6x9 grid.
+if [ -f "$photo" ]; then
+  headless rect "$root/tests/data/timm-rect" "$photo"
+fi
 if [ -d "$deit" ] && [ -f "$photo" ]; then
   headless deit "$deit" "$photo"
   grep -q "^pca: the first three principal components of the 196 patch tokens explain" "$tmp/deit.out" ||

@@ -396,11 +396,11 @@ POS_CASES = [(7, 7, 5, 5), (3, 3, 11, 11), (14, 14, 24, 24), (24, 24, 14, 14), (
 POS_DIM = 5
 
 
-def posembed_data():
+def posembed_data(cases=POS_CASES, dim=POS_DIM, seed=1200):
     t = {}
-    rng = np.random.Generator(np.random.PCG64(1200))
-    for gh, gw, oh, ow in POS_CASES:
-        grid = rng.standard_normal((gh, gw, POS_DIM)).astype(np.float32)
+    rng = np.random.Generator(np.random.PCG64(seed))
+    for gh, gw, oh, ow in cases:
+        grid = rng.standard_normal((gh, gw, dim)).astype(np.float32)
         key = f"{gh}x{gw}-{oh}x{ow}"
         t[f"in.{key}"] = store(grid, "F32")
         x = torch.from_numpy(grid).permute(2, 0, 1)[None]  # timm: [1, D, gh, gw] in float32
@@ -409,7 +409,7 @@ def posembed_data():
                 y = F.interpolate(xt, size=(oh, ow), mode="bicubic", align_corners=False, antialias=aa)
                 t[f"{mode}{suffix}.{key}"] = store(y[0].permute(1, 2, 0).numpy(), "F32")
         z = scipy.ndimage.zoom(grid.astype(np.float64), (oh / gh, ow / gw, 1), order=1)
-        assert z.shape == (oh, ow, POS_DIM), (key, z.shape)
+        assert z.shape == (oh, ow, dim), (key, z.shape)
         t[f"zoom.{key}"] = store(z, "F32")
     return t
 

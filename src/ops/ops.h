@@ -136,9 +136,9 @@ typedef struct gelu_args {
 vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
 
 /* ---- patch_embed.c: patch embedding input, the token sequence, widening -----------------------------------
- * patchify: image [B][C][S][S] -> patches [B*G*G][C*P*P] (G = S/P), rows in raster order of the
- *   patch grid, columns in the order of a conv weight [D][C][P][P]; then patches . W^T + b is the
- *   patch embedding.
+ * patchify: image [B][C][S][W] -> patches [B*G*Gw][C*P*P] (G = S/P rows, Gw = W/P columns; W = 0: W = S,
+ *   square), rows in raster order of the patch grid, columns in the order of a conv weight [D][C][P][P];
+ *   then patches . W^T + b is the patch embedding.
  * tokens: x[b][t] = (t == 0 ? cls : t < prefix ? dist : t < prefix + regs ? reg[t - prefix]
  *   : emb[b*N + t - prefix - regs]) + pos[t], emb [B*N][D], cls/dist [D] (dist absent when prefix == 1; both when
  *   prefix == 0: SigLIP), reg [regs][D] (absent when regs == 0: register tokens, DINOv2), pos [T][D], x [B][T][D].
@@ -147,6 +147,7 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a);
  * widen: y[i] = (float)x[i], x n halves, y n floats: fp16 results -> the fp32 outputs.           */
 typedef struct patchify_args {
     uint32_t batch, C, S, P;
+    uint32_t W;                      /* the image's width; 0 = S */
     vk_span image, patches;
     op_dtype dtype;
 } patchify_args;
@@ -179,7 +180,7 @@ typedef struct token_mean_args {
 
 vkvit_status op_token_mean(vk_cmd *cmd, vkvit_context *ctx, const token_mean_args *a);
 
-/* ---- preprocess.c: RGBA8 images of any size -> normalised [batch][C][S][S] -----------------------
+/* ---- preprocess.c: RGBA8 images of any size -> normalised [batch][C][S][W] (spec size x width) -----------
  * The spec's resize (PIL-exact, src/preprocess.h), centre crop, rescale and normalisation, for up to
  * `batch` images per run, in three dispatches recorded once. What changes from run to run (image
  * sizes, resampling coefficients, dispatch sizes) is written by the host into `staging_meta` with
@@ -209,7 +210,7 @@ typedef struct preprocess_args {
     uint32_t batch;
     vk_span staging_meta, staging_pixels;    /* host-visible, written by preprocess_pack          */
     vk_span meta, pixels, scratch;           /* device; meta/pixels at least the staging sizes    */
-    vk_span out;                             /* [batch][C][S][S] floats                            */
+    vk_span out;                             /* [batch][C][S][W] floats                            */
 } preprocess_args;
 
 vkvit_status op_preprocess(vk_cmd *cmd, vkvit_context *ctx, const preprocess_args *a);
@@ -242,7 +243,7 @@ typedef struct preprocess_sources_args {
     const preprocess_source *src;            /* n of them                                           */
     vk_span staging_meta;                    /* host-visible, exactly the measured meta words       */
     vk_span meta, pixels, scratch;           /* device; pixels unused without buffer sources        */
-    vk_span out;                             /* [batch][C][S][S] floats                             */
+    vk_span out;                             /* [batch][C][S][W] floats                             */
 } preprocess_sources_args;
 
 vkvit_status op_preprocess_sources(vk_cmd *cmd, vkvit_context *ctx, const preprocess_sources_args *a);

@@ -8,8 +8,8 @@
 
 /* [dtype] */
 static const vk_shader patchify_shaders[2] = {
-    {"patchify", spv_patchify_f32, sizeof spv_patchify_f32, 2, 5 * sizeof(uint32_t), false},
-    {"patchify_f16", spv_patchify_f16, sizeof spv_patchify_f16, 2, 5 * sizeof(uint32_t), false},
+    {"patchify", spv_patchify_f32, sizeof spv_patchify_f32, 2, 7 * sizeof(uint32_t), false},
+    {"patchify_f16", spv_patchify_f16, sizeof spv_patchify_f16, 2, 7 * sizeof(uint32_t), false},
 };
 static const vk_shader tokens_shaders[2] = {
     {"tokens", spv_tokens_f32, sizeof spv_tokens_f32, 6, 5 * sizeof(uint32_t), false},
@@ -33,21 +33,22 @@ static vkvit_status dispatch_1d(vk_cmd *cmd, vk_dispatch *d, uint64_t n)
 
 vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a)
 {
-    if (!a->batch || !a->C || !a->P || !a->S || a->S % a->P)
-        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "patchify: batch %u, channels %u, image %u, patch %u "
-                    "(the patch must divide the image)", a->batch, a->C, a->S, a->P);
+    const uint32_t W = a->W ? a->W : a->S;
+    if (!a->batch || !a->C || !a->P || !a->S || a->S % a->P || W % a->P)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "patchify: batch %u, channels %u, image %ux%u, patch %u "
+                    "(the patch must divide the image)", a->batch, a->C, a->S, W, a->P);
     vkvit_status s = op_check_dtype(ctx, a->dtype, "patchify");
     if (s)
         return s;
     const uint64_t es = a->dtype == OP_F16 ? 2 : 4;
-    uint64_t n = (uint64_t)a->batch * a->C * a->S * a->S;
+    uint64_t n = (uint64_t)a->batch * a->C * a->S * W;
     if (n > UINT32_MAX || !fits(a->image, n, 4) || !fits(a->patches, n, es))
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "patchify: spans smaller than %llu elements (or too large)",
                     (unsigned long long)n);
     vk_pipeline *pipe;
     if ((s = vk_pipeline_get(ctx, &patchify_shaders[a->dtype == OP_F16], NULL, 0, &pipe)))
         return s;
-    uint32_t push[5] = {a->batch, a->C, a->S, a->P, a->S / a->P};
+    uint32_t push[7] = {a->batch, a->C, a->S, W, a->P, a->S / a->P, W / a->P};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->image, a->patches}, .push = push};
     return dispatch_1d(cmd, &d, n);
 }

@@ -23,9 +23,9 @@ static const vk_shader h_image_shader = {"preprocess (horizontal, image)", spv_p
 
 typedef struct v_push {
     float mean[4], std[4];
-    uint32_t S, batch;
+    uint32_t S, batch;             /* S: the output's height */
     float rescale;
-    uint32_t pad;
+    uint32_t W;                    /* the output's width */
 } v_push;
 static const vk_shader v_shader = {"preprocess (vertical)", spv_preprocess_v, sizeof spv_preprocess_v, 3,
                                    sizeof(v_push), false};
@@ -137,10 +137,10 @@ static vkvit_status check_args(vkvit_context *ctx, const preprocess_spec *sp, ui
         return fail(VKVIT_ERROR_UNSUPPORTED, "preprocess: %u channels (1 or 3)", sp->channels);
     if (batch == 0 || batch > ctx->max_workgroup_count[2] || sp->size == 0 || sp->size > ctx->max_workgroup_count[1])
         return fail(VKVIT_ERROR_UNSUPPORTED, "preprocess: batch %u of %ux%u images exceeds the device's workgroup "
-                    "counts (%u, %u)", batch, sp->size, sp->size, ctx->max_workgroup_count[2],
+                    "counts (%u, %u)", batch, preprocess_width(sp), sp->size, ctx->max_workgroup_count[2],
                     ctx->max_workgroup_count[1]);
     if (staging_meta.size < (uint64_t)(HEADER + IMAGE_WORDS * batch) * 4 || meta.size < staging_meta.size ||
-        out.size < (uint64_t)batch * sp->channels * sp->size * sp->size * 4)
+        out.size < (uint64_t)batch * sp->channels * sp->size * preprocess_width(sp) * 4)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "preprocess: spans too small for batch %u", batch);
     return VKVIT_OK;
 }
@@ -154,11 +154,11 @@ static vkvit_status record_vertical(vk_cmd *cmd, vkvit_context *ctx, const prepr
     vkvit_status s = vk_pipeline_get(ctx, &v_shader, &spec, 1, &pv);
     if (s)
         return s;
-    v_push push = {.S = sp->size, .batch = batch, .rescale = sp->rescale};
+    v_push push = {.S = sp->size, .batch = batch, .rescale = sp->rescale, .W = preprocess_width(sp)};
     memcpy(push.mean, sp->mean, sizeof push.mean);
     memcpy(push.std, sp->std, sizeof push.std);
     vk_dispatch v = {.pipe = pv, .bufs = {meta, scratch, out}, .push = &push,
-                     .groups = {div_up(sp->size, WG), sp->size, batch}};
+                     .groups = {div_up(preprocess_width(sp), WG), sp->size, batch}};
     if ((s = vk_cmd_dispatch(cmd, &v)))
         return s;
     vk_cmd_barrier(cmd);

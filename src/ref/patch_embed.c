@@ -2,17 +2,22 @@
 
 void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t S, uint32_t P)
 {
-    uint32_t G = S / P;
+    ref_patchify_rect(img, patches, B, C, S, S, P);
+}
+
+void ref_patchify_rect(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t H, uint32_t W, uint32_t P)
+{
+    uint32_t G = H / P, Gw = W / P;
     uint64_t cpp = (uint64_t)C * P * P;
     for (uint32_t b = 0; b < B; b++)
         for (uint32_t gy = 0; gy < G; gy++)
-            for (uint32_t gx = 0; gx < G; gx++) {
-                float *row = patches + ((uint64_t)b * G * G + gy * G + gx) * cpp;
+            for (uint32_t gx = 0; gx < Gw; gx++) {
+                float *row = patches + ((uint64_t)b * G * Gw + gy * Gw + gx) * cpp;
                 for (uint32_t c = 0; c < C; c++)
                     for (uint32_t py = 0; py < P; py++)
                         for (uint32_t px = 0; px < P; px++)
                             row[(c * P + py) * P + px] =
-                                img[(((uint64_t)b * C + c) * S + gy * P + py) * S + gx * P + px];
+                                img[(((uint64_t)b * C + c) * H + gy * P + py) * W + gx * P + px];
             }
 }
 

@@ -20,7 +20,7 @@ vkvit_status ref_preprocess(const preprocess_spec *spec, const vkvit_image *im, 
     vkvit_status s = pre_geometry(spec, im->width, im->height, &g);
     if (s)
         return s;
-    const uint32_t C = spec->channels, S = spec->size, W = im->width, H = im->height;
+    const uint32_t C = spec->channels, S = spec->size, SW = preprocess_width(spec), W = im->width, H = im->height;
     const uint32_t rows = g.y.last - g.y.first, kw = g.x.kept;
     uint8_t *plane = malloc((size_t)W * H), *tmp = malloc((size_t)rows * kw);
     int32_t *cx = malloc(pre_coeff_words(&g.x) * 4), *cy = malloc(pre_coeff_words(&g.y) * 4);
@@ -30,7 +30,7 @@ vkvit_status ref_preprocess(const preprocess_spec *spec, const vkvit_image *im, 
     }
     pre_coefficients(&g.x, cx);
     pre_coefficients(&g.y, cy);
-    memset(levels, 0, (size_t)C * S * S);
+    memset(levels, 0, (size_t)C * S * SW);
     for (uint32_t c = 0; c < C; c++) {
         for (size_t i = 0; i < (size_t)W * H; i++) {
             const uint8_t *p = im->rgba + 4 * i;
@@ -42,14 +42,14 @@ vkvit_status ref_preprocess(const preprocess_spec *spec, const vkvit_image *im, 
                 tmp[(size_t)r * kw + x] = resample(cx + (size_t)x * (g.x.taps + 2), plane + (size_t)(g.y.first + r) * W, 1, 0);
         for (uint32_t y = 0; y < g.y.kept; y++)
             for (uint32_t x = 0; x < kw; x++)
-                levels[((size_t)c * S + g.y.kept0 + y) * S + g.x.kept0 + x] =
+                levels[((size_t)c * S + g.y.kept0 + y) * SW + g.x.kept0 + x] =
                     resample(cy + (size_t)y * (g.y.taps + 2), tmp + x, kw, g.y.first);
     }
     if (out)
         for (uint32_t c = 0; c < C; c++)
-            for (size_t i = 0; i < (size_t)S * S; i++)
-                out[(size_t)c * S * S + i] =
-                    (float)(((double)levels[(size_t)c * S * S + i] * spec->rescale - spec->mean[c]) / spec->std[c]);
+            for (size_t i = 0; i < (size_t)S * SW; i++)
+                out[(size_t)c * S * SW + i] =
+                    (float)(((double)levels[(size_t)c * S * SW + i] * spec->rescale - spec->mean[c]) / spec->std[c]);
 done:
     free(plane);
     free(tmp);

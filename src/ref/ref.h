@@ -59,6 +59,8 @@ void ref_group_norm(const float *x, const float *gamma, const float *beta, const
 
 /* image [B][C][S][S] -> patches [B*G*G][C*P*P]; tokens: see op_tokens in src/ops/ops.h. */
 void ref_patchify(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t S, uint32_t P);
+/* image [B][C][H][W] -> patches [B*(H/P)*(W/P)][C*P*P], rows in raster order of the grid. */
+void ref_patchify_rect(const float *img, float *patches, uint32_t B, uint32_t C, uint32_t H, uint32_t W, uint32_t P);
 void ref_tokens(const float *emb, const float *cls, const float *dist, const float *pos, float *x, uint32_t B,
                 uint32_t T, uint32_t D, uint32_t prefix);
 /* The same with `regs` register tokens reg [regs][D] after the prefix (op_tokens' regs). */
@@ -68,8 +70,8 @@ void ref_tokens_regs(const float *emb, const float *cls, const float *dist, cons
 void ref_token_mean(const float *x, float *y, uint32_t B, uint32_t T, uint32_t D, uint32_t first, uint32_t count,
                     uint32_t y_stride, uint32_t y_first);
 
-/* Preprocessing of one RGBA8 image under `spec` (src/preprocess.h): levels [C][S][S] gets the 8-bit
- * pixels after resize and crop (0 where the crop overhangs the image), out [C][S][S] (may be NULL)
+/* Preprocessing of one RGBA8 image under `spec` (src/preprocess.h; S x W: its size x width): levels [C][S][W]
+ * gets the 8-bit pixels after resize and crop (0 where the crop overhangs the image), out [C][S][W] (may be NULL)
  * (level * rescale - mean) / std in double. Plain loops over whole planes: luma or R, G, B
  * planes -> horizontal pass of the rows the crop needs -> vertical pass. Errors: pre_geometry's,
  * VKVIT_ERROR_OUT_OF_HOST_MEMORY. */

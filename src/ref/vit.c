@@ -149,7 +149,7 @@ int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint
         if (hybrid_embed(m, input, B, h) != 0)
             goto done;
     } else {
-        ref_patchify(input, big, B, d->C, d->image, d->P);
+        ref_patchify_rect(input, big, B, d->C, d->image, d->image_w, d->P);
         ref_matmul(big, model_host(m, -1, W_PATCH_W), 0, model_host(m, -1, W_PATCH_B), NULL, h, 1, B * d->patches,
                    d->D, d->cpp, REF_EPI_NONE);
     }
