@@ -806,8 +806,14 @@ VKVIT_API void vkvit_context_destroy(vkvit_context *ctx)
         if (ctx->owns_device)
             ctx->vk.vkDestroyDevice(ctx->device, ctx->alloc);
     }
-    if (ctx->messenger)
-        vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, ctx->alloc);
+    if (ctx->messenger) {
+        /* This instance's own entry point: volk's global one is whatever instance was loaded last (another
+         * context's, or vkvit_enumerate_devices' temporary one without VK_EXT_debug_utils: NULL). */
+        PFN_vkDestroyDebugUtilsMessengerEXT destroy = (PFN_vkDestroyDebugUtilsMessengerEXT)vkGetInstanceProcAddr(
+            ctx->instance, "vkDestroyDebugUtilsMessengerEXT");
+        if (destroy)
+            destroy(ctx->instance, ctx->messenger, ctx->alloc);
+    }
     if (ctx->owns_instance && ctx->instance)
         vkDestroyInstance(ctx->instance, ctx->alloc);
     mtx_destroy(&ctx->lock);
