@@ -37,6 +37,7 @@ PACKAGES=(
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools vulkan-tools
   libstb-dev libcjson-dev libzip-dev libvulkan1 vulkan-validationlayers
   libglfw3-dev zlib1g-dev dataset-fashion-mnist xvfb xauth
+  python3-numpy python3-pytest python3-distributed python3-pil
 )
 STAMP="debian13 v1: backports ${BACKPORTS[*]}; ${PACKAGES[*]}"
 

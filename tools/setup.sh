@@ -15,6 +15,7 @@ PACKAGES=(
   libvulkan1 mesa-vulkan-drivers vulkan-validationlayers  # loader, lavapipe, Khronos validation
   libglfw3-dev                                    # the viewer's window
   zlib1g-dev dataset-fashion-mnist xvfb xauth     # tests: Fashion-MNIST accuracy, windowed viewer
+  python3-numpy python3-pytest python3-distributed python3-pil  # the Python package and its tests
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,127 @@
+"""Embedding or classifying many images on a dask.distributed cluster, one vkvit context per worker.
+
+    from dask.distributed import Client
+    import vkvit.dask
+    client = Client("tcp://scheduler:8786")               # or LocalCluster(...) for one machine
+    vkvit.dask.embed_folder(client, "deit-tiny", "photos/", "out.npy")   # out.npy + out.txt (the index)
+
+Each worker opens one Context and Model, once, when the VkvitPlugin is registered (or when it joins later):
+the worker's environment variable VKVIT_DEVICE chooses its GPU, so a machine with several GPUs runs one
+worker process per GPU (`VKVIT_DEVICE=0 dask worker ...`, `VKVIT_DEVICE=1 dask worker ...`). Tasks take chunks
+of file paths, which every worker must be able to read (a shared file system), and return float32 arrays;
+the client gathers them in input order. docs/python.md#dask.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, List, Optional, Sequence, Union
+
+import numpy as np
+
+try:
+    from distributed import WorkerPlugin, get_worker
+except ImportError as e:   # pragma: no cover - the package works without dask; this module needs it
+    raise ImportError("vkvit.dask needs dask.distributed (Debian: python3-distributed)") from e
+
+import vkvit
+
+PLUGIN_NAME = "vkvit"
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tga", ".gif", ".pnm", ".ppm", ".pgm", ".psd")
+
+
+class VkvitPlugin(WorkerPlugin):
+    """Opens vkvit.Context(device) and vkvit.Model(ctx, path, **model_kwargs) on each worker once, at setup,
+    and closes them at teardown. device None = the worker's VKVIT_DEVICE (else the best device)."""
+
+    name = PLUGIN_NAME
+
+    def __init__(self, path: str, device: Union[None, int, str] = None, **model_kwargs: Any) -> None:
+        self.path = os.fspath(path)
+        self.device = device
+        self.model_kwargs = model_kwargs
+        self.ctx: Optional[vkvit.Context] = None
+        self.model: Optional[vkvit.Model] = None
+        self.images = 0   # images this worker has run (for monitoring, and the tests: every worker took part)
+
+    def __getstate__(self):   # what travels to the workers: the recipe, never open handles
+        return {"path": self.path, "device": self.device, "model_kwargs": self.model_kwargs}
+
+    def __setstate__(self, state) -> None:
+        self.__init__(state["path"], state["device"], **state["model_kwargs"])
+
+    def setup(self, worker) -> None:
+        self.ctx = vkvit.Context(self.device)
+        self.model = vkvit.Model(self.ctx, self.path, **self.model_kwargs)
+
+    def teardown(self, worker) -> None:
+        if self.model is not None:
+            self.model.close()
+        if self.ctx is not None:
+            self.ctx.close()
+        self.model = self.ctx = None
+
+
+def worker_model() -> vkvit.Model:
+    """The Model the VkvitPlugin opened on the worker running the calling task."""
+    plugin = get_worker().plugins.get(PLUGIN_NAME)
+    if plugin is None or plugin.model is None:
+        raise RuntimeError("vkvit.dask: this worker has no vkvit model: register vkvit.dask.VkvitPlugin first")
+    return plugin.model
+
+
+def embed_paths(paths: Sequence[str], normalize: bool = False) -> np.ndarray:
+    """A task: the worker's model's embeddings of `paths`, float32 [len(paths), E]."""
+    out = worker_model().embed(list(paths), normalize=normalize)
+    get_worker().plugins[PLUGIN_NAME].images += len(paths)
+    return out
+
+
+def classify_paths(paths: Sequence[str], top_k: int = 5) -> list:
+    """A task: the worker's model's top_k classes of each of `paths`."""
+    out = worker_model().classify(list(paths), top_k=top_k)
+    get_worker().plugins[PLUGIN_NAME].images += len(paths)
+    return out
+
+
+def register(client, path: str, device: Union[None, int, str] = None, **model_kwargs: Any) -> None:
+    """Registers VkvitPlugin(path, device, **model_kwargs) on every worker of `client`'s cluster (and on
+    workers that join later)."""
+    plugin = VkvitPlugin(path, device, **model_kwargs)
+    if hasattr(client, "register_plugin"):          # distributed >= 2023.9
+        client.register_plugin(plugin, name=PLUGIN_NAME)
+    else:
+        client.register_worker_plugin(plugin, name=PLUGIN_NAME)
+
+
+def list_images(folder: Union[str, "os.PathLike[str]"]) -> List[str]:
+    """The image files directly in `folder` (by suffix), sorted by name: the order of embed_folder's rows."""
+    return sorted(str(p) for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def embed_files(client, paths: Sequence[str], chunk_size: int = 64, normalize: bool = False) -> np.ndarray:
+    """Embeds `paths` on the cluster (VkvitPlugin registered), chunk_size files per task; rows in input order."""
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise ValueError("vkvit.dask: no files to embed")
+    if chunk_size < 1:
+        raise ValueError(f"vkvit.dask: chunk_size must be positive, not {chunk_size}")
+    chunks = [paths[i:i + chunk_size] for i in range(0, len(paths), chunk_size)]
+    # pure=False: every chunk is its own task even if two have the same paths
+    futures = [client.submit(embed_paths, c, normalize, pure=False) for c in chunks]
+    return np.concatenate(client.gather(futures))
+
+
+def embed_folder(client, model_path: Optional[str], folder: Union[str, "os.PathLike[str]"],
+                 out: Union[str, "os.PathLike[str]"], chunk_size: int = 64, normalize: bool = False) -> List[str]:
+    """Embeds every image in `folder` and writes `out` (.npy, float32 [N, E]) and its index beside it
+    (`out` with .txt: the file paths, one per line, line i = row i). model_path: registers VkvitPlugin for that
+    model first (None: already registered). Returns the paths in row order."""
+    if model_path is not None:
+        register(client, model_path)
+    paths = list_images(folder)
+    emb = embed_files(client, paths, chunk_size=chunk_size, normalize=normalize)
+    out = Path(out)
+    np.save(out, emb)
+    out.with_suffix(".txt").write_text("".join(p + "\n" for p in paths))
+    return paths
