@@ -10,6 +10,7 @@ the worker's environment variable VKVIT_DEVICE chooses its GPU, so a machine wit
 worker process per GPU (`VKVIT_DEVICE=0 dask worker ...`, `VKVIT_DEVICE=1 dask worker ...`). Tasks take chunks
 of file paths, which every worker must be able to read (a shared file system), and return float32 arrays;
 the client gathers them in input order. docs/python.md#dask.
+From the shell: python3 -m vkvit.dask MODEL FOLDER OUT.npy [--scheduler tcp://host:8786 | --local N].
 """
 from __future__ import annotations
 
@@ -125,3 +126,39 @@ def embed_folder(client, model_path: Optional[str], folder: Union[str, "os.PathL
     np.save(out, emb)
     out.with_suffix(".txt").write_text("".join(p + "\n" for p in paths))
     return paths
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """python3 -m vkvit.dask MODEL FOLDER OUT.npy [--scheduler tcp://host:8786 | --local N] [--chunk K]"""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python3 -m vkvit.dask",
+                                 description="Embed a folder's images on a dask.distributed cluster: OUT.npy "
+                                             "(float32 [N, E]) and OUT.txt (the paths, line i = row i).")
+    ap.add_argument("model")
+    ap.add_argument("folder")
+    ap.add_argument("out")
+    where = ap.add_mutually_exclusive_group()
+    where.add_argument("--scheduler", help="the scheduler's address (default: a LocalCluster)")
+    where.add_argument("--local", type=int, default=1, metavar="N",
+                       help="a LocalCluster of N worker processes on this machine (default 1)")
+    ap.add_argument("--chunk", type=int, default=64, help="files per task (default 64)")
+    ap.add_argument("--normalize", action="store_true", help="unit-length embeddings")
+    a = ap.parse_args(argv)
+    from distributed import Client, LocalCluster
+    if a.scheduler:
+        client, cluster = Client(a.scheduler), None
+    else:
+        cluster = LocalCluster(n_workers=a.local, processes=True, threads_per_worker=1, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        paths = embed_folder(client, a.model, a.folder, a.out, chunk_size=a.chunk, normalize=a.normalize)
+        print(f"{len(paths)} images -> {a.out} on {len(client.scheduler_info()['workers'])} workers")
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
