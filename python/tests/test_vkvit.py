@@ -91,7 +91,7 @@ def test_info_and_labels(ctx):
         assert (i.tokens, i.grid_height, i.grid_width, i.num_classes, i.embedding_size) == (17, 4, 4, 10, 64)
         assert i.precision == "fp32" and "resize to 32x32" in i.preprocessing and "config.json" in i.config
         assert m.labels[:3] == ["airplane", "automobile", "bird"] and len(m.labels) == 10
-        assert "hf-vit" in repr(m) and "llvmpipe" in repr(ctx) or ctx.device.name in repr(ctx)
+        assert "hf-vit" in repr(m) and ctx.device.name in repr(ctx)
     assert ctx.device.type in ("CPU", "discrete GPU", "integrated GPU", "virtual GPU", "other")
     assert any(d.name == ctx.device.name for d in vkvit.devices())
 
@@ -335,7 +335,7 @@ def test_pool_of_two_contexts_equals_one(ctx, messages):
         assert np.array_equal(pool.embed(items[:1]), emb[:1])        # fewer images than devices
         with vkvit.Pool(BUNDLED, devices=[dev, dev], weights=[3, 1], precision="fp32") as uneven:
             assert np.array_equal(uneven.embed(items), emb)
-        assert pool.labels == m.labels if not m.closed else True
+        assert pool.info.num_classes == 10 and pool.labels[8] == "Bag"
     with pytest.raises(vkvit.ClosedError):
         pool.embed(items)
 
