@@ -422,9 +422,9 @@ int main(int argc, char **argv)
     check_timm_tower(ctx, argv[1]);
     check_timm_classifier(ctx, argv[1], "\"tag\": \"metaclip_2pt5b\"", "\"tag\": \"metaclip_2pt5b_ft_in1k\"");
     check_timm_classifier(ctx, argv[1], "\"global_pool\": \"token\",",
-                          "\"global_pool\": \"token\", \"label_names\": [\"a\", \"b\", \"c\", \"d\", \"e\", "
-                          "\"f\", \"g\", \"h\", \"i\", \"j\", \"k\", \"l\", \"m\", \"n\", \"o\", \"p\", \"q\", \"r\", \"s\", "
-                          "\"t\", \"u\", \"v\", \"w\"],");
+                          "\"global_pool\": \"token\", \"label_names\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", "
+                          "\"g\", \"h\", \"i\", \"j\", \"k\", \"l\", \"m\", \"n\", \"o\", \"p\", \"q\", \"r\", "
+                          "\"s\", \"t\", \"u\", \"v\", \"w\"],");
     check_vision_model(ctx, argv[1]);
     check_siglip(ctx, argv[1], "");
     check_siglip(ctx, argv[1], "timm");

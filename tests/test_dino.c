@@ -2,12 +2,13 @@
  * (no_embed_class, LayerScale), DINOv2 (LayerScale, patch 14) and DINOv2 with 4 registers, in timm's layout and
  * (DINOv2) Hugging Face's, at the checkpoint's size and at a 7x7 grid (the position embedding resampled as each
  * publisher does it); DINOv2 with and without registers saved at a 6x6 grid and run at 9 rows x 7 columns of
- * patches (dinov2-6, reg4-6: image_size 126, image_width 98). Each against PyTorch's float64 run of timm's modules: the C reference forward (embedding,
- * logits; batch 3 and batch 1), bound TOL_FORWARD; the GPU plan fp32 within TOL_FORWARD and fp16 within
- * TOL_F16_FORWARD, batch 3 and 1, with vkvit_verify against the C reference; the HF DINOv2 classifier's
- * [cls | mean of the patch tokens] head as transformers computes it. Also: the LayerScale fold leaves no trace
- * (the loaded projection is gamma times the file's); a batch in passes of one image; checkpoints whose config
- * disagrees with them (register counts, the position rows, SwiGLU) refused with a message naming the problem.
+ * patches (dinov2-6, reg4-6: image_size 126, image_width 98). Each against PyTorch's float64 run of timm's
+ * modules: the C reference forward (embedding, logits; batch 3 and batch 1), bound TOL_FORWARD; the GPU plan
+ * fp32 within TOL_FORWARD and fp16 within TOL_F16_FORWARD, batch 3 and 1, with vkvit_verify against the C
+ * reference; the HF DINOv2 classifier's [cls | mean of the patch tokens] head as transformers computes it.
+ * Also: the LayerScale fold leaves no trace (the loaded projection is gamma times the file's); a batch in passes
+ * of one image; checkpoints whose config disagrees with them (register counts, the position rows, SwiGLU)
+ * refused with a message naming the problem.
  * Usage: test_dino <tests/data dir> */
 #include "common.h"
 #include "model.h"

@@ -78,8 +78,8 @@ CROP = 4  # dinov2/hf also at a 4x4 grid (56 px): HF's Dinov2 behind a processor
 
 def model_args(s, image):
     """image: a side, or (height, width)."""
-    return dict(img_size=tuple(image) if isinstance(image, tuple) else image, patch_size=s["patch"], embed_dim=DIM, depth=LAYERS, num_heads=HEADS,
-                mlp_ratio=RATIO, num_classes=s["classes"])
+    return dict(img_size=tuple(image) if isinstance(image, tuple) else image, patch_size=s["patch"], embed_dim=DIM,
+                depth=LAYERS, num_heads=HEADS, mlp_ratio=RATIO, num_classes=s["classes"])
 
 
 def build(s, image):
@@ -147,8 +147,8 @@ def hf_resized(s, sd, hf_pos, grid):
     or (rows, columns): size=(height // patch, width // patch) in both of HF's DINOv2 embeddings."""
     g0 = int(round((hf_pos.shape[1] - 1) ** 0.5))
     patch = hf_pos[:, 1:].reshape(1, g0, g0, DIM).permute(0, 3, 1, 2)
-    patch = F.interpolate(patch.to(torch.float32), size=grid if isinstance(grid, tuple) else (grid, grid), mode="bicubic", align_corners=False,
-                          antialias=s["hf"] == "dinov2_with_registers")
+    patch = F.interpolate(patch.to(torch.float32), size=grid if isinstance(grid, tuple) else (grid, grid),
+                          mode="bicubic", align_corners=False, antialias=s["hf"] == "dinov2_with_registers")
     patch = patch.permute(0, 2, 3, 1).reshape(1, -1, DIM)
     out = dict(sd)
     out["pos_embed"] = patch if s["hf"] == "dinov2_with_registers" else torch.cat([hf_pos[:, :1], patch], dim=1)
