@@ -500,17 +500,21 @@ VKVIT_API vkvit_status vkvit_poll(vkvit_plan *plan, int *done);
  * floats; VKVIT_ERROR_INVALID_ARGUMENT if that is too small or nothing has run yet.
  *   logits         [n][num_classes]          (VKVIT_ERROR_UNSUPPORTED for a backbone)
  *   probabilities  [n][num_classes]          softmax of the logits
- *   embeddings     [n][embedding_size]       the final-LayerNorm class token (before the head), or the
- *                                            pre-logits vector where the model has one (vkvit_model_info);
+ *   embeddings     [n][embedding_size]       the family's image embedding (vkvit_model_info.embedding names
+ *                                            it): the final-LayerNorm class token (ViT, DeiT, DINOv2), the
+ *                                            pre-logits vector where the model has one, a CLIP tower's
+ *                                            projection, a SigLIP tower's attention-pooled vector;
  *                                            unit vectors with plan option normalize_embeddings
  *   patch_tokens   [n][tokens][hidden]       every token after the final LayerNorm, in the model's order: the
- *                                            class token, the distillation token (distilled models), then the
- *                                            patches in raster order (row by row from the top left). Needs
+ *                                            class token, the distillation token (distilled models), the
+ *                                            register tokens (DINOv2 with registers), then the patches in
+ *                                            raster order (row by row from the top left, grid_width per
+ *                                            row); a SigLIP tower has no class token: patches only. Needs
  *                                            plan option patch_tokens (else VKVIT_ERROR_UNSUPPORTED).
  *   attention      [n][layers][tokens]       the class token's attention over all tokens (query row 0),
- *                                            averaged over heads; token 0 is the class token itself,
- *                                            patches start at token 1 (2 for distilled models), in
- *                                            raster order. Needs plan option attention_maps. */
+ *                                            averaged over heads, in the patch_tokens order: token 0 is the
+ *                                            class token itself, the patches start after the distillation
+ *                                            and register tokens. Needs plan option attention_maps. */
 VKVIT_API vkvit_status vkvit_get_logits(const vkvit_plan *plan, float *out, size_t capacity);
 VKVIT_API vkvit_status vkvit_get_probabilities(const vkvit_plan *plan, float *out, size_t capacity);
 VKVIT_API vkvit_status vkvit_get_embeddings(const vkvit_plan *plan, float *out, size_t capacity);

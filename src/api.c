@@ -40,6 +40,9 @@ VKVIT_API vkvit_status vkvit_model_get_info(const vkvit_model *m, vkvit_model_in
         .embedding_size = d->E,
         .embedding = d->map ? "SigLIP: the attention-pooling (MAP) head's output over every token after "
                               "post_layernorm"
+                     : d->R && m->cfg.projection && !strcmp(m->family, "timm")
+                         ? "CLIP image embedding: timm's head, which is the tower's projection (pretrained_cfg: an "
+                           "image-tower tag), on the class token after the final norm"
                      : d->R && m->cfg.projection ? "CLIP image embedding: the projection (no bias) of the class "
                                                    "token after post_layernorm"
                      : d->R            ? "pre-logits: tanh(Linear(class token after the final LayerNorm))"

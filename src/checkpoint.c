@@ -779,6 +779,18 @@ static vkvit_status infer_config(const found *fd, const family *fam, const char 
  * is a pooler. Call after infer_config (distilled known). */
 static vkvit_status pre_logits_config(found *fd, const family *fam, const char *path, vit_config *c)
 {
+    if (c->projection && !is_clip(fam) && !fam->pooler && !fd->global[W_PRE_W]) {
+        /* timm's CLIP image tower (config.c, timm_clip_tower): its head is the projection */
+        if (!fd->global[W_HEAD_W] || !fd->global[W_HEAD_B])
+            return fail(VKVIT_ERROR_MISSING_TENSOR, "%s: the config is a CLIP image tower's (pretrained_cfg: an "
+                        "image-tower tag and the model's num_classes), whose head is the projection, but '%s' is "
+                        "missing", path, fd->global[W_HEAD_W] ? "head.bias" : "head.weight");
+        fd->global[W_PRE_W] = fd->global[W_HEAD_W], fd->global[W_PRE_B] = fd->global[W_HEAD_B];
+        fd->global[W_HEAD_W] = fd->global[W_HEAD_B] = NULL;
+        c->representation = c->num_labels; /* check_all holds head.weight to it */
+        c->num_labels = 0;
+        c->present |= CONFIG_REPRESENTATION;
+    }
     const st_tensor *w = fd->global[W_PRE_W], *b = fd->global[W_PRE_B], *any = w ? w : b;
     const bool has_head = fd->global[W_HEAD_W] || fd->global[W_HEAD_B];
     if (fam->pooler && (!any || has_head)) {

@@ -769,6 +769,26 @@ static vkvit_status timm_pretrained_cfg(const char *name, const cJSON *cfg, uint
     return VKVIT_OK;
 }
 
+/* A timm CLIP image tower (vit_*_clip_* at an image-tower tag such as .openai, .laion2b, .metaclip_2pt5b): timm's
+ * checkpoint_filter_fn (_convert_openai_clip) makes the tower's projection its head (head.weight = proj^T, a zero
+ * bias), so model(x) is the CLIP image embedding, not logits. Told apart by timm's own metadata: a pre-norm
+ * (CLIP) architecture with a class token, no label_names, and a pretrained_cfg whose tag is not a fine-tune's
+ * (timm names those <data>_ft_<dataset>: openai_ft_in1k, laion2b_ft_in12k) and whose num_classes is the model's
+ * (a head made anew by create_model(num_classes=...) differs from the tag's and stays a classifier). Marked
+ * projection here, num_classes kept (what timm builds); checkpoint.c's pre_logits_config moves the head's
+ * tensors into the projection's slots and makes num_classes its width. */
+static void timm_clip_tower(const cJSON *root, vit_config *c)
+{
+    const cJSON *cfg = cJSON_GetObjectItemCaseSensitive(root, "pretrained_cfg");
+    const cJSON *tag = cJSON_GetObjectItemCaseSensitive(cfg, "tag");
+    const cJSON *classes = cJSON_GetObjectItemCaseSensitive(cfg, "num_classes");
+    if (!c->pre_norm || c->map || (c->present & CONFIG_LABELS) || !cJSON_IsString(tag) ||
+        strstr(tag->valuestring, "_ft_") || !json_is_uint(classes) || !c->num_labels ||
+        classes->valuedouble != c->num_labels)
+        return;
+    c->projection = true;
+}
+
 /* The top-level num_features / num_classes (what timm's writer records of the model it saved) must be the
  * model's. */
 static vkvit_status timm_top_level(const char *name, const cJSON *root, timm_model *t, vit_config *c)
@@ -864,6 +884,7 @@ static vkvit_status parse_timm(const char *name, const cJSON *root, vit_config *
         c->num_labels = c->labels.count;
         c->present |= CONFIG_NUM_LABELS;
     }
+    timm_clip_tower(root, c);
     return VKVIT_OK;
 }
 

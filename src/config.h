@@ -188,7 +188,8 @@ typedef struct vit_config {
                                 * then LN + MLP with a residual): timm global_pool 'map', HF
                                 * Siglip's head                                               */
     bool projection;           /* the pre-logits slots hold a CLIP tower's image projection:
-                                * pre = W . cls, no bias, no tanh; R = projection_dim          */
+                                * pre = W . cls (+ b: timm's head, zero in its towers), no tanh;
+                                * R = projection_dim (timm: the head's num_classes)           */
     bool hybrid;               /* tokens from a ResNet (resnet) instead of the image's patches */
     vit_resnet resnet;         /* hybrid only; depths from the file (CONFIG_RESNET) or tensors */
     vit_labels labels;         /* count == num_labels when CONFIG_LABELS is present          */

@@ -14,7 +14,8 @@
  *   norm_w/b [D]
  *   pre_w [R][D], pre_b [R] (only with a pre-logits layer, R > 0): pre = tanh(pre_w . cls + pre_b) on
  *     the final-LayerNorm class token; the model's embedding, and the head's input. A CLIP tower's
- *     projection (config.h, vit_config.projection) fills the same slots: pre = pre_w . cls, pre_b zeros
+ *     projection (config.h, vit_config.projection) fills the same slots: pre = pre_w . cls + pre_b, pre_b
+ *     zeros (HF's visual_projection has no bias) or a timm tower's head.bias (timm's head is the projection)
  *   norm_pre_w/b [D] (only with pre_norm, CLIP): the LayerNorm on the assembled tokens before block 0
  *   head_w [K][D'], head_b [K]: D' = R with a pre-logits layer, else D; 2D for Hugging Face's
  *     Dinov2ForImageClassification (head_mean), whose head reads [cls | mean of the patch tokens], both after the

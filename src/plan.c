@@ -376,7 +376,8 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         if ((s = op_layernorm(cmd, ctx, &ln)))
             return fail(s, "final LayerNorm: %s", vkvit_last_error());
     }
-    /* The pre-logits layer on the class token: [B][R] (a CLIP tower's projection: no bias, no tanh). A
+    /* The pre-logits layer on the class token: [B][R] (a CLIP tower's projection: no tanh; its bias zeros
+     * for HF's and OpenAI's, timm's head.bias for timm's towers, which it adds as timm's head does). A
      * distilled model's pooled rows are [cls | dist], so there it reads a batch of one-row matrices at a
      * stride of 2D. */
     const vk_span pre = f16 ? io->pre_h : io->pre;
@@ -385,7 +386,7 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
         matmul_args pl = {.batch = rows ? 1 : B, .M = rows ? B : 1, .N = d->R, .K = d->D,
                           .x_stride = rows ? 0 : d->prefix * d->D, .x = pooled, .y = pre,
                           .w = model_span(m, -1, W_PRE_W),
-                          .bias = m->cfg.projection ? (vk_span){0} : model_span(m, -1, W_PRE_B),
+                          .bias = model_span(m, -1, W_PRE_B),
                           .epilogue = m->cfg.projection ? MATMUL_EPI_NONE : MATMUL_EPI_TANH, .dtype = dt};
         if ((s = op_matmul(cmd, ctx, &pl)))
             return fail(s, "pre-logits layer: %s", vkvit_last_error());

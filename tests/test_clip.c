@@ -6,7 +6,8 @@
  * TOL_FORWARD, fp16 within TOL_F16_FORWARD; batch 3, also in passes of one image, and batch 1), with
  * vkvit_verify against the C reference. The model info says what the embedding is. The same weights in
  * timm's names with timm's config.json (<fixture>/timm): pre_norm and the activation from timm's
- * architecture table, the head run as timm runs it, a classifier whose logits are the projection.
+ * architecture table, the head run as timm runs it, a classifier whose logits are the projection; and
+ * (clip/quickgelu/timm-tower) the same at an image-tower tag, whose head is the projection: the embedding.
  * SigLIP (tests/data/siglip/tower, the same script: timm's vit_base_patch16_siglip_224 shrunk, in HF's
  * SiglipVisionModel names and timm's): no class token, the attention-pooling head's output as the embedding,
  * by the C reference and the GPU (fp32, fp16; batch 3, in passes, 1) against timm; no attention maps.
@@ -20,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static float *read_all(st_file *f, const char *name)
 {
@@ -156,6 +159,84 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *fixtu
     }
     st_close(e);
     vkvit_model_destroy(m);
+}
+
+/* timm's tower at an image-tower tag (clip/quickgelu/timm-tower: pretrained_cfg's num_classes is the model's):
+ * its head is the projection, so the embedding is timm's model(x), by the C reference and the GPU (fp32, fp16;
+ * batch 3, in passes, 1), and there are no logits. */
+static void check_timm_tower(vkvit_context *ctx, const char *dir)
+{
+    char path[1024], epath[1024];
+    const char *name = "clip/quickgelu/timm-tower";
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(epath, sizeof epath, "%s/clip/quickgelu/expected.safetensors", dir);
+    vkvit_model *m = NULL;
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32};
+    vkvit_status s = vkvit_model_load(ctx, path, &mo, &m);
+    if (!test_expect(s == VKVIT_OK, "%s: loads (%s)", name, s ? vkvit_last_error() : "ok"))
+        return;
+    const vit_dims *d = &m->dims;
+    vkvit_model_info info;
+    test_ok(vkvit_model_get_info(m, &info), "info");
+    printf("     %s: %s; embedding: %s; outputs: %s\n", name, m->config, info.embedding, info.outputs);
+    test_expect(!strcmp(info.family, "timm") && d->pre_norm && m->cfg.projection && m->cfg.gelu == VIT_GELU_QUICK &&
+                    d->K == 0 && d->R == 23 && info.num_classes == 0 && info.embedding_size == 23 &&
+                    strstr(info.embedding, "CLIP image embedding: timm's head") && !strstr(info.outputs, "logits"),
+                "%s: timm's head is the projection: the embedding, 23 floats, no classifier", name);
+    st_file *e = NULL;
+    test_ok(st_open(epath, &e), epath);
+    check_reference(m, e, name, 0, 3);
+    check_reference(m, e, name, 2, 1);
+    check_gpu(ctx, m, e, name, 0, 3, "embedding");
+    check_gpu(ctx, m, e, name, 0, 1, "embedding_b1");
+    vkvit_model *h = NULL;
+    mo.precision = VKVIT_PRECISION_FP16;
+    s = vkvit_model_load(ctx, path, &mo, &h);
+    if (test_expect(s == VKVIT_OK, "%s: loads in fp16 (%s)", name, s ? vkvit_last_error() : "ok")) {
+        check_gpu(ctx, h, e, name, 0, 3, "embedding");
+        vkvit_model_destroy(h);
+    }
+    st_close(e);
+    vkvit_model_destroy(m);
+}
+
+/* The tower's weights with its config edited (`from` -> `to`): a fine-tune's tag, or label names, keep the head a
+ * classifier (logits, the class token as the embedding). */
+static void check_timm_classifier(vkvit_context *ctx, const char *dir, const char *from, const char *to)
+{
+    static unsigned n;
+    static const char *base; /* test_temp_dir: once per program */
+    char src[1024], tmp[1100], file[1200], link[1200];
+    if (!base)
+        base = test_temp_dir("clip");
+    snprintf(tmp, sizeof tmp, "%s/case%u", base, n++);
+    snprintf(src, sizeof src, "%s/clip/quickgelu/timm-tower", dir);
+    test_expect(mkdir(tmp, 0700) == 0, "%s: made", tmp);
+    snprintf(file, sizeof file, "%s/model.safetensors", src);
+    snprintf(link, sizeof link, "%s/model.safetensors", tmp);
+    test_expect(symlink(file, link) == 0, "%s: linked", link);
+    snprintf(file, sizeof file, "%s/config.json", src);
+    char *cfg = test_read_file(file, NULL), *at = cfg ? strstr(cfg, from) : NULL;
+    if (!test_expect(at != NULL, "timm-tower's config.json holds '%s'", from)) {
+        free(cfg);
+        return;
+    }
+    const size_t head = (size_t)(at - cfg), nf = strlen(from), nt = strlen(to), rest = strlen(at + nf);
+    char *edited = malloc(head + nt + rest + 1);
+    if (!edited)
+        exit(1);
+    memcpy(edited, cfg, head), memcpy(edited + head, to, nt), memcpy(edited + head + nt, at + nf, rest + 1);
+    snprintf(file, sizeof file, "%s/config.json", tmp);
+    test_write_file(file, edited, strlen(edited));
+    vkvit_model *m = NULL;
+    vkvit_status s = vkvit_model_load(ctx, tmp, NULL, &m);
+    if (test_expect(s == VKVIT_OK, "timm-tower with %s: loads (%s)", to, s ? vkvit_last_error() : "ok")) {
+        test_expect(!m->cfg.projection && m->dims.K == 23 && m->dims.R == 0 && m->dims.E == 45,
+                    "timm-tower with %s: the head is a classifier (K %u, R %u, embedding %u)", to, m->dims.K,
+                    m->dims.R, m->dims.E);
+        vkvit_model_destroy(m);
+    }
+    free(cfg), free(edited);
 }
 
 /* A CLIPVisionModel (no projection): its embedding is the post_layernorm class token (timm's pooled), GPU fp32. */
@@ -338,6 +419,12 @@ int main(int argc, char **argv)
     check_fixture(ctx, argv[1], "gelu", VIT_GELU_ERF);
     check_timm(ctx, argv[1], "quickgelu", VIT_GELU_QUICK);
     check_timm(ctx, argv[1], "gelu", VIT_GELU_ERF);
+    check_timm_tower(ctx, argv[1]);
+    check_timm_classifier(ctx, argv[1], "\"tag\": \"metaclip_2pt5b\"", "\"tag\": \"metaclip_2pt5b_ft_in1k\"");
+    check_timm_classifier(ctx, argv[1], "\"global_pool\": \"token\",",
+                          "\"global_pool\": \"token\", \"label_names\": [\"a\", \"b\", \"c\", \"d\", \"e\", \"f\", "
+                          "\"g\", \"h\", \"i\", \"j\", \"k\", \"l\", \"m\", \"n\", \"o\", \"p\", \"q\", \"r\", "
+                          "\"s\", \"t\", \"u\", \"v\", \"w\"],");
     check_vision_model(ctx, argv[1]);
     check_siglip(ctx, argv[1], "");
     check_siglip(ctx, argv[1], "timm");

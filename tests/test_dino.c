@@ -1,12 +1,14 @@
 /* LayerScale ViTs and DINOv2: the tiny timm models of tests/data/dino (made by tools/make_dino_fixtures.py): DeiT III
  * (no_embed_class, LayerScale), DINOv2 (LayerScale, patch 14) and DINOv2 with 4 registers, in timm's layout and
  * (DINOv2) Hugging Face's, at the checkpoint's size and at a 7x7 grid (the position embedding resampled as each
- * publisher does it). Each against PyTorch's float64 run of timm's modules: the C reference forward (embedding,
- * logits; batch 3 and batch 1), bound TOL_FORWARD; the GPU plan fp32 within TOL_FORWARD and fp16 within
- * TOL_F16_FORWARD, batch 3 and 1, with vkvit_verify against the C reference; the HF DINOv2 classifier's
- * [cls | mean of the patch tokens] head as transformers computes it. Also: the LayerScale fold leaves no trace
- * (the loaded projection is gamma times the file's); a batch in passes of one image; checkpoints whose config
- * disagrees with them (register counts, the position rows, SwiGLU) refused with a message naming the problem.
+ * publisher does it); DINOv2 with and without registers saved at a 6x6 grid and run at 9 rows x 7 columns of
+ * patches (dinov2-6, reg4-6: image_size 126, image_width 98). Each against PyTorch's float64 run of timm's
+ * modules: the C reference forward (embedding, logits; batch 3 and batch 1), bound TOL_FORWARD; the GPU plan
+ * fp32 within TOL_FORWARD and fp16 within TOL_F16_FORWARD, batch 3 and 1, with vkvit_verify against the C
+ * reference; the HF DINOv2 classifier's [cls | mean of the patch tokens] head as transformers computes it.
+ * Also: the LayerScale fold leaves no trace (the loaded projection is gamma times the file's); a batch in passes
+ * of one image; checkpoints whose config disagrees with them (register counts, the position rows, SwiGLU)
+ * refused with a message naming the problem.
  * Usage: test_dino <tests/data dir> */
 #include "common.h"
 #include "model.h"
@@ -70,7 +72,7 @@ static void check_gpu(vkvit_model *m, st_file *e, const char *name, uint32_t B)
     vkvit_status s = vkvit_plan_create(m, &po, &p);
     if (!test_expect(s == VKVIT_OK, "%s%s: GPU plan for batch %u (%s)", name, pn, B, s ? vkvit_last_error() : "ok"))
         goto done;
-    vkvit_tensor t = {in, B, d->C, d->image, d->image};
+    vkvit_tensor t = {in, B, d->C, d->image, d->image_w};
     test_ok(vkvit_run(p, &t, NULL), "run");
     test_ok(vkvit_get_embeddings(p, out, (size_t)B * d->E), "embeddings");
     snprintf(key, sizeof key, "embedding%s", sfx);
@@ -129,14 +131,16 @@ static void check_fold(const struct vkvit_model *m, const char *dir, const char 
     st_close(f);
 }
 
+/* image: the run size (0: the checkpoint's), image_w its width where it differs (0: square). */
 static void check_fixture(vkvit_context *ctx, const char *data, const char *fixture, const char *layout,
-                          uint32_t image, const char *family, uint32_t tokens)
+                          uint32_t image, uint32_t image_w, const char *family, uint32_t tokens)
 {
     char dir[1024], path[1100], name[160];
     if (strlen(data) > 900)
         return;
     snprintf(dir, sizeof dir, "%s/dino/%s/%s", data, fixture, layout);
-    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32, .image_size = image};
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP32, .image_size = image,
+                              .image_width = image_w};
     vkvit_model *m = NULL;
     vkvit_status s = vkvit_model_load(ctx, dir, &mo, &m);
     snprintf(name, sizeof name, "%s/%s", fixture, layout);
@@ -144,7 +148,12 @@ static void check_fixture(vkvit_context *ctx, const char *data, const char *fixt
                      s ? vkvit_last_error() : ""))
         return;
     const vit_dims *d = &m->dims;
-    snprintf(name, sizeof name, "%s/%s at %u px", fixture, layout, d->image);
+    char size[32];
+    if (d->image_w == d->image)
+        snprintf(size, sizeof size, "%u", d->image);
+    else
+        snprintf(size, sizeof size, "%ux%u", d->image, d->image_w);
+    snprintf(name, sizeof name, "%s/%s at %s px", fixture, layout, size);
     vkvit_model_info info;
     test_ok(vkvit_model_get_info(m, &info), "info");
     printf("     %s: %s (%s)\n", name, info.family, info.config);
@@ -152,7 +161,7 @@ static void check_fixture(vkvit_context *ctx, const char *data, const char *fixt
                 name, info.family, family, info.tokens, tokens);
     if (!strcmp(layout, "timm") && !image)
         check_fold(m, dir, name);
-    snprintf(path, sizeof path, "%s/expected-%u.safetensors", dir, d->image);
+    snprintf(path, sizeof path, "%s/expected-%s.safetensors", dir, size);
     st_file *e = NULL;
     test_ok(st_open(path, &e), path);
     check_reference(m, e, name, 3);
@@ -292,8 +301,14 @@ int main(int argc, char **argv)
         {"reg4", "hf", "hf-dinov2-registers", 98, 5},
     };
     for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
-        check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, 0, f[i].family, f[i].lead + 25);
-        check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, f[i].also, f[i].family, f[i].lead + 49);
+        check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, 0, 0, f[i].family, f[i].lead + 25);
+        check_fixture(ctx, argv[1], f[i].fixture, f[i].layout, f[i].also, 0, f[i].family, f[i].lead + 49);
+    }
+    /* saved at a 6x6 grid, run at 9 rows x 7 columns (126 x 98 px): the position rows resampled per axis */
+    for (size_t i = 1; i < sizeof f / sizeof *f; i++) {
+        char fixture[32];
+        snprintf(fixture, sizeof fixture, "%s-6", f[i].fixture);
+        check_fixture(ctx, argv[1], fixture, f[i].layout, 126, 98, f[i].family, f[i].lead + 63);
     }
     check_processor_crop(ctx, argv[1]);
     check_swiglu_tensors(ctx);

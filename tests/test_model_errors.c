@@ -270,6 +270,7 @@ typedef struct load_case {
 #define CLIP_FULL "clip/gelu"          /* ... and a whole CLIPModel (vision_config, a text tower) */
 #define SIGLIP "siglip/tower"          /* the same script: an HF SiglipVisionModel ... */
 #define SIGLIP_TIMM "siglip/tower/timm" /* ... and in timm's names */
+#define CLIP_TOWER "clip/quickgelu/timm-tower" /* timm's CLIP tower at an image-tower tag: its head the projection */
 
 static const load_case load_cases[] = {
     /* controls: the writer's output of an unmodified fixture loads */
@@ -516,6 +517,13 @@ static const load_case load_cases[] = {
      "\"model_type\": \"vit\"", VKVIT_ERROR_BAD_CONFIG, {"SigLIP vision tower", "model_type 'vit'"}},
     {"siglip-no-head", SIGLIP, OP_CONFIG, "\"attention_dropout\": 0.0", "\"vision_use_head\": false",
      VKVIT_ERROR_UNSUPPORTED, {"vision_use_head"}},
+    {"control-timm-clip-tower", CLIP_TOWER, OP_NONE, 0, 0, VKVIT_OK, {"23-float embedding", "timm's head"}},
+    {"timm-clip-tower-no-head", CLIP_TOWER, OP_DROP, "head.weight", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"CLIP image tower", "'head.weight' is missing"}},
+    {"timm-clip-tower-no-head-bias", CLIP_TOWER, OP_DROP, "head.bias", 0, VKVIT_ERROR_MISSING_TENSOR,
+     {"CLIP image tower", "'head.bias' is missing"}},
+    {"timm-clip-tower-head-shape", CLIP_TOWER, OP_RESHAPE, "head.weight", "24,45", VKVIT_ERROR_SHAPE_MISMATCH,
+     {"head.weight", "[24, 45]"}},
     {"map-head-in-a-vit", TIMM, OP_ADD, "attn_pool.latent", "1,1,64", VKVIT_ERROR_UNEXPECTED_TENSOR,
      {"attn_pool.latent", "pools the class token"}},
     {"hf-quick-gelu", HF, OP_CONFIG, "\"hidden_act\": \"gelu\"", "\"hidden_act\": \"quick_gelu\"", VKVIT_OK, {0}},

@@ -27,6 +27,11 @@ backwards; to_hf below is the table):
   clip/<name>/timm/  the same weights in timm's own names (model.safetensors, the state dict) and config.json as
                    timm writes it (timm.models._hub.save_config_for_hf, model_args included): timm runs the head
                    as its classifier, so there its outputs ("logits") are the embedding
+  clip/quickgelu/timm-tower/  the same timm state dict with config.json as timm writes it for the tower at an
+                   image-tower tag: create_model(pretrained_cfg_overlay=dict(num_classes=23)), so pretrained_cfg
+                   (tag metaclip_2pt5b, the architecture's default) says num_classes 23 as the model has, as
+                   timm's hub configs of vit_*_clip_*.openai / .laion2b towers do (num_classes 512 = the embedding
+                   width): by that rule (docs/clip.md) vkvit runs the head as the projection, the embedding
   clip/<name>/expected.safetensors  timm's outputs in float64, stored fp32: input [3, 3, 35, 35] (already
                    normalised), embedding [3, 23] (timm's model(x): the projection), pooled [3, 45] (the
                    post_layernorm class token: forward_head(pre_logits=True)), cls_attention [2, 3, 50] (the class
@@ -270,7 +275,8 @@ def hf_config(s):
 
 
 def timm_config(model):
-    """config.json exactly as timm's push_to_hub / save_for_hf writes it."""
+    """config.json exactly as timm's push_to_hub / save_for_hf writes it (of the model as built: its
+    pretrained_cfg included)."""
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp) / "config.json"
         save_config_for_hf(model, p, model_args=MODEL_ARGS)
@@ -332,6 +338,14 @@ def generate(out):
         write_safetensors(d / "timm" / "model.safetensors", {k: store(v, "F32") for k, v in sorted(sd.items())},
                           {"format": "pt"})
         (d / "timm" / "config.json").write_text(timm_config(model))
+        if not s["full"]:  # the image tower at its tag: pretrained_cfg's num_classes is the model's
+            tower = timm.create_model(s["arch"], pretrained=False, pretrained_cfg_overlay=dict(num_classes=PROJ),
+                                      **MODEL_ARGS)
+            assert tower.pretrained_cfg["num_classes"] == PROJ and "_ft_" not in tower.pretrained_cfg["tag"]
+            (d / "timm-tower").mkdir(exist_ok=True)
+            write_safetensors(d / "timm-tower" / "model.safetensors",
+                              {k: store(v, "F32") for k, v in sorted(sd.items())}, {"format": "pt"})
+            (d / "timm-tower" / "config.json").write_text(timm_config(tower))
         x = make_input(s["seed"] + 1000)
         emb, pooled, att = run(s, model, x, torch.float64)
         e32, p32, _ = run(s, model, x, torch.float32)

@@ -11,6 +11,11 @@ parameter seeded random (LayerScale gammas around 0.6 with noise, so the fold at
   dinov2    vit_small_patch14_dinov2 (init_values): patch 14, 70 px (5x5), a backbone (num_classes 0)
   reg4      vit_small_patch14_reg4_dinov2 (4 register tokens, no_embed_class, init_values): patch 14, 70 px,
             a classifier
+  dinov2-6, reg4-6  the same two saved at 84 px (a 6x6 grid) and run only at 9 rows x 7 columns of patches (126 px
+            high, 98 wide: expected-126x98.safetensors), the position embedding resampled per axis: timm's loader
+            into a model built at img_size (126, 98); HF's interpolate_pos_encoding with size=(9, 7) (both
+            Dinov2Embeddings and Dinov2WithRegistersEmbeddings interpolate to (height // patch, width // patch);
+            antialias for the registers' only)
 Files, per model and layout:
   dino/<name>/timm/  model.safetensors (timm's state dict) + config.json (architecture + model_args)
   dino/dinov2/hf/    Dinov2Model's names, renamed from timm's by the table of transformers'
@@ -61,14 +66,20 @@ SPECS = [
     dict(name="dinov2", arch="vit_small_patch14_dinov2", patch=14, grid=5, classes=0, seed=1302, hf="dinov2"),
     dict(name="reg4", arch="vit_small_patch14_reg4_dinov2", patch=14, grid=5, classes=CLASSES, seed=1303,
          hf="dinov2_with_registers"),
+    # saved at a 6x6 grid, run at 9 rows x 7 columns of patches (126 px high, 98 wide): per-axis resampling
+    dict(name="dinov2-6", arch="vit_small_patch14_dinov2", patch=14, grid=6, classes=0, seed=1304, hf="dinov2",
+         also=(9, 7)),
+    dict(name="reg4-6", arch="vit_small_patch14_reg4_dinov2", patch=14, grid=6, classes=CLASSES, seed=1305,
+         hf="dinov2_with_registers", also=(9, 7)),
 ]
 ALSO = 7  # the interpolated grid
 CROP = 4  # dinov2/hf also at a 4x4 grid (56 px): HF's Dinov2 behind a processor cropping to 56 (config: 70)
 
 
 def model_args(s, image):
-    return dict(img_size=image, patch_size=s["patch"], embed_dim=DIM, depth=LAYERS, num_heads=HEADS,
-                mlp_ratio=RATIO, num_classes=s["classes"])
+    """image: a side, or (height, width)."""
+    return dict(img_size=tuple(image) if isinstance(image, tuple) else image, patch_size=s["patch"], embed_dim=DIM,
+                depth=LAYERS, num_heads=HEADS, mlp_ratio=RATIO, num_classes=s["classes"])
 
 
 def build(s, image):
@@ -99,9 +110,10 @@ def randomise(model, seed):
 
 
 def make_input(image, seed):
+    h, w = image if isinstance(image, tuple) else (image, image)
     rng = np.random.Generator(np.random.PCG64(seed))
-    x = rng.uniform(-1.0, 1.0, (BATCH, 3, image, image))
-    ramp = np.linspace(-1.0, 1.0, image)
+    x = rng.uniform(-1.0, 1.0, (BATCH, 3, h, w))
+    ramp = np.linspace(-1.0, 1.0, h)
     x[1] = 0.7 * x[1] + 0.3 * ramp[None, :, None]
     return x.astype(np.float32)
 
@@ -131,11 +143,12 @@ def timm_resized(s, sd, image):
 
 
 def hf_resized(s, sd, hf_pos, grid):
-    """HF's interpolate_pos_encoding on its [1, 1 + N, D] embedding, then as timm's model holds it."""
+    """HF's interpolate_pos_encoding on its [1, 1 + N, D] embedding, then as timm's model holds it; grid: a side,
+    or (rows, columns): size=(height // patch, width // patch) in both of HF's DINOv2 embeddings."""
     g0 = int(round((hf_pos.shape[1] - 1) ** 0.5))
     patch = hf_pos[:, 1:].reshape(1, g0, g0, DIM).permute(0, 3, 1, 2)
-    patch = F.interpolate(patch.to(torch.float32), size=(grid, grid), mode="bicubic", align_corners=False,
-                          antialias=s["hf"] == "dinov2_with_registers")
+    patch = F.interpolate(patch.to(torch.float32), size=grid if isinstance(grid, tuple) else (grid, grid),
+                          mode="bicubic", align_corners=False, antialias=s["hf"] == "dinov2_with_registers")
     patch = patch.permute(0, 2, 3, 1).reshape(1, -1, DIM)
     out = dict(sd)
     out["pos_embed"] = patch if s["hf"] == "dinov2_with_registers" else torch.cat([hf_pos[:, :1], patch], dim=1)
@@ -231,30 +244,41 @@ def write(d, name, tensors):
                                  for k, v in sorted(tensors.items())}, {"format": "pt"})
 
 
+def px(s, grid):
+    """The run size of a grid (a side, or (rows, columns)), its files' tag and its input's seed."""
+    if isinstance(grid, tuple):
+        h, w = grid[0] * s["patch"], grid[1] * s["patch"]
+        return (h, w), f"{h}x{w}", s["seed"] + 1000 * h + w
+    return grid * s["patch"], str(grid * s["patch"]), s["seed"] + grid * s["patch"]
+
+
 def generate(out):
     notes = []
     for s in SPECS:
-        d, image, also = out / "dino" / s["name"], s["patch"] * s["grid"], s["patch"] * ALSO
+        d, image = out / "dino" / s["name"], s["patch"] * s["grid"]
+        also, tag, seed = px(s, s.get("also", ALSO))
         torch.manual_seed(s["seed"])
         sd = randomise(build(s, image), s["seed"])
         write(d / "timm", "model.safetensors", sd)
         (d / "timm" / "config.json").write_text(timm_config(s))
-        for size, state in ((image, sd), (also, timm_resized(s, sd, also))):
-            t, res = expected(s, state, size, s["seed"] + size)
-            write(d / "timm", f"expected-{size}.safetensors", t)
-            notes.append(f"{s['name']}/timm at {size} px: " + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
+        own = [] if "also" in s else [(image, str(image), s["seed"] + image, sd)]  # the 6x6 ones: 9x7 only
+        for size, name, sz, state in own + [(also, tag, seed, timm_resized(s, sd, also))]:
+            t, res = expected(s, state, size, sz)
+            write(d / "timm", f"expected-{name}.safetensors", t)
+            notes.append(f"{s['name']}/timm at {name} px: " + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
         if s["hf"]:
             rng = np.random.Generator(np.random.PCG64(s["seed"] + 7))
             hf, hf_pos, head = to_hf(s, sd, rng)
             write(d / "hf", "model.safetensors", hf)
             (d / "hf" / "config.json").write_text(hf_config(s))
-            runs = [(image, sd), (also, hf_resized(s, sd, hf_pos, ALSO))]
-            if s["hf"] == "dinov2":  # as HF runs it behind an image processor cropping to CROP x patch
-                runs.append((CROP * s["patch"], hf_resized(s, sd, hf_pos, CROP)))
-            for size, state in runs:
-                t, res = expected(s, state, size, s["seed"] + size, head)
-                write(d / "hf", f"expected-{size}.safetensors", t)
-                notes.append(f"{s['name']}/hf at {size} px: " + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
+            runs = own + [(also, tag, seed, hf_resized(s, sd, hf_pos, s.get("also", ALSO)))]
+            if s["name"] == "dinov2":  # as HF runs it behind an image processor cropping to CROP x patch
+                c = CROP * s["patch"]
+                runs.append((c, str(c), s["seed"] + c, hf_resized(s, sd, hf_pos, CROP)))
+            for size, name, sz, state in runs:
+                t, res = expected(s, state, size, sz, head)
+                write(d / "hf", f"expected-{name}.safetensors", t)
+                notes.append(f"{s['name']}/hf at {name} px: " + ", ".join(f"{k} {v:.1e}" for k, v in res.items()))
     for n in notes:
         print(n)
     (out / "dino" / "README.md").write_text(

@@ -200,7 +200,7 @@ int ref_vit_forward_tokens(const struct vkvit_model *m, const float *input, uint
         const bool proj = m->cfg.projection;
         for (uint32_t b = 0; b < B; b++)
             ref_matmul(pooled + (size_t)b * d->prefix * d->D, model_host(m, -1, W_PRE_W), 0,
-                       proj ? NULL : model_host(m, -1, W_PRE_B), NULL, pl + (size_t)b * d->R, 1, 1, d->R, d->D,
+                       model_host(m, -1, W_PRE_B), NULL, pl + (size_t)b * d->R, 1, 1, d->R, d->D,
                        proj ? REF_EPI_NONE : REF_EPI_TANH);
         if (pre)
             memcpy(pre, pl, (size_t)B * d->R * sizeof *pre);
