@@ -29,8 +29,8 @@ static unsigned char *read_file(const char *path, size_t *size)
     FILE *f = fopen(path, "rb");
     unsigned char *b = NULL;
     long n;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)n)) &&
-        fread(b, 1, (size_t)n, f) != (size_t)n) {
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (b = malloc((size_t)n)) && fread(b, 1, (size_t)n, f) != (size_t)n) {
         free(b);
         b = NULL;
     } else if (b) {
