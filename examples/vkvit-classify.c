@@ -1,11 +1,12 @@
 /* vkvit-classify: label images with a ViT on the GPU.
  *
  *   vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N|HxW] [--fp16|--fp32] [--device I|NAME]
- *                  [--json] [--verify] IMAGE|DIR...
+ *                  [--threads N] [--timing] [--json] [--verify] IMAGE|DIR...
  *
  * Prints each image's top-K labels, then a summary (device, model, batch, images/s, latency).
  * Images that cannot be read are reported on stderr with the reason; the others still get their
- * answers, and the exit status is 1. Uses only the public API. */
+ * answers, and the exit status is 1. Images are decoded on --threads worker threads while the GPU runs the
+ * previous batch (cli_decode.h); the output does not depend on their number. Uses only the public API. */
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,7 +17,9 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_decode.h"
 #include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 #ifndef VKVIT_DEFAULT_MODEL
 #define VKVIT_DEFAULT_MODEL "models/fashion-vit"
@@ -25,7 +28,8 @@
 typedef struct options {
     const char *model, *device;
     uint32_t top, batch, height, width; /* --size: 0 = the checkpoint's */
-    bool json, verify, fp16, fp32;
+    uint32_t threads;                   /* decode threads */
+    bool json, verify, fp16, fp32, timing;
     char **paths;
     size_t n_paths;
 } options;
@@ -33,7 +37,7 @@ typedef struct options {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vkvit-classify [--model DIR|FILE] [--top K] [--batch N] [--size N|HxW] [--fp16|--fp32]\n"
-               "                      [--device I|NAME] [--json] [--verify] IMAGE|DIR...\n"
+               "                      [--device I|NAME] [--threads N] [--timing] [--json] [--verify] IMAGE|DIR...\n"
                "  --model   a Hugging Face or timm checkpoint, or a Google .npz (default: the bundled %s)\n"
                "  --top     labels per image (default 5)\n"
                "  --batch   images per GPU run (default 8)\n"
@@ -43,6 +47,10 @@ static void usage(FILE *f)
                "  --fp16, --fp32  weights and activations in fp16 or fp32 (default: fp16 on GPUs\n"
                "            that support it, fp32 on CPU devices and elsewhere)\n"
                "  --device  device index or name substring (see vkvit-info); default: the best\n"
+               "  --threads decode images on N threads while the GPU runs the previous batch (default: the\n"
+               "            online CPUs, at most 8); the output is the same for any N\n"
+               "  --timing  print on stderr where the time went: decode (summed over the threads), waiting\n"
+               "            for decoded images, waiting for the GPU, wall\n"
                "  --json    machine-readable output on stdout\n"
                "  --verify  also run the CPU reference forward pass and report the difference\n",
             VKVIT_DEFAULT_MODEL);
@@ -111,7 +119,7 @@ static bool parse_size(const char *s, uint32_t *height, uint32_t *width)
 static int parse_args(int argc, char **argv, options *o)
 {
     size_t cap = 0;
-    *o = (options){.top = 5, .batch = 8};
+    *o = (options){.top = 5, .batch = 8, .threads = cli_default_threads()};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -128,6 +136,11 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--batch") && has_value) {
             if (!cli_parse_uint(argv[++i], &o->batch, 1, 4096))
                 return fprintf(stderr, "vkvit-classify: --batch wants 1..4096, not '%s'\n", argv[i]), 2;
+        } else if (!strcmp(a, "--threads") && has_value) {
+            if (!cli_parse_uint(argv[++i], &o->threads, 1, 64))
+                return fprintf(stderr, "vkvit-classify: --threads wants 1..64, not '%s'\n", argv[i]), 2;
+        } else if (!strcmp(a, "--timing")) {
+            o->timing = true;
         } else if (!strcmp(a, "--size") && has_value) {
             if (!parse_size(argv[++i], &o->height, &o->width))
                 return fprintf(stderr, "vkvit-classify: --size wants N or HxW, 1..4096 pixels each, not '%s'\n",
@@ -162,6 +175,28 @@ static double now(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Takes up to `batch` decoded images in input order into images / names, naming the unreadable ones on stderr
+ * (failures counted); returns how many. *wait_time: seconds spent waiting for the decoder. */
+static uint32_t gather(cli_decoder *dec, char *const *paths, size_t *taken, uint32_t batch, vkvit_image *images,
+                       const char **names, int *failures, double *wait_time)
+{
+    uint32_t n = 0;
+    cli_decoded r;
+    const double t0 = now();
+    while (n < batch && cli_decoder_take(dec, &r)) {
+        const char *path = paths[(*taken)++];
+        if (r.status != VKVIT_OK) {
+            fprintf(stderr, "vkvit-classify: %s\n", r.error); /* names the file */
+            (*failures)++;
+            continue;
+        }
+        images[n] = r.image;
+        names[n++] = path;
+    }
+    *wait_time += now() - t0;
+    return n;
 }
 
 static void json_string(const char *s)
@@ -218,8 +253,9 @@ int main(int argc, char **argv)
     vkvit_model *model = NULL;
     vkvit_plan *plan = NULL;
     vkvit_image *images = NULL;
-    const char **names = NULL;
+    const char **names = NULL, **run_names = NULL;
     vkvit_prediction *top = NULL;
+    cli_decoder *dec = NULL;
     int failures = 0;
     vkvit_status s;
     vkvit_context_options copt = {.device = o.device};
@@ -262,56 +298,68 @@ int main(int argc, char **argv)
              info.precision == VKVIT_PRECISION_FP16 ? " matmuls" : "");
     images = calloc(batch, sizeof *images);
     names = calloc(batch, sizeof *names);
+    run_names = calloc(batch, sizeof *run_names);
     top = calloc(k, sizeof *top);
-    if (!images || !names || !top) {
+    /* room for the batch being gathered and one image in work per thread */
+    dec = cli_decoder_start(o.paths, o.n_paths, o.threads, (size_t)batch + o.threads);
+    if (!images || !names || !run_names || !top || !dec) {
         fprintf(stderr, "vkvit-classify: out of memory\n");
         rc = 1;
         goto done;
     }
     bool show_progress = !o.json && isatty(2) && o.n_paths > batch;
-    double gpu_time = 0, worst_verify = 0;
-    size_t done_images = 0, next = 0;
+    double gpu_time = 0, worst_verify = 0, decode_wait = 0, gpu_wait = 0, t_start = now();
+    size_t done_images = 0, taken = 0;
     bool first = true;
+    const vkvit_submit_signal pending = {0}; /* zeroed: the run is left pending until vkvit_wait */
     if (o.json)
         printf("{\n  \"results\": [");
-    while (next < o.n_paths) {
-        uint32_t n = 0;
-        for (; next < o.n_paths && n < batch; next++) {
-            if ((s = vkvit_image_load(o.paths[next], &images[n])) != VKVIT_OK) {
-                fprintf(stderr, "vkvit-classify: %s\n", vkvit_last_error()); /* names the file */
-                failures++;
-                continue;
-            }
-            names[n++] = o.paths[next];
-        }
-        if (n) {
-            double t0 = now();
-            s = vkvit_run_images(plan, images, n, NULL);
-            gpu_time += now() - t0;
-            if (s != VKVIT_OK) {
-                fprintf(stderr, "vkvit-classify: %s: %s\n", vkvit_status_string(s), vkvit_last_error());
-                failures += (int)n;
-            } else {
-                for (uint32_t i = 0; i < n; i++) {
-                    vkvit_top_k(plan, i, k, top);
-                    print_result(&o, names[i], top, k, first);
-                    first = false;
-                }
-                done_images += n;
-                double rel = 0;
-                if (o.verify && (s = vkvit_verify(plan, &rel)) == VKVIT_OK) {
-                    worst_verify = rel > worst_verify ? rel : worst_verify;
-                } else if (o.verify) {
-                    fprintf(stderr, "vkvit-classify: --verify: %s\n", vkvit_last_error());
-                    failures++;
-                }
-            }
-        }
+    /* batch j runs on the GPU while the threads decode batch j + 1 */
+    uint32_t n = gather(dec, o.paths, &taken, batch, images, names, &failures, &decode_wait);
+    while (n) {
+        const double t0 = now();
+        s = vkvit_run_images(plan, images, n, &pending); /* copies the pixels: they can go */
+        const double t1 = now();
         for (uint32_t i = 0; i < n; i++)
             vkvit_image_destroy(&images[i]);
+        const uint32_t ran = n;
+        memcpy(run_names, names, n * sizeof *names);
+        n = gather(dec, o.paths, &taken, batch, images, names, &failures, &decode_wait);
+        const double t2 = now();
+        int gpu_done = 0;
+        if (s == VKVIT_OK && (s = vkvit_poll(plan, &gpu_done)) == VKVIT_OK)
+            s = vkvit_wait(plan);
+        const double t3 = now();
+        /* GPU time: the submission and the wait, and the decode of the next batch when the GPU was still
+         * running after it (when it was done by then, the part of that decode it ran for is not counted) */
+        gpu_time += (t1 - t0) + (gpu_done ? 0 : t2 - t1) + (t3 - t2);
+        gpu_wait += t3 - t2;
+        if (s != VKVIT_OK) {
+            fprintf(stderr, "vkvit-classify: %s: %s\n", vkvit_status_string(s), vkvit_last_error());
+            failures += (int)ran;
+        } else {
+            for (uint32_t i = 0; i < ran; i++) {
+                vkvit_top_k(plan, i, k, top);
+                print_result(&o, run_names[i], top, k, first);
+                first = false;
+            }
+            done_images += ran;
+            double rel = 0;
+            if (o.verify && (s = vkvit_verify(plan, &rel)) == VKVIT_OK) {
+                worst_verify = rel > worst_verify ? rel : worst_verify;
+            } else if (o.verify) {
+                fprintf(stderr, "vkvit-classify: --verify: %s\n", vkvit_last_error());
+                failures++;
+            }
+        }
         if (show_progress)
-            cli_progress(next, o.n_paths);
+            cli_progress(taken, o.n_paths);
     }
+    const double wall = now() - t_start;
+    if (o.timing)
+        fprintf(stderr, "vkvit-classify: timing: %zu images, wall %.3f s (%.1f images/s end to end); decode %.3f s "
+                "on %u threads; waiting for decoded images %.3f s, for the GPU %.3f s\n", done_images, wall,
+                wall > 0 ? (double)done_images / wall : 0, cli_decoder_busy(dec), o.threads, decode_wait, gpu_wait);
     double ips = gpu_time > 0 ? (double)done_images / gpu_time : 0;
     double latency_ms = done_images ? 1000.0 * gpu_time / (double)done_images : 0;
     /* the whole-forward bounds of ../shared/design/TESTING.md */
@@ -341,8 +389,10 @@ int main(int argc, char **argv)
         failures++;
     rc = failures ? 1 : 0;
 done:
+    cli_decoder_stop(dec);
     free(images);
     free(names);
+    free(run_names);
     free(top);
     for (size_t i = 0; i < o.n_paths; i++)
         free(o.paths[i]);

@@ -11,7 +11,8 @@
  * a file numpy loads (its rows are the header's count; the index may name a few more). Directories are
  * walked recursively, sorted. Images that cannot be read or run are named on stderr and skipped: the exit
  * status is then 3 (0: all embedded; 1: an error that stopped the run; 2: bad usage). docs/embeddings.md.
- * Uses only the public API. */
+ * Images are decoded on --threads worker threads while the GPU runs the previous batch (cli_decode.h); the
+ * output does not depend on their number. Uses only the public API. */
 #include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
@@ -21,10 +22,13 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "cli_decode.h"
 #include "vkvit.h"
+#include "vkvit_vulkan.h"
 
 #ifndef VKVIT_DEFAULT_MODEL
 #define VKVIT_DEFAULT_MODEL "models/fashion-vit"
@@ -35,8 +39,8 @@ enum { EXIT_ERROR = 1, EXIT_USAGE = 2, EXIT_SKIPPED = 3 };
 
 typedef struct options {
     const char *model, *device, *out, *index, *tokens, *query, *text, *labels;
-    uint32_t top, batch, size;
-    bool normalize, fp16, fp32;
+    uint32_t top, batch, size, threads;
+    bool normalize, fp16, fp32, timing;
     char **paths;
     size_t n_paths, cap;
 } options;
@@ -65,6 +69,10 @@ static void usage(FILE *f)
             "  --size        run the model at N x N pixels (default: the checkpoint's)\n"
             "  --fp16, --fp32  weights and activations in fp16 or fp32 (default: fp16 where the GPU has it)\n"
             "  --device      device index or name substring (see vkvit-info)\n"
+            "  --threads     decode images on N threads while the GPU runs the previous batch (default: the\n"
+            "                online CPUs, at most 8); the output is the same for any N\n"
+            "  --timing      print on stderr where the time went: decode (summed over the threads), waiting for\n"
+            "                decoded images, waiting for the GPU, wall\n"
             "exit status: 0 all images embedded, 3 some skipped (named on stderr), 1 error, 2 bad usage\n",
             VKVIT_DEFAULT_MODEL);
 }
@@ -148,7 +156,7 @@ static int usage_error(const char *fmt, const char *arg)
 
 static int parse_args(int argc, char **argv, options *o)
 {
-    *o = (options){.top = 5, .batch = 8};
+    *o = (options){.top = 5, .batch = 8, .threads = cli_default_threads()};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const bool value = i + 1 < argc;
@@ -176,6 +184,11 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (!strcmp(a, "--batch") && value) {
             if (!cli_parse_uint(argv[++i], &o->batch, 1, 4096))
                 return usage_error("--batch wants 1..4096, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--threads") && value) {
+            if (!cli_parse_uint(argv[++i], &o->threads, 1, 64))
+                return usage_error("--threads wants 1..64, not '%s'", argv[i]);
+        } else if (!strcmp(a, "--timing")) {
+            o->timing = true;
         } else if (!strcmp(a, "--size") && value) {
             if (!cli_parse_uint(argv[++i], &o->size, 1, 4096))
                 return usage_error("--size wants 1..4096 pixels, not '%s'", argv[i]);
@@ -370,10 +383,23 @@ typedef struct engine {
     vkvit_model_info info;
     uint32_t batch, E, per_token_image; /* floats per image: embedding, all tokens */
     vkvit_image *images;
-    const char **names;
+    const char **names, **run_names; /* the batch gathered, the batch run (whose rows emb / tok hold) */
     float *emb, *tok;
     int skipped;
+    /* the decode pipeline: paths[0..n_paths), `taken` of them from the decoder, n images gathered */
+    cli_decoder *dec;
+    char *const *paths;
+    size_t n_paths, taken;
+    uint32_t n;
+    double t_start, decode_wait, gpu_wait; /* --timing */
 } engine;
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static int engine_open(engine *e, const options *o, uint32_t batch, bool normalize, bool tokens)
 {
@@ -393,23 +419,30 @@ static int engine_open(engine *e, const options *o, uint32_t batch, bool normali
     e->per_token_image = tokens ? e->info.tokens * e->info.hidden : 0;
     e->images = calloc(batch, sizeof *e->images);
     e->names = calloc(batch, sizeof *e->names);
+    e->run_names = calloc(batch, sizeof *e->run_names);
     e->emb = malloc((size_t)batch * e->E * sizeof *e->emb);
     e->tok = tokens ? malloc((size_t)batch * e->per_token_image * sizeof *e->tok) : NULL;
-    if (!e->images || !e->names || !e->emb || (tokens && !e->tok))
+    if (!e->images || !e->names || !e->run_names || !e->emb || (tokens && !e->tok))
         return error("out of memory\n");
     return 0;
 }
 
 static void engine_close(engine *e)
 {
+    cli_decoder_stop(e->dec);
+    for (uint32_t i = 0; e->images && i < e->n; i++)
+        vkvit_image_destroy(&e->images[i]);
     free(e->images);
     free(e->names);
+    free(e->run_names);
     free(e->emb);
     free(e->tok);
     vkvit_plan_destroy(e->plan);
     vkvit_model_destroy(e->model);
     vkvit_context_destroy(e->ctx);
 }
+
+static uint32_t engine_read(engine *e, uint32_t n);
 
 /* Runs images[0..n) and reads their outputs into emb / tok, rows in order; an image the GPU run refuses is
  * run alone to name it, then dropped (names and images shift down). Returns how many rows there are. */
@@ -437,6 +470,13 @@ static uint32_t engine_run(engine *e, uint32_t n)
         e->skipped += (int)n;
         return 0;
     }
+    return engine_read(e, n);
+}
+
+/* Reads the last run's outputs for n images into emb / tok; returns n, or 0 after naming the error. */
+static uint32_t engine_read(engine *e, uint32_t n)
+{
+    vkvit_status s;
     if (n && ((s = vkvit_get_embeddings(e->plan, e->emb, (size_t)n * e->E)) ||
               (e->tok && (s = vkvit_get_patch_tokens(e->plan, e->tok, (size_t)n * e->per_token_image))))) {
         fprintf(stderr, "vkvit-embed: %s\n", vkvit_last_error());
@@ -446,27 +486,78 @@ static uint32_t engine_run(engine *e, uint32_t n)
     return n;
 }
 
-/* Decodes up to a batch of paths from *next on (naming and skipping bad files), runs them; returns the rows. */
-static uint32_t engine_next(engine *e, const options *o, size_t *next)
+/* Takes up to a batch of decoded images, in input order, into images / names (naming and skipping bad files). */
+static void engine_gather(engine *e)
 {
-    uint32_t n = 0;
-    for (; *next < o->n_paths && n < e->batch; (*next)++) {
-        if (strchr(o->paths[*next], '\n')) { /* the index has one name per line */
+    cli_decoded r;
+    const double t0 = now();
+    e->n = 0;
+    while (e->n < e->batch && cli_decoder_take(e->dec, &r)) {
+        const char *path = e->paths[e->taken++];
+        if (r.status == VKVIT_OK && strchr(path, '\n')) { /* the index has one name per line */
             fprintf(stderr, "vkvit-embed: skipped a file whose name holds a newline\n");
             e->skipped++;
-            continue;
-        }
-        if (vkvit_image_load(o->paths[*next], &e->images[n]) != VKVIT_OK) {
-            fprintf(stderr, "vkvit-embed: skipped: %s\n", vkvit_last_error()); /* names the file and why */
+            vkvit_image_destroy(&r.image);
+        } else if (r.status != VKVIT_OK) {
+            fprintf(stderr, "vkvit-embed: skipped: %s\n", r.error); /* names the file and why */
             e->skipped++;
-            continue;
+        } else {
+            e->images[e->n] = r.image;
+            e->names[e->n++] = path;
         }
-        e->names[n++] = o->paths[*next];
     }
-    uint32_t rows = n ? engine_run(e, n) : 0;
-    for (uint32_t i = 0; i < e->batch; i++)
+    e->decode_wait += now() - t0;
+}
+
+/* Starts decoding paths[0..n) on `threads` threads and gathers the first batch. */
+static int engine_start(engine *e, char *const *paths, size_t n, uint32_t threads)
+{
+    e->paths = paths, e->n_paths = n, e->t_start = now();
+    /* room for the batch being gathered and one image in work per thread */
+    if (!(e->dec = cli_decoder_start(paths, n, threads, (size_t)e->batch + threads)))
+        return error("out of memory\n");
+    engine_gather(e);
+    return 0;
+}
+
+/* Whether images remain: gathered, or still to decode. */
+static bool engine_more(const engine *e) { return e->n > 0 || e->taken < e->n_paths; }
+
+/* Runs the gathered batch while the threads decode the next one, which is then gathered; returns the rows
+ * of the batch run (emb / tok, names in run_names), in input order. */
+static uint32_t engine_next(engine *e)
+{
+    const vkvit_submit_signal pending = {0}; /* zeroed: the run is left pending until vkvit_wait */
+    uint32_t n = e->n;
+    vkvit_status s = n ? vkvit_run_images(e->plan, e->images, n, &pending) : VKVIT_OK;
+    if (s != VKVIT_OK) /* refused before submission: run in order to name the images at fault */
+        n = engine_run(e, n);
+    memcpy(e->run_names, e->names, n * sizeof *e->names);
+    for (uint32_t i = 0; i < e->batch; i++) /* the run copied the pixels */
         vkvit_image_destroy(&e->images[i]);
-    return rows;
+    engine_gather(e);
+    if (s != VKVIT_OK)
+        return n;
+    const double t0 = now();
+    s = vkvit_wait(e->plan);
+    e->gpu_wait += now() - t0;
+    if (s != VKVIT_OK) {
+        fprintf(stderr, "vkvit-embed: %s: skipped: %s\n", e->run_names[0], vkvit_last_error());
+        e->skipped += (int)n;
+        return 0;
+    }
+    return engine_read(e, n);
+}
+
+/* --timing: where the time went, on stderr. */
+static void engine_timing(const engine *e, const options *o, uint64_t rows)
+{
+    const double wall = now() - e->t_start;
+    if (o->timing && e->dec)
+        fprintf(stderr, "vkvit-embed: timing: %llu images, wall %.3f s (%.1f images/s end to end); decode %.3f s on "
+                "%u threads; waiting for decoded images %.3f s, for the GPU %.3f s\n", (unsigned long long)rows,
+                wall, wall > 0 ? (double)rows / wall : 0, cli_decoder_busy(e->dec), o->threads, e->decode_wait,
+                e->gpu_wait);
 }
 
 /* Cosine similarity of a with b (0 where either is zero), in double. */
@@ -517,22 +608,26 @@ static int embed(const options *o)
         rc = EXIT_ERROR;
     if (!rc && !(idx = fopen(index, "w")))
         rc = error("%s: cannot write\n", index);
+    if (!rc)
+        rc = engine_start(&e, o->paths, o->n_paths, o->threads);
     const bool bar = isatty(2) && o->n_paths > batch;
-    for (size_t next = 0; !rc && next < o->n_paths;) {
-        const uint32_t n = engine_next(&e, o, &next);
+    while (!rc && engine_more(&e)) {
+        const uint32_t n = engine_next(&e);
         /* rows, then the index, then the headers: what a header counts is always on the disk */
         if (n && (!npy_append(&out, e.emb, n) || (o->tokens && !npy_append(&tok, e.tok, n))))
             rc = EXIT_ERROR;
         for (uint32_t i = 0; !rc && i < n; i++)
-            if (fprintf(idx, "%s\n", e.names[i]) < 0)
+            if (fprintf(idx, "%s\n", e.run_names[i]) < 0)
                 rc = EXIT_ERROR;
         if (!rc && n && !sync_file(idx))
             rc = error("%s: cannot write\n", index);
         if (!rc && n && (!npy_commit(&out, n) || (o->tokens && !npy_commit(&tok, n))))
             rc = EXIT_ERROR;
         if (bar)
-            cli_progress(next, o->n_paths);
+            cli_progress(e.taken, o->n_paths);
     }
+    if (!rc)
+        engine_timing(&e, o, out.rows);
     if (!rc)
         fprintf(stderr, "vkvit-embed: %llu embeddings of %u floats (%s%s) in %s, names in %s%s%s\n",
                 (unsigned long long)out.rows, e.E, e.info.embedding, o->normalize ? ", L2-normalised" : "", o->out,
@@ -568,14 +663,9 @@ static int query(const options *o)
     if (!rc && !(rc = engine_open(&e, o, 1, false, false)) && e.E != cols)
         rc = error("%s holds %u-float rows, the model's embeddings have %u: another "
                "model made them\n", npy, cols, e.E);
-    if (!rc) {
-        const char *paths[1] = {o->query};
-        options one = *o;
-        one.paths = (char **)paths, one.n_paths = 1;
-        size_t next = 0;
-        if (engine_next(&e, &one, &next) != 1)
-            rc = EXIT_ERROR;
-    }
+    char *const paths[1] = {(char *)o->query};
+    if (!rc && !(rc = engine_start(&e, paths, 1, 1)) && engine_next(&e) != 1)
+        rc = EXIT_ERROR;
     ranked *r = rc ? NULL : rank(e.emb, m, rows, cols);
     for (size_t i = 0; r && i < rows && i < o->top; i++)
         printf("%.6f  %s\n", r[i].sim, names[r[i].row]);
@@ -607,13 +697,15 @@ static int zero_shot(const options *o)
     if (!rc && !(rc = engine_open(&e, o, batch, false, false)) && e.E != cols)
         rc = error("%s holds %u-float text embeddings, the model's image embeddings have "
                "%u: they must come from the same model's text tower\n", o->text, cols, e.E);
-    for (size_t next = 0; !rc && next < o->n_paths;) {
-        const uint32_t n = engine_next(&e, o, &next);
+    if (!rc)
+        rc = engine_start(&e, o->paths, o->n_paths, o->threads);
+    while (!rc && engine_more(&e)) {
+        const uint32_t n = engine_next(&e);
         for (uint32_t i = 0; i < n && !rc; i++) {
             ranked *r = rank(e.emb + (size_t)i * e.E, text, rows, cols);
             if (!r)
                 rc = error("out of memory\n");
-            printf("%s\n", e.names[i]);
+            printf("%s\n", e.run_names[i]);
             for (size_t j = 0; r && j < rows && j < o->top; j++)
                 printf("  %.6f  %s\n", r[j].sim, labels[r[j].row]);
             free(r);

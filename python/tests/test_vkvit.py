@@ -157,6 +157,30 @@ def test_image_kinds_agree(ctx):
         assert np.array_equal(m.logits(pil[0].convert("L")), m.logits(grey))
 
 
+
+def test_decode_threads_change_nothing(ctx, tmp_path):
+    """Images decoded on 1 or 4 threads while the previous batch runs (max_batch 2: several batches of paths,
+    arrays and PIL images mixed): the same logits, bit for bit, in input order, as one image per call; of two bad
+    files in later batches the first in input order is raised, and the model stays usable."""
+    from PIL import Image
+    paths = bundled_images()
+    items = [p if k % 3 else (Image.open(p) if k % 2 else np.asarray(Image.open(p).convert("RGB")))
+             for k, p in enumerate(paths)]
+    with vkvit.Model(ctx, BUNDLED, precision="fp32", max_batch=1) as m:
+        one = np.concatenate([m.logits(p) for p in paths])
+    for threads in (1, 4):
+        with vkvit.Model(ctx, BUNDLED, precision="fp32", max_batch=2, decode_threads=threads) as m:
+            assert np.array_equal(m.logits(items), one), threads
+            for k in (7, 9):
+                (tmp_path / f"junk{k}.png").write_bytes(b"not a PNG")
+            bad = paths[:7] + [str(tmp_path / "junk7.png"), paths[8], str(tmp_path / "junk9.png")] + paths[10:]
+            with pytest.raises(vkvit.BadImageError, match="junk7.png"):
+                m.logits(bad)
+            assert np.array_equal(m.logits(paths[:3]), one[:3])
+    with pytest.raises(ValueError, match="decode_threads"):
+        vkvit.Model(ctx, BUNDLED, decode_threads=0)
+
+
 @need_shared
 def test_deit_tiny_photos_equal_pytorch_and_cli(ctx, tmp_path):
     """The real DeiT-Tiny on ../shared/images: PyTorch's top-1 on every photo and its top-5 probabilities within

@@ -18,6 +18,7 @@ import ctypes
 import os
 import threading
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
@@ -258,6 +259,9 @@ class Model(_Handle):
     image_size: run at another input size (an int, or (height, width)); None = the checkpoint's.
     max_batch: images per GPU run; longer lists run in batches of at most this many.
     keep_host_weights: keep the fp32 weights on the host as well (the C API's vkvit_verify needs them).
+    decode_threads: threads that decode the next batch's images (files through vkvit_image_load, which runs
+        without the GIL; arrays and PIL images converted to RGBA) while the GPU runs the current one; None =
+        the CPUs, at most 8. Results are in input order and the same for any number.
 
     model.classify / embed / patch_tokens / logits / probabilities take a list of images (a single image is a
     list of one). Plans (the recorded forward pass) are made once per batch size and option set and kept.
@@ -268,9 +272,10 @@ class Model(_Handle):
 
     def __init__(self, ctx: Context, path: Union[str, "os.PathLike[str]"], *, precision: str = "auto",
                  image_size: Union[None, int, Tuple[int, int]] = None, max_batch: int = 16,
-                 keep_host_weights: bool = False) -> None:
+                 keep_host_weights: bool = False, decode_threads: Optional[int] = None) -> None:
         super().__init__()
         self._plans: Dict[Tuple[int, bool, bool], int] = {}
+        self._decoder: Optional[ThreadPoolExecutor] = None
         if not isinstance(ctx, Context):
             raise TypeError(f"vkvit.Model: ctx must be a vkvit.Context, not {type(ctx).__name__}")
         if precision not in _lib.PRECISIONS:
@@ -278,6 +283,8 @@ class Model(_Handle):
         if isinstance(max_batch, bool) or not isinstance(max_batch, int) or max_batch < 1:
             raise ValueError(f"vkvit.Model: max_batch must be a positive int, not {max_batch!r}")
         self.max_batch = max_batch
+        self.decode_threads = (min(os.cpu_count() or 1, 8) if decode_threads is None
+                               else _positive(decode_threads, "decode_threads"))
         opt = _lib.padded(_lib.ModelOptions)
         opt.precision = _lib.PRECISIONS[precision]
         opt.keep_host_weights = 1 if keep_host_weights else 0
@@ -322,6 +329,9 @@ class Model(_Handle):
             for p in self._plans.values():
                 lib.vkvit_plan_destroy(p)
             self._plans.clear()
+            if self._decoder is not None:
+                self._decoder.shutdown(wait=False)
+                self._decoder = None
             h, self._h = self._h, None
             lib.vkvit_model_destroy(h)
 
@@ -418,16 +428,31 @@ class Model(_Handle):
                 n = len(items)
             chunk = min(n, self.max_batch)
             plan = self._plan(chunk, normalize, patch_tokens)
-            for start in range(0, n, chunk):
-                part = items[start:start + chunk]
-                if isinstance(part, np.ndarray):
+            if isinstance(items, np.ndarray):
+                for start in range(0, n, chunk):
+                    part = items[start:start + chunk]
                     t = _lib.Tensor(part.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), part.shape[0],
                                     *part.shape[1:])
                     _check(lib.vkvit_run(plan, ctypes.byref(t), None), "vkvit_run")
-                else:
-                    with _ImageBatch(part, start) as batch:
-                        _check(lib.vkvit_run_images(plan, batch.array, len(part), None), "vkvit_run_images")
-                collect(plan, len(part))
+                    collect(plan, len(part))
+                return
+            if self._decoder is None:
+                self._decoder = ThreadPoolExecutor(self.decode_threads, thread_name_prefix="vkvit-decode")
+            # batch j runs (ctypes lets go of the GIL) while the threads decode batch j + 1
+            batches = [_ImageBatch(items[start:start + chunk], start, self._decoder)
+                       for start in range(0, min(n, 2 * chunk), chunk)]
+            try:
+                for start in range(0, n, chunk):
+                    array = batches[0].array()   # raises the first bad image's error, in input order
+                    _check(lib.vkvit_run_images(plan, array, batches[0].n, None), "vkvit_run_images")
+                    batches.pop(0).close()
+                    if start + 2 * chunk < n:
+                        batches.append(_ImageBatch(items[start + 2 * chunk:start + 3 * chunk], start + 2 * chunk,
+                                                   self._decoder))
+                    collect(plan, min(chunk, n - start))
+            finally:
+                for b in batches:
+                    b.close()
 
 
 def _positive(v: Any, what: str) -> int:
@@ -507,41 +532,58 @@ def _rgba(x: Any) -> np.ndarray:
     return out
 
 
-class _ImageBatch:
-    """vkvit_image structs for a list of images: files decoded by vkvit_image_load (stb_image, freed by
-    vkvit_image_destroy), arrays and PIL images pointing at RGBA copies kept alive here."""
+class _Decoded:
+    """One image ready for vkvit_run_images: its vkvit_image, whether vkvit_image_load allocated the pixels (freed
+    by vkvit_image_destroy), and the RGBA copy that holds them otherwise."""
 
-    def __init__(self, items: Sequence[Any], first: int) -> None:
-        self.array = (_lib.Image * len(items))()
-        self._owned: List[int] = []
-        self._keep: List[np.ndarray] = []
-        try:
-            for k, x in enumerate(items):
-                if isinstance(x, (str, bytes, os.PathLike)):
-                    _check(lib.vkvit_image_load(os.fsencode(x), ctypes.byref(self.array[k])), "vkvit_image_load")
-                    self._owned.append(k)
-                else:
-                    a = _rgba(x)
-                    if a.shape[0] == 0 or a.shape[1] == 0:
-                        raise ValueError(f"vkvit: image {first + k} has no pixels")
-                    self._keep.append(a)
-                    self.array[k].rgba = a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
-                    self.array[k].width, self.array[k].height = a.shape[1], a.shape[0]
-        except BaseException:
-            self.close()
-            raise
+    __slots__ = ("image", "owned", "keep")
+
+    def __init__(self) -> None:
+        self.image = _lib.Image()
+        self.owned = False
+        self.keep: Optional[np.ndarray] = None
+
+
+def _decode(x: Any, index: int) -> _Decoded:
+    """Runs on a decode thread; vkvit_last_error() is per thread, so _check reads it here."""
+    d = _Decoded()
+    if isinstance(x, (str, bytes, os.PathLike)):
+        _check(lib.vkvit_image_load(os.fsencode(x), ctypes.byref(d.image)), "vkvit_image_load")
+        d.owned = True
+        return d
+    a = _rgba(x)
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        raise ValueError(f"vkvit: image {index} has no pixels")
+    d.keep = a
+    d.image.rgba = a.ctypes.data_as(ctypes.POINTER(ctypes.c_uint8))
+    d.image.width, d.image.height = a.shape[1], a.shape[0]
+    return d
+
+
+class _ImageBatch:
+    """A batch of images being decoded on the model's decode threads, one task per image."""
+
+    def __init__(self, items: Sequence[Any], first: int, pool: ThreadPoolExecutor) -> None:
+        self.n = len(items)
+        self._tasks: List["Future[_Decoded]"] = [pool.submit(_decode, x, first + k) for k, x in enumerate(items)]
+
+    def array(self) -> ctypes.Array:
+        """The vkvit_image array, once every image is decoded; the first failure in input order is raised."""
+        array = (_lib.Image * self.n)()
+        for k, task in enumerate(self._tasks):
+            array[k] = task.result().image
+        return array
 
     def close(self) -> None:
-        for k in self._owned:
-            lib.vkvit_image_destroy(ctypes.byref(self.array[k]))
-        self._owned = []
-        self._keep = []
-
-    def __enter__(self) -> "_ImageBatch":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        """Waits for the tasks and frees what vkvit_image_load allocated."""
+        for task in self._tasks:
+            try:
+                d = task.result()
+            except BaseException:
+                continue
+            if d.owned:
+                lib.vkvit_image_destroy(ctypes.byref(d.image))
+        self._tasks = []
 
 
 from ._pool import Pool  # noqa: E402  (Pool uses Context and Model)
