@@ -122,6 +122,26 @@ done:
     free(in), free(want_e), free(want_a), free(emb), free(maps), free(att);
 }
 
+/* A tower's embedding against the fixture's: the C reference (batch 3, and 1 from image 2), the GPU in fp32
+ * (batch 3 and 1), then the model loaded again in fp16 (batch 3; batch 1 too where `f16_b1`). */
+static void check_embedding_runs(vkvit_context *ctx, vkvit_model *m, const char *path, st_file *e, const char *name,
+                                 bool f16_b1)
+{
+    check_reference(m, e, name, 0, 3);
+    check_reference(m, e, name, 2, 1);
+    check_gpu(ctx, m, e, name, 0, 3, "embedding");
+    check_gpu(ctx, m, e, name, 0, 1, "embedding_b1");
+    vkvit_model *h = NULL;
+    vkvit_model_options mo = {.keep_host_weights = 1, .precision = VKVIT_PRECISION_FP16};
+    vkvit_status s = vkvit_model_load(ctx, path, &mo, &h);
+    if (test_expect(s == VKVIT_OK, "%s: loads in fp16 (%s)", name, s ? vkvit_last_error() : "ok")) {
+        check_gpu(ctx, h, e, name, 0, 3, "embedding");
+        if (f16_b1)
+            check_gpu(ctx, h, e, name, 0, 1, "embedding_b1");
+        vkvit_model_destroy(h);
+    }
+}
+
 static void check_fixture(vkvit_context *ctx, const char *dir, const char *fixture, vit_gelu gelu)
 {
     char path[1024], epath[1024], name[160];
@@ -145,18 +165,7 @@ static void check_fixture(vkvit_context *ctx, const char *dir, const char *fixtu
                 "23-float projection", name, gelu == VIT_GELU_QUICK ? "quick" : "exact");
     st_file *e = NULL;
     test_ok(st_open(epath, &e), epath);
-    check_reference(m, e, name, 0, 3);
-    check_reference(m, e, name, 2, 1);
-    check_gpu(ctx, m, e, name, 0, 3, "embedding");
-    check_gpu(ctx, m, e, name, 0, 1, "embedding_b1");
-    vkvit_model *h = NULL;
-    mo.precision = VKVIT_PRECISION_FP16;
-    s = vkvit_model_load(ctx, path, &mo, &h);
-    if (test_expect(s == VKVIT_OK, "%s: loads in fp16 (%s)", name, s ? vkvit_last_error() : "ok")) {
-        check_gpu(ctx, h, e, name, 0, 3, "embedding");
-        check_gpu(ctx, h, e, name, 0, 1, "embedding_b1");
-        vkvit_model_destroy(h);
-    }
+    check_embedding_runs(ctx, m, path, e, name, true);
     st_close(e);
     vkvit_model_destroy(m);
 }
@@ -185,17 +194,7 @@ static void check_timm_tower(vkvit_context *ctx, const char *dir)
                 "%s: timm's head is the projection: the embedding, 23 floats, no classifier", name);
     st_file *e = NULL;
     test_ok(st_open(epath, &e), epath);
-    check_reference(m, e, name, 0, 3);
-    check_reference(m, e, name, 2, 1);
-    check_gpu(ctx, m, e, name, 0, 3, "embedding");
-    check_gpu(ctx, m, e, name, 0, 1, "embedding_b1");
-    vkvit_model *h = NULL;
-    mo.precision = VKVIT_PRECISION_FP16;
-    s = vkvit_model_load(ctx, path, &mo, &h);
-    if (test_expect(s == VKVIT_OK, "%s: loads in fp16 (%s)", name, s ? vkvit_last_error() : "ok")) {
-        check_gpu(ctx, h, e, name, 0, 3, "embedding");
-        vkvit_model_destroy(h);
-    }
+    check_embedding_runs(ctx, m, path, e, name, false);
     st_close(e);
     vkvit_model_destroy(m);
 }
