@@ -370,9 +370,10 @@ def test_pool_of_two_contexts_equals_one(ctx, messages):
         pool.embed(items)
 
 
-def test_dask_two_workers_equal_one_process(tmp_path):
-    """vkvit.dask on a LocalCluster of two worker processes: a folder's embeddings (.npy + index) equal the
-    single-process result, every file once, in order, and both workers took part."""
+def test_dask_two_workers_equal_one_process(tmp_path, messages):
+    """vkvit.dask on a LocalCluster of two worker processes, each worker's context with the validation layer on:
+    a folder's embeddings (.npy + index) equal the single-process result, every file once, in order, both
+    workers took part, the layer is loaded in both, and no worker reported a warning or an error."""
     from distributed import Client, LocalCluster
     import vkvit.dask
     folder = tmp_path / "images"
@@ -384,18 +385,45 @@ def test_dask_two_workers_equal_one_process(tmp_path):
     os.environ.update(env)   # the spawned workers inherit it
     with LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster) as client:
-        paths = vkvit.dask.embed_folder(client, str(BUNDLED), folder, tmp_path / "out.npy", chunk_size=3)
-        per_worker = client.run(lambda dask_worker: dask_worker.plugins["vkvit"].images)
+        paths = vkvit.dask.embed_folder(client, str(BUNDLED), folder, tmp_path / "out.npy", chunk_size=3,
+                                        validation=True)
+        reports = vkvit.dask.worker_reports(client)
+        layer = client.run(lambda: "libVkLayer_khronos_validation" in Path("/proc/self/maps").read_text())
         pids = client.run(os.getpid)
-    assert len(per_worker) == 2 and all(n > 0 for n in per_worker.values()), per_worker
-    assert sum(per_worker.values()) == len(paths) and len(set(pids.values())) == 2
+    assert len(reports) == 2 and all(r is not None and r["validation"] for r in reports.values()), reports
+    assert all(layer.values()), f"the validation layer is not loaded in every worker: {layer}"
+    for address, r in reports.items():
+        messages.seen += [f"worker {address}: {m}" for m in r["messages"]]   # the fixture fails on any
+        assert r["message_count"] == len(r["messages"]), r
+    per_worker = [r["images"] for r in reports.values()]
+    assert all(n > 0 for n in per_worker) and sum(per_worker) == len(paths), per_worker
+    assert len(set(pids.values())) == 2
     index = (tmp_path / "out.txt").read_text().splitlines()
     assert index == paths == sorted(str(p) for p in folder.glob("*.png"))
     out = np.load(tmp_path / "out.npy")
-    with vkvit.Context() as c, vkvit.Model(c, BUNDLED) as m:
+    with vkvit.Context(validation=True, on_message=messages) as c, vkvit.Model(c, BUNDLED) as m:
         ref = m.embed(paths)
     assert out.dtype == np.float32 and out.shape == ref.shape
     assert rel_err(out, ref) <= 1e-6
+
+
+def test_dask_plugin_keeps_messages(monkeypatch):
+    """The worker plugin's message channel, without a cluster: a vkvit warning (an unusable VKVIT_TUNE) at its
+    setup is kept and reported; the pickled recipe keeps `validation` and carries no handle."""
+    import pickle
+    import vkvit.dask
+    plugin = vkvit.dask.VkvitPlugin(str(HF_VIT), validation=True)
+    copy = pickle.loads(pickle.dumps(plugin))
+    assert copy.validation and copy.path == str(HF_VIT) and copy.ctx is None and copy.messages == []
+    monkeypatch.setenv("VKVIT_TUNE", "sometimes")
+    copy.setup(None)
+    try:
+        r = copy.report()
+        assert r["message_count"] == 1 and "VKVIT_TUNE='sometimes'" in r["messages"][0], r
+        assert r["messages"][0].startswith("warning: ") and r["validation"]
+    finally:
+        copy.teardown(None)
+    assert copy.ctx is None and copy.model is None
 
 
 if __name__ == "__main__":
