@@ -10,8 +10,9 @@
  * docs/memory.md has the measurements that explain the Python test's per-context bound.
  *
  * Usage: rss-cycles [--level instance|device|buffer|pipeline|submit] [--cycles N] [--warmup W]
- *                   [--pipelines K] [--validation] [--trim] [--device SUBSTRING] [--quiet]
- * --device: the first physical device whose name contains SUBSTRING (default: VKVIT_DEVICE, else device 0).
+ *                   [--pipelines K] [--validation] [--trim] [--device INDEX|SUBSTRING] [--quiet]
+ * --device: a device index, or the first physical device whose name contains SUBSTRING (default: VKVIT_DEVICE,
+ * else device 0).
  */
 #include <malloc.h>
 #include <stdbool.h>
@@ -104,6 +105,13 @@ static VkPhysicalDevice pick_device(VkInstance instance)
     CHECK(vkEnumeratePhysicalDevices(instance, &n, devs));
     if (n == 0) {
         fprintf(stderr, "rss-cycles: no Vulkan device\n");
+        exit(1);
+    }
+    if (opt.device && opt.device[strspn(opt.device, "0123456789")] == '\0') {   /* an index, as VKVIT_DEVICE */
+        uint32_t k = (uint32_t)strtoul(opt.device, NULL, 10);
+        if (k < n)
+            return devs[k];
+        fprintf(stderr, "rss-cycles: no device %u (%u found)\n", k, n);
         exit(1);
     }
     for (uint32_t i = 0; opt.device && i < n; i++) {
@@ -288,7 +296,7 @@ static void cycle(void)
 static int usage(void)
 {
     fprintf(stderr, "usage: rss-cycles [--level instance|device|buffer|pipeline|submit] [--cycles N] [--warmup W]\n"
-                    "                  [--pipelines K (1..64)] [--validation] [--trim] [--device SUBSTRING]"
+                    "                  [--pipelines K (1..64)] [--validation] [--trim] [--device INDEX|SUBSTRING]"
                     " [--quiet]\n");
     return 2;
 }
@@ -325,8 +333,8 @@ int main(int argc, char **argv)
     }
     if (opt.cycles < 1 || opt.warmup < 0 || opt.pipelines < 1 || opt.pipelines > 64)
         return usage();
-    if (opt.device && (!opt.device[0] || !strcmp(opt.device, "0")))
-        opt.device = NULL;                                   /* VKVIT_DEVICE=0: the first device */
+    if (opt.device && !opt.device[0])
+        opt.device = NULL;
     if (volkInitialize() != VK_SUCCESS) {
         fprintf(stderr, "rss-cycles: no Vulkan loader\n");
         return 1;
