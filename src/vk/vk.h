@@ -261,6 +261,7 @@ typedef struct vk_cost {
     double flops, min_bytes, tiled_bytes;
     bool matrix;
     uint32_t wg_size, shared_bytes;
+    uint32_t shape[3];   /* for reports, 0 where unused: a GEMM's M, N, K; attention's T, H, dh; rows, D */
 } vk_cost;
 
 typedef struct vk_dispatch {
