@@ -112,8 +112,8 @@ void print_account(const bench *b, const model_row *r, const peaks *pk)
     printf("    per forward: %u dispatches, %u barriers, %u copies/fills\n", a->dispatches, a->barriers, a->transfers);
     printf("    roofline account (per forward; MB: min = inputs and outputs once, tiled = what the tiling reads;"
            " FLOP/B and GB/s on min)\n");
-    printf("    %-34s %4s %16s %5s %6s %9s %9s %9s %7s", "op (M x N x K; T x H x dh; rows x D)", "n", "workgroups", "wg", "shared", "MFLOP", "min MB",
-           "tiled MB", "FLOP/B");
+    printf("    %-34s %4s %16s %5s %6s %9s %9s %9s %7s", "op (M x N x K; T x H x dh; rows x D)", "n", "workgroups",
+           "wg", "shared", "MFLOP", "min MB", "tiled MB", "FLOP/B");
     if (a->timed)
         printf(" %9s %9s %8s", "ms", "GFLOP/s", "GB/s");
     if (a->timed && pk->fp32 > 0)
