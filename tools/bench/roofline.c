@@ -139,6 +139,11 @@ void print_account(const bench *b, const model_row *r, const peaks *pk)
             snprintf(name, sizeof name, "%s %ux%u", g->name, sh[0], sh[1]);
         else
             snprintf(name, sizeof name, "%s", g->name);
+        if (!g->has_cost) { /* an op that states none (preprocessing's indirect dispatches) */
+            printf("    %-34s %4u %16s   (no cost stated)\n", name, g->count, wg);
+            tms += ms;
+            continue;
+        }
         printf("    %-34s %4u %16s %5u %6u %9.2f %9.3f %9.3f %7.2f", name, g->count, wg, g->one.wg_size,
                g->one.shared_bytes, flops * 1e-6, mn * 1e-6, tl * 1e-6, mn > 0 ? flops / mn : 0.0);
         if (a->timed) {
