@@ -418,6 +418,13 @@ typedef struct vkvit_plan_info {
     int attention_maps, normalize_embeddings, patch_tokens;   /* the plan's options, as 0 / 1          */
     const char *outputs;         /* the getters that return this plan's results (static string, the
                                   * vkvit_model_info.outputs order), e.g. "embeddings, patch_tokens" */
+    /* What one vkvit_run submits (its command buffer, recorded once): compute dispatches (every GPU kernel
+     * launch: patch embedding, each encoder layer's LayerNorms, GEMMs and attention, the head, fp16 output
+     * widenings), and pipeline barriers (each one waits for the commands before it to finish and makes
+     * their writes visible: between dependent dispatches, around the input copy and output readback
+     * copies, and the final device->host one). On a GPU each barrier drains the device, so at batch 1
+     * they bound the latency; docs/architecture.md has the formula. vkvit_run_images adds preprocessing. */
+    uint32_t dispatches, barriers;
 } vkvit_plan_info;
 
 VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *plan, vkvit_plan_info *out);

@@ -120,6 +120,7 @@ VKVIT_API vkvit_status vkvit_plan_get_info(const vkvit_plan *p, vkvit_plan_info 
                              .attention_maps = p->maps, .normalize_embeddings = p->normalize,
                              .patch_tokens = p->all_tokens,
                              .outputs = plan_outputs[(d->K ? 4 : 0) | (p->all_tokens ? 2 : 0) | (p->maps ? 1 : 0)]};
+    vk_cmd_counts(p->cmd, &out->dispatches, &out->barriers, NULL);
     return VKVIT_OK;
 }
 

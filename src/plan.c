@@ -410,9 +410,14 @@ static vkvit_status record_pass(struct vkvit_plan *p, vk_cmd *cmd, const pass_io
                     {d->R > 0, {B * d->R, io->pre_h, io->pre}},
                     {d->K > 0, {B * d->K, io->logits_h, io->logits}},
                     {p->maps, {d->L * io->attn_stride, io->attn_h, io->attn}}};
+        /* Each reads its own fp16 region and writes its own fp32 one: no barrier between them. */
+        vk_cmd_disjoint_begin(cmd);
         for (int i = 0; i < 4; i++)
             if (out[i].present && (s = op_widen(cmd, ctx, &out[i].w)))
-                return fail(s, "fp16 outputs: %s", vkvit_last_error());
+                break;
+        vk_cmd_disjoint_end(cmd);
+        if (s)
+            return fail(s, "fp16 outputs: %s", vkvit_last_error());
     }
     return VKVIT_OK;
 }

@@ -81,7 +81,7 @@ class PlanInfo(ctypes.Structure):
                 ("layers", c_uint32), ("embedding_size", c_uint32), ("weight_bytes", c_uint64),
                 ("arena_bytes", c_uint64), ("io_bytes", c_uint64), ("image_bytes", c_uint64),
                 ("matmul_kernel", c_char_p), ("attention_maps", c_int), ("normalize_embeddings", c_int),
-                ("patch_tokens", c_int), ("outputs", c_char_p)]
+                ("patch_tokens", c_int), ("outputs", c_char_p), ("dispatches", c_uint32), ("barriers", c_uint32)]
 
 
 class Tensor(ctypes.Structure):

@@ -8,6 +8,7 @@
  * (dh = 64 on llvmpipe 22.3: R = 5 compiles in ~3 s and runs ViT-B's T = 197 in ~1.3x the time of
  * R = 13, which takes ~16 s to compile). Mesa's shader cache keeps the result across runs. */
 #include "ops.h"
+#include "cost.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -150,7 +151,13 @@ static vkvit_status record_probs(vk_cmd *cmd, vkvit_context *ctx, const attentio
                                      spec, 3, &pipe);
     if (s)
         return s;
-    vk_dispatch d = {.pipe = pipe, .bufs = {a->qkv, a->cls_probs}, .push = push, .groups = {a->batch, 1, 1}};
+    /* Per image: q of row 0 and every key of every head, twice (max, then sum); T probabilities. */
+    const double es = (double)elem_size(a->dtype), hd = (double)a->H * a->dh, bt = (double)a->batch * a->T;
+    vk_cost cost = cost_stream(4.0 * bt * hd, es * ((double)a->batch * hd + bt * hd), es * bt, es * bt * hd);
+    cost.wg_size = PROBS_WG;
+    cost.shared_bytes = 8 * PROBS_WG + (a->dtype == OP_F16 ? 8 * 64 : 0);
+    vk_dispatch d = {.pipe = pipe, .bufs = {a->qkv, a->cls_probs}, .push = push, .groups = {a->batch, 1, 1},
+                     .cost = &cost};
     return vk_cmd_dispatch(cmd, &d);
 }
 
@@ -183,7 +190,12 @@ vkvit_status op_attention(vk_cmd *cmd, vkvit_context *ctx, const attention_args 
 
     const attention_push push = {a->batch, a->T, a->H, a->dh,
                                  a->scale != 0.0f ? a->scale : (float)(1.0 / sqrt((double)a->dh))};
-    vk_dispatch d = {.pipe = pipe, .bufs = {a->qkv, a->out}, .push = &push, .groups = {blocks, a->H, a->batch}};
+    vk_cost cost = cost_attention(a->batch, a->T, a->H, a->dh, (uint32_t)elem_size(a->dtype), shape.rows_per_group);
+    cost.wg_size = shape.spec[1];
+    cost.shape[0] = a->T, cost.shape[1] = a->H, cost.shape[2] = a->dh;
+    cost.shared_bytes = k == ATTENTION_SUBGROUP ? 0 : 2 * shape.spec[3] * shape.spec[0] * 16;
+    vk_dispatch d = {.pipe = pipe, .bufs = {a->qkv, a->out}, .push = &push, .groups = {blocks, a->H, a->batch},
+                     .cost = &cost};
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;
     /* Reads qkv like the dispatch above and writes only cls_probs: no barrier between them. */

@@ -14,6 +14,7 @@
  * (each pass's slice of y then starts on a 256-byte boundary, the largest binding alignment Vulkan
  * allows a device to ask for). */
 #include "ops.h"
+#include "cost.h"
 
 #include "im2col_f16.spv.h"
 #include "im2col_f16_x32.spv.h"
@@ -163,7 +164,13 @@ static vkvit_status record_im2col(vk_cmd *cmd, vkvit_context *ctx, const conv2d_
         a->kw, a->stride, a->pad_top, a->pad_left, a->Cin * plane, nchw ? plane : 1, nchw ? a->W : a->W * a->Cin,
         nchw ? 1 : a->Cin,
     };
-    vk_dispatch disp = {.pipe = pipe, .bufs = {a->x, scratch}, .push = &push};
+    /* A pass's share of the input once, its patch rows written; the taps overlap, so pixels are read up to
+     * kh x kw times. */
+    const double in = (double)xes * a->batch * a->Cin * a->H * a->W * (double)rows / (double)d->M,
+                 out = (double)(f16 ? 2 : 4) * (double)rows * d->Kp;
+    vk_cost cost = cost_stream(0, in, out, (double)xes * (double)rows * a->kh * a->kw * a->Cin - in);
+    cost.wg_size = IM2COL_WG;
+    vk_dispatch disp = {.pipe = pipe, .bufs = {a->x, scratch}, .push = &push, .cost = &cost};
     /* an invocation per (row, tap) in vec4 mode, else per (row, kernel row) */
     groups_1d((rows * (vec4 ? a->kh * a->kw : a->kh) + IM2COL_WG - 1) / IM2COL_WG, disp.groups);
     if ((s = vk_cmd_dispatch(cmd, &disp)))

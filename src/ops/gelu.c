@@ -1,4 +1,5 @@
 #include "ops.h"
+#include "cost.h"
 
 #include "gelu_f16.spv.h"
 #include "gelu_f32.spv.h"
@@ -38,6 +39,9 @@ vkvit_status op_gelu(vk_cmd *cmd, vkvit_context *ctx, const gelu_args *a)
         .push = &n,
         .groups = {div_up(div_up(n, GELU_PER_INVOCATION), GELU_WG), 1, 1},
     };
+    vk_cost cost = cost_stream(10.0 * n, (double)(es * n), (double)(es * n), 0); /* ~10 FLOPs: erf / tanh form */
+    cost.wg_size = GELU_WG;
+    d.cost = &cost;
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;
     vk_cmd_barrier(cmd);

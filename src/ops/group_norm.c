@@ -3,6 +3,7 @@
  * reduction follow the context, as op_layernorm's: one subgroup with subgroupAdd (no barrier) on
  * CPU devices, 256 invocations on GPUs; the shared-memory tree without subgroup arithmetic. */
 #include "ops.h"
+#include "cost.h"
 
 #include <math.h>
 
@@ -78,6 +79,12 @@ vkvit_status op_group_norm(vk_cmd *cmd, vkvit_context *ctx, const group_norm_arg
     const group_norm_push push = {a->batch * a->groups, a->HW, a->C, a->groups, cg, a->eps};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->gamma, a->beta, res ? a->residual : a->x, a->y}, .push = &push};
     groups_1d((uint64_t)a->batch * a->groups, d.groups);
+    /* As a LayerNorm over each group's pixels (8 FLOPs an element), the residual read and ReLU besides;
+     * a workgroup reads its group twice (statistics, then the normalisation). */
+    const double es = f16 ? 2 : 4, n = (double)a->batch * a->HW * a->C;
+    vk_cost cost = cost_stream(8.0 * n, es * (n * (res ? 2 : 1) + 2.0 * a->C), es * n, es * n);
+    cost.wg_size = spec[0];
+    d.cost = &cost;
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;
     vk_cmd_barrier(cmd);

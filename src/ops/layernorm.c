@@ -2,6 +2,7 @@
  * single-subgroup workgroup on CPU devices; the variant (subgroup or shared-memory reduction) and
  * the dispatch shape follow the context's ctx->subgroup_arith and ctx->info.type. */
 #include "ops.h"
+#include "cost.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -136,6 +137,13 @@ vkvit_status op_layernorm(vk_cmd *cmd, vkvit_context *ctx, const layernorm_args 
     const layernorm_push push = {a->rows, a->D, xs, ys, a->eps, sh.rows_per_group, a->x_first, a->y_first};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->gamma, a->beta, a->y}, .push = &push};
     groups_1d(((uint64_t)a->rows + sh.rows_per_group - 1) / sh.rows_per_group, d.groups);
+    const uint32_t chunks = vec4 ? a->D / 4 : a->D;
+    vk_cost cost = cost_layernorm(a->rows, a->D, f16 ? 2 : 4, div_up(a->rows, sh.rows_per_group),
+                                  sh.nc * sh.wg < chunks);
+    cost.wg_size = sh.wg;
+    cost.shape[0] = a->rows, cost.shape[1] = a->D;
+    cost.shared_bytes = 2 * 8 * sh.wg;   /* red[2][WG] vec2 */
+    d.cost = &cost;
     s = vk_cmd_dispatch(cmd, &d);
     if (s)
         return s;

@@ -38,6 +38,7 @@
 #include "matmul_direct_f32.spv.h"
 #include "matmul_f16.spv.h"
 #include "matmul_f32.spv.h"
+#include "cost.h"
 
 /* Bindings: 0 X, 1 W, 2 bias, 3 R, 4 Y (shaders/matmul.comp). */
 typedef struct matmul_push {
@@ -191,6 +192,26 @@ static uint32_t spec_constants(const vkvit_context *ctx, const matmul_args *a, c
     return sizeof v / sizeof *v;
 }
 
+/* The roofline account of one dispatch with configuration `c` (its BM x BN tile, workgroup and shared
+ * memory as shaders/matmul.comp and matmul_coopmat.comp declare them). */
+static vk_cost matmul_cost(const vkvit_context *ctx, const matmul_args *a, const matmul_config *c)
+{
+    const uint32_t bm = c->wg_y * c->tm, bn = c->wg_x * c->tn, es = a->dtype == OP_F16 ? 2 : 4;
+    vk_cost k = cost_matmul(a->batch, a->M, a->N, a->K, es, a->bias.size > 0, a->epilogue == MATMUL_EPI_RESIDUAL,
+                            a->w_stride != 0, bm, bn);
+    k.matrix = c->kernel == MATMUL_COOPMAT;
+    k.shape[0] = a->M, k.shape[1] = a->N, k.shape[2] = a->K;
+    if (c->kernel == MATMUL_COOPMAT) {
+        const uint32_t *f = matmul_device_of(ctx).coopmat;
+        k.wg_size = c->wg_x * c->wg_y * ctx->info.subgroup_size;
+        k.shared_bytes = 2 * (bm + bn) * (c->bk + 8) + 4 * c->wg_x * c->wg_y * f[0] * f[1];
+    } else {
+        k.wg_size = c->wg_x * c->wg_y;
+        k.shared_bytes = c->kernel == MATMUL_TILED ? 4 * c->bk * (bm + 1 + bn + 1) : 0;
+    }
+    return k;
+}
+
 /* Records the validated matmul with configuration `c`. */
 static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a, const matmul_push *push,
                            const matmul_config *c, bool vec4)
@@ -211,12 +232,14 @@ static vkvit_status record(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a
     vkvit_status s = vk_pipeline_get(ctx, sh, spec, n_spec, &pipe);
     if (s)
         return s;
+    vk_cost cost = matmul_cost(ctx, a, c);
     /* Absent optional inputs still need a valid binding; the spec constants say not to read them. */
     vk_dispatch d = {
         .pipe = pipe,
         .bufs = {a->x, a->w, a->bias.size ? a->bias : a->x, a->residual.size ? a->residual : a->y, a->y},
         .push = push,
         .groups = {groups[0], groups[1], groups[2]},
+        .cost = &cost,
     };
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;

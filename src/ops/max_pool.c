@@ -1,6 +1,7 @@
 /* Max pooling over NHWC activations, padded positions skipped (shaders/max_pool.comp; semantics in
  * ops.h): an invocation per output pixel and 4 channels (vec4) or 1. */
 #include "ops.h"
+#include "cost.h"
 
 #include "max_pool_f16.spv.h"
 #include "max_pool_f32.spv.h"
@@ -53,6 +54,11 @@ vkvit_status op_max_pool(vk_cmd *cmd, vkvit_context *ctx, const max_pool_args *a
     const max_pool_push push = {(uint32_t)pixels, a->C, a->H, a->W, Ho, Wo, a->k, a->stride, a->pad_top, a->pad_left};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->y}, .push = &push};
     groups_1d((pixels * (vec4 ? a->C / 4 : a->C) + MAX_POOL_WG - 1) / MAX_POOL_WG, d.groups);
+    /* k x k comparisons per output; the windows overlap, so inputs are read up to (k / stride)^2 times. */
+    const double out = (double)pixels * a->C, in = (double)a->batch * a->H * a->W * a->C, win = (double)a->k * a->k;
+    vk_cost cost = cost_stream(win * out, (double)es * in, (double)es * out, (double)es * (win * out - in));
+    cost.wg_size = MAX_POOL_WG;
+    d.cost = &cost;
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;
     vk_cmd_barrier(cmd);

@@ -1,7 +1,8 @@
 /* GPU ops: one shader + one record function each. Ops know shapes, not models.
  *
  * Every op_* records its dispatch(es) into `cmd` and then a vk_cmd_barrier(), so consecutive ops
- * chain correctly. Shapes are validated (VKVIT_ERROR_INVALID_ARGUMENT with a detail naming the op
+ * chain correctly, and states each dispatch's cost (vk_dispatch.cost: FLOPs, bytes, workgroups; the
+ * formulas in cost.h), which an accounted recording keeps for the roofline account (vkvit-bench). Shapes are validated (VKVIT_ERROR_INVALID_ARGUMENT with a detail naming the op
  * and the bad value) before anything is recorded. Spans must be large enough for the shape; an
  * optional input is "absent" when its span has size 0.
  *

@@ -1,4 +1,5 @@
 #include "ops.h"
+#include "cost.h"
 
 #include "patchify_f16.spv.h"
 #include "patchify_f32.spv.h"
@@ -21,8 +22,10 @@ enum { WG = 64 };
 
 static bool fits(vk_span s, uint64_t n, uint64_t elem_size) { return s.buf && s.size >= n * elem_size; }
 
-static vkvit_status dispatch_1d(vk_cmd *cmd, vk_dispatch *d, uint64_t n)
+static vkvit_status dispatch_1d(vk_cmd *cmd, vk_dispatch *d, uint64_t n, vk_cost cost)
 {
+    cost.wg_size = WG;
+    d->cost = &cost;
     groups_1d((n + WG - 1) / WG, d->groups);
     vkvit_status s = vk_cmd_dispatch(cmd, d);
     if (s)
@@ -50,7 +53,7 @@ vkvit_status op_patchify(vk_cmd *cmd, vkvit_context *ctx, const patchify_args *a
         return s;
     uint32_t push[7] = {a->batch, a->C, a->S, W, a->P, a->S / a->P, W / a->P};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->image, a->patches}, .push = push};
-    return dispatch_1d(cmd, &d, n);
+    return dispatch_1d(cmd, &d, n, cost_stream(0, 4.0 * (double)n, (double)(es * n), 0)); /* a permutation */
 }
 
 vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a)
@@ -77,7 +80,10 @@ vkvit_status op_tokens(vk_cmd *cmd, vkvit_context *ctx, const tokens_args *a)
     vk_dispatch d = {.pipe = pipe, .bufs = {a->emb, cls, a->prefix == 2 ? a->dist : cls, a->pos, a->x,
                                             a->regs ? a->reg : cls},
                      .push = push};
-    return dispatch_1d(cmd, &d, n);
+    /* One add per element; the position embedding (and class, registers) read once per image. */
+    const double e = (double)es, tokens = (double)a->batch * (a->T - a->prefix - a->regs) * a->D;
+    return dispatch_1d(cmd, &d, n, cost_stream((double)n, e * (tokens + (double)a->T * a->D), e * (double)n,
+                                               e * (double)(a->batch - 1) * a->T * a->D));
 }
 
 vkvit_status op_widen(vk_cmd *cmd, vkvit_context *ctx, const widen_args *a)
@@ -92,5 +98,5 @@ vkvit_status op_widen(vk_cmd *cmd, vkvit_context *ctx, const widen_args *a)
         return s;
     uint32_t n = a->n;
     vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->y}, .push = &n};
-    return dispatch_1d(cmd, &d, n);
+    return dispatch_1d(cmd, &d, n, cost_stream(0, 2.0 * n, 4.0 * n, 0));
 }

@@ -1,5 +1,6 @@
 /* Softmax over rows (vkvit_record's probabilities output): shaders/softmax.comp. */
 #include "ops.h"
+#include "cost.h"
 
 #include "softmax_f32.spv.h"
 
@@ -24,6 +25,10 @@ vkvit_status op_softmax(vk_cmd *cmd, vkvit_context *ctx, const softmax_args *a)
     softmax_push push = {a->rows, a->K};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->y}, .push = &push};
     groups_1d(a->rows, d.groups); /* a workgroup per row */
+    const double n = (double)a->rows * a->K;   /* max, exp, sum, scale: ~4 FLOPs an element, x read twice */
+    vk_cost cost = cost_stream(4.0 * n, 4.0 * n, 4.0 * n, 4.0 * n);
+    cost.wg_size = 64;
+    d.cost = &cost;
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;
     vk_cmd_barrier(cmd);

@@ -1,5 +1,6 @@
 /* Mean over a run of tokens (shaders/token_mean.comp): the patch-token pooling of Hugging Face's DINOv2 classifier. */
 #include "ops.h"
+#include "cost.h"
 
 #include "token_mean_f16.spv.h"
 #include "token_mean_f32.spv.h"
@@ -34,6 +35,9 @@ vkvit_status op_token_mean(vk_cmd *cmd, vkvit_context *ctx, const token_mean_arg
     token_mean_push push = {a->batch, a->T, a->D, a->first, a->count, a->y_stride, a->y_first};
     vk_dispatch d = {.pipe = pipe, .bufs = {a->x, a->y}, .push = &push};
     groups_1d((n + 63) / 64, d.groups);
+    vk_cost cost = cost_stream((double)a->count * n, (double)(es * a->count * n), (double)(es * n), 0);
+    cost.wg_size = 64;
+    d.cost = &cost;
     if ((s = vk_cmd_dispatch(cmd, &d)))
         return s;
     vk_cmd_barrier(cmd);

@@ -1,4 +1,15 @@
-/* A recorded-once command buffer: dispatches with their descriptor sets, barriers, timestamps. */
+/* A recorded-once command buffer: dispatches with their descriptor sets, barriers, timestamps.
+ *
+ * Barriers are recorded lazily: vk_cmd_barrier only asks for one, and it is recorded just before the
+ * next command, when both of its sides are known: the source is what was recorded since the last
+ * barrier (shader writes of dispatches, transfer writes of copies and fills), the destination what
+ * the next command is (shader reads and writes; transfer reads and writes; the indirect-command read
+ * of an indirect dispatch besides its shader's). Requests with no command between them merge into
+ * one, a request with nothing after it (vk_cmd_end: the device->host barrier covers everything) is
+ * dropped. A later command of another kind than the barrier covered, with no request between (the
+ * author's word that it does not depend on the commands since that barrier), gets a barrier of the
+ * same source for its kind. Raw commands (vk_cmd_handle) and the application's (vk_cmd_detach) get
+ * the full scope. Every dispatch and barrier recorded is counted (vk_cmd_counts). */
 #include "vk.h"
 
 #include <stdlib.h>
@@ -26,7 +37,19 @@ struct vk_cmd {
     const char **prof_tags;     /* [n_marks] static strings */
     uint32_t n_marks, cap_marks;
     vkvit_status prof_error;    /* from a mark recorded by a void function; vk_cmd_end returns it */
+    /* Lazy barriers (above): kinds (KIND_*) recorded since the last barrier; a barrier asked for and its
+     * source; what the last one recorded made visible and from what; disjoint groups open; a barrier asked
+     * for inside them. */
+    uint32_t seg, pending_src, covered, last_src, disjoint;
+    bool pending, held;
+    uint32_t n_dispatches, n_barriers, n_transfers;   /* in the current recording */
+    /* Accounting (vk_cmd_set_accounting): one entry per command, as the marks. */
+    bool accounting, accounted;
+    vk_account *acct;
+    uint32_t n_acct, cap_acct;
 };
+
+enum { KIND_COMPUTE = 1, KIND_TRANSFER = 2, KIND_INDIRECT = 4, KIND_ALL = 7 };
 
 #define PROFILE_CHUNK 256
 
@@ -120,6 +143,7 @@ void vk_cmd_destroy(vk_cmd *cmd)
         ctx->vk.vkDestroyQueryPool(ctx->device, cmd->prof_pools[i], ctx->alloc);
     free(cmd->prof_pools);
     free(cmd->prof_tags);
+    free(cmd->acct);
     if (cmd->fence)
         ctx->vk.vkDestroyFence(ctx->device, cmd->fence, ctx->alloc);
     if (cmd->pool)
@@ -127,7 +151,112 @@ void vk_cmd_destroy(vk_cmd *cmd)
     free(cmd);
 }
 
-VkCommandBuffer vk_cmd_handle(const vk_cmd *cmd) { return cmd->cb; }
+/* ---- barriers and counts ---------------------------------------------------------------------------------- */
+
+static void record_barrier(vk_cmd *cmd, uint32_t src, uint32_t dst)
+{
+    VkMemoryBarrier mb = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER};
+    VkPipelineStageFlags ss = 0, ds = 0;
+    if (src & KIND_COMPUTE)
+        ss |= VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, mb.srcAccessMask |= VK_ACCESS_SHADER_WRITE_BIT;
+    if (src & KIND_TRANSFER)
+        ss |= VK_PIPELINE_STAGE_TRANSFER_BIT, mb.srcAccessMask |= VK_ACCESS_TRANSFER_WRITE_BIT;
+    if (dst & KIND_COMPUTE)
+        ds |= VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, mb.dstAccessMask |= VK_ACCESS_SHADER_READ_BIT |
+                                                                        VK_ACCESS_SHADER_WRITE_BIT;
+    if (dst & KIND_TRANSFER)
+        ds |= VK_PIPELINE_STAGE_TRANSFER_BIT, mb.dstAccessMask |= VK_ACCESS_TRANSFER_READ_BIT |
+                                                                  VK_ACCESS_TRANSFER_WRITE_BIT;
+    if (dst & KIND_INDIRECT)
+        ds |= VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT, mb.dstAccessMask |= VK_ACCESS_INDIRECT_COMMAND_READ_BIT;
+    cmd->ctx->vk.vkCmdPipelineBarrier(cmd->cb, ss, ds, 0, 1, &mb, 0, NULL, 0, NULL);
+    cmd->n_barriers++;
+    cmd->last_src = src;
+    cmd->covered = dst;
+    cmd->seg = 0;
+}
+
+/* Before a command of kinds `k`: the barrier asked for, or one for a kind the last did not cover. */
+static void before(vk_cmd *cmd, uint32_t k)
+{
+    if (cmd->pending) {
+        cmd->pending = false;
+        if (cmd->pending_src) /* nothing recorded before it in this command buffer: nothing to wait for */
+            record_barrier(cmd, cmd->pending_src, k);
+        cmd->pending_src = 0;
+    } else if (cmd->last_src && (k & ~cmd->covered)) {
+        const uint32_t seg = cmd->seg;
+        record_barrier(cmd, cmd->last_src, k | cmd->covered);
+        cmd->seg = seg;
+    }
+    cmd->seg |= k & (KIND_COMPUTE | KIND_TRANSFER);
+}
+
+/* Whatever is asked for, with every destination: what follows is not known. */
+static void flush_full(vk_cmd *cmd)
+{
+    if (cmd->pending) {
+        cmd->pending = false;
+        record_barrier(cmd, cmd->pending_src ? cmd->pending_src : KIND_COMPUTE | KIND_TRANSFER, KIND_ALL);
+        cmd->pending_src = 0;
+    }
+}
+
+VkCommandBuffer vk_cmd_handle(vk_cmd *cmd)
+{
+    flush_full(cmd);
+    cmd->seg = KIND_COMPUTE | KIND_TRANSFER; /* the caller may record anything */
+    cmd->covered = KIND_ALL;
+    return cmd->cb;
+}
+
+void vk_cmd_counts(const vk_cmd *cmd, uint32_t *dispatches, uint32_t *barriers, uint32_t *transfers)
+{
+    *dispatches = cmd->n_dispatches;
+    *barriers = cmd->n_barriers;
+    if (transfers)
+        *transfers = cmd->n_transfers;
+}
+
+void vk_cmd_disjoint_begin(vk_cmd *cmd) { cmd->disjoint++; }
+
+void vk_cmd_disjoint_end(vk_cmd *cmd)
+{
+    if (cmd->disjoint && --cmd->disjoint == 0 && cmd->held) {
+        cmd->held = false;
+        vk_cmd_barrier(cmd);
+    }
+}
+
+/* ---- accounting ------------------------------------------------------------------------------------------- */
+
+void vk_cmd_set_accounting(vk_cmd *cmd, bool on) { cmd->accounting = on; }
+
+uint32_t vk_cmd_account_count(const vk_cmd *cmd) { return cmd->accounted ? cmd->n_acct : 0; }
+
+const vk_account *vk_cmd_account(const vk_cmd *cmd) { return cmd->accounted ? cmd->acct : NULL; }
+
+static void account(vk_cmd *cmd, const char *name, const vk_cost *cost, const uint32_t groups[3])
+{
+    if (!cmd->accounted || cmd->prof_error)
+        return;
+    if (cmd->n_acct == cmd->cap_acct) {
+        uint32_t cap = cmd->cap_acct ? 2 * cmd->cap_acct : 128;
+        vk_account *a = realloc(cmd->acct, cap * sizeof *a);
+        if (!a) {
+            cmd->prof_error = fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "the dispatch account");
+            return;
+        }
+        cmd->acct = a;
+        cmd->cap_acct = cap;
+    }
+    vk_account *e = &cmd->acct[cmd->n_acct++];
+    *e = (vk_account){.name = name, .has_cost = cost != NULL};
+    if (cost)
+        e->cost = *cost;
+    if (groups)
+        memcpy(e->groups, groups, sizeof e->groups);
+}
 
 /* Profiling: see vk.h. */
 
@@ -228,6 +357,11 @@ vkvit_status vk_cmd_begin(vk_cmd *cmd)
     cmd->profiled = cmd->profiling;
     cmd->prof_pools_used = cmd->n_marks = 0;
     cmd->prof_error = VKVIT_OK;
+    cmd->seg = cmd->pending_src = cmd->covered = cmd->last_src = cmd->disjoint = 0;
+    cmd->pending = cmd->held = false;
+    cmd->n_dispatches = cmd->n_barriers = cmd->n_transfers = 0;
+    cmd->accounted = cmd->accounting;
+    cmd->n_acct = 0;
     mark(cmd, "begin");
     return VKVIT_OK;
 }
@@ -311,7 +445,10 @@ vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d)
     vkvit_status s = bind(cmd, d);
     if (s)
         return s;
+    before(cmd, KIND_COMPUTE);
     ctx->vk.vkCmdDispatch(cmd->cb, g[0], g[1], g[2]);
+    cmd->n_dispatches++;
+    account(cmd, d->pipe->name, d->cost, g);
     mark(cmd, d->pipe->name);
     return VKVIT_OK;
 }
@@ -324,34 +461,42 @@ vkvit_status vk_cmd_dispatch_indirect(vk_cmd *cmd, const vk_dispatch *d, vk_span
     vkvit_status s = bind(cmd, d);
     if (s)
         return s;
+    before(cmd, KIND_COMPUTE | KIND_INDIRECT);
     cmd->ctx->vk.vkCmdDispatchIndirect(cmd->cb, args.buf, args.offset);
+    cmd->n_dispatches++;
+    account(cmd, d->pipe->name, d->cost, NULL); /* workgroup counts: known when it runs */
     mark(cmd, d->pipe->name);
     return VKVIT_OK;
 }
 
 void vk_cmd_barrier(vk_cmd *cmd)
 {
-    VkMemoryBarrier mb = {
-        .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-        .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
-        .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_READ_BIT |
-                         VK_ACCESS_TRANSFER_WRITE_BIT | VK_ACCESS_INDIRECT_COMMAND_READ_BIT,
-    };
-    const VkPipelineStageFlags src = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
-    const VkPipelineStageFlags dst = src | VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT;
-    cmd->ctx->vk.vkCmdPipelineBarrier(cmd->cb, src, dst, 0, 1, &mb, 0, NULL, 0, NULL);
+    if (cmd->disjoint) {
+        cmd->held = true;
+        return;
+    }
+    cmd->pending = true;
+    cmd->pending_src |= cmd->seg;
+    cmd->seg = 0;
 }
 
 void vk_cmd_fill(vk_cmd *cmd, vk_span dst, uint32_t pattern)
 {
+    before(cmd, KIND_TRANSFER);
     cmd->ctx->vk.vkCmdFillBuffer(cmd->cb, dst.buf, dst.offset, dst.size, pattern);
+    cmd->n_transfers++;
+    account(cmd, "fill", &(vk_cost){.min_bytes = (double)dst.size, .tiled_bytes = (double)dst.size}, NULL);
     mark(cmd, "fill");
 }
 
 void vk_cmd_copy(vk_cmd *cmd, vk_span src, vk_span dst)
 {
     VkBufferCopy region = {src.offset, dst.offset, src.size};
+    before(cmd, KIND_TRANSFER);
     cmd->ctx->vk.vkCmdCopyBuffer(cmd->cb, src.buf, dst.buf, 1, &region);
+    cmd->n_transfers++;
+    account(cmd, "copy", &(vk_cost){.min_bytes = 2.0 * (double)src.size, .tiled_bytes = 2.0 * (double)src.size},
+            NULL);
     mark(cmd, "copy");
 }
 
@@ -363,6 +508,8 @@ void vk_cmd_timestamp(vk_cmd *cmd, uint32_t index)
 
 vkvit_status vk_cmd_end(vk_cmd *cmd)
 {
+    cmd->pending = cmd->held = false; /* nothing after it: the barrier below covers what it would */
+    cmd->pending_src = cmd->disjoint = 0;
     /* Device writes -> host reads after the fence (the fence alone does not make them visible). */
     VkMemoryBarrier mb = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
@@ -371,6 +518,7 @@ vkvit_status vk_cmd_end(vk_cmd *cmd)
     };
     cmd->ctx->vk.vkCmdPipelineBarrier(cmd->cb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                                       VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
+    cmd->n_barriers++;
     cmd->recording = false;
     VK_CHECK(cmd->ctx->vk.vkEndCommandBuffer(cmd->cb));
     return cmd->prof_error;
@@ -498,12 +646,19 @@ vkvit_status vk_cmd_attach(vk_cmd *cmd, VkCommandBuffer cb)
     cmd->bound = VK_NULL_HANDLE; /* whatever the application bound is unknown: always bind */
     cmd->cb = cb;
     cmd->recording = true;
-    cmd->profiled = false;
+    cmd->profiled = cmd->accounted = false;
+    /* The application's commands before: what a first barrier must wait for is not known. */
+    cmd->seg = KIND_COMPUTE | KIND_TRANSFER;
+    cmd->pending_src = cmd->last_src = cmd->disjoint = 0;
+    cmd->covered = KIND_ALL;
+    cmd->pending = cmd->held = false;
+    cmd->n_dispatches = cmd->n_barriers = cmd->n_transfers = 0;
     return VKVIT_OK;
 }
 
 void vk_cmd_detach(vk_cmd *cmd)
 {
+    flush_full(cmd); /* the application's commands follow */
     cmd->cb = VK_NULL_HANDLE;
     cmd->recording = false;
 }

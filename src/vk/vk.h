@@ -251,6 +251,19 @@ vkvit_status vk_tune_put(vkvit_context *ctx, const char *key, const uint32_t *va
  * optional timestamp query pool. One thread at a time. */
 typedef struct vk_cmd vk_cmd;
 
+/* What one dispatch costs, as the op recording it states (the roofline account: vkvit-bench --ops and
+ * --roofline). flops: floating-point operations (an FMA is 2); min_bytes: device-memory bytes it must
+ * move at the least, each input read and each output written once; tiled_bytes: what its tiling reads
+ * and writes (re-reads across workgroups included, e.g. a tiled GEMM's X once per column block).
+ * matrix: the flops run on cooperative-matrix (tensor) units, fp16 x fp16 + fp32; else on the fp32 FMA
+ * units. wg_size: invocations per workgroup; shared_bytes: its shared memory. */
+typedef struct vk_cost {
+    double flops, min_bytes, tiled_bytes;
+    bool matrix;
+    uint32_t wg_size, shared_bytes;
+    uint32_t shape[3];   /* for reports, 0 where unused: a GEMM's M, N, K; attention's T, H, dh; rows, D */
+} vk_cost;
+
 typedef struct vk_dispatch {
     vk_pipeline *pipe;
     vk_span bufs[VK_MAX_BINDINGS];   /* bufs[i] -> binding i; pipe->n_buffers of them */
@@ -258,11 +271,23 @@ typedef struct vk_dispatch {
     VkImageLayout view_layout;
     const void *push;                /* pipe->push_size bytes */
     uint32_t groups[3];              /* workgroup counts; 0 is treated as 1 for y and z */
+    const vk_cost *cost;             /* optional: kept per dispatch when accounting (vk_cmd_set_accounting) */
 } vk_dispatch;
+
+/* One command of an accounted recording: the shader's name ("copy", "fill"), its cost where the op
+ * stated one (copies and fills: their bytes), its workgroup counts (0 for an indirect dispatch). */
+typedef struct vk_account {
+    const char *name;
+    vk_cost cost;
+    bool has_cost;
+    uint32_t groups[3];
+} vk_account;
 
 vkvit_status vk_cmd_create(vkvit_context *ctx, uint32_t n_timestamps, vk_cmd **out);
 void vk_cmd_destroy(vk_cmd *cmd);
-VkCommandBuffer vk_cmd_handle(const vk_cmd *cmd);
+/* The VkCommandBuffer, for commands vk_cmd does not record: a barrier asked for is recorded first with
+ * every scope, and the next one waits for everything (what the caller records is not known). */
+VkCommandBuffer vk_cmd_handle(vk_cmd *cmd);
 vkvit_status vk_cmd_begin(vk_cmd *cmd);                            /* resets; starts recording */
 vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d);  /* binds, pushes, dispatches */
 /* As vk_cmd_dispatch, but the workgroup counts are read at execution time from a
@@ -270,7 +295,23 @@ vkvit_status vk_cmd_dispatch(vk_cmd *cmd, const vk_dispatch *d);  /* binds, push
  * still size its dispatch per submit (the host writes the counts before each submit). The buffer
  * needs VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT, which vk_buffer_create always sets. */
 vkvit_status vk_cmd_dispatch_indirect(vk_cmd *cmd, const vk_dispatch *d, vk_span args);
-void vk_cmd_barrier(vk_cmd *cmd);               /* compute/transfer writes -> compute/transfer reads+writes */
+/* Everything recorded so far -> what is recorded next: recorded lazily with the smallest scope that covers
+ * both sides (command.c), at most one between two commands, none at the end (vk_cmd_end's covers it). */
+void vk_cmd_barrier(vk_cmd *cmd);
+/* Between these, the commands touch disjoint memory (none reads what another writes, none writes what
+ * another reads or writes): the barriers their ops ask for are dropped, and one is asked for at the end.
+ * The barrier before the group is the caller's (the op before it asked for one). Nests. */
+void vk_cmd_disjoint_begin(vk_cmd *cmd);
+void vk_cmd_disjoint_end(vk_cmd *cmd);
+/* In the current recording: dispatches (direct and indirect), pipeline barriers (vk_cmd_end's device->host
+ * one included; none for raw commands the caller records itself), copies and fills (transfers may be NULL). */
+void vk_cmd_counts(const vk_cmd *cmd, uint32_t *dispatches, uint32_t *barriers, uint32_t *transfers);
+/* Accounting, for benchmarks: with it on, the next recording keeps a vk_account per dispatch, copy and
+ * fill, in the order recorded (entry i is profiling mark i + 1's command). Takes effect at the next
+ * vk_cmd_begin; off by default. */
+void vk_cmd_set_accounting(vk_cmd *cmd, bool on);
+uint32_t vk_cmd_account_count(const vk_cmd *cmd);
+const vk_account *vk_cmd_account(const vk_cmd *cmd);   /* NULL when none */
 void vk_cmd_fill(vk_cmd *cmd, vk_span dst, uint32_t pattern);
 void vk_cmd_copy(vk_cmd *cmd, vk_span src, vk_span dst);           /* dst.size ignored */
 void vk_cmd_timestamp(vk_cmd *cmd, uint32_t index);                /* no-op without timestamps */

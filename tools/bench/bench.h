@@ -6,6 +6,7 @@
  *   peak.c     --peak: the device's FMA and copy ceilings, the dispatch floor
  *   model.c    --model: whole forward passes, and their per-op breakdown (--ops)
  *   report.c   the text tables, the host and device description, the --json file
+ *   roofline.c --ops' and --roofline's account of every dispatch, --host-overhead
  *
  * Uses the library's internals (src/vk, src/ops): it is a developer tool, not an example of the API. */
 #ifndef VKVIT_BENCH_H
@@ -54,6 +55,8 @@ typedef struct options {
     uint32_t n_precisions;
     bool op_breakdown;               /* --ops */
     bool tune;                       /* --tune: the matmul autotuner on (VKVIT_TUNE=1) */
+    unsigned roofline;               /* --roofline: bit i = roofline.c's GPU i */
+    bool host_overhead;              /* --host-overhead */
 } options;
 
 typedef struct bench {
@@ -177,6 +180,24 @@ typedef struct op_profile {
     uint32_t n_tags;
 } op_profile;
 
+/* The roofline account (roofline.c): the plan's commands grouped by shader, cost and workgroup counts. */
+#define MAX_GROUPS 64
+typedef struct acct_group {
+    const char *name;
+    bool has_cost;
+    vk_cost one;                   /* one command's */
+    uint32_t groups[3];
+    uint32_t count;                /* commands per forward */
+    stats ms;                      /* their summed time per run (--ops) */
+} acct_group;
+
+typedef struct op_account {
+    bool have, timed;
+    uint32_t n, left_out;
+    acct_group g[MAX_GROUPS];
+    uint32_t dispatches, barriers, transfers;   /* per forward (vk_cmd_counts) */
+} op_account;
+
 typedef struct model_row {
     char model[64];
     vit_dims dims;
@@ -193,10 +214,27 @@ typedef struct model_row {
                                     * which compiles the pipelines not yet made in this process */
     bool have_ops;
     op_profile ops;
+    op_account acct;               /* --ops, --roofline */
+    bool have_host;                /* --host-overhead: */
+    stats host_ms, host_full_ms;   /* vkvit_run without dispatches, and with them, wall ms */
+    uint32_t host_runs;
 } model_row;
 
 /* Every (model, precision, batch) row, printed as it is measured; the caller frees the rows. */
 model_row *run_models(bench *b, const peaks *pk, uint32_t *n_rows);
+
+/* ---- roofline.c ------------------------------------------------------------------------------------ */
+
+/* --roofline's list (h100, rtx4090, 7900xtx, a770, all) as bits; an unknown name ends the run. */
+unsigned parse_roofline(const char *list);
+/* Groups the commands of an accounted recording of `cmd`; group_of[i] = command i's group (-1: none). */
+void account_groups(op_account *a, const vk_cmd *cmd, int *group_of);
+/* The account under a model row: per group, with the measured times (--ops), % of the peaks (--peak) and
+ * the floors of the --roofline GPUs, then the totals. */
+void print_account(const bench *b, const model_row *r, const peaks *pk);
+/* --host-overhead: times vkvit_run on the plan's transfers alone (no dispatch), and the full run. */
+void measure_host_overhead(bench *b, struct vkvit_plan *p, model_row *row);
+void print_host_overhead(const model_row *r);
 
 /* ---- report.c ------------------------------------------------------------------------------------- */
 

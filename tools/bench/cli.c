@@ -57,7 +57,13 @@ static void usage(FILE *f)
           "                   With --op: matmul cases run once per precision (fp16: fp16 inputs and output,\n"
           "                   the fp16 kernels; VKVIT_MATMUL=coopmat|tiled|direct picks which), other ops fp32\n"
           "  --ops            with --model: per-op breakdown, a timestamp after every dispatch, summed per\n"
-          "                   op type (matmul, attention, layernorm, other) and per shader\n"
+          "                   op type (matmul, attention, layernorm, other) and per shader; then the roofline\n"
+          "                   account of every dispatch (FLOPs, min and tiled bytes, workgroups, achieved rates,\n"
+          "                   % of the --peak ceilings) and the dispatches and barriers per forward\n"
+          "  --roofline LIST  with --model: the account and each op's floor, max(FLOPs / rate, bytes / bandwidth),\n"
+          "                   on published peaks of h100 (SXM), rtx4090, 7900xtx, a770, or all (comma-separated)\n"
+          "  --host-overhead  with --model: vkvit_run's host cost (submit, fence wait, input copy, readback) on a\n"
+          "                   command buffer with the plan's transfers and no dispatch, beside the full run\n"
           "  --peak           measure this device's FMA throughput (fp32 vec4, fp32 scalar, fp16 vec4 if\n"
           "                   supported) and buffer-copy bandwidth\n"
           "  --batch LIST     images per batch, e.g. 1 or 1,8,32 (default 1): multiplies the token\n"
@@ -193,8 +199,8 @@ static void finish_options(options *o)
         o->batches[o->n_batches++] = 1;
     if (!o->n_precisions)
         o->precisions[o->n_precisions++] = VKVIT_PRECISION_AUTO;
-    if (o->op_breakdown && !o->n_models)
-        die("--ops is the per-op breakdown of --model runs: give --model too");
+    if ((o->op_breakdown || o->roofline || o->host_overhead) && !o->n_models)
+        die("--ops, --roofline and --host-overhead are about --model runs: give --model too");
 }
 
 static void parse_args(int argc, char **argv, options *o)
@@ -263,6 +269,11 @@ static void parse_args(int argc, char **argv, options *o)
             o->tune = true;
         } else if (!strcmp(a, "--ops")) {
             o->op_breakdown = true;
+        } else if (!strcmp(a, "--roofline")) {
+            NEED_VALUE();
+            o->roofline |= parse_roofline(v);
+        } else if (!strcmp(a, "--host-overhead")) {
+            o->host_overhead = true;
         } else if (!strcmp(a, "--runs")) {
             NEED_VALUE();
             o->iters = option_u32(a, v, 1, UINT32_MAX);

@@ -3,7 +3,8 @@
  * wall time around submit + wait, images/s, TFLOP/s (2*M*N*K per GEMM, patch embedding and head
  * included, + 4*B*H*T^2*dh per attention), % of the --peak FMA rate of the precision, device memory.
  * --ops records the plan again with vk_cmd profiling (a timestamp after every dispatch, tagged with its
- * shader) and sums the intervals per op type and per shader. */
+ * shader) and sums the intervals per op type and per shader, and per group of the roofline account
+ * (roofline.c), which --roofline prints without the times too. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,9 +100,10 @@ static int find_tag(op_profile *op, const char *name)
 
 /* Records the plan again with a timestamp after every command, runs it `runs` times, and sums each
  * run's intervals per shader and per category. */
-static void profile_plan(bench *b, struct vkvit_plan *p, op_profile *op, uint32_t runs)
+static void profile_plan(bench *b, struct vkvit_plan *p, op_profile *op, op_account *acct, uint32_t runs)
 {
     memset(op, 0, sizeof *op);
+    vk_cmd_set_accounting(p->cmd, true); /* the roofline account: command i is mark i + 1's */
     check(plan_set_profiling(p, true), "recording the plan with profiling");
     double g, w;
     if (b->opt.warmup)
@@ -110,6 +112,10 @@ static void profile_plan(bench *b, struct vkvit_plan *p, op_profile *op, uint32_
     const char **tags = xcalloc(n, sizeof *tags);
     double *ns = xcalloc(n, sizeof *ns), *total = xcalloc(runs, sizeof *total), *sum = xcalloc(runs, sizeof *sum);
     double *cat = xcalloc((size_t)N_CATS * runs, sizeof *cat), *tag = xcalloc((size_t)MAX_TAGS * runs, sizeof *tag);
+    int *group_of = xcalloc(n, sizeof *group_of);
+    double *grp = xcalloc((size_t)MAX_GROUPS * runs, sizeof *grp);
+    memset(acct, 0, sizeof *acct);
+    account_groups(acct, p->cmd, group_of);
     for (uint32_t r = 0; r < runs; r++) {
         run_once(b, p->cmd, &total[r], &w);
         check(vk_cmd_profile_read(p->cmd, tags, ns), "reading the profile");
@@ -126,6 +132,8 @@ static void profile_plan(bench *b, struct vkvit_plan *p, op_profile *op, uint32_
                 tag[(size_t)t * runs + r] += ms;
             cat[(size_t)c * runs + r] += ms;
             sum[r] += ms;
+            if (i - 1 < vk_cmd_account_count(p->cmd) && group_of[i - 1] >= 0)
+                grp[(size_t)group_of[i - 1] * runs + r] += ms;
         }
     }
     op->runs = runs;
@@ -136,6 +144,11 @@ static void profile_plan(bench *b, struct vkvit_plan *p, op_profile *op, uint32_
         op->cat_ms[c] = summarize(cat + (size_t)c * runs, runs);
     for (uint32_t t = 0; t < op->n_tags; t++)
         op->tags[t].ms = summarize(tag + (size_t)t * runs, runs);
+    for (uint32_t g = 0; g < acct->n; g++)
+        acct->g[g].ms = summarize(grp + (size_t)g * runs, runs);
+    acct->timed = true;
+    free(group_of);
+    free(grp);
     free(tags);
     free(ns);
     free(total);
@@ -150,7 +163,7 @@ static void profile_plan(bench *b, struct vkvit_plan *p, op_profile *op, uint32_
 static void breakdown(bench *b, struct vkvit_plan *p, model_row *row, double peak)
 {
     op_profile *op = &row->ops;
-    profile_plan(b, p, op, row->t.runs);
+    profile_plan(b, p, op, &row->acct, row->t.runs);
     op->cat_flops[CAT_MATMUL] = row->matmul_flops;
     op->cat_flops[CAT_ATTENTION] = row->attention_flops;
     for (int c = 0; c < N_CATS; c++) {
@@ -200,8 +213,17 @@ static void measure_row(bench *b, struct vkvit_model *m, const peaks *pk, model_
     row->gflops = row->flops / sec * 1e-9;
     double peak = fma_peak(pk, row->used);
     row->pct_peak = peak > 0 ? 100.0 * row->gflops / peak : -1;
-    if (b->opt.op_breakdown && b->ctx->timestamps)
+    if (b->opt.op_breakdown && b->ctx->timestamps) {
         breakdown(b, p, row, peak);
+    } else if (b->opt.op_breakdown || b->opt.roofline) { /* the account without times */
+        vk_cmd_set_accounting(p->cmd, true);
+        check(plan_set_profiling(p, false), "recording the plan with its account");
+        int *group_of = xcalloc(vk_cmd_account_count(p->cmd), sizeof *group_of);
+        account_groups(&row->acct, p->cmd, group_of);
+        free(group_of);
+    }
+    if (b->opt.host_overhead)
+        measure_host_overhead(b, p, row);
     plan_destroy(p);
 }
 
@@ -240,6 +262,8 @@ model_row *run_models(bench *b, const peaks *pk, uint32_t *n_rows)
                     measure_row(b, m, pk, r);
                 }
                 print_model_row(r);
+                print_account(b, r, pk);
+                print_host_overhead(r);
                 fflush(stdout);
             }
             model_free(m);

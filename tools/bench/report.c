@@ -436,6 +436,39 @@ static cJSON *op_profile_json(const op_profile *op)
     return o;
 }
 
+/* The roofline account (roofline.c): per forward, and per group of identical commands. */
+static cJSON *account_json(const model_row *r)
+{
+    const op_account *a = &r->acct;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "dispatches", a->dispatches);
+    cJSON_AddNumberToObject(o, "barriers", a->barriers);
+    cJSON_AddNumberToObject(o, "transfers", a->transfers);
+    cJSON *gs = cJSON_AddArrayToObject(o, "groups");
+    for (uint32_t i = 0; i < a->n; i++) {
+        const acct_group *g = &a->g[i];
+        cJSON *e = cJSON_CreateObject();
+        cJSON_AddStringToObject(e, "name", g->name);
+        cJSON_AddItemToObject(e, "shape", cJSON_CreateIntArray((const int[]){(int)g->one.shape[0],
+                                                                           (int)g->one.shape[1],
+                                                                           (int)g->one.shape[2]}, 3));
+        cJSON_AddNumberToObject(e, "count", g->count);
+        cJSON_AddItemToObject(e, "workgroups", cJSON_CreateIntArray((const int[]){(int)g->groups[0],
+                                                                                (int)g->groups[1],
+                                                                                (int)g->groups[2]}, 3));
+        cJSON_AddNumberToObject(e, "workgroup_size", g->one.wg_size);
+        cJSON_AddNumberToObject(e, "shared_bytes", g->one.shared_bytes);
+        cJSON_AddBoolToObject(e, "matrix_units", g->one.matrix);
+        cJSON_AddNumberToObject(e, "flops", g->one.flops);
+        cJSON_AddNumberToObject(e, "min_bytes", g->one.min_bytes);
+        cJSON_AddNumberToObject(e, "tiled_bytes", g->one.tiled_bytes);
+        if (a->timed)
+            cJSON_AddItemToObject(e, "ms", stats_json(&g->ms));
+        cJSON_AddItemToArray(gs, e);
+    }
+    return o;
+}
+
 static cJSON *model_row_json(const model_row *r)
 {
     cJSON *o = cJSON_CreateObject();
@@ -478,6 +511,14 @@ static cJSON *model_row_json(const model_row *r)
     cJSON_AddNumberToObject(st, "plan_create", r->plan_s);
     if (r->have_ops)
         cJSON_AddItemToObject(o, "ops", op_profile_json(&r->ops));
+    if (r->acct.have)
+        cJSON_AddItemToObject(o, "account", account_json(r)); /* per command: flops, bytes of one, ms of all */
+    if (r->have_host) {
+        cJSON *h = cJSON_AddObjectToObject(o, "host_overhead");
+        cJSON_AddNumberToObject(h, "runs", r->host_runs);
+        cJSON_AddItemToObject(h, "no_dispatch_ms", stats_json(&r->host_ms));
+        cJSON_AddItemToObject(h, "full_run_ms", stats_json(&r->host_full_ms));
+    }
     return o;
 }
 

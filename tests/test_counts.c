@@ -1,0 +1,68 @@
+/* Dispatches and barriers per forward (vkvit_plan_info.dispatches / .barriers) against the formula, so a
+ * change that adds a dispatch or a barrier is noticed here (and the formula updated with it, on purpose).
+ *
+ * A plain ViT classifier (one class token, no pre-logits layer) runs, per vkvit_run:
+ *   embedding   patchify, patch GEMM, tokens                                   EMBED_DISPATCHES
+ *   encoder     L x PER_LAYER (LN1, QKV GEMM, attention, proj GEMM, LN2, fc1 GEMM, fc2 GEMM)
+ *   head        final LayerNorm of the class token, classifier GEMM             HEAD_DISPATCHES
+ *   widenings   fp16 plans only: the pooled tokens and the logits back to fp32  WIDEN_DISPATCHES
+ * Barriers: one before every dispatch (the first waits for the input copy), except between the widenings,
+ * which touch disjoint memory (one before the group, none inside); one before the output readback copies;
+ * the final device->host one. So barriers = dispatches - (widenings - 1 if any) + 2.
+ * The counts do not depend on the batch (no chunking at these sizes).
+ * Usage: test_counts <deit-tiny-imagenet dir> <a tiny classifier dir (tests/data/hf-vit)> */
+#include "common.h"
+
+#include <stdio.h>
+
+enum {
+    EMBED_DISPATCHES = 3,
+    PER_LAYER = 7,        /* the encoder layer: the one number the LayerNorm-into-GEMM fusion changes */
+    HEAD_DISPATCHES = 2,
+    WIDEN_DISPATCHES = 2, /* fp16: pooled, logits */
+};
+
+static void check(vkvit_context *ctx, const char *dir, vkvit_precision prec, uint32_t batch)
+{
+    vkvit_model_options mo = {.precision = prec};
+    vkvit_model *m = NULL;
+    vkvit_status s = vkvit_model_load(ctx, dir, &mo, &m);
+    if (!test_expect(s == VKVIT_OK, "load %s (%s)", dir, s ? vkvit_last_error() : "ok"))
+        return;
+    vkvit_plan *p = NULL;
+    vkvit_plan_options po = {.batch = batch};
+    test_ok(vkvit_plan_create(m, &po, &p), "plan");
+    vkvit_plan_info pi;
+    test_ok(vkvit_plan_get_info(p, &pi), "plan info");
+    const bool f16 = prec == VKVIT_PRECISION_FP16;
+    const uint32_t widen = f16 ? WIDEN_DISPATCHES : 0;
+    const uint32_t dispatches = EMBED_DISPATCHES + pi.layers * PER_LAYER + HEAD_DISPATCHES + widen;
+    const uint32_t barriers = dispatches - (widen ? widen - 1 : 0) + 2;
+    test_expect(pi.dispatches == dispatches, "%s, %s, batch %u: %u dispatches per forward (%u + %u x %u + %u + %u)",
+                dir, f16 ? "fp16" : "fp32", batch, pi.dispatches, EMBED_DISPATCHES, pi.layers, PER_LAYER,
+                HEAD_DISPATCHES, widen);
+    test_expect(pi.barriers == barriers, "%s, %s, batch %u: %u barriers per forward (expected %u)", dir,
+                f16 ? "fp16" : "fp32", batch, pi.barriers, barriers);
+    vkvit_plan_destroy(p);
+    vkvit_model_destroy(m);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: %s <deit-tiny-imagenet dir> <tiny classifier dir>\n", argv[0]);
+        return 2;
+    }
+    vkvit_context *ctx = test_context();
+    const uint32_t batches[2] = {1, 8};
+    for (int f = 0; f < 2; f++) {
+        if (f == 1 && !test_fp16(ctx)) {
+            printf("     no fp16 on this device: fp32 only\n");
+            break;
+        }
+        for (int a = 1; a < 3; a++)
+            for (int b = 0; b < 2; b++)
+                check(ctx, argv[a], f ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32, batches[b]);
+    }
+    return test_finish(ctx);
+}
