@@ -1,11 +1,11 @@
 /* The real DeiT-Tiny on the photos in ../shared/images, end to end through the public API: decode
  * (libjpeg-turbo for the JPEGs, as PIL; stb_image for the PNGs), vkvit_run_images (GPU preprocessing
  * from the model's preprocessor_config.json + the forward pass), and PyTorch's answer on PIL's
- * preprocessing of the same files (tests/data/photos-expected.safetensors, tools/make_image_fixtures.py). Every photo must get
- * PyTorch's top-1, its logits within TOL_FORWARD of PyTorch's and each of PyTorch's top-5 classes a
- * probability within 1e-4 of PyTorch's. The preprocessed pixels are compared with PIL's too (a 56 x 56
- * grid of the crop and per-channel statistics) and must be identical, JPEG and PNG alike (before JPEGs
- * were decoded with libjpeg, stb_image's pixels put them 1-2 levels and up to 3.5e-2 in the logits away).
+ * preprocessing of the same files (tests/data/photos-expected.safetensors, tools/make_image_fixtures.py).
+ * Every photo must get PyTorch's top-1, its logits within TOL_FORWARD of PyTorch's and each of PyTorch's
+ * top-5 classes a probability within 1e-4 of PyTorch's. The preprocessed pixels are compared with PIL's too
+ * (a 56 x 56 grid of the crop and per-channel statistics) and must be identical, JPEG and PNG alike (before
+ * JPEGs were decoded with libjpeg, stb_image's pixels put them 1-2 levels and up to 3.5e-2 in the logits away).
  * With "fp16" (the fp16 path: weights and activations in fp16) the top-1 must still be PyTorch's, which
  * is also vkvit's fp32 top-1, on every photo; probabilities within 0.02 and vkvit_verify within the
  * fp16 whole-forward bound (the logits are not bounded against PyTorch's there).
