@@ -200,7 +200,7 @@ static vkvit_status decode_jpeg(const unsigned char *data, size_t size, const ch
         if (ended)
             return fail(VKVIT_ERROR_BAD_IMAGE, "%s: truncated: the file (%zu bytes) ends before the JPEG data does "
                         "(libjpeg: %s)", name, size, why);
-        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: corrupt JPEG (libjpeg: %s)", name, why);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: corrupt or unsupported JPEG (libjpeg: %s)", name, why);
     }
     jpeg_create_decompress(&c);
     jpeg_mem_src(&c, data, (unsigned long)size);

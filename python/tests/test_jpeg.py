@@ -134,7 +134,7 @@ def test_truncated_refused_as_pil_refuses(tmp_path, progressive):
     for n in cuts:
         path.write_bytes(data[:n])
         assert pil_refuses(path), n
-        with pytest.raises(vkvit.BadImageError, match=r"cut\.jpg: (truncated|corrupt JPEG)"):
+        with pytest.raises(vkvit.BadImageError, match=r"cut\.jpg: (truncated|corrupt or unsupported JPEG)"):
             vkvit_rgb(path)
     path.write_bytes(data)
     assert_same(path, "whole file")
@@ -145,7 +145,7 @@ def test_corrupt(tmp_path):
     path = tmp_path / "bad.jpg"
     dht = data.index(b"\xff\xc4")
     path.write_bytes(data[:dht + 4] + b"\x55" + data[dht + 5:])                # a Huffman table numbered 5 of class 5
-    with pytest.raises(vkvit.BadImageError, match=r"bad\.jpg: corrupt JPEG \(libjpeg: "):
+    with pytest.raises(vkvit.BadImageError, match=r"bad\.jpg: corrupt or unsupported JPEG \(libjpeg: "):
         vkvit_rgb(path)
     assert pil_refuses(path)
     path.write_bytes(b"\xff\xd8\xff\xd9")                                   # start and end, nothing between
