@@ -30,7 +30,7 @@ cli_decoder *cli_decoder_start(char *const *paths, size_t n, uint32_t threads, s
 /* Waits for the next input in order (inputs are taken 0, 1, 2, ...; false once all n are taken) and
  * moves it into *out; the caller destroys out->image. */
 bool cli_decoder_take(cli_decoder *d, cli_decoded *out);
-/* Seconds the workers spent decoding, summed over them (for --timing). */
+/* CPU seconds the workers spent decoding, summed over them (for --timing). */
 double cli_decoder_busy(cli_decoder *d);
 /* Stops the workers, frees what was decoded and not taken. Accepts NULL. */
 void cli_decoder_stop(cli_decoder *d);

@@ -71,8 +71,8 @@ static void usage(FILE *f)
             "  --device      device index or name substring (see vkvit-info)\n"
             "  --threads     decode images on N threads while the GPU runs the previous batch (default: the\n"
             "                online CPUs, at most 8); the output is the same for any N\n"
-            "  --timing      print on stderr where the time went: decode (summed over the threads), waiting for\n"
-            "                decoded images, waiting for the GPU, wall\n"
+            "  --timing      print on stderr where the time went: decode CPU time (summed over the threads),\n"
+            "                waiting for decoded images, waiting for the GPU, wall\n"
             "exit status: 0 all images embedded, 3 some skipped (named on stderr), 1 error, 2 bad usage\n",
             VKVIT_DEFAULT_MODEL);
 }

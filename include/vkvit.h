@@ -460,11 +460,14 @@ typedef struct vkvit_image {
 /* Largest accepted image side, in pixels. */
 #define VKVIT_MAX_IMAGE_SIDE 16384
 
-/* Decodes an image file with stb_image into RGBA8: JPEG (baseline and progressive), PNG (8- and
- * 16-bit; 16-bit is reduced to 8), BMP, TGA, GIF (first frame), PNM, PSD; grey, grey+alpha, RGB and
- * RGBA sources. EXIF orientation is ignored (the pixels as stored, like PIL's Image.open).
- * Errors: VKVIT_ERROR_IO (cannot open or read), VKVIT_ERROR_BAD_IMAGE (empty, truncated, corrupt,
- * not an image, or a side of 0 or above VKVIT_MAX_IMAGE_SIDE: rejected before decoding). */
+/* Decodes an image file into RGBA8: JPEG with libjpeg-turbo (baseline, progressive, restart intervals,
+ * grey, YCbCr, RGB, CMYK and YCCK), the pixels Pillow's Image.open(f).convert("RGB") gives, byte for byte;
+ * with stb_image PNG (8- and 16-bit; 16-bit is reduced to 8), BMP, TGA, GIF (first frame), PNM, PSD; grey,
+ * grey+alpha, RGB and RGBA sources. EXIF orientation is ignored (the pixels as stored, like PIL's Image.open).
+ * Thread-safe. Errors: VKVIT_ERROR_IO (cannot open or read), VKVIT_ERROR_BAD_IMAGE (empty, truncated,
+ * corrupt, not an image, or a side of 0 or above VKVIT_MAX_IMAGE_SIDE: rejected before decoding; a JPEG is
+ * truncated where PIL calls it so without ImageFile.LOAD_TRUNCATED_IMAGES, and a JPEG whose entropy-coded
+ * data is damaged but decodable decodes, as in PIL). */
 VKVIT_API vkvit_status vkvit_image_load(const char *path, vkvit_image *out);
 /* The same from an encoded file in memory. `name` is used in messages (may be NULL). */
 VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const char *name, vkvit_image *out);

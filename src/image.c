@@ -1,8 +1,20 @@
-/* Image files -> RGBA8 with stb_image (Debian's libstb). See vkvit_image_load in include/vkvit.h.
+/* Image files -> RGBA8: JPEG with libjpeg-turbo (Debian's libjpeg62-turbo, through the libjpeg API), everything
+ * else with stb_image (Debian's libstb). See vkvit_image_load in include/vkvit.h.
+ *
+ * JPEG goes to libjpeg because that is what Pillow decodes with, so the pixels are PIL's to the bit and the
+ * PIL-exact preprocessing starts from what a PIL/timm/torchvision pipeline starts from (stb_image's IDCT, chroma
+ * upsampling and colour conversion round differently: about 3% of the bytes of a photo differ, by up to 11
+ * levels). Pillow's settings are libjpeg's defaults (islow DCT, fancy upsampling, no scaling); grey JPEGs come
+ * out as R = G = B (PIL's "L" then convert("RGB")), 4-component ones as PIL's "CMYK;I" (always Adobe's inverted
+ * polarity) then its CMYK -> RGB. Errors longjmp out of libjpeg (its default error_exit calls exit()); one
+ * decompress struct per call, so decoding is thread-safe. A file whose data ends before the image's (libjpeg's
+ * "premature end" warning while scanlines are still owed) is refused as truncated, as PIL refuses it unless
+ * ImageFile.LOAD_TRUNCATED_IMAGES; libjpeg's other warnings (corrupt data it decodes past) are accepted, as
+ * Pillow accepts them.
  *
  * The size is read from the header (our own look at PNG, GIF, BMP, JPEG and PNM headers, then
- * stbi_info) and checked before anything is decoded, so a 20000 x 20000 PNG is refused without
- * allocating its 1.6 GB. Decoding goes through stb's
+ * stbi_info or jpeg_read_header) and checked before anything is decoded, so a 20000 x 20000 PNG is refused without
+ * allocating its 1.6 GB. stb's decoding goes through its
  * callback reader so that truncation is seen: stb's BMP, TGA, GIF and PNM decoders quietly fill
  * what is missing with zeros, but they have to ask the reader for those bytes first. A file is
  * truncated when the decoder asks to read at the end of the data, skips past it, or asks for a
@@ -10,10 +22,14 @@
  * the end) that the file cannot fill. Complete files never do that (checked on every format). */
 #include <errno.h>
 #include <limits.h>
+#include <setjmp.h>
 #include <stb_image.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jpeglib.h> /* after stdio.h: it uses FILE and size_t without including them */
+#include <jerror.h>
 
 #include "status.h"
 #include "util/fs.h"
@@ -121,6 +137,120 @@ static int sniff_size(const unsigned char *p, size_t n, int64_t *w, int64_t *h)
     return 0;
 }
 
+/* ---- JPEG: libjpeg-turbo ----------------------------------------------------------------------------------- */
+
+typedef struct jpeg_errors {
+    struct jpeg_error_mgr pub; /* first: libjpeg hands back &pub as cinfo->err */
+    jmp_buf jump;
+    int data_ended; /* JWRN_JPEG_EOF: libjpeg ran out of bytes and made up an end-of-image marker */
+} jpeg_errors;
+
+static void jpeg_error_exit(j_common_ptr c)
+{
+    longjmp(((jpeg_errors *)(void *)c->err)->jump, 1);
+}
+
+/* Warnings (level < 0) and trace messages: nothing printed (libjpeg's default writes to stderr); only the end of
+ * the data is remembered. */
+static void jpeg_emit_message(j_common_ptr c, int level)
+{
+    jpeg_errors *e = (jpeg_errors *)(void *)c->err;
+    if (level < 0) {
+        e->pub.num_warnings++;
+        if (e->pub.msg_code == JWRN_JPEG_EOF)
+            e->data_ended = 1;
+    }
+}
+
+/* Pillow's CMYK -> RGB (its Convert.c, on the "CMYK;I" pixels it unpacks from libjpeg: c = 255 - raw):
+ * r = (255 - k) - (c (255 - k) + 128) * 257 / 65536 rounded as PIL's MULDIV255, which is raw_k - muldiv(255 - raw_c,
+ * raw_k). In place: RGBA from the 4 bytes CMYK libjpeg wrote. */
+static void cmyk_to_rgba(unsigned char *px, size_t n)
+{
+    for (size_t i = 0; i < n; i++, px += 4) {
+        unsigned nk = px[3];
+        for (int ch = 0; ch < 3; ch++) {
+            unsigned t = (255u - px[ch]) * nk + 128;
+            px[ch] = (unsigned char)(nk - (((t >> 8) + t) >> 8));
+        }
+        px[3] = 255;
+    }
+}
+
+static vkvit_status decode_jpeg(const unsigned char *data, size_t size, const char *name, vkvit_image *out)
+{
+    struct jpeg_decompress_struct c;
+    jpeg_errors err;
+    unsigned char *volatile px = NULL; /* volatile: read after a longjmp */
+    memset(&c, 0, sizeof c);
+    c.err = jpeg_std_error(&err.pub);
+    err.pub.error_exit = jpeg_error_exit;
+    err.pub.emit_message = jpeg_emit_message;
+    err.data_ended = 0;
+    if (setjmp(err.jump)) {
+        char why[JMSG_LENGTH_MAX];
+        err.pub.format_message((j_common_ptr)&c, why);
+        int oom = err.pub.msg_code == JERR_OUT_OF_MEMORY;
+        int ended = err.data_ended;
+        jpeg_destroy_decompress(&c);
+        free(px);
+        if (oom)
+            return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory decoding the JPEG (libjpeg: %s)", name,
+                        why);
+        if (ended)
+            return fail(VKVIT_ERROR_BAD_IMAGE, "%s: truncated: the file (%zu bytes) ends before the JPEG data does "
+                        "(libjpeg: %s)", name, size, why);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: corrupt or unsupported JPEG (libjpeg: %s)", name, why);
+    }
+    jpeg_create_decompress(&c);
+    jpeg_mem_src(&c, data, (unsigned long)size);
+    jpeg_read_header(&c, TRUE);
+    uint32_t w = c.image_width, h = c.image_height;
+    if (w == 0 || h == 0 || w > VKVIT_MAX_IMAGE_SIDE || h > VKVIT_MAX_IMAGE_SIDE) {
+        jpeg_destroy_decompress(&c);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: %ux%u pixels; each side must be 1..%d", name, w, h,
+                    VKVIT_MAX_IMAGE_SIDE);
+    }
+    const int cmyk = c.num_components == 4;
+    /* Pillow's mode by component count: 1 "L", 3 "RGB", 4 "CMYK"; libjpeg converts (grey is replicated, YCbCr or
+     * RGB to RGB; YCCK to CMYK) and 2 components fail here as libjpeg cannot convert them. */
+    c.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_RGBA;
+    jpeg_start_decompress(&c);
+    if (c.output_width != w || c.output_height != h || c.output_components != 4) {
+        jpeg_destroy_decompress(&c);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: libjpeg gives %ux%u pixels of %d components for a %ux%u JPEG", name,
+                    c.output_width, c.output_height, c.output_components, w, h);
+    }
+    px = malloc((size_t)w * h * 4);
+    if (!px) {
+        jpeg_destroy_decompress(&c);
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory for %ux%u pixels", name, w, h);
+    }
+    while (c.output_scanline < h && !err.data_ended) {
+        JSAMPROW rows[4];
+        JDIMENSION n = h - c.output_scanline < 4 ? h - c.output_scanline : 4;
+        for (JDIMENSION i = 0; i < n; i++)
+            rows[i] = px + (size_t)(c.output_scanline + i) * w * 4;
+        jpeg_read_scanlines(&c, rows, n);
+    }
+    /* The data ran out while pixels were still owed: libjpeg made the rest up (grey or repeated rows). */
+    if (err.data_ended) {
+        JDIMENSION at = c.output_scanline;
+        jpeg_destroy_decompress(&c);
+        free(px);
+        return fail(VKVIT_ERROR_BAD_IMAGE, "%s: truncated: the file (%zu bytes) ends before the %ux%u JPEG's data "
+                    "does (libjpeg ran out of data with %u of its rows read)", name, size, w, h, at);
+    }
+    jpeg_finish_decompress(&c); /* reads to the end-of-image marker; a file that lacks only that is whole */
+    jpeg_destroy_decompress(&c);
+    if (cmyk)
+        cmyk_to_rgba(px, (size_t)w * h);
+    out->rgba = px;
+    out->width = w;
+    out->height = h;
+    return VKVIT_OK;
+}
+
 VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const char *name, vkvit_image *out)
 {
     if (!out)
@@ -140,6 +270,9 @@ VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const c
     if (sniffed && (hw <= 0 || hh <= 0 || hw > VKVIT_MAX_IMAGE_SIDE || hh > VKVIT_MAX_IMAGE_SIDE))
         return fail(VKVIT_ERROR_BAD_IMAGE, "%s: %lldx%lld pixels; each side must be 1..%d", name, (long long)hw,
                     (long long)hh, VKVIT_MAX_IMAGE_SIDE);
+    const unsigned char *bytes = data;
+    if (size >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8)
+        return decode_jpeg(bytes, size, name, out);
     if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
         if (sniffed)
             return fail(VKVIT_ERROR_BAD_IMAGE, "%s: a %lldx%lld image stb_image cannot read (%s)", name, (long long)hw,
@@ -171,7 +304,7 @@ VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const c
         stbi_image_free(px);
         return fail(VKVIT_ERROR_BAD_IMAGE, "%s: the header says %dx%d, the data %dx%d", name, w, h, dw, dh);
     }
-    out->rgba = px; /* stb allocates with malloc (STBI_MALLOC default); vkvit_image_destroy uses stbi_image_free */
+    out->rgba = px; /* stb allocates with malloc (STBI_MALLOC's default), as decode_jpeg does */
     out->width = (uint32_t)w;
     out->height = (uint32_t)h;
     return VKVIT_OK;
@@ -211,6 +344,6 @@ VKVIT_API void vkvit_image_destroy(vkvit_image *image)
 {
     if (!image)
         return;
-    stbi_image_free(image->rgba);
+    free(image->rgba); /* stb_image's pixels (STBI_FREE's default is free) or decode_jpeg's */
     memset(image, 0, sizeof *image);
 }

@@ -1,6 +1,6 @@
-/* Decoding (src/image.c): every format stb_image reads, made in memory (stb_image_write for PNG, BMP,
- * TGA, JPEG; by hand for 16-bit PNG, GIF and PNM), every pixel layout (grey, grey + alpha, RGB,
- * RGBA), and the bad files (missing, empty, truncated, not an image, too large) with their exact
+/* Decoding (src/image.c): JPEG through libjpeg and every other format stb_image reads, made in memory
+ * (stb_image_write for PNG, BMP, TGA, JPEG; by hand for 16-bit PNG, GIF and PNM), every pixel layout (grey,
+ * grey + alpha, RGB, RGBA), and the bad files (missing, empty, truncated, not an image, too large) with their exact
  * status and message. No GPU. */
 #include "common.h"
 
@@ -325,6 +325,27 @@ static void test_bad(uint64_t *rng)
             test_expect(!im.rgba, "%s: no pixels on error", what);
         }
     }
+    /* JPEG errors leave libjpeg by longjmp (its own error_exit would exit): a Huffman table of class 5, a file of
+     * markers only; damaged entropy-coded data decodes, with libjpeg's warning, as Pillow decodes it. */
+    bytes jb = {0};
+    stbi_write_jpg_to_func(write_cb, &jb, 40, 30, 3, sm, 90);
+    for (size_t at = 2; at + 4 < jb.n; at++)
+        if (jb.p[at] == 0xFF && jb.p[at + 1] == 0xC4) {
+            unsigned char keep = jb.p[at + 4];
+            jb.p[at + 4] = 0x55;
+            expect_error("JPEG with a Huffman table of class 5", vkvit_image_decode(jb.p, jb.n, "dht.jpg", &im),
+                         VKVIT_ERROR_BAD_IMAGE, "dht.jpg: corrupt or unsupported JPEG (libjpeg: ", NULL);
+            jb.p[at + 4] = keep;
+            break;
+        }
+    expect_error("JPEG of SOI and EOI only", vkvit_image_decode("\xff\xd8\xff\xd9", 4, "markers.jpg", &im),
+                 VKVIT_ERROR_BAD_IMAGE, "markers.jpg: ", "libjpeg");
+    jb.p[jb.n - 40] ^= 0x5A;
+    vkvit_status ds = vkvit_image_decode(jb.p, jb.n, "damaged.jpg", &im);
+    test_expect(ds == VKVIT_OK && im.width == 40 && im.height == 30, "JPEG with damaged entropy-coded data: %s",
+                vkvit_status_string(ds));
+    vkvit_image_destroy(&im);
+    free(jb.p);
     for (int i = 0; i < 6; i++)
         free(files[i].p);
     free(src), free(sm), free(idx);

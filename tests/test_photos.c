@@ -1,13 +1,14 @@
 /* The real DeiT-Tiny on the photos in ../shared/images, end to end through the public API: decode
- * (stb_image), vkvit_run_images (GPU preprocessing from the model's preprocessor_config.json + the
- * forward pass), and PyTorch's answer on PIL's preprocessing of the same files
- * (tests/data/photos-expected.safetensors, tools/make_image_fixtures.py). Every photo must get
- * PyTorch's top-1, and each of PyTorch's top-5 classes a probability within 0.02 of PyTorch's. The
- * preprocessed pixels are compared with PIL's too (a 56 x 56 grid of the crop and per-channel
- * statistics): exact for PNG, the JPEG decoders differ (stb_image vs libjpeg).
+ * (libjpeg-turbo for the JPEGs, as PIL; stb_image for the PNGs), vkvit_run_images (GPU preprocessing
+ * from the model's preprocessor_config.json + the forward pass), and PyTorch's answer on PIL's
+ * preprocessing of the same files (tests/data/photos-expected.safetensors, tools/make_image_fixtures.py).
+ * Every photo must get PyTorch's top-1, its logits within TOL_FORWARD of PyTorch's and each of PyTorch's
+ * top-5 classes a probability within 1e-4 of PyTorch's. The preprocessed pixels are compared with PIL's too
+ * (a 56 x 56 grid of the crop and per-channel statistics) and must be identical, JPEG and PNG alike (before
+ * JPEGs were decoded with libjpeg, stb_image's pixels put them 1-2 levels and up to 3.5e-2 in the logits away).
  * With "fp16" (the fp16 path: weights and activations in fp16) the top-1 must still be PyTorch's, which
  * is also vkvit's fp32 top-1, on every photo; probabilities within 0.02 and vkvit_verify within the
- * fp16 whole-forward bound.
+ * fp16 whole-forward bound (the logits are not bounded against PyTorch's there).
  * Usage: test_photos <deit-tiny-imagenet dir> <images dir> <photos-expected.safetensors> [fp16] */
 #include "common.h"
 #include "plan.h"
@@ -169,20 +170,23 @@ int main(int argc, char **argv)
                        (double)e.top5_prob[k][r], (double)pz[c], r < 4 ? ";" : "\n");
             }
             all_top1 += g == t;
-            all_top5 += dp <= 0.02;
+            all_top5 += dp <= (f16 ? 0.02 : 1e-4);
             worst_dp = fmax(worst_dp, dp);
             test_expect(g == t, "%s: top-1 %u == PyTorch's %u", e.names[k], g, t);
-            test_expect(dp <= 0.02, "%s: PyTorch's top-5 probabilities within 0.02 (max |dp| %.5f)", e.names[k], dp);
-            const char *ext = strrchr(e.names[k], '.');
-            if (ext && !strcmp(ext, ".png"))
-                test_expect(max_grid == 0 && max_stat < 1e-4, "%s (PNG): preprocessed pixels identical to PIL's "
-                            "(grid max |d| %d, statistics %.2e)", e.names[k], max_grid, max_stat);
+            const double max_dp = f16 ? 0.02 : 1e-4;
+            test_expect(dp <= max_dp, "%s: PyTorch's top-5 probabilities within %g (max |dp| %.2e)", e.names[k], max_dp,
+                        dp);
+            if (!f16)
+                test_expect(sqrt(num / den) <= TOL_FORWARD, "%s: logits vs PyTorch's, rel %.2e", e.names[k],
+                            sqrt(num / den));
+            test_expect(max_grid == 0 && max_stat < 1e-4, "%s: preprocessed pixels identical to PIL's (grid max |d| "
+                        "%d, statistics %.2e)", e.names[k], max_grid, max_stat);
         }
         for (uint32_t i = 0; i < n; i++)
             vkvit_image_destroy(&ims[i]);
     }
-    printf("     %d/%u photos with PyTorch's top-1, %d/%u with top-5 within 0.02 (worst %.5f)\n", all_top1, e.n, all_top5,
-           e.n, worst_dp);
+    printf("     %d/%u photos with PyTorch's top-1, %d/%u with top-5 within the bound (worst %.2e)\n", all_top1, e.n,
+           all_top5, e.n, worst_dp);
     double rel = 0;
     test_ok(vkvit_verify(p, &rel), "verify");
     test_expect(rel <= (f16 ? TOL_F16_FORWARD : TOL_FORWARD), "vkvit_verify on the last run's preprocessed photos: GPU "

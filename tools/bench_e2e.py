@@ -12,7 +12,7 @@ A benchmark, not a test: nothing checks its figures (bench/README.md, "End to en
    preprocessing, on the GPU), once with --threads 1 and once with --threads N (default: the CPUs, at most 8):
    images/s end to end (the wall time --timing reports: from the first file to the last row written, the
    model's load and plan excluded, as the PyTorch loop below excludes building the model), and the share of
-   the process's CPU time spent decoding (the decode threads' summed time, from --timing, over the user +
+   the process's CPU time spent decoding (the decode threads' summed CPU time, from --timing, over the user +
    system time of the whole process, load included).
 3. PyTorch on the CPU (this machine has no GPU for it: torch's CPU is vkvit-on-lavapipe's peer here):
    torchvision transforms as the checkpoint's preprocessing (resize the shorter side to 256, bicubic; centre
@@ -20,7 +20,8 @@ A benchmark, not a test: nothing checks its figures (bench/README.md, "End to en
    number of workers and batch, and timm's deit_tiny_patch16_224 (PYTHONPATH=/tmp/timm-src) with the same
    weights, forward_features' class token (the embedding vkvit-embed writes) under inference_mode: images/s end
    to end, the loader alone (decode + transforms, no model), and the PIL decode alone (Image.open + convert,
-   one thread), whose share of the run's CPU time is the comparable figure.
+   one thread), whose CPU time over the end-to-end run's is the comparable figure (CPU, not wall, times: on
+   a loaded machine the wall time of a decode counts other processes' turns).
 4. With --decode-bench build/jpeg_decode (bench/jpeg_decode): stb_image against libjpeg-turbo on the same files.
 Each run is a subprocess; CPU times come from getrusage(RUSAGE_CHILDREN), which includes the DataLoader's
 worker processes.
@@ -110,11 +111,12 @@ def torch_main(mode, files, a):
     from PIL import Image
     from torchvision import transforms
     paths = Path(files).read_text().splitlines()
-    if mode == "decode":   # PIL's decode alone, one thread
-        t0 = time.monotonic()
+    if mode == "decode":   # PIL's decode alone, one thread; its CPU time too (the wall time counts others' turns)
+        t0, c0 = time.monotonic(), time.process_time()
         for p in paths:
             Image.open(p).convert("RGB").load()
-        print(json.dumps({"images": len(paths), "wall_s": time.monotonic() - t0}))
+        print(json.dumps({"images": len(paths), "wall_s": time.monotonic() - t0,
+                          "decode_cpu_s": time.process_time() - c0}))
         return
     tf = transforms.Compose([transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC),
                              transforms.CenterCrop(224), transforms.ToTensor(),
@@ -189,9 +191,9 @@ def main():
             r = result["torch"][mode] = run_torch(a, files, mode)
             print(f"PyTorch {mode}: {r['images_per_s']:.1f} images/s ({r['wall_s']:.1f} s, {r['cpu_s']:.1f} CPU s)")
         t = result["torch"]
-        t["decode_cpu_share"] = t["decode"]["wall_s"] / t["e2e"]["cpu_s"]
-        print(f"PyTorch: PIL decode {t['decode']['wall_s']:.1f} s = {100 * t['decode_cpu_share']:.0f}% of the "
-              f"end-to-end run's {t['e2e']['cpu_s']:.1f} CPU s")
+        t["decode_cpu_share"] = t["decode"]["decode_cpu_s"] / t["e2e"]["cpu_s"]
+        print(f"PyTorch: PIL decode {t['decode']['decode_cpu_s']:.1f} CPU s = {100 * t['decode_cpu_share']:.0f}% of "
+              f"the end-to-end run's {t['e2e']['cpu_s']:.1f} CPU s")
     if a.decode_bench:
         out = subprocess.run([a.decode_bench, "--rounds", "1"] + [str(p) for p in paths], capture_output=True,
                              text=True, check=True).stdout

@@ -35,7 +35,7 @@ BACKPORTS=(mesa-vulkan-drivers)
 PACKAGES=(
   build-essential pkg-config meson ninja-build
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools vulkan-tools
-  libstb-dev libcjson-dev libzip-dev libvulkan1 vulkan-validationlayers
+  libstb-dev libjpeg62-turbo-dev libcjson-dev libzip-dev libvulkan1 vulkan-validationlayers
   libglfw3-dev zlib1g-dev dataset-fashion-mnist xvfb xauth
   python3-numpy python3-pytest python3-distributed python3-pil
 )

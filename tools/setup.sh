@@ -11,6 +11,7 @@ PACKAGES=(
   build-essential pkg-config meson ninja-build   # toolchain
   libvulkan-dev libvulkan-volk-dev glslang-tools  # Vulkan headers, volk, GLSL -> SPIR-V
   libstb-dev libcjson-dev                         # images, JSON (safetensors headers, config.json)
+  libjpeg62-turbo-dev                             # JPEG files: libjpeg-turbo, Pillow's decoder
   libzip-dev                                      # Google's .npz checkpoints (zip archives)
   libvulkan1 mesa-vulkan-drivers vulkan-validationlayers  # loader, lavapipe, Khronos validation
   libglfw3-dev                                    # the viewer's window

@@ -1,12 +1,15 @@
-/* JPEG decode speed: stb_image (what vkvit_image_decode uses) against libjpeg-turbo (Debian's libjpeg62-turbo,
- * through its libjpeg API; what Pillow decodes with), both from the file's bytes in memory to RGBA8 on one
- * thread, and how far their pixels are apart. A measurement for bench/README.md, not a test; the decoder
- * vkvit uses is not switched by it. Not built by meson; against a build directory:
- *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude bench/jpeg_decode/jpeg_decode.c -Lbuild -lvkvit -ljpeg \
- *      -Wl,-rpath,$PWD/build -o build/jpeg_decode
+/* JPEG decode speed: stb_image (what vkvit_image_decode used for JPEG until it moved to libjpeg) against
+ * libjpeg-turbo (Debian's libjpeg62-turbo, through its libjpeg API; what Pillow decodes with) called directly,
+ * and vkvit_image_decode itself (libjpeg-turbo plus vkvit's header checks and error handling), all from the
+ * file's bytes in memory to RGBA8 on one thread, and how far stb_image's pixels are from libjpeg's (vkvit's must
+ * be libjpeg's exactly). A measurement for bench/README.md, not a test. Not built by meson; against a build
+ * directory:
+ *   cc -O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Iinclude $(pkg-config --cflags stb) bench/jpeg_decode/jpeg_decode.c \
+ *      -Lbuild -lvkvit -ljpeg -lstb -Wl,-rpath,$PWD/build -o build/jpeg_decode
  *   build/jpeg_decode [--rounds N] FILE.jpg...
  * Prints per file its size, the median of N rounds (default 3) for each decoder in ms, and the largest
- * per-byte difference of the RGB channels; then the totals in megapixels per second. */
+ * per-byte difference of the RGB channels between stb_image and libjpeg; then the totals in megapixels per
+ * second. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +17,7 @@
 #include <time.h>
 
 #include <jpeglib.h>
+#include <stb_image.h>
 
 #include "vkvit.h"
 
@@ -78,38 +82,46 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: jpeg_decode [--rounds N] FILE.jpg...\n");
         return 2;
     }
-    double stb_total = 0, turbo_total = 0, mpix = 0, differing = 0, bytes = 0;
+    double stb_total = 0, turbo_total = 0, vkvit_total = 0, mpix = 0, differing = 0, bytes = 0;
     int worst = 0;
-    printf("%-40s %11s %10s %10s %8s\n", "file", "size", "stb ms", "turbo ms", "max diff");
+    printf("%-40s %11s %10s %10s %10s %8s\n", "file", "size", "stb ms", "turbo ms", "vkvit ms", "max diff");
     for (int a = first; a < argc; a++) {
         size_t size = 0;
         unsigned char *data = read_file(argv[a], &size);
         if (!data)
             return fprintf(stderr, "jpeg_decode: %s: cannot read\n", argv[a]), 1;
-        double t_stb[64], t_turbo[64];
+        double t_stb[64], t_turbo[64], t_vkvit[64];
         vkvit_image im = {0};
         uint8_t *px = NULL;
+        unsigned char *sp = NULL;
         uint32_t w = 0, h = 0;
+        int sw = 0, sh = 0, sc = 0;
         for (int r = 0; r < rounds && r < 64; r++) {
             vkvit_image_destroy(&im);
             free(px);
+            stbi_image_free(sp);
             double t0 = now();
-            if (vkvit_image_decode(data, size, argv[a], &im) != VKVIT_OK)
-                return fprintf(stderr, "jpeg_decode: %s\n", vkvit_last_error()), 1;
+            sp = stbi_load_from_memory(data, (int)size, &sw, &sh, &sc, 4);
             double t1 = now();
             px = turbo_decode(data, size, &w, &h);
             double t2 = now();
-            t_stb[r] = t1 - t0, t_turbo[r] = t2 - t1;
+            if (vkvit_image_decode(data, size, argv[a], &im) != VKVIT_OK)
+                return fprintf(stderr, "jpeg_decode: %s\n", vkvit_last_error()), 1;
+            double t3 = now();
+            t_stb[r] = t1 - t0, t_turbo[r] = t2 - t1, t_vkvit[r] = t3 - t2;
         }
         int n = rounds < 64 ? rounds : 64, diff = 0;
         qsort(t_stb, (size_t)n, sizeof *t_stb, cmp_double);
         qsort(t_turbo, (size_t)n, sizeof *t_turbo, cmp_double);
-        if (!px || w != im.width || h != im.height)
+        qsort(t_vkvit, (size_t)n, sizeof *t_vkvit, cmp_double);
+        if (!px || !sp || w != im.width || h != im.height || (uint32_t)sw != w || (uint32_t)sh != h)
             return fprintf(stderr, "jpeg_decode: %s: the decoders disagree on the size\n", argv[a]), 1;
+        if (memcmp(px, im.rgba, (size_t)w * h * 4))
+            return fprintf(stderr, "jpeg_decode: %s: vkvit_image_decode's pixels are not libjpeg's\n", argv[a]), 1;
         for (size_t i = 0; i < (size_t)w * h * 4; i++) {
             if (i % 4 == 3)
                 continue;
-            int d = abs((int)px[i] - (int)im.rgba[i]);
+            int d = abs((int)px[i] - (int)sp[i]);
             diff = d > diff ? d : diff;
             differing += d != 0;
         }
@@ -117,15 +129,19 @@ int main(int argc, char **argv)
         worst = diff > worst ? diff : worst;
         char dims[32];
         snprintf(dims, sizeof dims, "%ux%u", w, h);
-        printf("%-40s %11s %10.2f %10.2f %8d\n", argv[a], dims, 1e3 * t_stb[n / 2], 1e3 * t_turbo[n / 2], diff);
-        stb_total += t_stb[n / 2], turbo_total += t_turbo[n / 2], mpix += (double)w * h / 1e6;
+        printf("%-40s %11s %10.2f %10.2f %10.2f %8d\n", argv[a], dims, 1e3 * t_stb[n / 2], 1e3 * t_turbo[n / 2],
+               1e3 * t_vkvit[n / 2], diff);
+        stb_total += t_stb[n / 2], turbo_total += t_turbo[n / 2], vkvit_total += t_vkvit[n / 2];
+        mpix += (double)w * h / 1e6;
         vkvit_image_destroy(&im);
+        stbi_image_free(sp);
         free(px);
         free(data);
     }
     printf("%d files, %.1f megapixels: stb_image %.3f s (%.1f MP/s), libjpeg-turbo %.3f s (%.1f MP/s): turbo %.2fx "
-           "faster; RGB bytes that differ %.2f%%, largest difference %d\n",
+           "faster; vkvit_image_decode %.3f s (%.1f MP/s, libjpeg's pixels); stb_image's RGB bytes that differ "
+           "%.2f%%, largest difference %d\n",
            argc - first, mpix, stb_total, mpix / stb_total, turbo_total, mpix / turbo_total, stb_total / turbo_total,
-           100.0 * differing / (bytes > 0 ? bytes : 1), worst);
+           vkvit_total, mpix / vkvit_total, 100.0 * differing / (bytes > 0 ? bytes : 1), worst);
     return 0;
 }
