@@ -54,6 +54,7 @@ typedef struct options {
     uint32_t n_precisions;
     bool op_breakdown;               /* --ops */
     bool tune;                       /* --tune: the matmul autotuner on (VKVIT_TUNE=1) */
+    bool unfused;                    /* --unfused: models loaded with MODEL_UNFUSED_LN */
 } options;
 
 typedef struct bench {
