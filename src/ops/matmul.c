@@ -24,7 +24,10 @@
  * winner the autotuner (matmul_tune.c; VKVIT_TUNE=1, vkvit-bench --tune) saved for the shape.
  *
  * dtype OP_F16: X, W, bias, R and Y hold fp16 (the -DFP16=1 variants of both kernels); products are
- * accumulated and the epilogue applied in fp32, rounded to fp16 once at the store. Needs ctx->fp16. */
+ * accumulated and the epilogue applied in fp32, rounded to fp16 once at the store. Needs ctx->fp16.
+ *
+ * norm_x (the fused LayerNorm, docs/fusion.md): every kernel's spec constant NORM_X, the epsilon in the push
+ * constants; the kernels compute each row's statistics in a prologue and normalise X as they load it. */
 #include "matmul.h"
 
 #include <math.h>
