@@ -274,6 +274,12 @@ typedef struct vkvit_model_options {
      * non-square (timm img_size / input_size [h, w], HF image_size [h, w]) runs at its own size by default.
      * A hybrid (ResNet stem) runs square sizes only (VKVIT_ERROR_UNSUPPORTED). docs/resolution.md. */
     uint32_t image_height, image_width;
+    /* Non-zero: run each encoder layer's two LayerNorms as their own dispatches before the QKV and fc1 matmuls,
+     * with the weights as stored: 7 dispatches per layer, for comparison (vkvit-bench --unfused). Default (0):
+     * the LayerNorms are fused into those matmuls, 5 dispatches per layer: gamma and beta folded into their
+     * weights and biases at load, each row's mean and variance computed inside the matmul (docs/fusion.md).
+     * Results agree within the usual bounds either way; the final LayerNorm is its own op in both. */
+    int unfused_layernorm;
 } vkvit_model_options;
 
 /* Loads a checkpoint as downloaded from Hugging Face or timm: `path` is a directory holding

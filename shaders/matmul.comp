@@ -20,6 +20,15 @@
 //                copy would only add loads and barriers (coroutine switches) there.
 // Out-of-range rows/columns are clamped on load (always in bounds, branch-free) and skipped on store;
 // k past K reads as 0.
+//
+// NORM_X (spec constant; the fused LayerNorm, docs/fusion.md): X is normalised as it is loaded,
+// Y = epi(LN0(X) . W^T + b) with LN0 a LayerNorm without affine (gamma, beta folded into W, b at
+// load). The row statistics (matmul_common.glsl, row_stats) come first, over the full K: the tiled
+// kernel computes them for its BM rows into shared memory, one row per invocation; in the direct
+// kernel each lane computes them for the TMS rows it loads and keeps them in registers. Every X
+// element is then normalised in fp32 (norm_x) before it is staged or broadcast; the staged tiles
+// are fp32, so fp16 inputs are not rounded again. Clamped rows use the statistics of the row they
+// read (row M-1, a real row: finite); k past K stays 0.
 #ifdef DIRECT
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_shader_subgroup_ballot : require
@@ -38,6 +47,7 @@ layout(constant_id = 4) const uint VEC = 4;     // 4: vec4 loads; 1: guarded sca
 layout(constant_id = 5) const uint BK = 16;     // k per shared-memory stage (multiple of 4)
 layout(constant_id = 6) const uint EPILOGUE = 0;  // MATMUL_EPI_* (matmul_common.glsl)
 layout(constant_id = 7) const uint HAS_BIAS = 0;
+layout(constant_id = 8) const uint NORM_X = 0;  // 1: X normalised per row as loaded (above)
 layout(local_size_x_id = 0, local_size_y_id = 1) in;
 
 #include "matmul_common.glsl"
@@ -85,6 +95,10 @@ void main()
     [[unroll]] for (uint j = 0; j < TN; j++)
         wrow[j] = b * pc.w_stride + min(n0 + j * WG_X, pc.N - 1u) * pc.K;
 
+    vec3 xst[TMS];   // NORM_X: the statistics of this lane's rows
+    [[unroll]] for (uint q = 0; q < TMS; q++)
+        xst[q] = NORM_X != 0 ? row_stats(xrow[q]) : vec3(0.0);
+
     float acc[TM][TN];
     [[unroll]] for (uint i = 0; i < TM; i++)
         [[unroll]] for (uint j = 0; j < TN; j++)
@@ -92,8 +106,11 @@ void main()
 
     for (uint k = 0; k < pc.K; k += 4u) {
         vec4 xv[TMS], wv[TN];
-        [[unroll]] for (uint q = 0; q < TMS; q++)
+        [[unroll]] for (uint q = 0; q < TMS; q++) {
             xv[q] = load_x(xrow[q], k, VEC != 4);
+            if (NORM_X != 0)
+                xv[q] = norm_x(xv[q], xst[q], k);
+        }
         [[unroll]] for (uint j = 0; j < TN; j++)
             wv[j] = load_w(wrow[j], k, VEC != 4);
         // Row q*WG_X + l of the block comes from lane l. subgroupBroadcast needs a constant lane, so
@@ -133,6 +150,7 @@ const uint BMP = BM + 1, BNP = BN + 1;   // padded k-major rows: fewer bank conf
 const uint NT = WG_X * WG_Y;
 shared float xs[BK * BMP];   // xs[k * BMP + m]
 shared float ws[BK * BNP];   // ws[k * BNP + n]
+shared vec3 xst[NORM_X != 0 ? BM : 1];   // NORM_X: the statistics of the block's rows
 
 void main()
 {
@@ -142,6 +160,12 @@ void main()
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
     uint xbase = b * pc.x_stride, wbase = b * pc.w_stride;
 
+    if (NORM_X != 0) {   // uniform: the barrier is reached by all
+        for (uint r = tid; r < BM; r += NT)
+            xst[r] = row_stats(xbase + min(m0 + r, pc.M - 1u) * pc.K);
+        barrier();
+    }
+
     float acc[TM][TN];
     [[unroll]] for (uint i = 0; i < TM; i++)
         [[unroll]] for (uint j = 0; j < TN; j++)
@@ -149,17 +173,19 @@ void main()
 
     for (uint k0 = 0; k0 < pc.K; k0 += BK) {
         // Stage: item l = (row, 4-wide k chunk), chunks fastest so neighbours read neighbours.
-#define STAGE(load, base, r0, rows, last_row, dst, pitch)                                   \
+#define STAGE(load, base, r0, rows, last_row, dst, pitch, norm)                             \
         [[unroll]] for (uint it = 0; it < (rows * (BK / 4u) + NT - 1u) / NT; it++) {         \
             uint l = tid + it * NT, row = l / (BK / 4u), kq = (l % (BK / 4u)) * 4u;           \
             if (l < rows * (BK / 4u)) {                                                       \
                 vec4 v = load(base + min(r0 + row, last_row) * pc.K, k0 + kq, true);          \
+                if (norm)                                                                     \
+                    v = norm_x(v, xst[row], k0 + kq);                                         \
                 [[unroll]] for (uint c = 0; c < 4u; c++)                                      \
                     dst[(kq + c) * pitch + row] = v[c];                                       \
             }                                                                                 \
         }
-        STAGE(load_x, xbase, m0, BM, pc.M - 1u, xs, BMP)
-        STAGE(load_w, wbase, n0, BN, pc.N - 1u, ws, BNP)
+        STAGE(load_x, xbase, m0, BM, pc.M - 1u, xs, BMP, NORM_X != 0)
+        STAGE(load_w, wbase, n0, BN, pc.N - 1u, ws, BNP, false)
 #undef STAGE
         barrier();
         [[unroll]] for (uint kk = 0; kk < BK; kk++) {

@@ -27,6 +27,13 @@
 // vulkanMemoryModel enabled (src/vk/context.c does it). The host sizes the workgroup as
 // WARPS_M * WARPS_N subgroups of the device's subgroup size, pinned where the device can pin it, so
 // gl_SubgroupID is the warp index.
+//
+// NORM_X (spec constant; the fused LayerNorm, docs/fusion.md): Y = epi(LN0(X) . W^T + b), LN0 a
+// LayerNorm without affine (gamma, beta folded into W, b at load). Before the main loop the
+// workgroup computes the statistics of its BM rows over the full K (matmul_common.glsl, row_stats;
+// one row per invocation) into shared memory; every X element is normalised in fp32 (norm_x) as it
+// is staged and rounded to fp16 there, as the unfused LayerNorm's fp16 output was. Clamped rows use
+// the statistics of the row they read (row M-1: finite); k past K stays 0.
 #define FP16 1   // fp16 only: tensor cores multiply halves
 #include "types.glsl"
 #include "common.glsl"
@@ -65,6 +72,7 @@ layout(constant_id = 8) const uint BK = 32;       // k per shared-memory stage: 
 layout(constant_id = 9) const uint VEC = 4;       // 4: f16vec4 global loads; 1: guarded scalar loads
 layout(constant_id = 10) const uint EPILOGUE = 0; // MATMUL_EPI_* (matmul_common.glsl)
 layout(constant_id = 11) const uint HAS_BIAS = 0;
+layout(constant_id = 12) const uint NORM_X = 0;  // 1: X normalised per row as staged (above)
 layout(local_size_x_id = 0) in;
 
 #include "matmul_common.glsl"
@@ -75,6 +83,7 @@ const uint FRAG = CM_M * CM_N;
 shared float16_t xs[BM * LDS];             // xs[m * LDS + k]: A, row-major
 shared float16_t ws[BN * LDS];             // ws[n * LDS + k]: B = W^T, column-major
 shared float cs[WARPS_M * WARPS_N * FRAG]; // one accumulator fragment per subgroup, row-major
+shared vec3 xst[NORM_X != 0 ? BM : 1];     // NORM_X: the statistics of the block's rows
 
 // Elements k..k+3 (k a multiple of 4) of the row starting at element `row`, zero past K. Indices
 // are clamped, so the load is in bounds either way.
@@ -103,6 +112,12 @@ void main()
     uint m0 = gl_WorkGroupID.y * BM, n0 = gl_WorkGroupID.x * BN;
     uint xbase = b * pc.x_stride, wbase = b * pc.w_stride;
 
+    if (NORM_X != 0) {   // uniform: the barrier is reached by all
+        for (uint r = tid; r < BM; r += WG)
+            xst[r] = row_stats(xbase + min(m0 + r, pc.M - 1u) * pc.K);
+        barrier();
+    }
+
     CM_ACC acc[FM * FN];
     [[unroll]] for (uint f = 0; f < FM * FN; f++)
         acc[f] = CM_ACC(0.0);
@@ -111,17 +126,19 @@ void main()
     // subgroup index): the whole subgroup takes part in each of them, as the extension requires.
     for (uint k0 = 0; k0 < pc.K; k0 += BK) {
         // Stage: item l = (row, 4-wide k chunk), chunks fastest so neighbours read neighbours.
-#define STAGE(load, base, r0, rows, last_row, dst)                                          \
+#define STAGE(load, base, r0, rows, last_row, dst, norm)                                    \
         [[unroll]] for (uint it = 0; it < (rows * (BK / 4u) + WG - 1u) / WG; it++) {         \
             uint l = tid + it * WG, row = l / (BK / 4u), kq = (l % (BK / 4u)) * 4u;           \
             if (l < rows * (BK / 4u)) {                                                       \
                 f16vec4 v = load(base + min(r0 + row, last_row) * pc.K, k0 + kq);             \
+                if (norm)                                                                     \
+                    v = f16vec4(norm_x(vec4(v), xst[row], k0 + kq));                          \
                 [[unroll]] for (uint c = 0; c < 4u; c++)                                      \
                     dst[row * LDS + kq + c] = v[c];                                           \
             }                                                                                 \
         }
-        STAGE(load_x, xbase, m0, BM, pc.M - 1u, xs)
-        STAGE(load_w, wbase, n0, BN, pc.N - 1u, ws)
+        STAGE(load_x, xbase, m0, BM, pc.M - 1u, xs, NORM_X != 0)
+        STAGE(load_w, wbase, n0, BN, pc.N - 1u, ws, false)
 #undef STAGE
         barrier();
         [[unroll]] for (uint kk = 0; kk < BK; kk += CM_K) {

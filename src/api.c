@@ -20,7 +20,8 @@ VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, co
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_load: NULL %s", ctx ? "path" : "context");
     vkvit_model_options o = options ? *options : (vkvit_model_options){0};
     /* Each side: its own option, else the square image_size, else (0) the checkpoint's. */
-    return model_load_rect(ctx, path, o.keep_host_weights != 0, o.precision,
+    const unsigned flags = (o.keep_host_weights ? MODEL_KEEP_HOST : 0u) | (o.unfused_layernorm ? MODEL_UNFUSED_LN : 0u);
+    return model_load_rect(ctx, path, flags, o.precision,
                            o.image_height ? o.image_height : o.image_size, o.image_width ? o.image_width : o.image_size,
                            out);
 }

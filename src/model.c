@@ -1,5 +1,6 @@
 /* The device model: the weight block in the canonical layout (layout.h), the precision, the fp16 weight block,
- * the upload; a model from a checkpoint (translated by checkpoint.c) or with random weights. */
+ * the upload (with the encoder LayerNorms folded into the matmuls after them: docs/fusion.md); a model from a
+ * checkpoint (translated by checkpoint.c) or with random weights. */
 #include "model.h"
 
 #include <math.h>
@@ -76,7 +77,8 @@ static vkvit_status resolve_precision(const vkvit_context *ctx, vkvit_precision 
     return fail(VKVIT_ERROR_INVALID_ARGUMENT, "precision %d: expected VKVIT_PRECISION_AUTO, _FP32 or _FP16", (int)want);
 }
 
-static vkvit_status model_alloc(vkvit_context *ctx, vkvit_precision precision, struct vkvit_model **out)
+static vkvit_status model_alloc(vkvit_context *ctx, vkvit_precision precision, unsigned flags,
+                                struct vkvit_model **out)
 {
     vkvit_precision p;
     vkvit_status s = resolve_precision(ctx, precision, &p);
@@ -88,6 +90,7 @@ static vkvit_status model_alloc(vkvit_context *ctx, vkvit_precision precision, s
     m->ctx = ctx;
     m->precision = p;
     m->elem_size = p == VKVIT_PRECISION_FP16 ? 2 : 4;
+    m->unfused_ln = (flags & MODEL_UNFUSED_LN) != 0;
     config_init(&m->cfg);
     *out = m;
     return VKVIT_OK;
@@ -143,6 +146,74 @@ static vkvit_status to_f16(const struct vkvit_model *m, uint16_t **out)
     return VKVIT_OK;
 }
 
+void model_fold_layernorm(uint32_t N, uint32_t K, const float *gamma, const float *beta, const float *w,
+                          const float *b, float *w_out, float *b_out)
+{
+    for (uint32_t o = 0; o < N; o++) {
+        const float *row = w + (size_t)o * K;
+        double sum = b ? b[o] : 0.0;
+        for (uint32_t i = 0; i < K; i++)
+            sum += (double)row[i] * beta[i];
+        for (uint32_t i = 0; i < K; i++)   /* after the sum: w_out may be w */
+            w_out[(size_t)o * K + i] = (float)((double)row[i] * gamma[i]);
+        b_out[o] = (float)sum;
+    }
+}
+
+/* Writes `count` floats of `src` at element `at` of the device weight block, in its precision; a value beyond
+ * fp16's range is an error naming `what` (as to_f16's). */
+static vkvit_status write_elements(struct vkvit_model *m, uint64_t at, const float *src, uint64_t count,
+                                   const char *what)
+{
+    if (m->elem_size == 4)
+        return vk_buffer_write(m->ctx, &m->weights, at * 4, src, count * 4);
+    uint16_t *h = malloc(count * sizeof *h);
+    if (!h)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: %s in fp16", m->path, what);
+    for (uint64_t i = 0; i < count; i++) {
+        h[i] = st_f32_to_f16(src[i]);
+        if ((h[i] & 0x7c00u) == 0x7c00u && isfinite(src[i])) {
+            free(h);
+            return fail(VKVIT_ERROR_UNSUPPORTED, "%s: %s[%llu] = %g (the LayerNorm folded in) is beyond fp16's range "
+                        "(65504); load the model with precision VKVIT_PRECISION_FP32 or unfused_layernorm",
+                        m->path, what, (unsigned long long)i, (double)src[i]);
+        }
+    }
+    vkvit_status s = vk_buffer_write(m->ctx, &m->weights, at * 2, h, count * 2);
+    free(h);
+    return s;
+}
+
+/* The fused LayerNorm (docs/fusion.md): on the device, each encoder layer's QKV weight and bias become
+ * model_fold_layernorm's W' and b' of LN1, fc1's those of LN2. The host copy keeps the stored tensors, the
+ * C reference's unfused definition. */
+static vkvit_status upload_folded(struct vkvit_model *m)
+{
+    static const struct { int gamma, beta, w, b; const char *name; } pairs[] = {
+        {L_LN1_W, L_LN1_B, L_QKV_W, L_QKV_B, "QKV"}, {L_LN2_W, L_LN2_B, L_FC1_W, L_FC1_B, "fc1"}};
+    const vit_dims *d = &m->dims;
+    const uint64_t most = ((uint64_t)d->mlp > 3ull * d->D ? d->mlp : 3ull * d->D) * (d->D + 1);
+    float *buf = malloc(most * sizeof *buf);
+    if (!buf)
+        return fail(VKVIT_ERROR_OUT_OF_HOST_MEMORY, "%s: the folded LayerNorms", m->path);
+    vkvit_status s = VKVIT_OK;
+    for (int l = 0; !s && l < (int)d->L; l++)
+        for (int i = 0; !s && i < 2; i++) {
+            const vit_tensor *w = layout_tensor(&m->layout, l, pairs[i].w), *b = layout_tensor(&m->layout, l, pairs[i].b);
+            const uint32_t N = (uint32_t)b->count, K = d->D;
+            char what[64];
+            snprintf(what, sizeof what, "block %d's %s weight with LayerNorm", l, pairs[i].name);
+            model_fold_layernorm(N, K, model_host(m, l, pairs[i].gamma), model_host(m, l, pairs[i].beta),
+                                 m->host + w->offset, m->host + b->offset, buf, buf + (uint64_t)N * K);
+            if (!(s = write_elements(m, w->offset, buf, (uint64_t)N * K, what))) {
+                snprintf(what, sizeof what, "block %d's %s bias with LayerNorm", l, pairs[i].name);
+                s = write_elements(m, b->offset, buf + (uint64_t)N * K, N, what);
+            }
+        }
+    free(buf);
+    return s;
+}
+
 static vkvit_status upload(struct vkvit_model *m, bool keep_host)
 {
     const VkDeviceSize bytes = m->layout.total * m->elem_size;
@@ -155,6 +226,8 @@ static vkvit_status upload(struct vkvit_model *m, bool keep_host)
     if (!s)
         s = vk_buffer_write(m->ctx, &m->weights, 0, half ? (const void *)half : (const void *)m->host, bytes);
     free(half);
+    if (!s && !m->unfused_ln)
+        s = upload_folded(m);
     if (!keep_host) {
         free(m->host);
         m->host = NULL;
@@ -162,19 +235,19 @@ static vkvit_status upload(struct vkvit_model *m, bool keep_host)
     return s;
 }
 
-vkvit_status model_load(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
+vkvit_status model_load(vkvit_context *ctx, const char *path, unsigned flags, vkvit_precision precision,
                         uint32_t image_size, struct vkvit_model **out)
 {
-    return model_load_rect(ctx, path, keep_host, precision, image_size, image_size, out);
+    return model_load_rect(ctx, path, flags, precision, image_size, image_size, out);
 }
 
-vkvit_status model_load_rect(vkvit_context *ctx, const char *path, bool keep_host, vkvit_precision precision,
+vkvit_status model_load_rect(vkvit_context *ctx, const char *path, unsigned flags, vkvit_precision precision,
                              uint32_t height, uint32_t width, struct vkvit_model **out)
 {
     *out = NULL;
     struct vkvit_model *m = NULL;
     checkpoint *ck = NULL;
-    vkvit_status s = model_alloc(ctx, precision, &m);
+    vkvit_status s = model_alloc(ctx, precision, flags, &m);
     if (s)
         return s;
     snprintf(m->path, sizeof m->path, "%s", path);
@@ -199,7 +272,7 @@ vkvit_status model_load_rect(vkvit_context *ctx, const char *path, bool keep_hos
         goto fail;
     checkpoint_close(ck); /* the mmap is released before the upload */
     ck = NULL;
-    if ((s = upload(m, keep_host)))
+    if ((s = upload(m, (flags & MODEL_KEEP_HOST) != 0)))
         goto fail;
     *out = m;
     return VKVIT_OK;
@@ -222,12 +295,12 @@ static float rnd(uint64_t *state, float scale)
     return (float)((2.0 * u - 1.0) * scale);
 }
 
-vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t seed, bool keep_host,
+vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t seed, unsigned flags,
                              vkvit_precision precision, struct vkvit_model **out)
 {
     *out = NULL;
     struct vkvit_model *m = NULL;
-    vkvit_status s = model_alloc(ctx, precision, &m);
+    vkvit_status s = model_alloc(ctx, precision, flags, &m);
     if (s)
         return s;
     m->cfg = *cfg;
@@ -283,7 +356,7 @@ vkvit_status model_synthetic(vkvit_context *ctx, const vit_config *cfg, uint64_t
                 m->host[t->offset + i] = (gain ? 1.0f : 0.0f) + rnd(&st, scale);
             m->parameters += t->count;
         }
-    if ((s = upload(m, keep_host)))
+    if ((s = upload(m, (flags & MODEL_KEEP_HOST) != 0)))
         goto fail;
     *out = m;
     return VKVIT_OK;

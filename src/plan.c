@@ -59,14 +59,18 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
     const int li = (int)l;
     vkvit_status s;
 
-    /* h = LN1(x) */
+    /* The fused LayerNorm (docs/fusion.md, the default): the QKV and fc1 matmuls normalise x's rows themselves,
+     * LN's gamma and beta folded into their weights at load. Unfused: LN into ha, then the matmul on ha. */
+    const bool fused = !m->unfused_ln;
     layernorm_args ln1 = {.rows = rows, .D = d->D, .eps = eps, .x = p->x, .y = p->ha, .dtype = dt,
                           .gamma = model_span(m, li, L_LN1_W), .beta = model_span(m, li, L_LN1_B)};
-    if ((s = op_layernorm(cmd, ctx, &ln1)))
+    /* h = LN1(x) */
+    if (!fused && (s = op_layernorm(cmd, ctx, &ln1)))
         return s;
-    /* qkv = h·Wqkvᵀ + bqkv */
-    matmul_args qkv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = p->ha, .y = p->big,
-                       .w = model_span(m, li, L_QKV_W), .bias = model_span(m, li, L_QKV_B), .dtype = dt};
+    /* qkv = h·Wqkvᵀ + bqkv  (fused: LN0(x)·W'ᵀ + b') */
+    matmul_args qkv = {.batch = 1, .M = rows, .N = 3 * d->D, .K = d->D, .x = fused ? p->x : p->ha, .y = p->big,
+                       .w = model_span(m, li, L_QKV_W), .bias = model_span(m, li, L_QKV_B), .dtype = dt,
+                       .norm_x = fused, .norm_eps = eps};
     if ((s = op_matmul(cmd, ctx, &qkv)))
         return s;
     /* o = softmax(q·kᵀ/√dh)·v per head, into ha (and the class token's probabilities into the maps) */
@@ -89,10 +93,11 @@ static vkvit_status record_layer(struct vkvit_plan *p, vk_cmd *cmd, const pass_i
     layernorm_args ln2 = ln1;
     ln2.gamma = model_span(m, li, L_LN2_W);
     ln2.beta = model_span(m, li, L_LN2_B);
-    if ((s = op_layernorm(cmd, ctx, &ln2)))
+    if (!fused && (s = op_layernorm(cmd, ctx, &ln2)))
         return s;
-    /* a = GELU(h·W1ᵀ + b1), into big (GELU in the matmul's epilogue) */
-    matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = p->ha, .y = p->big,
+    /* a = GELU(h·W1ᵀ + b1), into big (GELU in the matmul's epilogue; fused: LN0(x)·W1'ᵀ + b1') */
+    matmul_args fc1 = {.batch = 1, .M = rows, .N = d->mlp, .K = d->D, .x = fused ? p->x : p->ha, .y = p->big,
+                       .norm_x = fused, .norm_eps = eps,
                        .epilogue = m->cfg.gelu == VIT_GELU_TANH    ? MATMUL_EPI_GELU_TANH
                                    : m->cfg.gelu == VIT_GELU_QUICK ? MATMUL_EPI_QUICK_GELU
                                                                    : MATMUL_EPI_GELU,

@@ -5,12 +5,19 @@
  * same reference computed from the fp16-rounded inputs, at TOL_F16; the same through the
  * cooperative-matrix kernel where the device has one, else the fallback (coopmat_section).
  * A forced kernel the device cannot run is reported as not run, by name, with the reason.
+ * The normalised input (norm_x, the fused LayerNorm: docs/fusion.md) on every kernel, fp32 and fp16:
+ * rows whose mean (50..150) is large compared with their spread (uniform +-1), against ref_layernorm
+ * (gamma 1, beta 0) then ref_matmul, at ViT shapes and awkward ones (M 1, 7, 197; K 1, 3, 5, 17, ...;
+ * batches with padded strides); and the fold (model_fold_layernorm: real gamma and beta folded into W
+ * and b) against LayerNorm-then-matmul with the unfolded weights (norm_cases).
  *
  * VKVIT_MATMUL_BENCH=1 instead times the ViT-B shapes on both kernels and prints GFLOP/s. */
 #include "common.h"
+#include "model.h"
 #include "ops/ops.h"
 #include "ref/ref.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +31,8 @@ typedef struct mm_case {
     bool w_batched;      /* per-batch weights (w_stride != 0) */
     uint32_t x_pad, w_pad, y_pad;   /* extra elements between batches */
     uint32_t offset;     /* byte offset of every span in its buffer */
+    bool norm;           /* norm_x: X's rows normalised by the op (LN0), rows with large means */
+    bool fold;           /* norm + random gamma, beta folded into W and bias (needs bias, shared W) */
 } mm_case;
 
 /* Table rows: MM(batch, M, N, K, epilogue: NONE, GELU, GTANH (tanh GELU), RES, TANH or QGELU (quick GELU))
@@ -31,6 +40,8 @@ typedef struct mm_case {
 #define MM(b, m, n, k, e) .batch = (b), .M = (m), .N = (n), .K = (k), .epi = (matmul_epilogue)EPI_##e
 enum { EPI_NONE = MATMUL_EPI_NONE, EPI_GELU = MATMUL_EPI_GELU, EPI_GTANH = MATMUL_EPI_GELU_TANH,
        EPI_RES = MATMUL_EPI_RESIDUAL, EPI_TANH = MATMUL_EPI_TANH, EPI_QGELU = MATMUL_EPI_QUICK_GELU };
+
+#define NORM_EPS 1e-6f   /* norm_x's epsilon (timm's LayerNorm eps) */
 
 static const char *const epi_names[] = {"none", "gelu", "gelu_tanh", "residual", "tanh", "quick_gelu"};
 
@@ -129,6 +140,28 @@ static const mm_case large_f16[] = {
     {MM(1, 1025, 130, 8, NONE)},
 };
 
+/* The normalised input (norm_x), every kernel and dtype: ViT-S/16's QKV and fc1 at batch 1 (shapes the fused
+ * LayerNorm runs at; ViT-B's QKV, norm_vit_b, on the fp32 kernels only: emulated cooperative matrices make it
+ * slow on lavapipe); awkward shapes: K = 1 (every row normalises to 0: Y = bias), 3
+ * and 5 (scalar loads, k past K within one vec4), non-multiples of every tile and k stage, M = 1 and 7,
+ * batches with padded strides and offset spans; and the fold with real gamma and beta. */
+static const mm_case norm_vit_b = {MM(1, 197, 2304, 768, NONE), .bias = true, .norm = true};
+static const mm_case norm_cases[] = {
+    {MM(1, 197, 1152, 384, NONE), .bias = true, .norm = true},
+    {MM(1, 197, 1536, 384, GELU), .bias = true, .norm = true, .fold = true},
+    {MM(1, 1, 1, 1, NONE), .bias = true, .norm = true},
+    {MM(1, 7, 13, 3, GELU), .bias = true, .norm = true},
+    {MM(1, 7, 13, 5, NONE), .norm = true},
+    {MM(1, 197, 65, 17, GTANH), .bias = true, .norm = true},
+    {MM(1, 33, 65, 31, RES), .bias = true, .norm = true},
+    {MM(1, 65, 63, 68, NONE), .bias = true, .norm = true},
+    {MM(1, 129, 257, 20, QGELU), .bias = true, .norm = true, .fold = true},
+    {MM(1, 1, 130, 768, NONE), .bias = true, .norm = true, .fold = true},
+    {MM(1, 7, 40, 3, TANH), .bias = true, .norm = true, .fold = true},
+    {MM(2, 19, 21, 16, RES), .bias = true, .norm = true, .in_place = true, .x_pad = 4, .y_pad = 3, .offset = 256},
+    {MM(3, 17, 33, 9, GELU), .bias = true, .norm = true, .x_pad = 1, .w_batched = true},
+};
+
 /* VKVIT_MATMUL as the context read it at creation: what op_matmul obeys. */
 static void set_path(vkvit_context *ctx, const char *path)
 {
@@ -207,19 +240,38 @@ static void run_case(vkvit_context *ctx, const mm_case *c, op_dtype t, const cha
     test_fill(w, nw, rng, -1.0f, 1.0f);
     test_fill(bias, N, rng, -1.0f, 1.0f);
     test_fill(r, ny, rng, -4.0f, 4.0f);
+    for (size_t row = 0; c->norm && row < nx / K; row++) {   /* norm_x: each row's mean in 50..150 */
+        const float mean = test_uniform(rng, 50.0f, 150.0f);
+        for (uint32_t k = 0; k < K; k++)
+            x[row * K + k] += mean;
+    }
     if (f16)
         test_round_f16(x, nx), test_round_f16(w, nw), test_round_f16(bias, N), test_round_f16(r, ny);
+
+    /* norm_x: the reference input is the LayerNorm of x (gamma 1, beta 0; with fold, random gamma and beta,
+     * folded into the weights the GPU gets: gw, gbias). */
+    float *h = c->norm ? test_alloc(nx) : NULL, *gamma = test_alloc(K), *beta = test_alloc(K);
+    float *gw = c->fold ? test_alloc(nw) : NULL, *gbias = c->fold ? test_alloc(N) : NULL;
+    for (uint32_t k = 0; k < K; k++) {
+        gamma[k] = c->fold ? test_uniform(rng, 0.5f, 1.5f) : 1.0f;
+        beta[k] = c->fold ? test_uniform(rng, -0.5f, 0.5f) : 0.0f;
+    }
+    for (uint32_t b = 0; c->norm && b < B; b++)
+        ref_layernorm(x + b * xs, gamma, beta, h + b * xs, M, K, NORM_EPS);
+    if (c->fold)
+        model_fold_layernorm(N, K, gamma, beta, w, bias, gw, gbias);
+    const float *xr = c->norm ? h : x;
 
     /* The reference batch by batch, so padded strides need no repacking. Padding in y keeps
      * whatever the GPU buffer starts with (NaN, or r when in place): checked below. */
     memcpy(ref, r, ny * sizeof(float));
     for (uint32_t b = 0; b < B; b++)
-        ref_matmul(x + b * xs, w + b * ws, 0, c->bias ? bias : NULL, residual ? r + b * ys : NULL,
+        ref_matmul(xr + b * xs, w + b * ws, 0, c->bias ? bias : NULL, residual ? r + b * ys : NULL,
                    ref + b * ys, 1, M, N, K, c->epi);
 
     uint32_t off = c->offset;
-    vk_buffer bx = upload_at(ctx, t, x, nx, off), bw = upload_at(ctx, t, w, nw, off);
-    vk_buffer bb = upload_at(ctx, t, bias, N, off);
+    vk_buffer bx = upload_at(ctx, t, x, nx, off), bw = upload_at(ctx, t, c->fold ? gw : w, nw, off);
+    vk_buffer bb = upload_at(ctx, t, c->fold ? gbias : bias, N, off);
     vk_buffer by = upload_at(ctx, t, c->in_place ? r : NULL, ny, off);
     vk_buffer br = upload_at(ctx, t, residual && !c->in_place ? r : NULL, ny, off);
     matmul_args a = {
@@ -232,6 +284,8 @@ static void run_case(vkvit_context *ctx, const mm_case *c, op_dtype t, const cha
         .y = vk_span_of(&by, off, ny * es),
         .epilogue = c->epi,
         .dtype = t,
+        .norm_x = c->norm,
+        .norm_eps = NORM_EPS,
     };
     if (residual)
         a.residual = c->in_place ? a.y : vk_span_of(&br, off, ny * es);
@@ -254,8 +308,9 @@ static void run_case(vkvit_context *ctx, const mm_case *c, op_dtype t, const cha
         }
     }
     char name[160];
-    snprintf(name, sizeof name, "%s%-6s b=%u %ux%ux%u (MxNxK) %s%s%s%s%s%s", f16 ? "fp16 " : "", path, B, M, N, K,
-             epi_names[c->epi], c->in_place ? " in-place" : "", c->bias ? " +bias" : "",
+    snprintf(name, sizeof name, "%s%-6s b=%u %ux%ux%u (MxNxK) %s%s%s%s%s%s%s", f16 ? "fp16 " : "", path, B, M, N,
+             K, c->fold ? "layernorm(folded) " : c->norm ? "normalised-x " : "", epi_names[c->epi],
+             c->in_place ? " in-place" : "", c->bias ? " +bias" : "",
              c->w_batched ? " per-batch-W" : "", c->x_pad || c->y_pad || c->w_pad ? " padded" : "",
              off ? " offset" : "");
     test_check(name, got, want, n_valid, f16 ? TOL_F16 : TOL_F32);
@@ -268,6 +323,7 @@ static void run_case(vkvit_context *ctx, const mm_case *c, op_dtype t, const cha
     vk_buffer_destroy(ctx, &by);
     vk_buffer_destroy(ctx, &br);
     free(x), free(w), free(bias), free(r), free(ref), free(out), free(got), free(want);
+    free(h), free(gamma), free(beta), free(gw), free(gbias);
 }
 
 /* Records (never submits) a 4x4x4 fp16 matmul and returns op_matmul's status: for the refusals. */
@@ -366,6 +422,8 @@ static void coopmat_section(vkvit_context *ctx, uint64_t *rng)
             run_case(ctx, &cases_f16[i], OP_F16, "coopmat", rng);
         for (size_t i = 0; i < sizeof large_f16 / sizeof *large_f16; i++)
             run_case(ctx, &large_f16[i], OP_F16, "coopmat", rng);
+        for (size_t i = 0; i < sizeof norm_cases / sizeof *norm_cases; i++)
+            run_case(ctx, &norm_cases[i], OP_F16, "coopmat", rng);
         /* Every epilogue, with and without bias, at batch 1 and 3, on shapes that are multiples of no
          * fragment (8, 16), block (32 .. 128) or k stage: 33 x 65 x 17 and 7 x 13 x 5. */
         for (uint32_t batch = 1; batch <= 3; batch += 2)
@@ -410,9 +468,12 @@ static void fp16_section(vkvit_context *ctx, uint64_t *rng)
     }
     const char *paths[] = {"direct", "tiled"};
     for (size_t p = 0; p < 2; p++)
-        if (path_runs(ctx, paths[p], OP_F16))
+        if (path_runs(ctx, paths[p], OP_F16)) {
             for (size_t i = 0; i < sizeof cases_f16 / sizeof *cases_f16; i++)
                 run_case(ctx, &cases_f16[i], OP_F16, paths[p], rng);
+            for (size_t i = 0; i < sizeof norm_cases / sizeof *norm_cases; i++)
+                run_case(ctx, &norm_cases[i], OP_F16, paths[p], rng);
+        }
     set_path(ctx, "auto");
     run_case(ctx, &cases_f16[3], OP_F16, "auto", rng);
     coopmat_section(ctx, rng);
@@ -439,6 +500,8 @@ static void check_errors(vkvit_context *ctx)
         {"VKVIT_MATMUL=bogus", good, "bogus"},
         {"fp16 x span too small (in halves)", good, "auto"},
         {"unknown dtype", good, "auto"},
+        {"normalised X with eps 0", good, "auto"},
+        {"normalised X with a NaN eps", good, "auto"},
     };
     bad[0].a.M = 0;
     bad[1].a.K = 17;
@@ -450,6 +513,8 @@ static void check_errors(vkvit_context *ctx)
     /* 4x4 halves need 32 bytes (too small for fp32 too, where the device has no fp16) */
     bad[8].a.dtype = ctx->fp16 ? OP_F16 : OP_F32, bad[8].a.x = vk_span_of(&b, 0, 30);
     bad[9].a.dtype = (op_dtype)9;
+    bad[10].a.norm_x = true;
+    bad[11].a.norm_x = true, bad[11].a.norm_eps = NAN;
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         set_path(ctx, bad[i].path);
         test_refuses(ctx, "matmul", test_record_matmul, &bad[i].a, bad[i].what, "matmul: ");
@@ -543,9 +608,13 @@ int main(void)
 
     const char *paths[] = {"direct", "tiled"};
     for (size_t p = 0; p < 2; p++)
-        if (path_runs(ctx, paths[p], OP_F32))
+        if (path_runs(ctx, paths[p], OP_F32)) {
             for (size_t i = 0; i < sizeof odd / sizeof *odd; i++)
                 run_case(ctx, &odd[i], OP_F32, paths[p], &rng);
+            run_case(ctx, &norm_vit_b, OP_F32, paths[p], &rng);
+            for (size_t i = 0; i < sizeof norm_cases / sizeof *norm_cases; i++)
+                run_case(ctx, &norm_cases[i], OP_F32, paths[p], &rng);
+        }
 
     fp16_section(ctx, &rng);
     check_errors(ctx);

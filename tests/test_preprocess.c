@@ -399,7 +399,7 @@ static void test_plan(vkvit_context *ctx, uint64_t *rng)
         c.hidden = 64, c.layers = 2, c.heads = 4, c.mlp = 128, c.patch = 8, c.num_labels = 10;
         config_apply_defaults(&c);
         vkvit_model *m = NULL;
-        test_ok(model_synthetic(ctx, &c, 7, false, VKVIT_PRECISION_FP32, &m), "synthetic model");
+        test_ok(model_synthetic(ctx, &c, 7, 0, VKVIT_PRECISION_FP32, &m), "synthetic model");
         m->pre.resize = PRE_RESIZE_SHORTEST; /* as a DeiT: shorter side 37, centre crop 32, bicubic */
         m->pre.resize_w = 37;
         m->pre.crop = true;

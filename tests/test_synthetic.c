@@ -18,7 +18,7 @@ static void check(vkvit_context *ctx, const char *name, uint32_t D, uint32_t L, 
     c.hidden = D, c.layers = L, c.heads = H, c.mlp = 4 * D, c.image = 224, c.patch = 16, c.channels = 3;
     c.num_labels = 1000, c.eps = 1e-6;
     struct vkvit_model *m = NULL;
-    test_ok(model_synthetic(ctx, &c, *rng, true, prec, &m), "synthetic model");
+    test_ok(model_synthetic(ctx, &c, *rng, MODEL_KEEP_HOST, prec, &m), "synthetic model");
     vkvit_plan *p = NULL;
     vkvit_plan_options po = {.batch = B};
     test_ok(vkvit_plan_create(m, &po, &p), "plan");

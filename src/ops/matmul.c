@@ -24,9 +24,13 @@
  * winner the autotuner (matmul_tune.c; VKVIT_TUNE=1, vkvit-bench --tune) saved for the shape.
  *
  * dtype OP_F16: X, W, bias, R and Y hold fp16 (the -DFP16=1 variants of both kernels); products are
- * accumulated and the epilogue applied in fp32, rounded to fp16 once at the store. Needs ctx->fp16. */
+ * accumulated and the epilogue applied in fp32, rounded to fp16 once at the store. Needs ctx->fp16.
+ *
+ * norm_x (the fused LayerNorm, docs/fusion.md): every kernel's spec constant NORM_X, the epsilon in the push
+ * constants; the kernels compute each row's statistics in a prologue and normalise X as they load it. */
 #include "matmul.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +48,7 @@
 typedef struct matmul_push {
     uint32_t M, N, K;
     uint32_t x_stride, w_stride, y_stride;   /* elements */
+    float eps;                               /* norm_x: the LayerNorm epsilon */
 } matmul_push;
 
 /* Every matmul shader: per dtype and kernel, the coopmat kernel once per extension spelling. */
@@ -156,6 +161,9 @@ static vkvit_status validate(const vkvit_context *ctx, const matmul_args *a, mat
                     a->batch, a->M, a->N, a->K);
     if ((unsigned)a->epilogue > MATMUL_EPI_QUICK_GELU)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "matmul: unknown epilogue %d", (int)a->epilogue);
+    if (a->norm_x && !(a->norm_eps > 0.0f && isfinite(a->norm_eps)))
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "matmul: normalised input with eps %g: it must be finite and > 0",
+                    (double)a->norm_eps);
     bool residual = a->epilogue == MATMUL_EPI_RESIDUAL;
     if (residual != (a->residual.size > 0))
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, residual ? "matmul: residual epilogue without a residual span"
@@ -171,7 +179,7 @@ static vkvit_status validate(const vkvit_context *ctx, const matmul_args *a, mat
         (a->bias.size && (s = check_span("bias", a->bias, a->N, es))) ||
         (residual && (s = check_span("residual", a->residual, last * ys + mn, es))))
         return s;
-    *p = (matmul_push){a->M, a->N, a->K, (uint32_t)xs, (uint32_t)ws, (uint32_t)ys};
+    *p = (matmul_push){a->M, a->N, a->K, (uint32_t)xs, (uint32_t)ws, (uint32_t)ys, a->norm_x ? a->norm_eps : 0.0f};
     return VKVIT_OK;
 }
 
@@ -180,14 +188,15 @@ static uint32_t spec_constants(const vkvit_context *ctx, const matmul_args *a, c
                                uint32_t *spec)
 {
     const uint32_t v4 = vec4 ? 4u : 1u, epi = (uint32_t)a->epilogue, bias = a->bias.size ? 1u : 0u;
+    const uint32_t norm = a->norm_x ? 1u : 0u;
     if (c->kernel == MATMUL_COOPMAT) {
         const uint32_t *f = matmul_device_of(ctx).coopmat;
         const uint32_t v[] = {c->wg_x * c->wg_y * ctx->info.subgroup_size, c->wg_y, c->wg_x, c->tm / f[0],
-                              c->tn / f[1], f[0], f[1], f[2], c->bk, v4, epi, bias};
+                              c->tn / f[1], f[0], f[1], f[2], c->bk, v4, epi, bias, norm};
         memcpy(spec, v, sizeof v);
         return sizeof v / sizeof *v;
     }
-    const uint32_t v[] = {c->wg_x, c->wg_y, c->tm, c->tn, v4, c->bk, epi, bias};
+    const uint32_t v[] = {c->wg_x, c->wg_y, c->tm, c->tn, v4, c->bk, epi, bias, norm};
     memcpy(spec, v, sizeof v);
     return sizeof v / sizeof *v;
 }

@@ -41,10 +41,12 @@ matmul_device matmul_device_of(const vkvit_context *ctx)
 static uint64_t shared_bytes(const matmul_device *d, const matmul_config *c)
 {
     uint64_t bm = (uint64_t)c->wg_y * c->tm, bn = (uint64_t)c->wg_x * c->tn;
+    /* + the row statistics of a normalised X (NORM_X: vec3 xst[BM], 16 bytes a row at most), counted always */
     if (c->kernel == MATMUL_TILED)   /* xs[BK][BM + 1], ws[BK][BN + 1] floats */
-        return (uint64_t)c->bk * (bm + 1 + bn + 1) * 4;
+        return (uint64_t)c->bk * (bm + 1 + bn + 1) * 4 + bm * 16;
     if (c->kernel == MATMUL_COOPMAT) /* X and W slabs of halves, rows padded by 8; an fp32 fragment per subgroup */
-        return (bm + bn) * (c->bk + 8) * 2 + (uint64_t)c->wg_x * c->wg_y * d->coopmat[0] * d->coopmat[1] * 4;
+        return (bm + bn) * (c->bk + 8) * 2 + (uint64_t)c->wg_x * c->wg_y * d->coopmat[0] * d->coopmat[1] * 4 +
+               bm * 16;
     return 0;
 }
 

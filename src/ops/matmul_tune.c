@@ -1,7 +1,8 @@
 /* The matmul autotuner: which configuration op_matmul records a shape with (matmul.h).
  *
  * A shape's key names the kernel, dtype, load width, batch, M, N, K and the epilogue's class (none,
- * gelu for the three GELUs, tanh, residual): "matmul.direct.f32.v4.b1.197x2304x768.gelu". A winner saved under
+ * gelu for the three GELUs, tanh, residual), ".ln" for a normalised X (norm_x: its prologue changes the
+ * cost): "matmul.direct.f32.v4.b1.197x2304x768.gelu". A winner saved under
  * it (ctx->tune, src/vk/tune.c; the file next to the pipeline cache) is used when it is valid on the
  * device; otherwise the per-device default of matmul_config.c.
  *
@@ -39,9 +40,9 @@ static const char *epilogue_class(matmul_epilogue e)
 /* false when the key would not fit (absurd dimensions): such shapes are never tuned. */
 static bool shape_key(const matmul_args *a, matmul_kernel kernel, bool vec4, char key[VK_TUNE_KEY])
 {
-    int n = snprintf(key, VK_TUNE_KEY, "matmul.%s.%s.%s.b%u.%ux%ux%u.%s", matmul_kernel_names[kernel],
+    int n = snprintf(key, VK_TUNE_KEY, "matmul.%s.%s.%s.b%u.%ux%ux%u.%s%s", matmul_kernel_names[kernel],
                      a->dtype == OP_F16 ? "f16" : "f32", vec4 ? "v4" : "v1", a->batch, a->M, a->N, a->K,
-                     epilogue_class(a->epilogue));
+                     epilogue_class(a->epilogue), a->norm_x ? ".ln" : "");
     return n > 0 && n < VK_TUNE_KEY;
 }
 
@@ -85,7 +86,7 @@ static vkvit_status scratch_make(vkvit_context *ctx, const matmul_args *a, scrat
         .x = vk_span_of(&s->x, 0, x), .w = vk_span_of(&s->w, 0, w), .y = vk_span_of(&s->y, 0, y),
         .bias = b ? vk_span_of(&s->bias, 0, b) : (vk_span){0},
         .residual = a->epilogue == MATMUL_EPI_RESIDUAL ? vk_span_of(&s->y, 0, y) : (vk_span){0},
-        .epilogue = a->epilogue, .dtype = a->dtype,
+        .epilogue = a->epilogue, .dtype = a->dtype, .norm_x = a->norm_x, .norm_eps = a->norm_eps,
     };
     return VKVIT_OK;
 }

@@ -43,6 +43,11 @@ static inline vkvit_status op_check_span(const char *op, const char *what, vk_sp
 
 /* ---- matmul.c: Y[b] = epilogue(X[b] . W^T + bias) ---------------------------------------------
  * X: [batch][M][K] row-major, batch stride x_stride elements (0 = M*K)
+ *   norm_x: X replaced by LN0(X), each row of K normalised without affine inside the op (the fused
+ *   LayerNorm, docs/fusion.md):  Y = epilogue(LN0(X) . W^T + bias),  LN0(x) = (x - mean) / sqrt(var +
+ *   norm_eps), statistics in fp32 as op_layernorm's (stable for large means). A LayerNorm's gamma and
+ *   beta are the caller's to fold into W and bias (model.c: W' = W diag(gamma), b' = b + W beta).
+ *   norm_eps must be finite and > 0.
  * W: [N][K] row-major (PyTorch Linear layout), batch stride w_stride (0 = shared by all batches)
  * bias: [N] or absent
  * R (residual, only for MATMUL_EPI_RESIDUAL): same layout as Y; may alias Y (in-place x += ...)
@@ -72,6 +77,8 @@ typedef struct matmul_args {
     vk_span x, w, bias, residual, y;
     matmul_epilogue epilogue;
     op_dtype dtype;
+    bool norm_x;        /* X normalised per row (above); false: X as given */
+    float norm_eps;     /* the LayerNorm epsilon when norm_x */
 } matmul_args;
 
 vkvit_status op_matmul(vk_cmd *cmd, vkvit_context *ctx, const matmul_args *a);

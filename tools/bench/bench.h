@@ -57,6 +57,7 @@ typedef struct options {
     bool tune;                       /* --tune: the matmul autotuner on (VKVIT_TUNE=1) */
     unsigned roofline;               /* --roofline: bit i = roofline.c's GPU i */
     bool host_overhead;              /* --host-overhead */
+    bool unfused;                    /* --unfused: models loaded with MODEL_UNFUSED_LN */
 } options;
 
 typedef struct bench {

@@ -85,6 +85,8 @@ static void usage(FILE *f)
           "  --validate       enable the Khronos validation layer (distorts timings; off by default)\n"
           "  --tune           matmul autotuning: time candidate tile configurations of each shape not tuned\n"
           "                   before, print them and save the winner next to the pipeline cache\n"
+          "  --unfused        --model: each encoder LayerNorm as its own dispatch (7 per layer, not 5;\n"
+          "                   vkvit_model_options.unfused_layernorm, docs/fusion.md)\n"
           "  -h, --help       this text\n"
           "\n"
           "Default shapes: ViT-B/16 at batch B, M = 197*B: matmul 197x768->2304 (qkv), 197x768->768\n"
@@ -267,6 +269,8 @@ static void parse_args(int argc, char **argv, options *o)
             o->validate = true;
         } else if (!strcmp(a, "--tune")) {
             o->tune = true;
+        } else if (!strcmp(a, "--unfused")) {
+            o->unfused = true;
         } else if (!strcmp(a, "--ops")) {
             o->op_breakdown = true;
         } else if (!strcmp(a, "--roofline")) {

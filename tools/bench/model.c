@@ -62,6 +62,7 @@ static vkvit_status load_model(bench *b, const char *spec, vkvit_precision preci
 {
     vkvit_status s;
     *m = NULL;
+    const unsigned flags = b->opt.unfused ? MODEL_UNFUSED_LN : 0u;
     const model_preset *pr = NULL;
     for (size_t i = 0; i < sizeof presets / sizeof *presets; i++)
         if (!strcmp(spec, presets[i].name))
@@ -76,9 +77,9 @@ static vkvit_status load_model(bench *b, const char *spec, vkvit_precision preci
             c.hybrid = true, c.resnet = (vit_resnet){.stages = 3, .root = 64, .depth = {3, 4, 9},
                                                      .mid = {64, 128, 256}, .width = {256, 512, 1024},
                                                      .groups = 32, .gn_eps = 1e-5};
-        s = model_synthetic(b->ctx, &c, b->opt.seed, false, precision, m);
+        s = model_synthetic(b->ctx, &c, b->opt.seed, flags, precision, m);
     } else {
-        s = model_load(b->ctx, spec, false, precision, 0, m);
+        s = model_load(b->ctx, spec, flags, precision, 0, m);
     }
     if (s && s != VKVIT_ERROR_UNSUPPORTED && s != VKVIT_ERROR_OUT_OF_DEVICE_MEMORY)
         die("%s (%s): %s: %s", spec, precision_name(precision), vkvit_status_string(s), vkvit_last_error());
