@@ -89,11 +89,12 @@ check "--ops without --model is refused" test $? -ne 0
 check "an unknown precision is refused" test $? -ne 0
 
 # The roofline account and the host overhead: they run under the layer, and the per-forward counts are the
-# plan's (test-tiny: 2 layers, fp32: 3 + 2 x 7 + 2 dispatches, one barrier before each, two more).
+# plan's (test-tiny: 2 layers, fp32: 3 + 2 x 5 + 2 dispatches with the LayerNorms fused, one barrier before each,
+# two more).
 "$bin" --model test-tiny --roofline all --host-overhead --runs 1 --warmup 0 --validate >"$tmp/roof" 2>&1
 check "--roofline all --host-overhead --validate exits 0" test $? -eq 0
-grep -q 'per forward: 19 dispatches, 21 barriers' "$tmp/roof"
-check "19 dispatches, 21 barriers per forward" test $? -eq 0
+grep -q 'per forward: 15 dispatches, 17 barriers' "$tmp/roof"
+check "15 dispatches, 17 barriers per forward" test $? -eq 0
 grep -q 'floor on Arc A770' "$tmp/roof"; check "a floor per named GPU" test $? -eq 0
 grep -q 'host overhead: vkvit_run with no dispatches' "$tmp/roof"; check "the host overhead line" test $? -eq 0
 "$bin" --model test-tiny --roofline b200 >/dev/null 2>&1

@@ -3,7 +3,8 @@
  *
  * A plain ViT classifier (one class token, no pre-logits layer) runs, per vkvit_run:
  *   embedding   patchify, patch GEMM, tokens                                   EMBED_DISPATCHES
- *   encoder     L x PER_LAYER (LN1, QKV GEMM, attention, proj GEMM, LN2, fc1 GEMM, fc2 GEMM)
+ *   encoder     L x PER_LAYER: QKV GEMM (LN1 inside), attention, proj GEMM, fc1 GEMM (LN2 inside), fc2 GEMM;
+ *               L x PER_LAYER_UNFUSED with vkvit_model_options.unfused_layernorm (LN1 and LN2 their own ops)
  *   head        final LayerNorm of the class token, classifier GEMM             HEAD_DISPATCHES
  *   widenings   fp16 plans only: the pooled tokens and the logits back to fp32  WIDEN_DISPATCHES
  * Barriers: one before every dispatch (the first waits for the input copy), except between the widenings,
@@ -17,14 +18,15 @@
 
 enum {
     EMBED_DISPATCHES = 3,
-    PER_LAYER = 7,        /* the encoder layer: the one number the LayerNorm-into-GEMM fusion changes */
+    PER_LAYER = 5,          /* the encoder layer, LayerNorms fused into the GEMMs after them (docs/fusion.md) */
+    PER_LAYER_UNFUSED = 7,  /* the same with the LayerNorms as their own dispatches */
     HEAD_DISPATCHES = 2,
     WIDEN_DISPATCHES = 2, /* fp16: pooled, logits */
 };
 
-static void check(vkvit_context *ctx, const char *dir, vkvit_precision prec, uint32_t batch)
+static void check(vkvit_context *ctx, const char *dir, vkvit_precision prec, uint32_t batch, bool unfused)
 {
-    vkvit_model_options mo = {.precision = prec};
+    vkvit_model_options mo = {.precision = prec, .unfused_layernorm = unfused};
     vkvit_model *m = NULL;
     vkvit_status s = vkvit_model_load(ctx, dir, &mo, &m);
     if (!test_expect(s == VKVIT_OK, "load %s (%s)", dir, s ? vkvit_last_error() : "ok"))
@@ -36,11 +38,12 @@ static void check(vkvit_context *ctx, const char *dir, vkvit_precision prec, uin
     test_ok(vkvit_plan_get_info(p, &pi), "plan info");
     const bool f16 = prec == VKVIT_PRECISION_FP16;
     const uint32_t widen = f16 ? WIDEN_DISPATCHES : 0;
-    const uint32_t dispatches = EMBED_DISPATCHES + pi.layers * PER_LAYER + HEAD_DISPATCHES + widen;
+    const uint32_t per_layer = unfused ? PER_LAYER_UNFUSED : PER_LAYER;
+    const uint32_t dispatches = EMBED_DISPATCHES + pi.layers * per_layer + HEAD_DISPATCHES + widen;
     const uint32_t barriers = dispatches - (widen ? widen - 1 : 0) + 2;
-    test_expect(pi.dispatches == dispatches, "%s, %s, batch %u: %u dispatches per forward (%u + %u x %u + %u + %u)",
-                dir, f16 ? "fp16" : "fp32", batch, pi.dispatches, EMBED_DISPATCHES, pi.layers, PER_LAYER,
-                HEAD_DISPATCHES, widen);
+    test_expect(pi.dispatches == dispatches, "%s, %s, batch %u%s: %u dispatches per forward (%u + %u x %u + %u + %u)",
+                dir, f16 ? "fp16" : "fp32", batch, unfused ? ", unfused" : "", pi.dispatches, EMBED_DISPATCHES,
+                pi.layers, per_layer, HEAD_DISPATCHES, widen);
     test_expect(pi.barriers == barriers, "%s, %s, batch %u: %u barriers per forward (expected %u)", dir,
                 f16 ? "fp16" : "fp32", batch, pi.barriers, barriers);
     vkvit_plan_destroy(p);
@@ -62,7 +65,8 @@ int main(int argc, char **argv)
         }
         for (int a = 1; a < 3; a++)
             for (int b = 0; b < 2; b++)
-                check(ctx, argv[a], f ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32, batches[b]);
+                for (int u = 0; u < 2; u++)
+                    check(ctx, argv[a], f ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32, batches[b], u);
     }
     return test_finish(ctx);
 }

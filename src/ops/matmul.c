@@ -210,6 +210,14 @@ static vk_cost matmul_cost(const vkvit_context *ctx, const matmul_args *a, const
                             a->w_stride != 0, bm, bn);
     k.matrix = c->kernel == MATMUL_COOPMAT;
     k.shape[0] = a->M, k.shape[1] = a->N, k.shape[2] = a->K;
+    if (a->norm_x) {
+        /* The fused LayerNorm: every workgroup reads its X block twice more for the row statistics (sum, then
+         * squared deviations: 4 flops per element) and normalises each element as it loads it (3 flops); the
+         * bytes it must move are unchanged (docs/fusion.md). */
+        const double blocks = (double)a->batch * a->M * a->K * div_up(a->N, bn);
+        k.flops += 7.0 * blocks;
+        k.tiled_bytes += 2.0 * blocks * es;
+    }
     if (c->kernel == MATMUL_COOPMAT) {
         const uint32_t *f = matmul_device_of(ctx).coopmat;
         k.wg_size = c->wg_x * c->wg_y * ctx->info.subgroup_size;
