@@ -240,6 +240,21 @@ typedef enum vkvit_precision {
     VKVIT_PRECISION_FP16
 } vkvit_precision;
 
+/* Where each encoder layer's two LayerNorms run (vkvit_model_options.layernorm). Results agree within the usual
+ * bounds either way; the final LayerNorm is its own op in both. docs/fusion.md. */
+typedef enum vkvit_layernorm_mode {
+    /* The environment variable VKVIT_LAYERNORM=fused|unfused if set (CI runs the whole suite both ways with
+     * it), else FUSED on GPUs and UNFUSED on CPU devices (lavapipe, SwiftShader), where a barrier costs little
+     * and the fused statistics' extra reads of X made ViT-B/16 2-10% slower (measured on lavapipe). */
+    VKVIT_LAYERNORM_AUTO = 0,
+    /* Fused into the QKV and fc1 matmuls, 5 dispatches per layer: gamma and beta folded into their weights and
+     * biases at load, each row's mean and variance computed inside the matmul. */
+    VKVIT_LAYERNORM_FUSED,
+    /* Each LayerNorm its own dispatch before its matmul, the weights as stored: 7 dispatches per layer, for
+     * comparison (vkvit-bench --unfused). */
+    VKVIT_LAYERNORM_UNFUSED
+} vkvit_layernorm_mode;
+
 /* "fp32" or "fp16" ("auto" for VKVIT_PRECISION_AUTO). Never NULL. */
 VKVIT_API const char *vkvit_precision_string(vkvit_precision precision);
 
@@ -274,12 +289,10 @@ typedef struct vkvit_model_options {
      * non-square (timm img_size / input_size [h, w], HF image_size [h, w]) runs at its own size by default.
      * A hybrid (ResNet stem) runs square sizes only (VKVIT_ERROR_UNSUPPORTED). docs/resolution.md. */
     uint32_t image_height, image_width;
-    /* Non-zero: run each encoder layer's two LayerNorms as their own dispatches before the QKV and fc1 matmuls,
-     * with the weights as stored: 7 dispatches per layer, for comparison (vkvit-bench --unfused). Default (0):
-     * the LayerNorms are fused into those matmuls, 5 dispatches per layer: gamma and beta folded into their
-     * weights and biases at load, each row's mean and variance computed inside the matmul (docs/fusion.md).
-     * Results agree within the usual bounds either way; the final LayerNorm is its own op in both. */
-    int unfused_layernorm;
+    /* Where the encoder layers' LayerNorms run; zero = VKVIT_LAYERNORM_AUTO (fused, 5 dispatches per layer, on
+     * GPUs). VKVIT_LAYERNORM_UNFUSED keeps them as their own dispatches (7 per layer). Another value
+     * (or VKVIT_LAYERNORM set to anything but fused / unfused) is VKVIT_ERROR_INVALID_ARGUMENT. */
+    vkvit_layernorm_mode layernorm;
 } vkvit_model_options;
 
 /* Loads a checkpoint as downloaded from Hugging Face or timm: `path` is a directory holding

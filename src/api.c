@@ -10,6 +10,30 @@
 #include "ref/ref.h"
 #include "ref/vit.h"
 
+/* VKVIT_LAYERNORM_AUTO: VKVIT_LAYERNORM from the environment if set, else fused on GPUs and unfused on CPU
+ * devices. On a CPU device the fusion does not pay: a barrier there costs little, while the statistics prologue
+ * re-reads X in every column block of the direct kernel, which is bound by its loads (ViT-B/16 batch 1 on
+ * lavapipe, alternated runs: fused 2-9% slower on Mesa 26, fp32 even and fp16 4-10% slower on Mesa 22;
+ * bench/README.md, "The fused LayerNorm"). */
+static vkvit_status resolve_layernorm(const vkvit_context *ctx, vkvit_layernorm_mode *mode)
+{
+    if (*mode == VKVIT_LAYERNORM_AUTO) {
+        const char *env = getenv("VKVIT_LAYERNORM");
+        if (!env || !*env)
+            *mode = ctx->info.type == VKVIT_DEVICE_CPU ? VKVIT_LAYERNORM_UNFUSED : VKVIT_LAYERNORM_FUSED;
+        else if (!strcmp(env, "fused"))
+            *mode = VKVIT_LAYERNORM_FUSED;
+        else if (!strcmp(env, "unfused"))
+            *mode = VKVIT_LAYERNORM_UNFUSED;
+        else
+            return fail(VKVIT_ERROR_INVALID_ARGUMENT, "VKVIT_LAYERNORM=%s: expected fused or unfused", env);
+    }
+    if (*mode != VKVIT_LAYERNORM_FUSED && *mode != VKVIT_LAYERNORM_UNFUSED)
+        return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_options.layernorm = %d: expected a vkvit_layernorm_mode",
+                    (int)*mode);
+    return VKVIT_OK;
+}
+
 VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, const vkvit_model_options *options,
                                         vkvit_model **out)
 {
@@ -19,8 +43,12 @@ VKVIT_API vkvit_status vkvit_model_load(vkvit_context *ctx, const char *path, co
     if (!ctx || !path)
         return fail(VKVIT_ERROR_INVALID_ARGUMENT, "vkvit_model_load: NULL %s", ctx ? "path" : "context");
     vkvit_model_options o = options ? *options : (vkvit_model_options){0};
+    vkvit_status s = resolve_layernorm(ctx, &o.layernorm);
+    if (s)
+        return s;
     /* Each side: its own option, else the square image_size, else (0) the checkpoint's. */
-    const unsigned flags = (o.keep_host_weights ? MODEL_KEEP_HOST : 0u) | (o.unfused_layernorm ? MODEL_UNFUSED_LN : 0u);
+    const unsigned flags = (o.keep_host_weights ? MODEL_KEEP_HOST : 0u) |
+                           (o.layernorm == VKVIT_LAYERNORM_UNFUSED ? MODEL_UNFUSED_LN : 0u);
     return model_load_rect(ctx, path, flags, o.precision,
                            o.image_height ? o.image_height : o.image_size, o.image_width ? o.image_width : o.image_size,
                            out);

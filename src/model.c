@@ -175,7 +175,7 @@ static vkvit_status write_elements(struct vkvit_model *m, uint64_t at, const flo
         if ((h[i] & 0x7c00u) == 0x7c00u && isfinite(src[i])) {
             free(h);
             return fail(VKVIT_ERROR_UNSUPPORTED, "%s: %s[%llu] = %g (the LayerNorm folded in) is beyond fp16's range "
-                        "(65504); load the model with precision VKVIT_PRECISION_FP32 or unfused_layernorm",
+                        "(65504); load the model with precision VKVIT_PRECISION_FP32 or layernorm VKVIT_LAYERNORM_UNFUSED",
                         m->path, what, (unsigned long long)i, (double)src[i]);
         }
     }

@@ -4,7 +4,7 @@
  * A plain ViT classifier (one class token, no pre-logits layer) runs, per vkvit_run:
  *   embedding   patchify, patch GEMM, tokens                                   EMBED_DISPATCHES
  *   encoder     L x PER_LAYER: QKV GEMM (LN1 inside), attention, proj GEMM, fc1 GEMM (LN2 inside), fc2 GEMM;
- *               L x PER_LAYER_UNFUSED with vkvit_model_options.unfused_layernorm (LN1 and LN2 their own ops)
+ *               L x PER_LAYER_UNFUSED with VKVIT_LAYERNORM_UNFUSED (LN1 and LN2 their own ops)
  *   head        final LayerNorm of the class token, classifier GEMM             HEAD_DISPATCHES
  *   widenings   fp16 plans only: the pooled tokens and the logits back to fp32  WIDEN_DISPATCHES
  * Barriers: one before every dispatch (the first waits for the input copy), except between the widenings,
@@ -15,6 +15,8 @@
 #include "common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 enum {
     EMBED_DISPATCHES = 3,
@@ -26,7 +28,7 @@ enum {
 
 static void check(vkvit_context *ctx, const char *dir, vkvit_precision prec, uint32_t batch, bool unfused)
 {
-    vkvit_model_options mo = {.precision = prec, .unfused_layernorm = unfused};
+    vkvit_model_options mo = {.precision = prec, .layernorm = unfused ? VKVIT_LAYERNORM_UNFUSED : VKVIT_LAYERNORM_FUSED};
     vkvit_model *m = NULL;
     vkvit_status s = vkvit_model_load(ctx, dir, &mo, &m);
     if (!test_expect(s == VKVIT_OK, "load %s (%s)", dir, s ? vkvit_last_error() : "ok"))
@@ -50,6 +52,60 @@ static void check(vkvit_context *ctx, const char *dir, vkvit_precision prec, uin
     vkvit_model_destroy(m);
 }
 
+/* VKVIT_LAYERNORM_AUTO follows the environment, else the device (fused on GPUs, unfused on CPU devices), and bad
+ * values are refused by name. The
+ * variable is set and restored here, since a CI stage runs the whole suite with VKVIT_LAYERNORM=unfused. */
+static uint32_t auto_dispatches(vkvit_context *ctx, const char *dir, const char *env, vkvit_layernorm_mode mode,
+                                vkvit_status *status)
+{
+    if (env)
+        setenv("VKVIT_LAYERNORM", env, 1);
+    else
+        unsetenv("VKVIT_LAYERNORM");
+    vkvit_model_options mo = {.precision = VKVIT_PRECISION_FP32, .layernorm = mode};
+    vkvit_model *m = NULL;
+    vkvit_plan *p = NULL;
+    vkvit_plan_info pi = {0};
+    *status = vkvit_model_load(ctx, dir, &mo, &m);
+    if (!*status && !(*status = vkvit_plan_create(m, &(vkvit_plan_options){.batch = 1}, &p)))
+        *status = vkvit_plan_get_info(p, &pi);
+    vkvit_plan_destroy(p);
+    vkvit_model_destroy(m);
+    return pi.dispatches;
+}
+
+static void check_auto(vkvit_context *ctx, const char *dir)
+{
+    const char *saved = getenv("VKVIT_LAYERNORM");
+    char *keep = saved ? strdup(saved) : NULL;
+    vkvit_status s;
+    vkvit_device_info di;
+    test_ok(vkvit_context_device_info(ctx, &di), "device info");
+    const bool cpu = di.type == VKVIT_DEVICE_CPU;
+    const uint32_t fused = auto_dispatches(ctx, dir, NULL, VKVIT_LAYERNORM_FUSED, &s);
+    const uint32_t unfused = auto_dispatches(ctx, dir, NULL, VKVIT_LAYERNORM_UNFUSED, &s);
+    test_expect(!s && unfused > fused, "unfused %u dispatches, fused %u", unfused, fused);
+    test_expect(auto_dispatches(ctx, dir, NULL, VKVIT_LAYERNORM_AUTO, &s) == (cpu ? unfused : fused) && !s,
+                "AUTO without VKVIT_LAYERNORM on a %s device is %s", cpu ? "CPU" : "GPU", cpu ? "unfused" : "fused");
+    test_expect(auto_dispatches(ctx, dir, "unfused", VKVIT_LAYERNORM_AUTO, &s) == unfused && !s,
+                "AUTO with VKVIT_LAYERNORM=unfused is unfused");
+    test_expect(auto_dispatches(ctx, dir, "fused", VKVIT_LAYERNORM_AUTO, &s) == fused && !s,
+                "AUTO with VKVIT_LAYERNORM=fused is fused");
+    test_expect(auto_dispatches(ctx, dir, "unfused", VKVIT_LAYERNORM_FUSED, &s) == fused && !s,
+                "an explicit FUSED is not overridden by the environment");
+    auto_dispatches(ctx, dir, "sometimes", VKVIT_LAYERNORM_AUTO, &s);
+    test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT && strstr(vkvit_last_error(), "VKVIT_LAYERNORM=sometimes"),
+                "VKVIT_LAYERNORM=sometimes is refused by name (%s)", vkvit_last_error());
+    auto_dispatches(ctx, dir, NULL, (vkvit_layernorm_mode)7, &s);
+    test_expect(s == VKVIT_ERROR_INVALID_ARGUMENT && strstr(vkvit_last_error(), "layernorm = 7"),
+                "layernorm = 7 is refused by name (%s)", vkvit_last_error());
+    if (keep)
+        setenv("VKVIT_LAYERNORM", keep, 1);
+    else
+        unsetenv("VKVIT_LAYERNORM");
+    free(keep);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 3) {
@@ -68,5 +124,6 @@ int main(int argc, char **argv)
                 for (int u = 0; u < 2; u++)
                     check(ctx, argv[a], f ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32, batches[b], u);
     }
+    check_auto(ctx, argv[2]);
     return test_finish(ctx);
 }

@@ -6,7 +6,7 @@
  * modules: the C reference forward (embedding, logits; batch 3 and batch 1), bound TOL_FORWARD; the GPU plan
  * fp32 within TOL_FORWARD and fp16 within TOL_F16_FORWARD, batch 3 and 1, with vkvit_verify against the C
  * reference; the HF DINOv2 classifier's [cls | mean of the patch tokens] head as transformers computes it.
- * At the checkpoint's size, the same GPU checks with the LayerNorms unfused (vkvit_model_options.unfused_layernorm:
+ * At the checkpoint's size, the same GPU checks with the LayerNorms unfused (vkvit_model_options.layernorm:
  * 7 dispatches per layer instead of 5, docs/fusion.md), fp32 and fp16, at the same bounds.
  * Also: the LayerScale fold leaves no trace (the loaded projection is gamma times the file's); a batch in passes
  * of one image; checkpoints whose config disagrees with them (register counts, the position rows, SwiGLU)
@@ -180,7 +180,7 @@ static void check_fixture(vkvit_context *ctx, const char *data, const char *fixt
     for (int k = 0; !image && k < 2; k++) {
         char unfused[200];
         snprintf(unfused, sizeof unfused, "%s, unfused LayerNorm", name);
-        mo.unfused_layernorm = 1;
+        mo.layernorm = VKVIT_LAYERNORM_UNFUSED;
         mo.precision = k ? VKVIT_PRECISION_FP16 : VKVIT_PRECISION_FP32;
         s = vkvit_model_load(ctx, dir, &mo, &h);
         if (test_expect(s == VKVIT_OK, "%s: loads (%s)", unfused, s ? vkvit_last_error() : "ok")) {

@@ -117,6 +117,8 @@ in_root bash -c '
   meson compile -C build-deb13 || exit 1
   export VKVIT_DEVICE=llvmpipe XDG_CACHE_HOME=/src/vkvit/build-deb13/cache
   export VKVIT_MATMUL=coopmat VKVIT_EXPECT_COOPMAT=khr
+  # The encoder LayerNorms fused into the matmuls, as on GPUs (lavapipe alone would run them unfused).
+  export VKVIT_LAYERNORM=fused
   # Synchronization validation on (test_sync proves the setting reaches the layer).
   export VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT
   echo "== debian13: the device, its cooperative-matrix shapes and the one chosen"

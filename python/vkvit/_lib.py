@@ -57,7 +57,7 @@ class ContextOptions(ctypes.Structure):
 
 class ModelOptions(ctypes.Structure):
     _fields_ = [("precision", c_int), ("keep_host_weights", c_int), ("image_size", c_uint32),
-                ("image_height", c_uint32), ("image_width", c_uint32), ("unfused_layernorm", c_int)]
+                ("image_height", c_uint32), ("image_width", c_uint32), ("layernorm", c_int)]
 
 
 class ModelInfo(ctypes.Structure):

@@ -86,7 +86,7 @@ static void usage(FILE *f)
           "  --tune           matmul autotuning: time candidate tile configurations of each shape not tuned\n"
           "                   before, print them and save the winner next to the pipeline cache\n"
           "  --unfused        --model: each encoder LayerNorm as its own dispatch (7 per layer, not 5;\n"
-          "                   vkvit_model_options.unfused_layernorm, docs/fusion.md)\n"
+          "                   VKVIT_LAYERNORM_UNFUSED, docs/fusion.md)\n"
           "  -h, --help       this text\n"
           "\n"
           "Default shapes: ViT-B/16 at batch B, M = 197*B: matmul 197x768->2304 (qkv), 197x768->768\n"
