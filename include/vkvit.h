@@ -486,7 +486,8 @@ typedef struct vkvit_image {
  * Thread-safe. Errors: VKVIT_ERROR_IO (cannot open or read), VKVIT_ERROR_BAD_IMAGE (empty, truncated,
  * corrupt, not an image, or a side of 0 or above VKVIT_MAX_IMAGE_SIDE: rejected before decoding; a JPEG is
  * truncated where PIL calls it so without ImageFile.LOAD_TRUNCATED_IMAGES, and a JPEG whose entropy-coded
- * data is damaged but decodable decodes, as in PIL). */
+ * data is damaged but decodable decodes, as in PIL; a progressive JPEG whose coefficients need more than
+ * 576 MiB, i.e. over 89.5 Mpx at 4:4:4, is refused as a likely decompression bomb: docs/images.md). */
 VKVIT_API vkvit_status vkvit_image_load(const char *path, vkvit_image *out);
 /* The same from an encoded file in memory. `name` is used in messages (may be NULL). */
 VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const char *name, vkvit_image *out);

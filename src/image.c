@@ -19,7 +19,9 @@
  * what is missing with zeros, but they have to ask the reader for those bytes first. A file is
  * truncated when the decoder asks to read at the end of the data, skips past it, or asks for a
  * block (other than a refill of stb's 128-byte buffer, which may legitimately come up short at
- * the end) that the file cannot fill. Complete files never do that (checked on every format). */
+ * the end) that the file cannot fill. Complete files never do that (checked on every format).
+ * Libjpeg's memory for a progressive JPEG is bounded (JPEG_MEMORY_BUDGET below): a small file cannot make it
+ * allocate gigabytes. */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -177,6 +179,20 @@ static void cmyk_to_rgba(unsigned char *px, size_t n)
     }
 }
 
+/* What libjpeg may hold besides our RGBA output. A baseline (sequential) JPEG needs only a few MCU rows of buffers
+ * (a few MB at 16384 wide); a progressive or multi-scan one keeps every DCT coefficient of the image (2 bytes per
+ * sample: 6 bytes a pixel at 4:4:4, 3 at 4:2:0, 8 for CMYK) from jpeg_start_decompress to the end, and a tiny file
+ * can declare 16384 x 16384, asking for 1.5 GB before a pixel is decoded. Libjpeg-turbo's jmemnobs hands out no
+ * more than max_memory_to_use for those whole-image arrays and then fails with JERR_NO_BACKING_STORE ("Backing store
+ * not supported"), which the error manager below turns into VKVIT_ERROR_BAD_IMAGE. 512 MiB holds the coefficients
+ * of a 4:4:4 progressive image of 89.5 Mpx (PIL's Image.MAX_IMAGE_PIXELS, where Pillow starts warning of a
+ * decompression bomb; PIL refuses outright at twice that, and so also every progressive 16384 x 16384); 64 MiB
+ * more covers libjpeg's other buffers at 16384 wide. Measured (PIL-written files, peak RSS with our RGBA): a
+ * progressive 4000 x 3000 decodes in 117 MB at 4:4:4, a progressive 9459 x 9459 (89.5 Mpx) 4:4:4 in 859 MB, a
+ * baseline 16384 x 16384 in 1041 MB; a progressive 16384 x 16384 (4:2:0, 768 MiB of coefficients) is refused in
+ * 0.04 s. */
+#define JPEG_MEMORY_BUDGET ((512L + 64L) << 20)
+
 static vkvit_status decode_jpeg(const unsigned char *data, size_t size, const char *name, vkvit_image *out)
 {
     struct jpeg_decompress_struct c;
@@ -191,7 +207,8 @@ static vkvit_status decode_jpeg(const unsigned char *data, size_t size, const ch
         char why[JMSG_LENGTH_MAX];
         err.pub.format_message((j_common_ptr)&c, why);
         int oom = err.pub.msg_code == JERR_OUT_OF_MEMORY;
-        int ended = err.data_ended;
+        int ended = err.data_ended, bomb = err.pub.msg_code == JERR_NO_BACKING_STORE;
+        unsigned c_w = c.image_width, c_h = c.image_height; /* 0 before the header is read */
         jpeg_destroy_decompress(&c);
         free(px);
         if (oom)
@@ -200,9 +217,14 @@ static vkvit_status decode_jpeg(const unsigned char *data, size_t size, const ch
         if (ended)
             return fail(VKVIT_ERROR_BAD_IMAGE, "%s: truncated: the file (%zu bytes) ends before the JPEG data does "
                         "(libjpeg: %s)", name, size, why);
+        if (bomb)
+            return fail(VKVIT_ERROR_BAD_IMAGE, "%s: a %ux%u progressive or multi-scan JPEG needs more than the %ld MiB "
+                        "libjpeg is allowed for its coefficients (a decompression bomb?) (libjpeg: %s)", name,
+                        c_w, c_h, (long)(JPEG_MEMORY_BUDGET >> 20), why);
         return fail(VKVIT_ERROR_BAD_IMAGE, "%s: corrupt or unsupported JPEG (libjpeg: %s)", name, why);
     }
     jpeg_create_decompress(&c);
+    c.mem->max_memory_to_use = JPEG_MEMORY_BUDGET;
     jpeg_mem_src(&c, data, (unsigned long)size);
     jpeg_read_header(&c, TRUE);
     uint32_t w = c.image_width, h = c.image_height;

@@ -1,7 +1,7 @@
 /* Decoding (src/image.c): JPEG through libjpeg and every other format stb_image reads, made in memory
  * (stb_image_write for PNG, BMP, TGA, JPEG; by hand for 16-bit PNG, GIF and PNM), every pixel layout (grey,
  * grey + alpha, RGB, RGBA), and the bad files (missing, empty, truncated, not an image, too large) with their exact
- * status and message. No GPU. */
+ * status and message; a progressive JPEG bomb refused by libjpeg's memory budget. No GPU. */
 #include "common.h"
 
 #include <math.h>
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jpeglib.h> /* after stdio.h */
 
 /* ---- a growable byte buffer ------------------------------------------------------------------------------- */
 typedef struct bytes {
@@ -398,10 +400,58 @@ static void test_bad(uint64_t *rng)
     expect_error("NULL path", vkvit_image_load(NULL, &im), VKVIT_ERROR_INVALID_ARGUMENT, "path is NULL", NULL);
 }
 
+/* A decompression bomb: a progressive JPEG of 16 x 16 pixels (a few hundred bytes, written by libjpeg) whose frame
+ * header is patched to claim 16384 x 16384. Libjpeg would want 1.5 GB for its coefficients before decoding a pixel;
+ * its memory budget (src/image.c) refuses it at once, before our 1 GiB of RGBA is allocated. */
+static void test_bomb(void)
+{
+    struct jpeg_compress_struct c;
+    struct jpeg_error_mgr jerr;
+    unsigned char *jpg = NULL, row[16 * 3];
+    unsigned long n = 0;
+    c.err = jpeg_std_error(&jerr);
+    jpeg_create_compress(&c);
+    jpeg_mem_dest(&c, &jpg, &n);
+    c.image_width = c.image_height = 16;
+    c.input_components = 3;
+    c.in_color_space = JCS_RGB;
+    jpeg_set_defaults(&c);
+    jpeg_simple_progression(&c);
+    jpeg_start_compress(&c, TRUE);
+    for (int i = 0; i < 16 * 3; i++)
+        row[i] = (unsigned char)(i * 5);
+    while (c.next_scanline < 16) {
+        JSAMPROW r = row;
+        jpeg_write_scanlines(&c, &r, 1);
+    }
+    jpeg_finish_compress(&c);
+    jpeg_destroy_compress(&c);
+    vkvit_image im;
+    vkvit_status s = vkvit_image_decode(jpg, n, "small.jpg", &im);
+    test_expect(s == VKVIT_OK && im.width == 16, "progressive 16x16 (%lu bytes) decodes: %s", n,
+                vkvit_status_string(s));
+    vkvit_image_destroy(&im);
+    size_t at = 2;
+    while (at + 9 < n && !(jpg[at] == 0xFF && jpg[at + 1] == 0xC2))
+        at++;
+    test_expect(at + 9 < n, "libjpeg wrote a progressive frame header (SOF2)");
+    if (at + 9 >= n)
+        return;
+    jpg[at + 5] = jpg[at + 7] = 0x40, jpg[at + 6] = jpg[at + 8] = 0x00; /* height, width: 16384 */
+    double t0 = test_now();
+    expect_error("16384x16384 progressive JPEG of a few hundred bytes", vkvit_image_decode(jpg, n, "bomb.jpg", &im),
+                 VKVIT_ERROR_BAD_IMAGE, "bomb.jpg: a 16384x16384 progressive or multi-scan JPEG needs more than "
+                 "the 576 MiB", "Backing store not supported");
+    double dt = test_now() - t0;
+    test_expect(dt < 1.0, "the bomb is refused before it is decoded: %.3f s", dt);
+    free(jpg);
+}
+
 int main(void)
 {
     uint64_t rng = test_seed();
     test_formats(&rng);
     test_bad(&rng);
+    test_bomb();
     return test_finish(NULL);
 }
