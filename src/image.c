@@ -292,8 +292,15 @@ VKVIT_API vkvit_status vkvit_image_decode(const void *data, size_t size, const c
     if (sniffed && (hw <= 0 || hh <= 0 || hw > VKVIT_MAX_IMAGE_SIDE || hh > VKVIT_MAX_IMAGE_SIDE))
         return fail(VKVIT_ERROR_BAD_IMAGE, "%s: %lldx%lld pixels; each side must be 1..%d", name, (long long)hw,
                     (long long)hh, VKVIT_MAX_IMAGE_SIDE);
+    /* JPEG: what stb_image would take for one too (0xD8 after any number of 0xFF fill bytes; no other format it
+     * reads starts so) goes to libjpeg, which refuses a file that does not start with FF D8, as PIL does. stb's own
+     * JPEG decoder is never reached: it writes past a Huffman table whose code counts add up to more than 256
+     * (stb_image.h 2.27's stbi__build_huffman, found by tests/fuzz_image; tests/fuzz_image_corpus/stb-dht.jpg). */
     const unsigned char *bytes = data;
-    if (size >= 2 && bytes[0] == 0xFF && bytes[1] == 0xD8)
+    size_t fill = 0;
+    while (fill < size && bytes[fill] == 0xFF)
+        fill++;
+    if (fill >= 1 && fill < size && bytes[fill] == 0xD8)
         return decode_jpeg(bytes, size, name, out);
     if (!stbi_info_from_memory(data, (int)size, &w, &h, &comp)) {
         if (sniffed)

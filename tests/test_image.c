@@ -342,6 +342,9 @@ static void test_bad(uint64_t *rng)
         }
     expect_error("JPEG of SOI and EOI only", vkvit_image_decode("\xff\xd8\xff\xd9", 4, "markers.jpg", &im),
                  VKVIT_ERROR_BAD_IMAGE, "markers.jpg: ", "libjpeg");
+    /* 0xD8 after fill bytes is a JPEG to stb_image, whose decoder overflows on bad Huffman tables: libjpeg's. */
+    expect_error("JPEG after fill bytes", vkvit_image_decode("\xff\xff\xff\xd8\xff\xd9", 6, "fill.jpg", &im),
+                 VKVIT_ERROR_BAD_IMAGE, "fill.jpg: corrupt or unsupported JPEG (libjpeg: Not a JPEG file", NULL);
     jb.p[jb.n - 40] ^= 0x5A;
     vkvit_status ds = vkvit_image_decode(jb.p, jb.n, "damaged.jpg", &im);
     test_expect(ds == VKVIT_OK && im.width == 40 && im.height == 30, "JPEG with damaged entropy-coded data: %s",
