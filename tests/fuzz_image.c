@@ -15,6 +15,7 @@
  *     im.convert('L').save('grey.jpg', quality=50); im.convert('CMYK').save('cmyk.jpg', quality=50)
  *     im.save('tiny.png'); im.convert('P').save('tiny.gif')"
  *   build/tests/write_jpeg restart.jpg 24 16 ycc 50 1
+ * and stb-dht.jpg is this fuzzer's first find (a JPEG behind fill bytes that overflowed stb's Huffman tables).
  */
 #include <stdint.h>
 #include <stdlib.h>
