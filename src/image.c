@@ -52,7 +52,8 @@ static int read_cb(void *user, char *dst, int size)
         r->past_end = 1;
     if (n > left)
         n = left;
-    memcpy(dst, r->data + r->at, n);
+    if (n) /* stb asks for 0 bytes into a NULL buffer after an empty PNG IDAT chunk */
+        memcpy(dst, r->data + r->at, n);
     r->at += n;
     return (int)n;
 }

@@ -2,8 +2,8 @@
  * with its longjmp error manager and memory budget, stb_image's callback reader for the rest). Besides the
  * sanitizers, it checks what a successful decode promises: both sides in 1..VKVIT_MAX_IMAGE_SIDE and an RGBA buffer
  * that reaches the last pixel; a failure must leave no pixels and say why. stb_image is compiled into this target
- * (STB_IMAGE_IMPLEMENTATION below, the header of the Debian package the library links) so that its code carries
- * the fuzzer's instrumentation; libjpeg is Debian's shared library, uninstrumented.
+ * (tests/fuzz_stb_image.c, the header of the Debian package the library links) so that its code carries the
+ * fuzzer's instrumentation; libjpeg is Debian's shared library, uninstrumented.
  *
  *   CC=clang meson setup build-fuzz -Dfuzz=true -Dtests=true && meson compile -C build-fuzz tests/fuzz_image
  *   build-fuzz/tests/fuzz_image -max_total_time=60 -max_len=16384 -rss_limit_mb=2048 -malloc_limit_mb=2048 \
@@ -15,14 +15,12 @@
  *     im.convert('L').save('grey.jpg', quality=50); im.convert('CMYK').save('cmyk.jpg', quality=50)
  *     im.save('tiny.png'); im.convert('P').save('tiny.gif')"
  *   build/tests/write_jpeg restart.jpg 24 16 ycc 50 1
- * and stb-dht.jpg is this fuzzer's first find (a JPEG behind fill bytes that overflowed stb's Huffman tables).
+ * and stb-dht.jpg and stb-empty-idat.png are this fuzzer's finds (a JPEG behind fill bytes that overflowed stb's
+ * Huffman tables; a PNG whose first IDAT chunk is empty: tests/fuzz_stb_image.c).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb_image.h>
 
 #include "vkvit.h"
 
