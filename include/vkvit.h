@@ -438,8 +438,8 @@ typedef struct vkvit_plan_info {
     const char *outputs;         /* the getters that return this plan's results (static string, the
                                   * vkvit_model_info.outputs order), e.g. "embeddings, patch_tokens" */
     /* What one vkvit_run submits (its command buffer, recorded once): compute dispatches (every GPU kernel
-     * launch: patch embedding, each encoder layer's LayerNorms, GEMMs and attention, the head, fp16 output
-     * widenings), and pipeline barriers (each one waits for the commands before it to finish and makes
+     * launch: patch embedding, each encoder layer's GEMMs and attention (and its LayerNorms where they are
+     * not fused: vkvit_model_options.layernorm), the head, fp16 output widenings), and pipeline barriers (each one waits for the commands before it to finish and makes
      * their writes visible: between dependent dispatches, around the input copy and output readback
      * copies, and the final device->host one). On a GPU each barrier drains the device, so at batch 1
      * they bound the latency; docs/architecture.md has the formula. vkvit_run_images adds preprocessing. */
