@@ -45,31 +45,23 @@ static struct {
     int device_threads;   /* the process's threads while a device is open (the driver's worker threads) */
 } opt = {LEVEL_SUBMIT, 60, 20, 1, false, false, false, NULL, 0, 0};
 
-static long rss_kib(void)
+/* A numeric field of /proc/self/status ("VmRSS:" in KiB, "Threads:"), -1 where it cannot be read. */
+static long status_field(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "r");
     char line[256];
-    long kib = -1;
+    const size_t n = strlen(key);
+    long v = -1;
     while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "VmRSS:", 6) == 0)
-            kib = strtol(line + 6, NULL, 10);
+        if (strncmp(line, key, n) == 0)
+            v = strtol(line + n, NULL, 10);
     if (f)
         fclose(f);
-    return kib;
+    return v;
 }
 
-static int threads(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    int n = -1;
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, "Threads:", 8) == 0)
-            n = atoi(line + 8);
-    if (f)
-        fclose(f);
-    return n;
-}
+static long rss_kib(void) { return status_field("VmRSS:"); }
+static int threads(void) { return (int)status_field("Threads:"); }
 
 static long heap_kib(void)
 {
